@@ -1,0 +1,24 @@
+import { expect, test } from "bun:test";
+import { ConfigError, parseConfig } from "./config.ts";
+
+test("parses API keys into key → tenant and applies defaults", () => {
+  const cfg = parseConfig({ HERALD_API_KEYS: "acme:key-acme-123, beta:key-beta-456" });
+  expect(cfg.HERALD_API_KEYS.get("key-beta-456")).toBe("beta");
+  expect(cfg.HERALD_PORT).toBe(8080);
+  expect(cfg.HERALD_NAMESPACE).toBe("herald");
+  expect(cfg.HERALD_MAX_ATTEMPTS).toBe(8);
+});
+
+test("fails fast naming every bad key", () => {
+  try {
+    parseConfig({ HERALD_PORT: "http", HERALD_API_KEYS: "nokey", HERALD_NAMESPACE: "Bad.Name" });
+    throw new Error("expected a ConfigError");
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).keys.sort()).toEqual(["HERALD_API_KEYS", "HERALD_NAMESPACE", "HERALD_PORT"]);
+  }
+});
+
+test("requires the Upstash URL and token together", () => {
+  expect(() => parseConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" })).toThrow(ConfigError);
+});

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { NAMESPACE_PATTERN } from "../schemas/subjects.ts";
+
+const bool = z
+  .enum(["0", "1", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** `tenant:key,tenant:key` → key → tenant. A key may belong to one tenant only. */
+const keyList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const keys = new Map<string, string>();
+    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf(":");
+      const tenant = part.slice(0, at).trim();
+      const key = part.slice(at + 1).trim();
+      if (at <= 0 || !tenant || key.length < 8) {
+        ctx.addIssue({ code: "custom", message: `entry "${part.slice(0, 12)}…" must be tenant:key with a key of 8+ characters` });
+        return z.NEVER;
+      }
+      if (keys.has(key) && keys.get(key) !== tenant) {
+        ctx.addIssue({ code: "custom", message: `a key is listed for two tenants` });
+        return z.NEVER;
+      }
+      keys.set(key, tenant);
+    }
+    return keys;
+  });
+
+/** The one place that reads the environment (STYLE §3). */
+export const ConfigSchema = z.object({
+  HERALD_PORT: int(8080, 0, 65535),
+  HERALD_HOST: z.string().default("0.0.0.0"),
+  NATS_URL: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  HERALD_API_KEYS: keyList,
+  HERALD_ADMIN_KEYS: keyList,
+  HERALD_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, "lower-case letters, digits, _ and -; up to 32").default("herald"),
+  HERALD_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  HERALD_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, "must be whsec_ followed by base64 of 18+ random bytes")
+    .optional(),
+  HERALD_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  HERALD_RETRY_BASE_MS: int(1000, 1),
+  HERALD_RETRY_MAX_MS: int(300_000, 1),
+  HERALD_MAX_ATTEMPTS: int(8, 1, 100),
+  HERALD_ACK_WAIT_MS: int(30_000, 1000),
+  HERALD_BATCH_SIZE: int(256, 1, 10_000),
+  HERALD_MAX_ACK_PENDING: int(4096, 1),
+  HERALD_CHANNEL_CONCURRENCY: int(64, 1, 10_000),
+  HERALD_BODY_LIMIT_BYTES: int(256 * 1024, 1024),
+  HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
+  HERALD_DUPLICATE_WINDOW_MS: int(120_000, 1000),
+  HERALD_DATA_DIR: z.string().default(".data"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NODE_ENV: z.string().default("development"),
+});
+
+export type HeraldConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly keys: string[], message: string) {
+    super(message);
+  }
+}
+
+/** Parses the environment once at startup; fails fast naming every bad key. */
+export function parseConfig(env: Record<string, string | undefined>): HeraldConfig {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    const keys = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
+    throw new ConfigError(keys, `invalid configuration:\n${lines.join("\n")}`);
+  }
+  const cfg = result.data;
+  if (Boolean(cfg.UPSTASH_REDIS_REST_URL) !== Boolean(cfg.UPSTASH_REDIS_REST_TOKEN)) {
+    throw new ConfigError(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], "invalid configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together");
+  }
+  return cfg;
+}

@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "./enums.ts";
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+const jsonObject = z.record(z.string(), z.unknown());
+const stringMap = z.record(z.string().max(128), z.string().max(1024));
+
+const httpUrl = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2048);
+
+export const EmailPayload = z.strictObject({
+  to: z.email().max(320),
+  subject: z.string().min(1).max(998),
+  body: z.string().min(1).max(100_000),
+  html: z.string().max(200_000).optional(),
+});
+
+export const SmsPayload = z.strictObject({
+  to: z.string().regex(E164, "must be an E.164 phone number such as +14155550100"),
+  body: z.string().min(1).max(1600),
+});
+
+export const PushPayload = z.strictObject({
+  to: z.string().min(1).max(4096),
+  title: z.string().min(1).max(256),
+  body: z.string().min(1).max(4096),
+  data: stringMap.optional(),
+});
+
+export const WebhookPayload = z.strictObject({
+  url: httpUrl,
+  body: z.json(),
+  headers: z.record(z.string().min(1).max(256), z.string().max(4096)).optional(),
+});
+
+export const InAppPayload = z.strictObject({
+  title: z.string().min(1).max(256),
+  body: z.string().min(1).max(10_000),
+  data: jsonObject.optional(),
+});
+
+/** The payload shape each channel accepts; a missing channel fails to compile. */
+export const PAYLOAD_BY_CHANNEL = {
+  email: EmailPayload,
+  sms: SmsPayload,
+  push: PushPayload,
+  webhook: WebhookPayload,
+  in_app: InAppPayload,
+} as const satisfies Record<(typeof CHANNELS)[number], z.ZodType>;
+
+const common = {
+  userId: z.string().min(1).max(255),
+  type: z.enum(NOTIFICATION_TYPES).default("transactional"),
+  priority: z.enum(PRIORITIES).default("normal"),
+  scheduledFor: z.iso.datetime({ offset: true }).optional(),
+  metadata: stringMap.optional(),
+};
+
+/** Body of `POST /v1/notifications`: a discriminated union on `channel` (DESIGN §3). */
+export const NotificationRequest = z.discriminatedUnion("channel", [
+  z.strictObject({ ...common, channel: z.literal("email"), payload: EmailPayload }),
+  z.strictObject({ ...common, channel: z.literal("sms"), payload: SmsPayload }),
+  z.strictObject({ ...common, channel: z.literal("push"), payload: PushPayload }),
+  z.strictObject({ ...common, channel: z.literal("webhook"), payload: WebhookPayload }),
+  z.strictObject({ ...common, channel: z.literal("in_app"), payload: InAppPayload }),
+]);
+export type NotificationRequest = z.infer<typeof NotificationRequest>;
+export type NotificationRequestInput = z.input<typeof NotificationRequest>;
+
+export const MAX_BATCH_ITEMS = 1000;
+
+/**
+ * Body of `POST /v1/notifications/batch`. Items are validated one by one by the
+ * route so that each gets its own result; here only the outer shape is checked.
+ */
+export const BatchRequest = z.strictObject({
+  notifications: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS),
+});
+
+export const IDEMPOTENCY_KEY_MAX = 255;
+export const IdempotencyKey = z.string().min(1).max(IDEMPOTENCY_KEY_MAX).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");

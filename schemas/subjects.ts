@@ -1,0 +1,31 @@
+import type { Channel, EventType, Priority } from "./enums.ts";
+
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** Every stream, consumer and subject name, derived from `HERALD_NAMESPACE`. */
+export interface Topology {
+  namespace: string;
+  streams: { work: string; events: string; dlq: string };
+  sendSubject(priority: Priority, channel: Channel): string;
+  laneFilter(priority: Priority): string;
+  laneConsumer(priority: Priority): string;
+  eventSubject(type: EventType): string;
+  dlqSubject(channel: Channel): string;
+  wildcards: { work: string; events: string; dlq: string };
+}
+
+export function topology(namespace: string): Topology {
+  if (!NAMESPACE_PATTERN.test(namespace)) throw new Error(`invalid namespace "${namespace}"`);
+  const up = namespace.toUpperCase().replaceAll("-", "_");
+  const ns = namespace;
+  return {
+    namespace,
+    streams: { work: up, events: `${up}_EVENTS`, dlq: `${up}_DLQ` },
+    sendSubject: (priority, channel) => `${ns}.v1.send.${priority}.${channel}`,
+    laneFilter: (priority) => `${ns}.v1.send.${priority}.>`,
+    laneConsumer: (priority) => `${up}_lane_${priority}`,
+    eventSubject: (type) => `${ns}.v1.events.${type}`,
+    dlqSubject: (channel) => `${ns}.v1.dlq.${channel}`,
+    wildcards: { work: `${ns}.v1.send.>`, events: `${ns}.v1.events.>`, dlq: `${ns}.v1.dlq.>` },
+  };
+}

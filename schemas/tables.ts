@@ -1,0 +1,56 @@
+import { sql } from "drizzle-orm";
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, STATUSES } from "./enums.ts";
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** The system of record: one row per accepted notification (DESIGN §5). */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    channel: text("channel", { enum: CHANNELS }).notNull(),
+    type: text("type", { enum: NOTIFICATION_TYPES }).notNull(),
+    priority: text("priority", { enum: PRIORITIES }).notNull(),
+    status: text("status", { enum: STATUSES }).notNull(),
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    metadata: jsonb("metadata").$type<Record<string, string>>(),
+    idempotencyKey: text("idempotency_key"),
+    correlationId: text("correlation_id"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    scheduledFor: tstz("scheduled_for"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+    sentAt: tstz("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("notifications_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
+    index("notifications_tenant_user_created").on(t.tenantId, t.userId, t.createdAt.desc(), t.id.desc()),
+    index("notifications_tenant_status_created").on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
+    index("notifications_tenant_created").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+export type NotificationRow = typeof notifications.$inferSelect;
+export type NewNotificationRow = typeof notifications.$inferInsert;
+
+/** One row per provider call; (notification_id, attempt) makes a redelivered write a no-op. */
+export const deliveryAttempts = pgTable(
+  "delivery_attempts",
+  {
+    notificationId: uuid("notification_id")
+      .notNull()
+      .references(() => notifications.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    provider: text("provider").notNull(),
+    outcome: text("outcome", { enum: ATTEMPT_OUTCOMES }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    createdAt: tstz("created_at").notNull().default(sql`now()`),
+  },
+  (t) => [primaryKey({ columns: [t.notificationId, t.attempt] })],
+);
+export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
+export type NewDeliveryAttemptRow = typeof deliveryAttempts.$inferInsert;
