@@ -1,0 +1,124 @@
+import type { AcceptedView, ClaimResult, StoredResponse } from "./types.ts";
+
+/**
+ * The one encoding of store records shared by every adapter, so a record
+ * written through Redis can be read back through Upstash (same server) and
+ * the claim rules live in exactly one place.
+ */
+export type IdempotencyRecord =
+  | { state: "pending"; bodyHash: string }
+  | { state: "completed"; bodyHash: string; response: StoredResponse };
+
+/** Key of an idempotency record; each part is URI-encoded so a ':' inside a tenant or key cannot collide. */
+export function idempotencyKey(prefix: string, tenant: string, key: string): string {
+  return `${prefix}idem:${encodeURIComponent(tenant)}:${encodeURIComponent(key)}`;
+}
+
+/** Key of a remembered accepted view. */
+export function acceptedKey(prefix: string, tenant: string, id: string): string {
+  return `${prefix}acc:${encodeURIComponent(tenant)}:${encodeURIComponent(id)}`;
+}
+
+export function encodePending(bodyHash: string): string {
+  return JSON.stringify({ state: "pending", bodyHash } satisfies IdempotencyRecord);
+}
+
+export function encodeCompleted(bodyHash: string, response: StoredResponse): string {
+  const record: IdempotencyRecord = { state: "completed", bodyHash, response: { status: response.status, body: response.body } };
+  return JSON.stringify(record);
+}
+
+/**
+ * Decodes a stored record; anything unreadable counts as absent rather than
+ * throwing, so a corrupted or foreign value cannot wedge a key forever
+ * (it still expires with its TTL).
+ */
+export function decodeRecord(raw: string | null | undefined): IdempotencyRecord | null {
+  if (raw == null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.bodyHash !== "string") return null;
+  if (v.state === "pending") return { state: "pending", bodyHash: v.bodyHash };
+  const r = v.response as Record<string, unknown> | undefined;
+  if (v.state === "completed" && r && typeof r.status === "number" && typeof r.body === "string") {
+    return { state: "completed", bodyHash: v.bodyHash, response: { status: r.status, body: r.body } };
+  }
+  return null;
+}
+
+/**
+ * Classifies a claim that lost the `SET NX` race against the record already
+ * there. A different body wins over "in flight": the client reused a key for
+ * another request, which retrying will never fix (422, not 409).
+ */
+export function classifyExisting(existing: IdempotencyRecord, bodyHash: string): Exclude<ClaimResult, { kind: "claimed" }> {
+  if (existing.bodyHash !== bodyHash) return { kind: "mismatch" };
+  switch (existing.state) {
+    case "pending":
+      return { kind: "in_flight" };
+    case "completed":
+      return { kind: "replay", response: existing.response };
+    default: {
+      const unreachable: never = existing;
+      throw new Error(`unknown record ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+export function encodeView(view: AcceptedView): string {
+  return JSON.stringify(view);
+}
+
+/** Views are only ever written by `remember`, so a parse failure means corruption: treat it as absent. */
+export function decodeView(raw: string | null | undefined): AcceptedView | null {
+  if (raw == null) return null;
+  try {
+    return JSON.parse(raw) as AcceptedView;
+  } catch {
+    return null;
+  }
+}
+
+/** The two primitives an adapter must supply for `claim`; the retry and classification are shared. */
+export interface ClaimOps {
+  /** `SET key pending NX PX ttl`; true when this call created the record. */
+  setIfAbsent(value: string): Promise<boolean>;
+  /** `GET key`. */
+  get(): Promise<string | null>;
+}
+
+/**
+ * Runs the claim protocol: try `SET NX`; on failure read what is there and
+ * classify it. The read can find nothing when the other record expired or was
+ * released in between, so the claim is retried a few times; a value that
+ * cannot be decoded is reported as in flight (409, safe to retry) until its TTL ends.
+ */
+export async function runClaim(ops: ClaimOps, bodyHash: string): Promise<ClaimResult> {
+  const pending = encodePending(bodyHash);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await ops.setIfAbsent(pending)) return { kind: "claimed" };
+    const raw = await ops.get();
+    if (raw === null) continue;
+    const existing = decodeRecord(raw);
+    return existing ? classifyExisting(existing, bodyHash) : { kind: "in_flight" };
+  }
+  return { kind: "in_flight" };
+}
+
+/**
+ * Deletes KEYS[1] only while it still holds a pending claim. Checking the
+ * encoded prefix instead of decoding keeps the script tiny; `encodePending`
+ * always starts with exactly this text and a completed record never does.
+ */
+export const RELEASE_IF_PENDING_LUA = `local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** ARGV[1] of `RELEASE_IF_PENDING_LUA`. */
+export const PENDING_PREFIX = '{"state":"pending"';

@@ -1,0 +1,59 @@
+/**
+ * The gateway's only shared state: idempotency records (DESIGN §4 layer 1) and
+ * a short-lived copy of what was just accepted, so a GET right after the 202
+ * answers before the processor has written the row (read-your-writes).
+ * Three adapters implement it: Redis over TCP, Upstash REST, and in-memory.
+ */
+export interface GatewayStore {
+  readonly kind: "redis" | "upstash" | "memory";
+
+  /**
+   * Claims `(tenant, key)` for a request whose body hashes to `bodyHash`.
+   * Atomic (`SET NX`): of two concurrent claims exactly one is `claimed`.
+   * A claim left pending (a crashed gateway) expires after `pendingTtlMs`.
+   */
+  claim(tenant: string, key: string, bodyHash: string, pendingTtlMs: number): Promise<ClaimResult>;
+
+  /** Stores the response for replay, for `ttlMs` (24 h by default). */
+  complete(tenant: string, key: string, bodyHash: string, response: StoredResponse, ttlMs: number): Promise<void>;
+
+  /** Drops a pending claim after a failed publish, so the client can retry with the same key. */
+  release(tenant: string, key: string): Promise<void>;
+
+  /** Remembers accepted notifications (read-your-writes), each for `ttlMs`; one round trip for many. */
+  remember(tenant: string, views: readonly AcceptedView[], ttlMs: number): Promise<void>;
+
+  /** The remembered view of an accepted notification, or null. */
+  recall(tenant: string, id: string): Promise<AcceptedView | null>;
+
+  /** Round trip to the backing store, for /health/ready. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export type ClaimResult =
+  | { kind: "claimed" }
+  | { kind: "in_flight" }
+  | { kind: "replay"; response: StoredResponse }
+  | { kind: "mismatch" };
+
+/** A response to replay byte for byte. */
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+/** What GET /v1/notifications/:id shows before the processor has written the row. */
+export interface AcceptedView {
+  id: string;
+  userId: string;
+  channel: string;
+  type: string;
+  priority: string;
+  status: "accepted" | "scheduled";
+  createdAt: string;
+  scheduledFor: string | null;
+  metadata: Record<string, string> | null;
+  correlationId: string | null;
+}

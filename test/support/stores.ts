@@ -1,0 +1,77 @@
+import { createMemoryStore } from "../../gateway/store/memory.ts";
+import { createRedisStore } from "../../gateway/store/redis.ts";
+import type { GatewayStore } from "../../gateway/store/types.ts";
+import { createUpstashStore } from "../../gateway/store/upstash.ts";
+import { deleteRedisPrefix, SERVICES } from "./services.ts";
+import { startUpstashCompatibleServer } from "./upstash-rest.ts";
+
+/** One store ready for a test, and how to undo it. */
+export interface TestStore {
+  store: GatewayStore;
+  /** Closes the store (and the REST server behind Upstash) and deletes every key under the prefix. */
+  cleanup(): Promise<void>;
+}
+
+export interface StoreAdapter {
+  name: GatewayStore["kind"];
+  /**
+   * Creates the adapter against the real Redis of `SERVICES.redis`. Keys go
+   * under `${prefix}${name}:`: Redis and Upstash share one server, so suites
+   * run with the same prefix must still not see each other's records.
+   */
+  create(prefix: string): Promise<TestStore>;
+}
+
+/**
+ * Every store adapter, for `describe.each` over behaviour that must not depend
+ * on the backend. Redis and Upstash both reach the real Redis (Upstash through
+ * a REST server speaking its protocol), so nothing here is mocked.
+ */
+export const STORE_ADAPTERS: StoreAdapter[] = [
+  {
+    name: "redis",
+    async create(base) {
+      const prefix = `${base}redis:`;
+      const store = createRedisStore({ url: SERVICES.redis, prefix });
+      // Fail in the hook with a clear error, not in the first test, when Redis is down.
+      await store.ping();
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          await deleteRedisPrefix(prefix);
+        },
+      };
+    },
+  },
+  {
+    name: "upstash",
+    async create(base) {
+      const prefix = `${base}upstash:`;
+      const token = `test-${crypto.randomUUID()}`;
+      const server = await startUpstashCompatibleServer({ redisUrl: SERVICES.redis, token });
+      const store = createUpstashStore({ url: server.url, token, prefix });
+      try {
+        await store.ping();
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          await server.stop();
+          await deleteRedisPrefix(prefix);
+        },
+      };
+    },
+  },
+  {
+    name: "memory",
+    async create() {
+      const store = createMemoryStore();
+      return { store, cleanup: () => store.close() };
+    },
+  },
+];
