@@ -1,0 +1,69 @@
+import type { Envelope } from "../schemas/envelope.ts";
+import type { NotificationRequest } from "../schemas/request.ts";
+import { uuidv7 } from "./ids.ts";
+import type { AcceptedView } from "./store/types.ts";
+
+/** The 202 body of one accepted notification. */
+export interface AcceptedBody {
+  id: string;
+  status: "accepted" | "scheduled";
+  acceptedAt: string;
+}
+
+/** Everything derived from one valid request before it is published. */
+export interface Acceptance {
+  envelope: Envelope;
+  msgId: string;
+  view: AcceptedView;
+  body: AcceptedBody;
+}
+
+export interface AcceptContext {
+  tenant: string;
+  /** The key stored with the row: the header's, or `<key>:<index>` for a batch item. */
+  idempotencyKey: string | null;
+  correlationId: string;
+  now: Date;
+}
+
+/** `Nats-Msg-Id`: `<tenant>:<key or id>`, so JetStream drops a retried publish of the same request. */
+export function msgIdFor(tenant: string, idempotencyKey: string | null, id: string): string {
+  return `${tenant}:${idempotencyKey ?? id}`;
+}
+
+/** Builds the envelope, the dedupe id, the read-your-writes view and the 202 body of one request. */
+export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance {
+  const id = uuidv7(ctx.now.getTime());
+  const acceptedAt = ctx.now.toISOString();
+  // Normalised to UTC so every consumer compares the same string form.
+  const scheduledFor = req.scheduledFor === undefined ? null : new Date(req.scheduledFor).toISOString();
+  const status = scheduledFor !== null && Date.parse(scheduledFor) > ctx.now.getTime() ? "scheduled" : "accepted";
+  const envelope: Envelope = {
+    v: 1,
+    id,
+    tenantId: ctx.tenant,
+    userId: req.userId,
+    channel: req.channel,
+    type: req.type,
+    priority: req.priority,
+    payload: req.payload,
+    metadata: req.metadata ?? null,
+    idempotencyKey: ctx.idempotencyKey,
+    correlationId: ctx.correlationId,
+    scheduledFor,
+    acceptedAt,
+  };
+  const view: AcceptedView = {
+    id,
+    userId: req.userId,
+    channel: req.channel,
+    type: req.type,
+    priority: req.priority,
+    status,
+    createdAt: acceptedAt,
+    scheduledFor,
+    metadata: envelope.metadata,
+    correlationId: ctx.correlationId,
+  };
+  return { envelope, msgId: msgIdFor(ctx.tenant, ctx.idempotencyKey, id), view, body: { id, status, acceptedAt } };
+}

@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { resolveDeps, type BaseEnv, type GatewayDeps, type TenantEnv } from "./context.ts";
+import { AppError } from "./errors.ts";
+import { bearerAuth } from "./middleware/auth.ts";
+import { requestId } from "./middleware/request-id.ts";
+import { handleError, renderProblem } from "./problem.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
+
+export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
+
+/**
+ * The gateway as a Hono app on web-standard APIs only, so the same app runs
+ * under Bun, Deno, Node or an edge runtime; each runtime has a tiny entry
+ * that serves `app.fetch`. Dependencies reach handlers through the context.
+ */
+export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
+  const resolved = resolveDeps(deps);
+  const app = new Hono<BaseEnv>();
+
+  app.use(requestId());
+  app.use(async function provideDeps(c, next) {
+    c.set("deps", resolved);
+    await next();
+  });
+
+  app.route("/health", healthRoutes());
+
+  const v1 = new Hono<TenantEnv>();
+  v1.use(bearerAuth(resolved.keys));
+  v1.route("/notifications", notificationRoutes());
+  app.route("/v1", v1);
+
+  app.notFound((c) => renderProblem(c, new AppError("not_found", { detail: `No route for ${c.req.method} ${c.req.path}` })));
+  app.onError((err, c) => handleError(err, c, resolved.logger));
+  return app;
+}

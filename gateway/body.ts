@@ -1,0 +1,73 @@
+import { AppError } from "./errors.ts";
+
+/** A request body read within its limit, with the bytes kept for hashing. */
+export interface JsonBody {
+  bytes: Uint8Array<ArrayBuffer>;
+  value: unknown;
+}
+
+/**
+ * Reads at most `limit` bytes. A declared Content-Length over the limit is
+ * refused before reading; a chunked body is counted as it streams, so an
+ * oversize upload is cut off instead of buffered whole.
+ */
+export async function readLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  const tooLarge = () => new AppError("payload_too_large", { detail: `The body exceeds ${limit} bytes` });
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (declared > limit) throw tooLarge();
+  if (req.body === null) return new Uint8Array(0);
+  if (Number.isFinite(declared)) {
+    // The common case: one buffer, no per-chunk bookkeeping.
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge();
+    return bytes;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** True for `application/json` with any parameters (charset). */
+export function isJsonContentType(header: string | null): boolean {
+  if (header === null) return false;
+  const [type = ""] = header.split(";", 1);
+  return type.trim().toLowerCase() === "application/json";
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** The route's first steps, in contract order: 413, then 415, then 400 for malformed JSON. */
+export async function readJsonBody(req: Request, limit: number): Promise<JsonBody> {
+  const bytes = await readLimited(req, limit);
+  if (!isJsonContentType(req.headers.get("content-type"))) throw new AppError("unsupported_media_type");
+  try {
+    return { bytes, value: JSON.parse(decoder.decode(bytes)) as unknown };
+  } catch {
+    throw new AppError("invalid_body", { detail: "The body is not valid UTF-8 JSON" });
+  }
+}
+
+/** Lower-case hex SHA-256 via Web Crypto: the body fingerprint an Idempotency-Key is bound to. */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}

@@ -1,0 +1,65 @@
+import type { Logger } from "pino";
+import type { Publisher } from "./publisher.ts";
+import type { NotificationReader } from "./reader.ts";
+import type { GatewayStore } from "./store/types.ts";
+
+/** One dependency `/health/ready` probes (NATS, Postgres, the idempotency store). */
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves when the dependency answers; any rejection marks it failing. */
+  check(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** Largest accepted single-request body; the batch route allows 16× this. */
+  bodyLimitBytes: number;
+  /** How long an Idempotency-Key replays its first answer. */
+  idempotencyTtlMs: number;
+  /** How long a claim survives a gateway that died before publishing. */
+  pendingTtlMs: number;
+  /** How long a GET can answer from the store before the processor's row exists. */
+  acceptedTtlMs: number;
+  /** Per-check deadline of `/health/ready`. */
+  readinessTimeoutMs: number;
+}
+
+/** DESIGN §3/§4 defaults: 256 KiB bodies, 24 h keys, 60 s pending claims, 1 h read-your-writes. */
+export const DEFAULT_OPTIONS: GatewayOptions = {
+  bodyLimitBytes: 256 * 1024,
+  idempotencyTtlMs: 24 * 60 * 60 * 1000,
+  pendingTtlMs: 60_000,
+  acceptedTtlMs: 60 * 60 * 1000,
+  readinessTimeoutMs: 2_000,
+};
+
+/** Everything `createApp` needs; built once by the runtime entry or by a test. */
+export interface GatewayDeps {
+  /** API key → tenant (from HERALD_API_KEYS). */
+  keys: ReadonlyMap<string, string>;
+  store: GatewayStore;
+  publisher: Publisher;
+  reader: NotificationReader;
+  readiness: ReadinessCheck[];
+  logger: Logger;
+  options?: Partial<GatewayOptions>;
+}
+
+/** Deps with every option filled in, as handlers see them. */
+export type ResolvedDeps = Omit<GatewayDeps, "options"> & { options: GatewayOptions };
+
+/** Fills every option from `DEFAULT_OPTIONS`. */
+export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
+  // An explicit `undefined` (an unset config key) must fall back to the default, not erase it.
+  const given = Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined);
+  return { ...deps, options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) } };
+}
+
+/** Context variables every route sees. */
+export interface BaseEnv {
+  Variables: { deps: ResolvedDeps; requestId: string };
+}
+
+/** Context variables behind the auth middleware. */
+export interface TenantEnv {
+  Variables: BaseEnv["Variables"] & { tenant: string };
+}

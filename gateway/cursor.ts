@@ -1,0 +1,33 @@
+import { isUuid } from "./ids.ts";
+
+/** Position after the last row of a page: its exact created_at (microseconds, UTC) and id. */
+export interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+const EXACT_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** Opaque to clients: base64url of a JSON pair, so its shape can change without a new API version. */
+export function encodeCursor(cursor: Cursor): string {
+  // The JSON is plain ASCII (a timestamp and a UUID), which is what btoa accepts.
+  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/**
+ * Null for anything this gateway did not produce; the values are checked
+ * strictly because they end up in SQL casts, where garbage would be a 500.
+ */
+export function decodeCursor(raw: string): Cursor | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/")));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [createdAt, id] = value as unknown[];
+  if (typeof createdAt !== "string" || typeof id !== "string") return null;
+  if (!EXACT_UTC.test(createdAt) || !isUuid(id)) return null;
+  return { createdAt, id };
+}

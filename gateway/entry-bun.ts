@@ -1,0 +1,16 @@
+import type { Hono } from "hono";
+import type { BaseEnv } from "./context.ts";
+
+/** Where the gateway listens; the CLI passes HERALD_PORT and HERALD_HOST. */
+export interface ServeOptions {
+  port: number;
+  hostname: string;
+}
+
+/**
+ * The Bun entry: serves the runtime-neutral app. The only file in gateway/
+ * allowed to touch `Bun.*`; a Deno or Node entry would be just as small.
+ */
+export function serveGateway(app: Hono<BaseEnv>, opts: ServeOptions): Bun.Server<undefined> {
+  return Bun.serve({ port: opts.port, hostname: opts.hostname, fetch: app.fetch });
+}

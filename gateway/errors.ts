@@ -1,0 +1,149 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+
+/** Every way a gateway request can fail; the union is closed so `statusOf` stays exhaustive. */
+export type ErrorCode =
+  | "invalid_body"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "idempotency_in_flight"
+  | "idempotency_mismatch"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
+  | "unavailable"
+  | "internal";
+
+/** One field-level problem, `path` dotted from the body root (`payload.to`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  detail?: string;
+  errors?: FieldError[];
+  /** Seconds for `Retry-After`; only meaningful on 409, 429 and 503. */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/** The single error type handlers throw; `app.onError` turns it into problem+json. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  readonly errors: FieldError[] | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, opts: AppErrorOptions = {}) {
+    super(opts.detail ?? titleOf(code), { cause: opts.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.detail = opts.detail;
+    this.errors = opts.errors;
+    this.retryAfter = opts.retryAfter;
+  }
+
+  get status(): ContentfulStatusCode {
+    return statusOf(this.code);
+  }
+}
+
+/** Narrows an unknown throw to the gateway's own error. */
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** The one code → status table. */
+export function statusOf(code: ErrorCode): ContentfulStatusCode {
+  switch (code) {
+    case "invalid_body":
+      return 400;
+    case "unauthorized":
+      return 401;
+    case "forbidden":
+      return 403;
+    case "not_found":
+      return 404;
+    case "idempotency_in_flight":
+      return 409;
+    case "payload_too_large":
+      return 413;
+    case "unsupported_media_type":
+      return 415;
+    case "idempotency_mismatch":
+      return 422;
+    case "rate_limited":
+      return 429;
+    case "internal":
+      return 500;
+    case "unavailable":
+      return 503;
+    default:
+      return assertNever(code);
+  }
+}
+
+const TITLES: Record<ErrorCode, string> = {
+  invalid_body: "Invalid request body",
+  unauthorized: "Missing or unknown API key",
+  forbidden: "Forbidden",
+  not_found: "Not found",
+  idempotency_in_flight: "A request with this Idempotency-Key is still in flight",
+  idempotency_mismatch: "Idempotency-Key reused with a different body",
+  payload_too_large: "Payload too large",
+  unsupported_media_type: "Content-Type must be application/json",
+  rate_limited: "Too many requests",
+  unavailable: "Service temporarily unavailable",
+  internal: "Internal server error",
+};
+
+/** The fixed human title of a code; `detail` carries the specifics. */
+export function titleOf(code: ErrorCode): string {
+  return TITLES[code];
+}
+
+/** Seconds for `Retry-After`: the thrower's value, else 1 s for the codes a client should retry. */
+export function retryAfterOf(err: AppError): number | undefined {
+  if (err.retryAfter !== undefined) return err.retryAfter;
+  const retryable: ErrorCode[] = ["idempotency_in_flight", "rate_limited", "unavailable"];
+  return retryable.includes(err.code) ? 1 : undefined;
+}
+
+/** RFC 9457 body shared by every error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  requestId: string;
+  errors?: FieldError[];
+}
+
+/** The problem+json body of an error (field errors only when there are some). */
+export function toProblem(err: AppError, requestId: string): Problem {
+  const problem: Problem = {
+    type: `https://herald.dev/problems/${err.code}`,
+    title: titleOf(err.code),
+    status: err.status,
+    detail: err.detail ?? titleOf(err.code),
+    requestId,
+  };
+  if (err.errors && err.errors.length > 0) problem.errors = err.errors;
+  return problem;
+}
+
+/** zod issues as dotted paths, relative to whatever was parsed. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+}
+
+/** A 400 carrying every zod issue as a field error. */
+export function invalidBody(error: z.ZodError, detail = "The request body failed validation"): AppError {
+  return new AppError("invalid_body", { detail, errors: fieldErrors(error) });
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled error code: ${String(value)}`);
+}

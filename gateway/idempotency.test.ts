@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTestDatabase, type TestDatabase } from "../test/support/services.ts";
+import { STORE_ADAPTERS, type TestStore } from "../test/support/stores.ts";
+import { createApp } from "./app.ts";
+import type { Publisher } from "./publisher.ts";
+import { createNotificationReader } from "./reader.ts";
+import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
+
+let stream: StreamFixture;
+let db: TestDatabase;
+beforeAll(async () => {
+  [stream, db] = await Promise.all([createStreamFixture(), createTestDatabase()]);
+});
+afterAll(async () => {
+  await Promise.all([stream.cleanup(), db.drop()]);
+});
+
+describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) => {
+  let t: TestStore;
+  beforeAll(async () => {
+    t = await adapter.create(`${stream.topo.namespace}:`);
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  const appWith = (publisher: Publisher = stream.publisher) =>
+    createApp({ keys: KEYS, store: t.store, publisher, reader: createNotificationReader(db.db), readiness: [], logger: silentLogger });
+  const post = (app: ReturnType<typeof appWith>, key: string, body: unknown = VALID.email, apiKey?: string) =>
+    send(app, "/v1/notifications", { body, key: apiKey, headers: { "idempotency-key": key } });
+
+  test("replays the first answer with Idempotency-Replayed: true and publishes once", async () => {
+    const app = appWith();
+    const before = await stream.count();
+    const key = `${adapter.name}-replay`;
+    const first = await post(app, key);
+    const second = await post(app, key);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(first.headers.get("idempotency-replayed")).toBeNull();
+    expect(second.headers.get("idempotency-replayed")).toBe("true");
+    expect(second.headers.get("content-type")).toContain("application/json");
+    expect(await second.text()).toBe(await first.text());
+    expect(await stream.count()).toBe(before + 1);
+  });
+
+  test("answers 409 with Retry-After while the first request is still publishing", async () => {
+    const blocking = blockingPublisher(stream.publisher);
+    const app = appWith(blocking);
+    const before = await stream.count();
+    const key = `${adapter.name}-in-flight`;
+    const first = post(app, key);
+    await blocking.started;
+    const second = await post(app, key);
+    expect(second.status).toBe(409);
+    expect(second.headers.get("retry-after")).toBe("1");
+    expect(second.headers.get("content-type")).toBe("application/problem+json");
+    blocking.release();
+    expect((await first).status).toBe(202);
+    const third = await post(app, key);
+    expect(third.headers.get("idempotency-replayed")).toBe("true");
+    expect(await stream.count()).toBe(before + 1);
+  });
+
+  test("answers 422 when the key is reused with another body", async () => {
+    const app = appWith();
+    const before = await stream.count();
+    const key = `${adapter.name}-mismatch`;
+    expect((await post(app, key, VALID.email)).status).toBe(202);
+    const other = await post(app, key, VALID.sms);
+    expect(other.status).toBe(422);
+    expect(((await other.json()) as { type: string }).type).toEndWith("/idempotency_mismatch");
+    expect(await stream.count()).toBe(before + 1);
+  });
+
+  test("keeps keys apart per tenant", async () => {
+    const app = appWith();
+    const key = `${adapter.name}-tenant`;
+    const mine = (await (await post(app, key)).json()) as { id: string };
+    const theirs = await post(app, key, VALID.email, OTHER_KEY);
+    expect(theirs.headers.get("idempotency-replayed")).toBeNull();
+    expect(((await theirs.json()) as { id: string }).id).not.toBe(mine.id);
+  });
+
+  test("serves a GET right after the 202 from the store (read-your-writes)", async () => {
+    const app = appWith();
+    const { id } = (await (await post(app, `${adapter.name}-ryw`)).json()) as { id: string };
+    const view = (await (await send(app, `/v1/notifications/${id}`)).json()) as { id: string; status: string };
+    expect(view).toMatchObject({ id, status: "accepted" });
+  });
+});

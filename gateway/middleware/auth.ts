@@ -1,0 +1,26 @@
+import type { MiddlewareHandler } from "hono";
+import { AppError } from "../errors.ts";
+
+/** Context variables set by `bearerAuth()`. */
+export interface AuthVariables {
+  tenant: string;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * `Authorization: Bearer <api key>` → the key's tenant in the context. A
+ * missing and an unknown key both answer 401; 403 stays free for keys that
+ * are valid but not allowed (scopes, later).
+ */
+export function bearerAuth(keys: ReadonlyMap<string, string>): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async function bearerAuthMiddleware(c, next) {
+    const header = c.req.header("authorization");
+    if (header === undefined) throw new AppError("unauthorized", { detail: "Send Authorization: Bearer <api key>" });
+    const key = BEARER.exec(header)?.[1];
+    const tenant = key === undefined ? undefined : keys.get(key);
+    if (tenant === undefined) throw new AppError("unauthorized", { detail: "The API key is not recognised" });
+    c.set("tenant", tenant);
+    await next();
+  };
+}

@@ -1,0 +1,142 @@
+import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../schemas/database.ts";
+import type { AttemptOutcome, Status } from "../schemas/enums.ts";
+import { deliveryAttempts, notifications, type NotificationRow } from "../schemas/tables.ts";
+import { decodeCursor, encodeCursor, type Cursor } from "./cursor.ts";
+
+export { decodeCursor, encodeCursor, type Cursor };
+
+/** What `GET /v1/notifications/:id` answers; the payload is deliberately not echoed back. */
+export interface NotificationView {
+  id: string;
+  userId: string;
+  channel: string;
+  type: string;
+  priority: string;
+  status: Status;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  scheduledFor: string | null;
+  metadata: Record<string, string> | null;
+  correlationId: string | null;
+}
+
+export interface AttemptView {
+  attempt: number;
+  provider: string;
+  outcome: AttemptOutcome;
+  latencyMs: number;
+  error: string | null;
+  createdAt: string;
+}
+
+export interface ListQuery {
+  userId?: string;
+  status?: Status;
+  /** 1..100; the route validates it. */
+  limit: number;
+  cursor?: Cursor;
+}
+
+export interface NotificationPage {
+  data: NotificationView[];
+  nextCursor: string | null;
+}
+
+/** Tenant-scoped reads of the system of record; another tenant's rows are indistinguishable from missing ones. */
+export interface NotificationReader {
+  get(tenant: string, id: string): Promise<NotificationView | null>;
+  /** Newest first, keyset-paginated over (created_at desc, id desc). */
+  list(tenant: string, query: ListQuery): Promise<NotificationPage>;
+  /** The attempts in order, or null when the tenant has no such notification. */
+  attempts(tenant: string, id: string): Promise<AttemptView[] | null>;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** A row without the columns the API never shows (the payload can be large). */
+type ViewRow = Omit<NotificationRow, "payload" | "idempotencyKey" | "tenantId">;
+
+function toView(row: ViewRow): NotificationView {
+  return {
+    id: row.id,
+    userId: row.userId,
+    channel: row.channel,
+    type: row.type,
+    priority: row.priority,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.lastError,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    sentAt: iso(row.sentAt),
+    scheduledFor: iso(row.scheduledFor),
+    metadata: row.metadata ?? null,
+    correlationId: row.correlationId,
+  };
+}
+
+// Never shown by the API, and the payload can be large: left out of every select.
+const { payload: _payload, idempotencyKey: _idempotencyKey, tenantId: _tenantId, ...viewColumns } = getTableColumns(notifications);
+
+/**
+ * created_at at full microsecond precision, in UTC: a JS Date keeps only
+ * milliseconds, and a cursor rounded to them would skip rows created within
+ * the same millisecond.
+ */
+const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Reads through the drizzle query builder only, so it runs on postgres.js and PGlite alike. */
+export function createNotificationReader(db: Database): NotificationReader {
+  const owned = (tenant: string, id: string) => and(eq(notifications.tenantId, tenant), eq(notifications.id, id));
+
+  return {
+    async get(tenant, id) {
+      const [row] = await db.select(viewColumns).from(notifications).where(owned(tenant, id)).limit(1);
+      return row ? toView(row) : null;
+    },
+
+    async list(tenant, query) {
+      const filters: SQL[] = [eq(notifications.tenantId, tenant)];
+      if (query.userId !== undefined) filters.push(eq(notifications.userId, query.userId));
+      if (query.status !== undefined) filters.push(eq(notifications.status, query.status));
+      if (query.cursor) {
+        // A row comparison walks the (…, created_at desc, id desc) indexes in one range scan.
+        filters.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id}::uuid)`);
+      }
+      const rows = await db
+        .select({ ...viewColumns, cursorAt: createdAtExact })
+        .from(notifications)
+        .where(and(...filters))
+        .orderBy(desc(notifications.createdAt), desc(notifications.id))
+        .limit(query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      const more = rows.length > query.limit && last !== undefined;
+      return {
+        data: page.map(toView),
+        nextCursor: more ? encodeCursor({ createdAt: last.cursorAt, id: last.id }) : null,
+      };
+    },
+
+    async attempts(tenant, id) {
+      // Both at once: the ownership check must not add a round trip.
+      const [owner, rows] = await Promise.all([
+        db.select({ id: notifications.id }).from(notifications).where(owned(tenant, id)).limit(1),
+        db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, id)).orderBy(asc(deliveryAttempts.attempt)),
+      ]);
+      if (owner.length === 0) return null;
+      return rows.map((r) => ({
+        attempt: r.attempt,
+        provider: r.provider,
+        outcome: r.outcome,
+        latencyMs: r.latencyMs,
+        error: r.error,
+        createdAt: r.createdAt.toISOString(),
+      }));
+    },
+  };
+}

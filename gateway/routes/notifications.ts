@@ -1,0 +1,109 @@
+import { Hono, type Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { BatchRequest, NotificationRequest } from "../../schemas/request.ts";
+import { accept } from "../accept.ts";
+import { acceptBatch } from "../batch.ts";
+import { readJsonBody, sha256Hex } from "../body.ts";
+import type { TenantEnv } from "../context.ts";
+import { AppError, invalidBody } from "../errors.ts";
+import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
+import { isUuid } from "../ids.ts";
+import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
+import type { StoredResponse } from "../store/types.ts";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/**
+ * A batch holds up to 1,000 items, so it may be larger than one request; 16×
+ * the single limit (4 MiB by default) fits realistic items while still
+ * bounding what one request can make the gateway buffer.
+ */
+export const BATCH_BODY_LIMIT_FACTOR = 16;
+
+async function scopeOf(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>): Promise<IdempotencyScope | null> {
+  const key = parseIdempotencyKey(c.req.header("idempotency-key"));
+  return key === null ? null : { tenant: c.var.tenant, key, bodyHash: await sha256Hex(bytes) };
+}
+
+function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
+  return c.body(stored.body, stored.status as ContentfulStatusCode, { ...JSON_HEADERS, "idempotency-replayed": "true" });
+}
+
+function unavailable(cause: unknown): AppError {
+  return new AppError("unavailable", { detail: "The message log did not acknowledge the notification; retry", retryAfter: 1, cause });
+}
+
+/** `/v1/notifications`: accept one or many, read one, list, and a notification's attempts. */
+export function notificationRoutes(): Hono<TenantEnv> {
+  const routes = new Hono<TenantEnv>();
+
+  routes.post("/", async (c) => {
+    const { deps, tenant, requestId } = c.var;
+    const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
+    const parsed = NotificationRequest.safeParse(body.value);
+    if (!parsed.success) throw invalidBody(parsed.error);
+    const scope = await scopeOf(c, body.bytes);
+    const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date() });
+    const stored = scope ? await claimOrReplay(deps, scope) : null;
+    if (stored) return replay(c, stored);
+    try {
+      await deps.publisher.publish(acceptance.envelope, acceptance.msgId);
+    } catch (err) {
+      await releaseQuietly(deps, scope);
+      throw unavailable(err);
+    }
+    const response: StoredResponse = { status: 202, body: JSON.stringify(acceptance.body) };
+    await settle(deps, tenant, scope, response, [acceptance.view]);
+    return c.body(response.body, 202, JSON_HEADERS);
+  });
+
+  routes.post("/batch", async (c) => {
+    const { deps, tenant, requestId } = c.var;
+    const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes * BATCH_BODY_LIMIT_FACTOR);
+    const parsed = BatchRequest.safeParse(body.value);
+    if (!parsed.success) throw invalidBody(parsed.error);
+    const scope = await scopeOf(c, body.bytes);
+    const stored = scope ? await claimOrReplay(deps, scope) : null;
+    if (stored) return replay(c, stored);
+    const ctx = { tenant, key: scope?.key ?? null, correlationId: requestId, now: new Date() };
+    const outcome = await acceptBatch(deps, parsed.data.notifications, ctx);
+    if (outcome.accepted === 0 && outcome.unavailable > 0) {
+      // Nothing became durable: like a single request, keep nothing so the same key can be retried.
+      await releaseQuietly(deps, scope);
+      throw unavailable(outcome.publishError);
+    }
+    if (outcome.unavailable > 0) deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable }, "batch partly published");
+    // A partial answer is stored too: its accepted ids are durable, and a replay must not mint new ones.
+    const status = outcome.accepted === outcome.results.length ? 202 : 207;
+    const response: StoredResponse = { status, body: JSON.stringify({ results: outcome.results }) };
+    await settle(deps, tenant, scope, response, outcome.views);
+    return c.body(response.body, status, JSON_HEADERS);
+  });
+
+  routes.get("/", async (c) => {
+    const { deps, tenant } = c.var;
+    const query = parseListQuery(c.req.query());
+    return c.json(await deps.reader.list(tenant, query));
+  });
+
+  routes.get("/:id", async (c) => {
+    const { deps, tenant } = c.var;
+    const id = c.req.param("id");
+    // A malformed id cannot exist; answering here also keeps it away from Postgres's uuid cast.
+    const view = isUuid(id) ? await findNotification(deps, tenant, id) : null;
+    if (view === null) throw notFound();
+    return c.json(view);
+  });
+
+  routes.get("/:id/attempts", async (c) => {
+    const { deps, tenant } = c.var;
+    const id = c.req.param("id");
+    if (!isUuid(id)) throw notFound();
+    const [attempts, recalled] = await Promise.all([deps.reader.attempts(tenant, id), recallQuietly(deps, tenant, id)]);
+    // Accepted but not yet persisted: it exists, it just has no attempts yet.
+    if (attempts === null && recalled === null) throw notFound();
+    return c.json({ data: attempts ?? [] });
+  });
+
+  return routes;
+}
