@@ -1,0 +1,27 @@
+import { PermanentError, RetryableError } from "./errors.ts";
+
+/** A provider asking for more than this is treated as asking for this. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** `Retry-After` as delay-seconds or an HTTP date → milliseconds, clamped to [0, 1 h]. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
+  if (Number.isNaN(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Classifies an HTTP answer: 2xx returns, 408/429/5xx throw `RetryableError`,
+ * 3xx (we never follow redirects: they could lead anywhere, including inside
+ * our network) and other 4xx throw `PermanentError`.
+ */
+export function checkHttpStatus(status: number, retryAfter: string | null, now = Date.now()): void {
+  if (status >= 200 && status < 300) return;
+  if (status === 408 || status === 429 || status >= 500) {
+    throw new RetryableError(`HTTP ${status}`, parseRetryAfter(retryAfter, now));
+  }
+  if (status >= 300 && status < 400) throw new PermanentError(`HTTP ${status}: redirects are not followed`);
+  throw new PermanentError(`HTTP ${status}`);
+}

@@ -1,0 +1,50 @@
+/**
+ * Literal-address SSRF guard for webhook URLs. It only looks at the host as
+ * written (the WHATWG URL parser has already normalised forms like
+ * `2130706433` or `0x7f.1` to dotted quads). A public name that resolves to a
+ * private address (DNS rebinding) is NOT caught here: that needs a resolving
+ * check pinned to the connection and comes in a later issue.
+ */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  const v4 = parseIpv4(host);
+  if (v4) return isPrivateIpv4(v4);
+  if (host.includes(":")) return isPrivateIpv6(host);
+  return false;
+}
+
+function parseIpv4(host: string): number[] | null {
+  const parts = host.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
+  const octets = parts.map(Number);
+  return octets.every((o) => o <= 255) ? octets : null;
+}
+
+function isPrivateIpv4([a = 0, b = 0]: number[]): boolean {
+  return (
+    a === 0 || // "this network"
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+    (a === 169 && b === 254) || // link-local, cloud metadata endpoints
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    a >= 224 // multicast and reserved
+  );
+}
+
+function isPrivateIpv6(host: string): boolean {
+  if (host === "::" || host === "::1") return true;
+  // IPv4-mapped (::ffff:a.b.c.d, which URL prints as ::ffff:7f00:1): judge the embedded IPv4.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped) {
+    const hi = parseInt(mapped[1] ?? "0", 16);
+    const lo = parseInt(mapped[2] ?? "0", 16);
+    return isPrivateIpv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
+  }
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
+  if (dotted) return isPrivateHost(dotted[1] ?? "");
+  const first = parseInt(host.split(":")[0] || "0", 16);
+  return (first & 0xfe00) === 0xfc00 /* unique local fc00::/7 */ || (first & 0xffc0) === 0xfe80 /* link-local fe80::/10 */;
+}

@@ -1,0 +1,27 @@
+import type { Channel } from "../../schemas/enums.ts";
+import type { Envelope } from "../../schemas/envelope.ts";
+
+/** What a sender gets: the envelope minus routing-only fields. */
+export type OutboundNotification = Pick<Envelope, "id" | "tenantId" | "userId" | "channel" | "type" | "payload" | "metadata" | "correlationId">;
+
+export interface SendContext {
+  /** 1-based attempt number (attempts are counted in Postgres). */
+  attempt: number;
+  /** Aborted when the processor gives up on the call. */
+  signal: AbortSignal;
+}
+
+export interface SendResult {
+  providerMessageId?: string;
+}
+
+/**
+ * One channel's provider. Returns on success; throws `RetryableError` or
+ * `PermanentError` (./errors.ts) on failure — anything else counts as retryable.
+ */
+export interface Sender {
+  provider: string;
+  send(n: OutboundNotification, ctx: SendContext): Promise<SendResult>;
+}
+
+export type Senders = Record<Channel, Sender>;

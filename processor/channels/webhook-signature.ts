@@ -1,0 +1,43 @@
+import { createHmac } from "node:crypto";
+
+const PREFIX = "whsec_";
+
+/** The HMAC key of a `whsec_<base64>` secret (Standard Webhooks). */
+export function webhookKey(secret: string): Buffer {
+  const raw = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
+  const key = Buffer.from(raw, "base64");
+  if (key.length === 0) throw new Error("webhook secret must be whsec_ followed by base64");
+  return key;
+}
+
+/** `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` as Standard Webhooks defines it. */
+export function signWebhook(key: Buffer, id: string, timestampSeconds: number, body: string): string {
+  const mac = createHmac("sha256", key).update(`${id}.${timestampSeconds}.${body}`).digest("base64");
+  return `v1,${mac}`;
+}
+
+/** Headers a user may not set: ours carry the signature and the receiver's dedupe key. */
+function isReserved(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith("webhook-") || n === "content-type" || n === "content-length" || n === "host" || n === "transfer-encoding";
+}
+
+/** User headers first, then ours, so nothing the user sends can override a webhook-* header. */
+export function webhookHeaders(opts: {
+  id: string;
+  body: string;
+  key: Buffer;
+  nowMs: number;
+  user?: Record<string, string>;
+}): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(opts.user ?? {})) {
+    if (!isReserved(name)) headers[name.toLowerCase()] = value;
+  }
+  const ts = Math.floor(opts.nowMs / 1000);
+  headers["content-type"] = "application/json";
+  headers["webhook-id"] = opts.id;
+  headers["webhook-timestamp"] = String(ts);
+  headers["webhook-signature"] = signWebhook(opts.key, opts.id, ts, opts.body);
+  return headers;
+}

@@ -1,0 +1,118 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { Webhook } from "standardwebhooks";
+import { startReceiver } from "../test-receiver.ts";
+import { TEST_SECRET } from "../test-harness.ts";
+import { PermanentError, RetryableError } from "./errors.ts";
+import { parseRetryAfter } from "./http-response.ts";
+import { isPrivateHost } from "./private-address.ts";
+import type { OutboundNotification } from "./types.ts";
+import { createWebhookSender } from "./webhook.ts";
+import { signWebhook, webhookKey } from "./webhook-signature.ts";
+
+const receiver = startReceiver(TEST_SECRET, {
+  "/ok": () => ({ status: 200 }),
+  "/redirect": () => ({ status: 302, headers: { location: "http://169.254.169.254/" } }),
+  "/slow": () => ({ status: 200, holdMs: 500 }),
+  "/busy": () => ({ status: 429, headers: { "retry-after": "7" } }),
+  "/bad": () => ({ status: 400 }),
+});
+afterAll(() => receiver.stop());
+
+const sender = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 150, allowPrivate: true });
+const ctx = { attempt: 1, signal: new AbortController().signal };
+
+function note(payload: Record<string, unknown>): OutboundNotification {
+  return { id: crypto.randomUUID(), tenantId: "acme", userId: "u", channel: "webhook", type: "transactional", payload, metadata: null, correlationId: null };
+}
+
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => new Error("expected a failure"),
+    (err: unknown) => err,
+  );
+}
+
+describe("webhook sender", () => {
+  test("signs so that the standardwebhooks library verifies it", async () => {
+    const n = note({ url: receiver.url("/ok"), body: { hello: "world" } });
+    await sender.send(n, ctx);
+    expect(receiver.hits(n.id)).toBe(1);
+    expect(receiver.rejected()).toBe(0);
+    expect(receiver.lastHeaders(n.id)?.["webhook-id"]).toBe(n.id);
+  });
+
+  test("matches the library's own signature byte for byte", () => {
+    const at = new Date(1_700_000_000_000);
+    const mine = signWebhook(webhookKey(TEST_SECRET), "msg_1", 1_700_000_000, '{"a":1}');
+    expect(mine).toBe(new Webhook(TEST_SECRET).sign("msg_1", at, '{"a":1}'));
+  });
+
+  test("user headers cannot override webhook-* or content-type", async () => {
+    const n = note({
+      url: receiver.url("/ok"),
+      body: {},
+      headers: { "Webhook-Id": "spoofed", "webhook-signature": "v1,forged", "Content-Type": "text/plain", "x-tenant-ref": "r-1" },
+    });
+    await sender.send(n, ctx);
+    const h = receiver.lastHeaders(n.id);
+    expect(h?.["webhook-id"]).toBe(n.id);
+    expect(h?.["content-type"]).toBe("application/json");
+    expect(h?.["x-tenant-ref"]).toBe("r-1");
+    expect(receiver.rejected()).toBe(0);
+  });
+
+  test("a 3xx is permanent: redirects are not followed", async () => {
+    expect(await failure(sender.send(note({ url: receiver.url("/redirect"), body: {} }), ctx))).toBeInstanceOf(PermanentError);
+  });
+
+  test("other 4xx are permanent; 429 is retryable with Retry-After", async () => {
+    expect(await failure(sender.send(note({ url: receiver.url("/bad"), body: {} }), ctx))).toBeInstanceOf(PermanentError);
+    const busy = await failure(sender.send(note({ url: receiver.url("/busy"), body: {} }), ctx));
+    expect(busy).toBeInstanceOf(RetryableError);
+    expect((busy as RetryableError).retryAfterMs).toBe(7000);
+  });
+
+  test("a timeout is retryable", async () => {
+    const err = await failure(sender.send(note({ url: receiver.url("/slow"), body: {} }), ctx));
+    expect(err).toBeInstanceOf(RetryableError);
+    expect((err as Error).message).toContain("timed out");
+  });
+
+  test("a refused connection is retryable", async () => {
+    expect(await failure(sender.send(note({ url: "http://127.0.0.1:1/x", body: {} }), ctx))).toBeInstanceOf(RetryableError);
+  });
+
+  test("refuses private and loopback addresses unless allowed", async () => {
+    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false });
+    const n = note({ url: receiver.url("/ok"), body: {} });
+    expect(await failure(strict.send(n, ctx))).toBeInstanceOf(PermanentError);
+    expect(receiver.hits(n.id)).toBe(0);
+    expect(await failure(strict.send(note({ url: "http://localhost:9/x", body: {} }), ctx))).toBeInstanceOf(PermanentError);
+  });
+
+  test("an invalid payload is permanent", async () => {
+    expect(await failure(sender.send(note({ body: {} }), ctx))).toBeInstanceOf(PermanentError);
+  });
+});
+
+describe("isPrivateHost", () => {
+  test("flags loopback, private, link-local and mapped literals", () => {
+    const hosts = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "[::1]", "[fd00::1]", "[fe80::1]", "localhost", "a.localhost"];
+    for (const h of hosts) expect(isPrivateHost(h)).toBe(true);
+    expect(isPrivateHost(new URL("http://2130706433/").hostname)).toBe(true);
+    expect(isPrivateHost(new URL("http://[::ffff:127.0.0.1]/").hostname)).toBe(true);
+  });
+
+  test("lets public hosts through", () => {
+    for (const h of ["example.com", "8.8.8.8", "172.32.0.1", "[2606:4700::1111]"]) expect(isPrivateHost(h)).toBe(false);
+  });
+});
+
+test("parseRetryAfter reads seconds and dates, clamped", () => {
+  const now = Date.parse("2030-01-01T00:00:00Z");
+  expect(parseRetryAfter("3", now)).toBe(3000);
+  expect(parseRetryAfter("Tue, 01 Jan 2030 00:00:10 GMT", now)).toBe(10_000);
+  expect(parseRetryAfter("999999", now)).toBe(3_600_000);
+  expect(parseRetryAfter("soon", now)).toBeUndefined();
+  expect(parseRetryAfter(null, now)).toBeUndefined();
+});

@@ -1,0 +1,39 @@
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { Database } from "../schemas/database.ts";
+import type { Channel, Priority } from "../schemas/enums.ts";
+import type { Envelope } from "../schemas/envelope.ts";
+import type { Topology } from "../schemas/subjects.ts";
+import type { Senders } from "./channels/types.ts";
+import type { Limiter } from "./limiter.ts";
+import type { RetryPolicy } from "./outcome.ts";
+
+/** Everything a lane needs to work a batch. */
+export interface LaneContext {
+  priority: Priority;
+  db: Database;
+  js: JetStreamClient;
+  topo: Topology;
+  senders: Senders;
+  limiters: Record<Channel, Limiter>;
+  policy: RetryPolicy;
+  log: Logger;
+  /** Passed to senders; aborted only if the processor gives up on in-flight calls. */
+  signal: AbortSignal;
+  /** Notification ids some batch of this process is working right now. */
+  busy: Set<string>;
+}
+
+/** A decoded message of the batch. */
+export interface Item {
+  msg: JsMsg;
+  envelope: Envelope;
+}
+
+/** Messages of the current batch already acked / naked / termed. */
+export type Settled = Set<JsMsg>;
+
+/** Child logger carrying the ids an operator searches by (correlation id included). */
+export function noteLog(ctx: LaneContext, e: Envelope): Logger {
+  return ctx.log.child({ notificationId: e.id, tenantId: e.tenantId, channel: e.channel, correlationId: e.correlationId, lane: ctx.priority });
+}

@@ -1,0 +1,80 @@
+import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { handleBatch } from "./batch.ts";
+import type { LaneContext, Settled } from "./context.ts";
+
+/** The shortest pull expiry nats.js allows: bounds how long stop() waits for an idle lane. */
+export const FETCH_EXPIRES_MS = 1000;
+/** When Postgres fails, the whole batch comes back after this long. */
+export const BATCH_RETRY_MS = 2000;
+
+export interface LaneOptions {
+  batchSize: number;
+  ackWaitMs: number;
+  /** Soft cap on messages this lane holds unsettled in this process (exceeded by at most one pull). */
+  maxInFlight: number;
+  stopping: () => boolean;
+}
+
+/**
+ * One lane's loop: pull up to `batchSize`, hand what has arrived to a batch as
+ * soon as the client queue runs dry (a lone urgent message is not held for the
+ * pull to fill), and keep pulling while batches work — one slow send must not
+ * hold back the messages behind it. Resolves after stop, once every batch is
+ * settled. Never throws.
+ */
+export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOptions): Promise<void> {
+  const working = new Set<Promise<void>>();
+  let unsettled = 0;
+  const dispatch = async (batch: JsMsg[]): Promise<void> => {
+    while (unsettled >= opts.maxInFlight && working.size > 0) await Promise.race(working);
+    unsettled += batch.length;
+    const job: Promise<void> = work(ctx, batch, opts.ackWaitMs).finally(() => {
+      working.delete(job);
+      unsettled -= batch.length;
+    });
+    working.add(job);
+  };
+  while (!opts.stopping()) {
+    let messages: ConsumerMessages;
+    try {
+      messages = await consumer.fetch({ max_messages: opts.batchSize, expires: FETCH_EXPIRES_MS });
+    } catch (err) {
+      ctx.log.error({ err, lane: ctx.priority }, "could not pull; retrying in 1 s");
+      await Bun.sleep(1000);
+      continue;
+    }
+    let batch: JsMsg[] = [];
+    try {
+      for await (const m of messages) {
+        batch.push(m);
+        if (messages.getPending() === 0 || batch.length >= opts.batchSize) {
+          await dispatch(batch);
+          batch = [];
+        }
+      }
+    } catch (err) {
+      ctx.log.warn({ err, lane: ctx.priority }, "pull ended with an error");
+      await Bun.sleep(250);
+    }
+    if (batch.length > 0) await dispatch(batch);
+  }
+  await Promise.all(working);
+}
+
+/** Works one batch; never rejects: on failure the unsettled rest is naked. */
+async function work(ctx: LaneContext, batch: JsMsg[], ackWaitMs: number): Promise<void> {
+  const settled: Settled = new Set();
+  // Slow providers or a long queue for a channel slot must not let AckWait
+  // expire: that would redeliver to another instance and send twice.
+  const heartbeat = setInterval(() => {
+    for (const m of batch) if (!settled.has(m)) m.working();
+  }, Math.max(250, Math.floor(ackWaitMs / 3)));
+  try {
+    await handleBatch(ctx, batch, settled);
+  } catch (err) {
+    ctx.log.error({ err, lane: ctx.priority, size: batch.length }, "batch failed; returning it to the stream");
+    for (const m of batch) if (!settled.has(m)) m.nak(BATCH_RETRY_MS);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}

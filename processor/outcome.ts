@@ -1,0 +1,69 @@
+import type { JsMsg } from "@nats-io/jetstream";
+import type { AttemptOutcome } from "../schemas/enums.ts";
+import type { SendOutcome } from "./channels/errors.ts";
+import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
+
+export interface RetryPolicy extends BackoffPolicy {
+  maxAttempts: number;
+}
+
+/** What happens to a message and its row after a send. */
+export type Decision =
+  | { action: "ack"; status: "sent" }
+  | { action: "nak"; status: "retrying"; delayMs: number; error: string }
+  | { action: "term"; status: "failed"; error: string };
+
+/**
+ * The one place that maps a send outcome to ack / nak(delay) / term (STYLE §5).
+ * `attempt` is the 1-based number of the attempt that just finished.
+ */
+export function decide(outcome: SendOutcome, attempt: number, policy: RetryPolicy, random?: () => number): Decision {
+  switch (outcome.kind) {
+    case "sent":
+      return { action: "ack", status: "sent" };
+    case "retryable":
+      if (attempt < policy.maxAttempts) {
+        return { action: "nak", status: "retrying", delayMs: backoffDelay(attempt, policy, outcome.retryAfterMs, random), error: outcome.error };
+      }
+      return { action: "term", status: "failed", error: `${outcome.error} (gave up after ${attempt} attempts)` };
+    case "permanent":
+      return { action: "term", status: "failed", error: outcome.error };
+    default:
+      return unreachable(outcome);
+  }
+}
+
+/** The `delivery_attempts.outcome` column value of a send outcome. */
+export function attemptOutcome(outcome: SendOutcome): AttemptOutcome {
+  switch (outcome.kind) {
+    case "sent":
+      return "sent";
+    case "retryable":
+      return "retryable_error";
+    case "permanent":
+      return "permanent_error";
+    default:
+      return unreachable(outcome);
+  }
+}
+
+/** Applies a decision to the JetStream message; call only after the outcome is persisted. */
+export function settle(m: JsMsg, decision: Decision): void {
+  switch (decision.action) {
+    case "ack":
+      return m.ack();
+    case "nak":
+      return m.nak(decision.delayMs);
+    case "term":
+      // No reason argument: servers before 2.11 do not recognise `+TERM <reason>`
+      // and leave the message pending. The reason travels in the dead letter.
+      return m.term();
+    default:
+      return unreachable(decision);
+  }
+}
+
+/** Exhaustiveness check for `switch` statements: fails to compile when a case is missing. */
+export function unreachable(x: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { CHANNELS } from "../schemas/enums.ts";
+import { LifecycleEvent } from "../schemas/events.ts";
+import { createSenders, createSinkRecorder } from "./channels/index.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
+import { startReceiver, type Receiver } from "./test-receiver.ts";
+
+let h: Harness;
+let receiver: Receiver;
+const sink = createSinkRecorder(100);
+
+beforeAll(async () => {
+  h = await createHarness();
+  receiver = startReceiver(TEST_SECRET, {});
+  await h.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true }, sink }));
+});
+afterAll(async () => {
+  await h.cleanup();
+  await receiver.stop();
+});
+
+const sentRow = (id: string) => until(async () => ((await h.row(id))?.status === "sent" ? h.row(id) : null));
+
+describe("processor", () => {
+  test("sends one notification per channel: row sent, one attempt, a sent event", async () => {
+    const envs = CHANNELS.map((channel) =>
+      envelope({ channel, ...(channel === "webhook" ? { payload: { url: receiver.url("/hook"), body: { n: 1 } } } : {}) }),
+    );
+    await Promise.all(envs.map((e) => h.publish(e)));
+    for (const e of envs) {
+      const row = await sentRow(e.id);
+      expect(row?.attempts).toBe(1);
+      expect(row?.sentAt).toBeInstanceOf(Date);
+      const attempts = await h.attempts(e.id);
+      expect(attempts.map((a) => [a.attempt, a.outcome, a.provider])).toEqual([[1, "sent", e.channel === "webhook" ? "webhook" : "sink"]]);
+    }
+    expect(receiver.hits(envs.find((e) => e.channel === "webhook")?.id ?? "")).toBe(1);
+    expect(sink.entries().length).toBe(4);
+    const events = await until(async () => {
+      const all = (await h.readStream(h.topo.streams.events)).filter((m) => m.subject === h.topo.eventSubject("sent"));
+      return all.length >= envs.length ? all : null;
+    });
+    const parsed = events.map((m) => LifecycleEvent.parse(m.data));
+    expect(new Set(parsed.map((ev) => ev.id))).toEqual(new Set(envs.map((e) => e.id)));
+    expect(parsed.every((ev) => ev.attempt === 1)).toBe(true);
+  });
+
+  test("a redelivered sent notification is acked without a second send or row", async () => {
+    const e = envelope({ channel: "webhook", payload: { url: receiver.url("/hook"), body: {} } });
+    await h.publish(e, "first");
+    await sentRow(e.id);
+    await h.publish(e, "second");
+    await until(laneIdle);
+    expect(receiver.hits(e.id)).toBe(1);
+    expect((await h.attempts(e.id)).length).toBe(1);
+    expect((await h.row(e.id))?.attempts).toBe(1);
+  });
+
+  test("a scheduled notification waits until it is due", async () => {
+    const due = Date.now() + 1500;
+    const e = envelope({ scheduledFor: new Date(due).toISOString() });
+    await h.publish(e);
+    await until(async () => (await h.row(e.id))?.status === "scheduled");
+    await Bun.sleep(500);
+    expect((await h.row(e.id))?.status).toBe("scheduled");
+    const row = await until(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null), 4000);
+    expect(row?.sentAt?.getTime()).toBeGreaterThanOrEqual(due);
+    expect(sink.entries().filter((s) => s.id === e.id).length).toBe(1);
+  });
+
+  test("an invalid envelope goes to the DLQ, leaves no row, and the lane keeps going", async () => {
+    await h.publishRaw(h.topo.sendSubject("normal", "email"), JSON.stringify({ v: 1, id: "not-a-uuid" }));
+    await h.publishRaw(h.topo.sendSubject("normal", "email"), "{garbage");
+    const next = envelope({ channel: "email" });
+    await h.publish(next);
+    await sentRow(next.id);
+    const dlq = await until(async () => {
+      const all = await h.readStream(h.topo.streams.dlq);
+      return all.length >= 2 ? all : null;
+    });
+    expect(dlq.map((m) => m.subject)).toEqual([h.topo.dlqSubject("email"), h.topo.dlqSubject("email")]);
+    expect(dlq.map((m) => (m.data as { reason: string }).reason)).toEqual(["invalid", "invalid"]);
+    expect(await h.row("not-a-uuid").catch(() => undefined)).toBeUndefined();
+    await until(laneIdle); // termed, not left pending
+  });
+
+  test("a second id with the same idempotency key is skipped", async () => {
+    const first = envelope({ idempotencyKey: "order-1" });
+    const second = envelope({ idempotencyKey: "order-1" });
+    await h.publish(first);
+    await sentRow(first.id);
+    await h.publish(second);
+    await until(laneIdle);
+    expect(await h.row(second.id)).toBeUndefined();
+    expect(sink.entries().filter((s) => s.id === second.id).length).toBe(0);
+  });
+});
+
+async function laneIdle(): Promise<boolean> {
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const jsm = await jetstreamManager(h.nc);
+  const info = await jsm.consumers.info(h.topo.streams.work, h.topo.laneConsumer("normal"));
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}

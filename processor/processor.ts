@@ -1,0 +1,106 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { Database } from "../schemas/database.ts";
+import { PRIORITIES, type Channel, type Priority } from "../schemas/enums.ts";
+import type { Topology } from "../schemas/subjects.ts";
+import type { Sender } from "./channels/types.ts";
+import type { LaneContext } from "./context.ts";
+import { runLane } from "./lane.ts";
+import { createLimiter, type Limiter } from "./limiter.ts";
+
+/** Batches a lane may work at once; JetStream's max_ack_pending bounds the total across instances. */
+const LANE_IN_FLIGHT_BATCHES = 4;
+
+export interface ProcessorOptions {
+  /** Messages pulled per lane per batch. */
+  batchSize: number;
+  /** In-flight sends per channel, shared by all lanes. */
+  channelConcurrency: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export interface ProcessorDeps {
+  nc: NatsConnection;
+  db: Database;
+  topology: Topology;
+  senders: Record<Channel, Sender>;
+  logger: Logger;
+  options: ProcessorOptions;
+}
+
+export type LaneStats = Record<Priority, { pending: number; ackPending: number }>;
+
+export interface Processor {
+  /** Binds the lane durables (created by `ensureStreams`) and starts one loop per lane. */
+  start(): Promise<void>;
+  /** Graceful drain: stop pulling, finish in-flight sends, persist, settle, flush; then resolve. */
+  stop(): Promise<void>;
+  /** Backlog (not yet delivered) and in-flight (delivered, unacked) per lane. */
+  lanes(): Promise<LaneStats>;
+}
+
+/**
+ * The stream processor. Every instance binds the same durable consumers, so
+ * instances form a consumer group; each lane has its own loop so a backlog in
+ * one never delays another.
+ */
+export function createProcessor(deps: ProcessorDeps): Processor {
+  const { nc, db, topology: topo, senders, options } = deps;
+  const log = deps.logger.child({ component: "processor" });
+  const js = jetstream(nc);
+  const limit = options.channelConcurrency;
+  // Spelled out, not mapped: a channel missing here fails to compile.
+  const limiters: Record<Channel, Limiter> = {
+    email: createLimiter(limit),
+    sms: createLimiter(limit),
+    push: createLimiter(limit),
+    webhook: createLimiter(limit),
+    in_app: createLimiter(limit),
+  };
+  const abort = new AbortController();
+  const busy = new Set<string>();
+  let stopping = false;
+  let loops: Promise<void>[] = [];
+
+  // Wrapped in an object: returning the loop's promise from an async function would await it.
+  const startLane = async (priority: Priority): Promise<{ loop: Promise<void> }> => {
+    const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
+    const info = await consumer.info(true);
+    const ctx: LaneContext = { priority, db, js, topo, senders, limiters, policy: options, log, signal: abort.signal, busy };
+    const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
+    const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
+      log.fatal({ err, lane: priority }, "lane loop crashed"),
+    );
+    return { loop };
+  };
+
+  const laneStats = async (priority: Priority) => {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer(priority));
+    return { pending: info.num_pending, ackPending: info.num_ack_pending };
+  };
+
+  return {
+    async start() {
+      if (loops.length > 0) return;
+      stopping = false;
+      loops = (await Promise.all(PRIORITIES.map(startLane))).map((l) => l.loop);
+      log.info({ lanes: PRIORITIES, batchSize: options.batchSize, channelConcurrency: limit }, "lanes started");
+    },
+    async stop() {
+      stopping = true;
+      await Promise.all(loops);
+      loops = [];
+      // ack / nak / term are fire-and-forget publishes: make sure they left.
+      if (!nc.isClosed()) await nc.flush();
+      log.info("lanes drained");
+    },
+    async lanes() {
+      const [urgent, high, normal, low] = await Promise.all([laneStats("urgent"), laneStats("high"), laneStats("normal"), laneStats("low")]);
+      return { urgent, high, normal, low };
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import { CHANNELS, type Channel, type EventType } from "../schemas/enums.ts";
+import type { Envelope } from "../schemas/envelope.ts";
+import type { LifecycleEvent } from "../schemas/events.ts";
+import type { Topology } from "../schemas/subjects.ts";
+
+/** A dead letter: enough to understand the failure and to replay the envelope. */
+export type DlqRecord =
+  | { v: 1; reason: "failed"; error: string; attempts: number; failedAt: string; envelope: Envelope }
+  | { v: 1; reason: "invalid"; error: string; failedAt: string; subject: string; raw: string };
+
+/** Publishes a dead letter and waits for the stream's ack; the msg id makes a replay of this step a no-op. */
+export async function publishDeadLetter(js: JetStreamClient, subject: string, record: DlqRecord, msgId: string): Promise<void> {
+  await js.publish(subject, JSON.stringify(record), { msgID: msgId });
+}
+
+/** `<ns>.v1.dlq.<channel>`; garbage whose channel is unknown goes to `<ns>.v1.dlq.invalid`. */
+export function dlqSubjectFor(topo: Topology, workSubject: string): string {
+  const token = workSubject.slice(workSubject.lastIndexOf(".") + 1);
+  const channel = CHANNELS.find((c): c is Channel => c === token);
+  return channel ? topo.dlqSubject(channel) : topo.wildcards.dlq.replace(/>$/, "invalid");
+}
+
+/** A v1 lifecycle event for one notification, stamped now. */
+export function lifecycleEvent(type: EventType, e: Envelope, extra: { attempt?: number; error?: string } = {}): LifecycleEvent {
+  return { v: 1, type, id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, at: new Date().toISOString(), ...extra };
+}
+
+/**
+ * Publishes lifecycle events concurrently and waits for all. Events are
+ * informational and go out after the state is committed, so a failed publish is
+ * logged, not retried: redelivering the work message would not re-send it anyway.
+ */
+export async function publishEvents(js: JetStreamClient, topo: Topology, events: LifecycleEvent[], log: Logger): Promise<void> {
+  const results = await Promise.allSettled(
+    events.map((ev) => js.publish(topo.eventSubject(ev.type), JSON.stringify(ev), { msgID: `${ev.id}:${ev.type}:${ev.attempt ?? 0}` })),
+  );
+  const failed = results.filter((r) => r.status === "rejected");
+  if (failed.length > 0) log.warn({ failed: failed.length, err: failed[0]?.reason }, "could not publish some lifecycle events");
+}

@@ -1,0 +1,103 @@
+import type { LifecycleEvent } from "../schemas/events.ts";
+import { classifyError, type SendOutcome } from "./channels/errors.ts";
+import type { OutboundNotification } from "./channels/types.ts";
+import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
+import { attemptOutcome, decide, settle, type Decision } from "./outcome.ts";
+import { lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
+import { markProcessing, writeOutcomes, type OutcomeRecord } from "./store.ts";
+
+/** A message that is due now, with the number of the attempt about to be made. */
+export interface DueItem extends Item {
+  attempt: number;
+}
+
+interface Result {
+  item: DueItem;
+  provider: string;
+  outcome: SendOutcome;
+  latencyMs: number;
+  decision: Decision;
+}
+
+/**
+ * Sends the due messages of a batch: mark processing → send (bounded per
+ * channel) → one transaction for all outcomes → dead letters and events →
+ * ack / nak / term. Nothing is settled before the outcome is committed.
+ */
+export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled): Promise<void> {
+  if (items.length === 0) return;
+  await markProcessing(ctx.db, items.map((i) => i.envelope.id));
+  const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
+  await writeOutcomes(ctx.db, results.map(toRecord));
+  const [delivered] = await Promise.all([
+    Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
+    publishEvents(ctx.js, ctx.topo, results.map(toEvent), ctx.log),
+  ]);
+  results.forEach((r, i) => {
+    // A dead letter that did not reach the DLQ must not be termed: nak it, and
+    // the redelivery (row already `failed`) publishes the dead letter again.
+    settle(r.item.msg, delivered[i] ? r.decision : { action: "nak", status: "retrying", delayMs: 1000, error: "dead letter not published" });
+    settled.add(r.item.msg);
+  });
+}
+
+async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
+  const { envelope: e, attempt } = item;
+  const sender = ctx.senders[e.channel];
+  return ctx.limiters[e.channel].run(ctx.priority, async () => {
+    const started = performance.now();
+    let outcome: SendOutcome;
+    try {
+      const res = await sender.send(outbound(item), { attempt, signal: ctx.signal });
+      outcome = { kind: "sent", ...res };
+    } catch (err) {
+      outcome = classifyError(err);
+    }
+    const latencyMs = Math.round(performance.now() - started);
+    const decision = decide(outcome, attempt, ctx.policy);
+    const log = noteLog(ctx, e);
+    if (decision.action === "ack") log.debug({ attempt, latencyMs, provider: sender.provider }, "sent");
+    else log.warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
+    return { item, provider: sender.provider, outcome, latencyMs, decision };
+  });
+}
+
+function outbound({ envelope: e }: Item): OutboundNotification {
+  return { id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, type: e.type, payload: e.payload, metadata: e.metadata, correlationId: e.correlationId };
+}
+
+function toRecord(r: Result): OutcomeRecord {
+  return {
+    id: r.item.envelope.id,
+    attempt: r.item.attempt,
+    provider: r.provider,
+    outcome: attemptOutcome(r.outcome),
+    latencyMs: r.latencyMs,
+    status: r.decision.status,
+    error: r.decision.action === "ack" ? null : r.decision.error,
+  };
+}
+
+function toEvent(r: Result): LifecycleEvent {
+  const { item, decision } = r;
+  if (decision.action === "ack") return lifecycleEvent("sent", item.envelope, { attempt: item.attempt });
+  return lifecycleEvent(decision.status, item.envelope, { attempt: item.attempt, error: decision.error });
+}
+
+/** True when there was nothing to dead-letter or the DLQ acknowledged it. */
+async function deadLetterIfFailed(ctx: LaneContext, r: Result): Promise<boolean> {
+  if (r.decision.action !== "term") return true;
+  return deadLetter(ctx, r.item, r.decision.error, r.item.attempt);
+}
+
+/** Publishes a failed notification to `<ns>.v1.dlq.<channel>`; false (logged) if the DLQ did not ack. */
+export async function deadLetter(ctx: LaneContext, item: Item, error: string, attempts: number): Promise<boolean> {
+  const e = item.envelope;
+  try {
+    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}`);
+    return true;
+  } catch (err) {
+    noteLog(ctx, e).error({ err }, "could not publish the dead letter; will retry on redelivery");
+    return false;
+  }
+}

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { PRIORITIES } from "../schemas/enums.ts";
+import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../test/support/services.ts";
+import { ensureStreams } from "./streams.ts";
+
+const topo = topology(testNamespace());
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nc = await connectTestNats();
+});
+afterAll(async () => {
+  await deleteNamespaceStreams(nc, topo);
+  await nc.close();
+});
+
+test("ensureStreams creates 3 streams and 4 lane consumers, and a second run updates instead of failing", async () => {
+  await ensureStreams(nc, topo, { duplicateWindowMs: 60_000, ackWaitMs: 30_000, maxAckPending: 100 });
+  await ensureStreams(nc, topo, { duplicateWindowMs: 90_000, ackWaitMs: 20_000, maxAckPending: 200 });
+  const jsm = await jetstreamManager(nc);
+  const work = await jsm.streams.info(topo.streams.work);
+  expect(work.config.subjects).toEqual([topo.wildcards.work]);
+  expect(work.config.retention).toBe(RetentionPolicy.Workqueue);
+  expect(work.config.duplicate_window).toBe(90_000 * 1e6);
+  expect((await jsm.streams.info(topo.streams.events)).config.subjects).toEqual([topo.wildcards.events]);
+  expect((await jsm.streams.info(topo.streams.dlq)).config.max_age).toBe(14 * 24 * 3600 * 1e9);
+  for (const p of PRIORITIES) {
+    const c = await jsm.consumers.info(topo.streams.work, topo.laneConsumer(p));
+    expect(c.config.filter_subject).toBe(topo.laneFilter(p));
+    expect(c.config.ack_wait).toBe(20_000 * 1e6);
+    expect(c.config.max_ack_pending).toBe(200);
+    expect(c.config.max_deliver).toBe(-1);
+  }
+});

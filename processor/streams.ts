@@ -1,0 +1,104 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { PRIORITIES } from "../schemas/enums.ts";
+import type { Topology } from "../schemas/subjects.ts";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface StreamOptions {
+  /** JetStream de-duplicates `Nats-Msg-Id` within this window (idempotency layer 2). */
+  duplicateWindowMs: number;
+  /** How long a crashed instance's unacked messages wait before redelivery. */
+  ackWaitMs: number;
+  /** Bounds in-flight work per lane across all instances. */
+  maxAckPending: number;
+}
+
+/**
+ * Creates or updates the work, events and DLQ streams and the four lane
+ * consumers. Idempotent: safe on every start of every instance.
+ */
+export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: StreamOptions): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  // Work queue: a message leaves the stream once acked or termed; Postgres is
+  // the record and the DLQ keeps failures, so nothing else needs it.
+  await upsertStream(jsm, {
+    name: topo.streams.work,
+    subjects: [topo.wildcards.work],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(opts.duplicateWindowMs),
+  });
+  await upsertStream(jsm, {
+    name: topo.streams.events,
+    subjects: [topo.wildcards.events],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(7 * DAY_MS),
+    duplicate_window: nanos(2 * 60 * 1000),
+  });
+  await upsertStream(jsm, {
+    name: topo.streams.dlq,
+    subjects: [topo.wildcards.dlq],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(14 * DAY_MS),
+    duplicate_window: nanos(2 * 60 * 1000),
+  });
+  for (const priority of PRIORITIES) {
+    await upsertConsumer(jsm, topo.streams.work, {
+      durable_name: topo.laneConsumer(priority),
+      filter_subject: topo.laneFilter(priority),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(opts.ackWaitMs),
+      max_ack_pending: opts.maxAckPending,
+      // Attempts are counted in Postgres; JetStream must never give up on its own.
+      max_deliver: -1,
+    });
+  }
+}
+
+type NamedStreamConfig = Partial<StreamConfig> & { name: string };
+
+async function upsertStream(jsm: JetStreamManager, cfg: NamedStreamConfig): Promise<void> {
+  if (!(await exists(() => jsm.streams.info(cfg.name)))) {
+    await jsm.streams.add(cfg);
+    return;
+  }
+  // Retention and storage cannot change on a live stream; everything else may.
+  const { name, retention: _retention, storage: _storage, ...mutable } = cfg;
+  await jsm.streams.update(name, mutable);
+}
+
+async function upsertConsumer(jsm: JetStreamManager, stream: string, cfg: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  if (!(await exists(() => jsm.consumers.info(stream, cfg.durable_name)))) {
+    await jsm.consumers.add(stream, cfg);
+    return;
+  }
+  const { durable_name, deliver_policy: _deliverPolicy, ...mutable } = cfg;
+  await jsm.consumers.update(stream, durable_name, mutable);
+}
+
+async function exists(info: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await info();
+    return true;
+  } catch (err) {
+    const notFound =
+      err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
+    if (notFound) return false;
+    throw err;
+  }
+}
