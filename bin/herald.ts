@@ -1,0 +1,172 @@
+#!/usr/bin/env bun
+// herald gateway | processor | all | migrate — the one entry of every deployment.
+import type { Logger } from "pino";
+import { createApp } from "../gateway/app.ts";
+import { serveGateway } from "../gateway/entry-bun.ts";
+import { createJetStreamPublisher } from "../gateway/publisher.ts";
+import { createNotificationReader } from "../gateway/reader.ts";
+import { createStore } from "../gateway/store/index.ts";
+import { createSenders } from "../processor/channels/index.ts";
+import { createProcessor } from "../processor/processor.ts";
+import { ensureStreams } from "../processor/streams.ts";
+import { topology } from "../schemas/subjects.ts";
+import { sql } from "drizzle-orm";
+import { ConfigError, parseConfig, type HeraldConfig } from "./config.ts";
+import { loadDevCredentials } from "./dev-credentials.ts";
+import { createLogger } from "./logger.ts";
+import { resolveDatabase, resolveNats, resolveRedisUrl, type Closer } from "./services.ts";
+
+const MODES = ["gateway", "processor", "all", "migrate"] as const;
+type Mode = (typeof MODES)[number];
+
+function isMode(x: string | undefined): x is Mode {
+  return (MODES as readonly (string | undefined)[]).includes(x);
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  if (!isMode(mode)) {
+    console.error(`usage: herald <${MODES.join(" | ")}>`);
+    process.exit(2);
+  }
+  let cfg: HeraldConfig;
+  try {
+    cfg = parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.LOG_LEVEL, `herald-${mode}`);
+  const closers: Closer[] = [];
+  const shutdown = once(async (signal: string) => {
+    log.info({ signal }, "shutting down");
+    for (const close of closers.reverse()) {
+      await close().catch((err: unknown) => log.error({ err }, "error while shutting down"));
+    }
+    log.info("stopped");
+    process.exit(0);
+  });
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  try {
+    await run(mode, cfg, log, closers);
+  } catch (err) {
+    log.fatal({ err }, "could not start");
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]): Promise<void> {
+  const embedded = mode === "all";
+  const topo = topology(cfg.HERALD_NAMESPACE);
+  const dev = embedded && (cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET) ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
+  const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
+  const webhookSecret = cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret;
+
+  const nats = await resolveNats(cfg, log, embedded);
+  closers.push(nats.close);
+  const database = await resolveDatabase(cfg, log, embedded);
+  closers.push(database.close);
+  const nc = nats.value;
+  const db = database.value.db;
+
+  await database.value.migrate();
+  await ensureStreams(nc, topo, {
+    duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS,
+    ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
+    maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
+  });
+  log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "migrations and streams are up to date");
+  if (mode === "migrate") {
+    for (const close of closers.reverse()) await close();
+    process.exit(0);
+  }
+
+  if (mode === "processor" || mode === "all") {
+    if (!webhookSecret) throw new Error("HERALD_WEBHOOK_SECRET is required to sign webhooks");
+    const processor = createProcessor({
+      nc,
+      db,
+      topology: topo,
+      senders: createSenders({
+        webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
+      }),
+      logger: log,
+      options: {
+        batchSize: cfg.HERALD_BATCH_SIZE,
+        channelConcurrency: cfg.HERALD_CHANNEL_CONCURRENCY,
+        maxAttempts: cfg.HERALD_MAX_ATTEMPTS,
+        retryBaseMs: cfg.HERALD_RETRY_BASE_MS,
+        retryMaxMs: cfg.HERALD_RETRY_MAX_MS,
+      },
+    });
+    await processor.start();
+    // Closers run in reverse: the processor drains before NATS and Postgres close.
+    closers.push(() => processor.stop());
+    log.info("processor consuming");
+  }
+
+  if (mode === "gateway" || mode === "all") {
+    if (keys.size === 0) throw new Error("HERALD_API_KEYS is empty: the gateway would refuse every request");
+    const redisUrl = await resolveRedisUrl(cfg);
+    const store = createStore({
+      redisUrl,
+      upstashUrl: cfg.UPSTASH_REDIS_REST_URL,
+      upstashToken: cfg.UPSTASH_REDIS_REST_TOKEN,
+      prefix: `${cfg.HERALD_NAMESPACE}:`,
+    });
+    closers.push(() => store.close());
+    const app = createApp({
+      keys,
+      store,
+      publisher: createJetStreamPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
+      reader: createNotificationReader(db),
+      readiness: [
+        { name: "nats", check: async () => void (await nc.rtt()) },
+        { name: "postgres", check: async () => void (await db.execute(sql`select 1`)) },
+        { name: "idempotency", check: () => store.ping() },
+      ],
+      logger: log,
+      options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
+    });
+    const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: cfg.HERALD_HOST });
+    // Stop taking requests first; in-flight ones finish before NATS closes.
+    closers.push(async () => void (await server.stop()));
+    const url = `http://127.0.0.1:${server.port}`;
+    log.info({ url, store: store.kind }, "gateway listening");
+    if (mode === "all") printWelcome(url, dev?.apiKey ?? "<one of HERALD_API_KEYS>", dev !== null && cfg.HERALD_API_KEYS.size === 0);
+  }
+}
+
+function printWelcome(url: string, apiKey: string, isDevKey: boolean): void {
+  const curl = [
+    `curl -s -X POST ${url}/v1/notifications \\`,
+    `  -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
+    `  -d '{"userId":"user-123","channel":"in_app","payload":{"title":"Hi","body":"Hello from Herald"}}'`,
+  ].join("\n");
+  process.stdout.write(
+    [
+      "",
+      `Herald is running at ${url}`,
+      isDevKey ? `dev API key (tenant "dev"): ${apiKey}` : "API keys: from HERALD_API_KEYS",
+      "",
+      "Send one:",
+      curl,
+      "",
+      `Then: curl -s ${url}/v1/notifications/<id> -H 'Authorization: Bearer ${apiKey}'`,
+      "",
+    ].join("\n"),
+  );
+}
+
+function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let started: Promise<void> | null = null;
+  return (...args) => (started ??= fn(...args));
+}
+
+await main();
