@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { count, eq } from "drizzle-orm";
+import { notifications } from "../schemas/tables.ts";
+import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
+import { createStack, eventually, get, OTHER_KEY, post, type Stack } from "./support/stack.ts";
+import { startWebhookReceiver, TEST_WEBHOOK_SECRET, type WebhookReceiver } from "./support/webhook-receiver.ts";
+
+// Gateway and processor as two real processes, configured only through the
+// environment, against the machine's real NATS, Postgres and Redis.
+let stack: Stack;
+let gateway: HeraldProcess;
+let processor: HeraldProcess;
+let receiver: WebhookReceiver;
+
+beforeAll(async () => {
+  stack = await createStack();
+  receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+  processor = await startHerald("processor", stack.env);
+  gateway = await startHerald("gateway", stack.env);
+});
+
+afterAll(async () => {
+  await gateway?.signal("SIGTERM");
+  await processor?.signal("SIGTERM");
+  await receiver?.stop();
+  await stack?.cleanup();
+});
+
+describe("gateway → JetStream → processor → Postgres", () => {
+  test("an in-app notification goes from accepted to sent within 2 s", async () => {
+    const res = await post(gateway.url, "/v1/notifications", { userId: "user-123", channel: "in_app", payload: { title: "Hi", body: "Hello" } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const started = Date.now();
+    const sent = await eventually(async () => {
+      const body = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number };
+      return body.status === "sent" ? body : null;
+    }, 2000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(sent.attempts).toBe(1);
+    expect((await get(gateway.url, `/v1/notifications/${id}`, OTHER_KEY)).status).toBe(404);
+  });
+
+  test("500 webhooks each arrive exactly once, signed, and all end sent", async () => {
+    const n = 500;
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        post(gateway.url, "/v1/notifications", { userId: `u-${i % 7}`, channel: "webhook", payload: { url: receiver.url, body: { i } } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(n).fill(202));
+    const ids = await Promise.all(results.map(async (r) => ((await r.json()) as { id: string }).id));
+    await eventually(async () => {
+      const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
+      return (row?.n ?? 0) >= n + 1;
+    }, 60_000, 200);
+    const successes = receiver.successes();
+    expect(receiver.rejected).toBe(0);
+    for (const id of ids) expect(successes.get(id)).toBe(1);
+    expect(receiver.received.length).toBe(n);
+  }, 90_000);
+
+  test("the same Idempotency-Key replays the first response and sends once", async () => {
+    const body = { userId: "user-9", channel: "webhook", payload: { url: receiver.url, body: { once: true } } };
+    const first = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "order-42" });
+    const second = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "order-42" });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.headers.get("idempotency-replayed")).toBe("true");
+    const { id } = (await first.json()) as { id: string };
+    expect(((await second.json()) as { id: string }).id).toBe(id);
+    await eventually(async () => receiver.successes().get(id) === 1);
+    await Bun.sleep(300);
+    expect(receiver.received.filter((r) => r.id === id).length).toBe(1);
+  });
+});

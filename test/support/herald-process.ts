@@ -1,0 +1,83 @@
+import type { Subprocess } from "bun";
+import { freePort, waitForPort } from "../../bin/probe.ts";
+
+const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
+
+export interface HeraldProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  port: number;
+  url: string;
+  /** Every JSON log line seen so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Resolves when a log line satisfying `match` appears (or rejects after `timeoutMs`). */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  signal(sig: "SIGTERM" | "SIGKILL"): Promise<number>;
+}
+
+/** Starts `herald <mode>` as a real child process with the given environment. */
+export async function startHerald(mode: "gateway" | "processor" | "all", env: Record<string, string>): Promise<HeraldProcess> {
+  const port = mode === "processor" ? 0 : Number(env.HERALD_PORT ?? freePort());
+  const proc = Bun.spawn([process.execPath, CLI, mode], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env, HERALD_PORT: String(port) },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  void pump(proc.stdout, (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const w of waiters) w();
+    } catch {
+      // the welcome banner and other plain lines
+    }
+  });
+  void pump(proc.stderr, (line) => process.stderr.write(`[herald ${mode}] ${line}\n`));
+
+  const handle: HeraldProcess = {
+    proc,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    waitForLog(match, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hit = logs.find(match);
+          if (hit) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(hit);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`herald ${mode}: no matching log line within ${timeoutMs} ms; last: ${JSON.stringify(logs.slice(-3))}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+    async signal(sig) {
+      proc.kill(sig);
+      return proc.exited;
+    },
+  };
+  if (mode === "processor") await handle.waitForLog((l) => l.msg === "processor consuming");
+  else if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`herald ${mode} did not listen on ${port}; logs: ${JSON.stringify(logs.slice(-5))}`);
+  return handle;
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line) onLine(line);
+    }
+  }
+}
