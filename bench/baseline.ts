@@ -6,6 +6,7 @@
 import { count, eq } from "drizzle-orm";
 import { parseArgs } from "node:util";
 import { notifications } from "../schemas/tables.ts";
+import { runAutocannon } from "./lib/autocannon.ts";
 import { startHerald } from "../test/support/herald-process.ts";
 import { createStack, TENANT_KEY } from "../test/support/stack.ts";
 
@@ -16,37 +17,25 @@ const duration = Number(values.duration);
 const connections = Number(values.connections);
 const e2eCount = Number(values.e2e);
 
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; p99_9?: number; average: number };
-  "2xx": number;
-  non2xx: number;
-  errors: number;
-  duration: number;
-}
-
-const autocannonBin = new URL("../node_modules/autocannon/autocannon.js", import.meta.url).pathname;
 const body = JSON.stringify({ userId: "bench-user", channel: "in_app", payload: { title: "Bench", body: "Hello" } });
+const load = (url: string, seconds: number) =>
+  runAutocannon({
+    url: `${url}/v1/notifications`,
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${TENANT_KEY}`, "content-type": "application/json" },
+    body,
+  });
 
-async function autocannon(url: string, seconds: number): Promise<AutocannonResult> {
-  const proc = Bun.spawn(
-    ["node", autocannonBin, "-c", String(connections), "-d", String(seconds), "-m", "POST", "-H", `authorization=Bearer ${TENANT_KEY}`, "-H", "content-type=application/json", "-b", body, "--json", `${url}/v1/notifications`],
-    { stdout: "pipe", stderr: "ignore" },
-  );
-  const out = await new Response(proc.stdout).text();
-  await proc.exited;
-  return JSON.parse(out) as AutocannonResult;
-}
-
-const stack = await createStack({ LOG_LEVEL: "warn", HERALD_WEBHOOK_ALLOW_PRIVATE: "0" });
-const processor = await startHerald("processor", { ...stack.env, LOG_LEVEL: "warn" });
-const gateway = await startHerald("gateway", { ...stack.env, LOG_LEVEL: "warn" });
+const stack = await createStack({ HERALD_WEBHOOK_ALLOW_PRIVATE: "0" });
+const processor = await startHerald("processor", stack.env);
+const gateway = await startHerald("gateway", stack.env);
 try {
-  await autocannon(gateway.url, 3); // warm-up
-  const run = await autocannon(gateway.url, duration);
-  const acceptedPerS = run["2xx"] / run.duration;
-  console.log(`POST /v1/notifications, ${connections} connections, ${duration} s (autocannon, separate process):`);
-  console.log(`  accepted/s ${acceptedPerS.toFixed(0)}  p50 ${run.latency.p50} ms  p99 ${run.latency.p99} ms  non-2xx ${run.non2xx}  errors ${run.errors}`);
+  await load(gateway.url, 3); // warm-up
+  const run = await load(gateway.url, duration);
+  const acceptedPerS = run.rps;
+  console.log(`POST /v1/notifications, ${connections} connections, ${duration} s (autocannon in its own Node process, load generator used ${run.cpuSeconds.toFixed(1)} s CPU):`);
+  console.log(`  accepted/s ${acceptedPerS.toFixed(0)}  p50 ${run.p50} ms  p99 ${run.p99} ms  non-2xx ${run.non2xx}  errors ${run.errors}`);
 
   // Let the processor drain what the load test accepted before timing end to end.
   const sentNow = async () => (await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent")))[0]?.n ?? 0;
@@ -80,7 +69,7 @@ try {
   const totalMs = performance.now() - started;
   console.log(`end to end, ${batches * 500} in_app notifications (sink provider) accepted via the batch route:`);
   console.log(`  accepted in ${(acceptedMs / 1000).toFixed(2)} s, all sent after ${(totalMs / 1000).toFixed(2)} s → ${((batches * 500) / (totalMs / 1000)).toFixed(0)} sent/s`);
-  console.log(`RESULT ${JSON.stringify({ gateway_rps: Math.round(acceptedPerS), gateway_p99_ms: run.latency.p99, e2e_sent_per_s: Math.round((batches * 500) / (totalMs / 1000)) })}`);
+  console.log(`RESULT ${JSON.stringify({ gateway_rps: Math.round(acceptedPerS), gateway_p99_ms: run.p99, e2e_sent_per_s: Math.round((batches * 500) / (totalMs / 1000)) })}`);
 } finally {
   await gateway.signal("SIGTERM");
   await processor.signal("SIGTERM");
