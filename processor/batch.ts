@@ -6,13 +6,13 @@ import { unreachable } from "./outcome.ts";
 import { initialStatus, plan } from "./plan.ts";
 import { dlqSubjectFor, lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
 import { deadLetter, sendDue, type DueItem } from "./send.ts";
-import { insertNew, readStates } from "./store.ts";
+import { claim } from "./store.ts";
 
 /** A copy of a notification another batch is working returns after this long. */
 const BUSY_RETRY_MS = 500;
 
 /**
- * Works one batch of a lane: decode → one insert → one read → plan each
+ * Works one batch of a lane: decode → one insert-and-read → plan each
  * message → send the due ones. Throws only when Postgres does; the lane then
  * naks whatever `settled` does not hold, so nothing is lost.
  */
@@ -34,12 +34,14 @@ export async function handleBatch(ctx: LaneContext, msgs: JsMsg[], settled: Sett
   for (const m of duplicates) done(m, settled, (x) => x.ack());
 }
 
-/** Insert → read → plan → send, for the decoded messages no other batch is working. */
+/** Insert and read (one statement) → plan → send, for the decoded messages no other batch is working. */
 async function plannedWork(ctx: LaneContext, items: Item[], settled: Settled): Promise<void> {
   const nowMs = Date.now();
-  const firstSeen = await insertNew(ctx.db, items.map((i) => i.envelope), nowMs);
-  const rows = await readStates(ctx.db, items.map((i) => i.envelope.id));
-  await publishEvents(ctx.js, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log);
+  const { firstSeen, rows } = await claim(ctx.db, items.map((i) => i.envelope), nowMs);
+  // The first events wait for their acks while the batch sends; the batch's
+  // later events are published after them, so a subscriber still sees
+  // `accepted` before `sent` (publishEvents never rejects).
+  const firstPublished = publishEvents(ctx.js, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log);
   const due: DueItem[] = [];
   const dead: Promise<void>[] = [];
   for (const item of items) {
@@ -66,7 +68,7 @@ async function plannedWork(ctx: LaneContext, items: Item[], settled: Settled): P
         unreachable(p);
     }
   }
-  await Promise.all([sendDue(ctx, due, settled), ...dead]);
+  await Promise.all([sendDue(ctx, due, settled, firstPublished), firstPublished, ...dead]);
 }
 
 function split(decoded: Decoded[]): { items: Item[]; invalid: Extract<Decoded, { ok: false }>[]; duplicates: JsMsg[] } {

@@ -21,17 +21,18 @@ interface Result {
 
 /**
  * Sends the due messages of a batch: mark processing → send (bounded per
- * channel) → one transaction for all outcomes → dead letters and events →
- * ack / nak / term. Nothing is settled before the outcome is committed.
+ * channel) → one statement for all outcomes → dead letters and events (after
+ * `earlierEvents`, so a subscriber sees them in order) → ack / nak / term.
+ * Nothing is settled before the outcome is committed.
  */
-export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled): Promise<void> {
+export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
   if (items.length === 0) return;
   await markProcessing(ctx.db, items.map((i) => i.envelope.id));
   const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
   await writeOutcomes(ctx.db, results.map(toRecord));
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
-    publishEvents(ctx.js, ctx.topo, results.map(toEvent), ctx.log),
+    earlierEvents.then(() => publishEvents(ctx.js, ctx.topo, results.map(toEvent), ctx.log)),
   ]);
   results.forEach((r, i) => {
     // A dead letter that did not reach the DLQ must not be termed: nak it, and

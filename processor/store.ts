@@ -1,53 +1,118 @@
-import { and, inArray, notInArray, sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../schemas/database.ts";
-import { TERMINAL_STATUSES, type AttemptOutcome } from "../schemas/enums.ts";
+import { STATUSES, TERMINAL_STATUSES, type AttemptOutcome, type Status } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
-import { deliveryAttempts, notifications, type NewNotificationRow } from "../schemas/tables.ts";
 import { initialStatus, type RowState } from "./plan.ts";
 
-// Batched writes only (DESIGN §6): one statement per step, whatever the batch size.
-// Query builder only, so the same code runs on postgres.js and PGlite.
+// Batched writes only (DESIGN §6): one statement per step, whatever the batch
+// size. Each statement takes the whole batch as ONE jsonb parameter and unpacks
+// it with jsonb_to_recordset: the SQL text never changes, so postgres.js
+// prepares it once per connection, and building it costs nothing — the query
+// builder spent more CPU assembling 256-row VALUES lists and CASE expressions
+// than Postgres spent running them. Plain SQL through `db.execute`, so the same
+// code runs on postgres.js and PGlite.
 
-/** One multi-row insert; returns the ids seen for the first time. Redelivery and key collisions do nothing. */
-export async function insertNew(db: Database, envelopes: Envelope[], nowMs: number): Promise<Set<string>> {
-  const now = new Date(nowMs);
-  const rows: NewNotificationRow[] = envelopes.map((e) => ({
-    id: e.id,
-    tenantId: e.tenantId,
-    userId: e.userId,
-    channel: e.channel,
-    type: e.type,
-    priority: e.priority,
-    status: initialStatus(e, nowMs),
-    payload: e.payload,
-    metadata: e.metadata,
-    idempotencyKey: e.idempotencyKey,
-    correlationId: e.correlationId,
-    attempts: 0,
-    scheduledFor: e.scheduledFor ? new Date(e.scheduledFor) : null,
-    createdAt: new Date(e.acceptedAt),
-    updatedAt: now,
-  }));
-  const inserted = await db.insert(notifications).values(rows).onConflictDoNothing().returning({ id: notifications.id });
-  return new Set(inserted.map((r) => r.id));
+type Row = Record<string, unknown>;
+
+/** postgres.js resolves `execute` to the rows themselves, PGlite to `{ rows }`. */
+function rowsOf(result: unknown): Row[] {
+  if (Array.isArray(result)) return result as Row[];
+  if (typeof result === "object" && result !== null && "rows" in result && Array.isArray(result.rows)) return result.rows as Row[];
+  throw new Error("unexpected query result shape");
 }
 
-/** The current state of the batch's rows, in one read. */
+function asStatus(value: unknown): Status {
+  const found = STATUSES.find((s) => s === value);
+  if (!found) throw new Error(`unknown status in the database: ${String(value)}`);
+  return found;
+}
+
+function toState(r: Row): RowState {
+  return { status: asStatus(r.status), attempts: Number(r.attempts), lastError: r.last_error == null ? null : String(r.last_error) };
+}
+
+export interface Claimed {
+  /** Ids whose row this statement created. */
+  firstSeen: Set<string>;
+  /** The state of every id that has a row (absent: another id owns its idempotency key). */
+  rows: Map<string, RowState>;
+}
+
+/**
+ * One statement inserts the batch's new rows (redelivery and key collisions do
+ * nothing) and returns the state of every row, new or old: the insert step and
+ * the read step of a batch in one round trip and one commit.
+ */
+export async function claim(db: Database, envelopes: Envelope[], nowMs: number): Promise<Claimed> {
+  const input = JSON.stringify(
+    envelopes.map((e) => ({
+      id: e.id,
+      tenant_id: e.tenantId,
+      user_id: e.userId,
+      channel: e.channel,
+      type: e.type,
+      priority: e.priority,
+      status: initialStatus(e, nowMs),
+      payload: e.payload,
+      metadata: e.metadata,
+      idempotency_key: e.idempotencyKey,
+      correlation_id: e.correlationId,
+      scheduled_for: e.scheduledFor,
+      created_at: e.acceptedAt,
+    })),
+  );
+  const now = new Date(nowMs).toISOString();
+  // The outer select reads the snapshot taken before the insert, so it sees
+  // exactly the rows that already existed; `inserted` returns the new ones.
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${input}::jsonb) as x(
+        id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text,
+        payload jsonb, metadata jsonb, idempotency_key text, correlation_id text,
+        scheduled_for timestamptz, created_at timestamptz)
+    ), inserted as (
+      insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+        idempotency_key, correlation_id, attempts, scheduled_for, created_at, updated_at)
+      select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+        idempotency_key, correlation_id, 0, scheduled_for, created_at, ${now}::timestamptz
+      from input
+      on conflict do nothing
+      returning id, status, attempts, last_error
+    )
+    select id, status, attempts, last_error, true as fresh from inserted
+    union all
+    select n.id, n.status, n.attempts, n.last_error, false as fresh from notifications n join input using (id)`);
+  const claimed: Claimed = { firstSeen: new Set(), rows: new Map() };
+  for (const r of rowsOf(result)) {
+    const id = String(r.id);
+    claimed.rows.set(id, toState(r));
+    if (r.fresh === true) claimed.firstSeen.add(id);
+  }
+  // An insert that conflicted with a row committed after this statement's
+  // snapshot (another instance working a redelivered copy) is in neither half:
+  // read those again before calling them collisions.
+  const unseen = envelopes.map((e) => e.id).filter((id) => !claimed.rows.has(id));
+  if (unseen.length > 0) for (const [id, state] of await readStates(db, unseen)) claimed.rows.set(id, state);
+  return claimed;
+}
+
+/** The current state of the given rows, in one read. */
 export async function readStates(db: Database, ids: string[]): Promise<Map<string, RowState>> {
-  const rows = await db
-    .select({ id: notifications.id, status: notifications.status, attempts: notifications.attempts, lastError: notifications.lastError })
-    .from(notifications)
-    .where(inArray(notifications.id, ids));
-  return new Map(rows.map((r) => [r.id, { status: r.status, attempts: r.attempts, lastError: r.lastError }]));
+  const result = await db.execute(sql`
+    select id, status, attempts, last_error from notifications
+    where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)`);
+  return new Map(rowsOf(result).map((r) => [String(r.id), toState(r)]));
 }
+
+const TERMINAL = JSON.stringify(TERMINAL_STATUSES);
 
 /** Marks the due rows `processing` in one statement; terminal rows are left alone. */
 export async function markProcessing(db: Database, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db
-    .update(notifications)
-    .set({ status: "processing", updatedAt: new Date() })
-    .where(and(inArray(notifications.id, ids), notInArray(notifications.status, [...TERMINAL_STATUSES])));
+  await db.execute(sql`
+    update notifications set status = 'processing', updated_at = now()
+    where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
+      and status not in (select jsonb_array_elements_text(${TERMINAL}::jsonb))`);
 }
 
 export interface OutcomeRecord {
@@ -61,32 +126,31 @@ export interface OutcomeRecord {
 }
 
 /**
- * All outcomes of a batch in one transaction: one multi-row attempts insert
- * (its primary key makes a replayed write a no-op) and one update whose
- * per-row values come from CASE expressions.
+ * All outcomes of a batch in one statement, so one commit: the attempts insert
+ * (its primary key makes a replayed write a no-op) runs as a data-modifying
+ * CTE of the status update.
  */
 export async function writeOutcomes(db: Database, records: OutcomeRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const byId = (value: (r: OutcomeRecord) => SQL): SQL =>
-    sql`case ${notifications.id} ${sql.join(
-      records.map((r) => sql`when ${r.id}::uuid then ${value(r)}`),
-      sql` `,
-    )} end`;
-  await db.transaction(async (tx) => {
-    await tx
-      .insert(deliveryAttempts)
-      .values(records.map((r) => ({ notificationId: r.id, attempt: r.attempt, provider: r.provider, outcome: r.outcome, latencyMs: r.latencyMs, error: r.error })))
-      .onConflictDoNothing();
-    await tx
-      .update(notifications)
-      .set({
-        status: byId((r) => sql`${r.status}::text`),
-        attempts: byId((r) => sql`${r.attempt}::int`),
-        // A sent row keeps the error of the attempt before it, for the record.
-        lastError: byId((r) => (r.error === null ? sql`${notifications.lastError}` : sql`${r.error}::text`)),
-        sentAt: byId((r) => (r.status === "sent" ? sql`now()` : sql`${notifications.sentAt}`)),
-        updatedAt: new Date(),
-      })
-      .where(inArray(notifications.id, records.map((r) => r.id)));
-  });
+  const input = JSON.stringify(
+    records.map((r) => ({ id: r.id, attempt: r.attempt, provider: r.provider, outcome: r.outcome, latency_ms: r.latencyMs, status: r.status, error: r.error })),
+  );
+  await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${input}::jsonb) as x(
+        id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text)
+    ), attempts as (
+      insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error)
+      select id, attempt, provider, outcome, latency_ms, error from input
+      on conflict do nothing
+    )
+    update notifications n set
+      status = input.status,
+      attempts = input.attempt,
+      -- a sent row keeps the error of the attempt before it, for the record
+      last_error = coalesce(input.error, n.last_error),
+      sent_at = case when input.status = 'sent' then now() else n.sent_at end,
+      updated_at = now()
+    from input
+    where n.id = input.id`);
 }
