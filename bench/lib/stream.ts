@@ -1,5 +1,8 @@
-import { jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { parseConfig } from "../../bin/config.ts";
+import { ensureStreams } from "../../processor/streams.ts";
+import { PRIORITIES } from "../../schemas/enums.ts";
 import { topology } from "../../schemas/subjects.ts";
 
 /** A short random namespace for one benchmark run, so runs never see each other's streams or keys. */
@@ -8,14 +11,21 @@ export function benchNamespace(prefix = "b"): string {
 }
 
 /**
- * Creates the namespace's work stream (`<NS>` on `<ns>.v1.send.>`) on file
- * storage, as a deployment has it, so every system under test pays for the
- * same durable write and `Nats-Msg-Id` dedupe. Returns the stream name.
+ * Creates the namespace's streams and lane consumers exactly as a Herald
+ * process does at start-up (the same `ensureStreams`, with Herald's default
+ * duplicate window, ack wait and max ack pending), so a peer or the publish
+ * ceiling writes into a work stream of the same shape as Herald's: file
+ * storage, work-queue retention, `Nats-Msg-Id` dedupe, four filtered
+ * consumers. Returns the work stream's name.
  */
 export async function createWorkStream(nc: NatsConnection, namespace: string): Promise<string> {
   const topo = topology(namespace);
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: topo.streams.work, subjects: [topo.wildcards.work], storage: StorageType.File });
+  const defaults = parseConfig({});
+  await ensureStreams(nc, topo, {
+    duplicateWindowMs: defaults.HERALD_DUPLICATE_WINDOW_MS,
+    ackWaitMs: defaults.HERALD_ACK_WAIT_MS,
+    maxAckPending: defaults.HERALD_MAX_ACK_PENDING,
+  });
   return topo.streams.work;
 }
 
@@ -23,6 +33,26 @@ export async function createWorkStream(nc: NatsConnection, namespace: string): P
 export async function streamMessages(nc: NatsConnection, stream: string): Promise<number> {
   const jsm = await jetstreamManager(nc);
   return (await jsm.streams.info(stream)).state.messages;
+}
+
+/** Empties a stream between phases, so each phase starts from the same state and its count is its own. */
+export async function purgeStream(nc: NatsConnection, stream: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.purge(stream);
+}
+
+/** Unprocessed work of a namespace: messages not yet delivered plus delivered but not acked, over every lane. */
+export async function laneBacklog(nc: NatsConnection, namespace: string): Promise<{ pending: number; ackPending: number }> {
+  const topo = topology(namespace);
+  const jsm = await jetstreamManager(nc);
+  let pending = 0;
+  let ackPending = 0;
+  for (const priority of PRIORITIES) {
+    const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer(priority));
+    pending += info.num_pending;
+    ackPending += info.num_ack_pending;
+  }
+  return { pending, ackPending };
 }
 
 /** Deletes every stream of the namespace; absent ones are fine. */

@@ -1,0 +1,182 @@
+// End to end: notifications accepted by the gateway → sent by the processor
+// (sink provider, plus one in `webhookEvery` as a signed webhook to a
+// receiver on loopback), both Herald processes running separately as in
+// production. A closed-loop feeder posts batches whenever the work stream
+// holds fewer than `backlogCap` messages, so the processor always has work
+// queued yet the backlog stays bounded. Sent/s comes from Postgres (the
+// system of record) by `sent_at`, over whole seconds after the ramp; then
+// feeding stops and the phase proves the backlog drains: every lane's
+// num_pending and num_ack_pending reach 0 and Postgres holds every accepted
+// notification as `sent`.
+import type { NatsConnection } from "@nats-io/transport-node";
+import postgres from "postgres";
+import { topology } from "../../schemas/subjects.ts";
+import type { WebhookReceiver } from "../../test/support/webhook-receiver.ts";
+import { waitForQuiet } from "../lib/machine.ts";
+import { sampleTree } from "../lib/rss-monitor.ts";
+import { laneBacklog, streamMessages } from "../lib/stream.ts";
+import type { E2eRun } from "../types.ts";
+
+export interface E2eDeps {
+  gatewayUrl: string;
+  apiKey: string;
+  nc: NatsConnection;
+  namespace: string;
+  databaseUrl: string;
+  receiver: WebhookReceiver;
+  gatewayPid: number;
+  processorPid: number;
+}
+
+export interface E2eOptions {
+  rampS: number;
+  seconds: number;
+  batchSize: number;
+  /** Concurrent batch posters. */
+  workers?: number;
+  backlogCap?: number;
+  /** Every n-th item is a webhook; the rest are in_app through the sink provider. */
+  webhookEvery?: number;
+  drainTimeoutS?: number;
+}
+
+function feedBody(receiverUrl: string, size: number, every: number): string {
+  const inApp = { userId: "bench-user", channel: "in_app", payload: { title: "Bench", body: "Hello" } };
+  const hook = { userId: "bench-user", channel: "webhook", payload: { url: receiverUrl, body: { bench: true } } };
+  return JSON.stringify({ notifications: Array.from({ length: size }, (_, i) => (i % every === 0 ? hook : inApp)) });
+}
+
+/** Median of a non-empty list. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: string) => void): Promise<E2eRun> {
+  const workers = opts.workers ?? 4;
+  const cap = opts.backlogCap ?? 30_000;
+  const every = opts.webhookEvery ?? 20;
+  const topo = topology(deps.namespace);
+  const body = feedBody(deps.receiver.url, opts.batchSize, every);
+  const hooksPerBatch = Math.ceil(opts.batchSize / every);
+  const pg = postgres(deps.databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const quiet = await waitForQuiet();
+    let backlog = 0;
+    let maxBacklog = 0;
+    let accepted = 0;
+    let webhooks = 0;
+    let failures = 0;
+    let feeding = true;
+    const poller = (async () => {
+      while (feeding) {
+        backlog = await streamMessages(deps.nc, topo.streams.work);
+        maxBacklog = Math.max(maxBacklog, backlog);
+        await Bun.sleep(200);
+      }
+    })();
+
+    const cpu0 = process.cpuUsage();
+    const [gw0, pr0] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
+    const t0 = Date.now();
+    const end = t0 + (opts.rampS + opts.seconds) * 1000;
+    const post = async (): Promise<void> => {
+      const res = await fetch(`${deps.gatewayUrl}/v1/notifications/batch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${deps.apiKey}`, "content-type": "application/json" },
+        body,
+      });
+      if (res.status === 202) {
+        await res.arrayBuffer();
+        accepted += opts.batchSize;
+        webhooks += hooksPerBatch;
+      } else if (res.status === 207) {
+        const { results } = (await res.json()) as { results: Array<{ index: number; status: string }> };
+        for (const r of results) {
+          if (r.status !== "accepted") continue;
+          accepted += 1;
+          if (r.index % every === 0) webhooks += 1;
+        }
+      } else {
+        failures += 1;
+        if (failures <= 3) log(`e2e: batch answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      }
+    };
+    const worker = async (): Promise<void> => {
+      while (Date.now() < end) {
+        if (backlog >= cap) {
+          await Bun.sleep(10);
+          continue;
+        }
+        await post().catch((err: unknown) => {
+          failures += 1;
+          if (failures <= 3) log(`e2e: batch failed: ${String(err)}`);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    const t1 = Date.now();
+    const cpu = process.cpuUsage(cpu0);
+    const [gw1, pr1] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
+    feeding = false;
+    await poller;
+    const feedS = (t1 - t0) / 1000;
+    log(`e2e: fed ${accepted} (${webhooks} webhooks) in ${feedS.toFixed(1)} s, ${failures} failed batches; draining…`);
+
+    // Drain: every lane empty and every accepted notification sent in Postgres.
+    const drainStart = Date.now();
+    const deadline = drainStart + (opts.drainTimeoutS ?? 120) * 1000;
+    let drained = false;
+    let lanes = { pending: -1, ackPending: -1 };
+    while (Date.now() < deadline) {
+      lanes = await laneBacklog(deps.nc, deps.namespace);
+      if (lanes.pending === 0 && lanes.ackPending === 0) {
+        const [row] = await pg<{ sent: number }[]>`select count(*)::int as sent from notifications where status = 'sent'`;
+        if ((row?.sent ?? 0) >= accepted) {
+          drained = true;
+          break;
+        }
+      }
+      await Bun.sleep(250);
+    }
+    const drainS = (Date.now() - drainStart) / 1000;
+
+    // Whole seconds after the ramp, so no partial second skews the per-second figures.
+    const ws = Math.ceil((t0 + opts.rampS * 1000) / 1000);
+    const we = Math.floor(t1 / 1000);
+    const buckets = await pg<{ s: number; n: number }[]>`
+      select extract(epoch from date_trunc('second', sent_at))::int as s, count(*)::int as n
+      from notifications where sent_at >= to_timestamp(${ws}) and sent_at < to_timestamp(${we})
+      group by 1 order by 1`;
+    const perSecond = Array.from({ length: Math.max(0, we - ws) }, (_, i) => buckets.find((b) => b.s === ws + i)?.n ?? 0);
+    const sentInWindow = perSecond.reduce((a, b) => a + b, 0);
+    const statusRows = await pg<{ status: string; n: number }[]>`select status, count(*)::int as n from notifications group by status`;
+    const byStatus = Object.fromEntries(statusRows.map((r) => [r.status, r.n]));
+
+    return {
+      accepted,
+      webhooks,
+      windowS: perSecond.length,
+      sentInWindow,
+      sentPerS: perSecond.length > 0 ? sentInWindow / perSecond.length : 0,
+      perSecond: { min: perSecond.length ? Math.min(...perSecond) : 0, median: perSecond.length ? median(perSecond) : 0, max: perSecond.length ? Math.max(...perSecond) : 0 },
+      maxBacklog,
+      drainS,
+      drained,
+      final: {
+        pending: lanes.pending,
+        ackPending: lanes.ackPending,
+        streamMessages: await streamMessages(deps.nc, topo.streams.work),
+        dlqMessages: await streamMessages(deps.nc, topo.streams.dlq),
+        byStatus,
+      },
+      webhookReceiver: { delivered: deps.receiver.successes().size, rejected: deps.receiver.rejected },
+      feederCores: (cpu.user + cpu.system) / 1e6 / feedS,
+      gatewayCores: (gw1.cpuSeconds - gw0.cpuSeconds) / feedS,
+      processorCores: (pr1.cpuSeconds - pr0.cpuSeconds) / feedS,
+      quiet,
+    };
+  } finally {
+    await pg.end({ timeout: 5 });
+  }
+}

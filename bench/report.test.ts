@@ -1,0 +1,124 @@
+import { describe, expect, test } from "bun:test";
+import { parseBenchArgs } from "./args.ts";
+import { chartData, renderChart } from "./chart.ts";
+import { markdownTable, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
+import { checkTargets, computeRatios, soakFlat } from "./targets.ts";
+import type { BenchResults, HttpRun } from "./types.ts";
+
+function http(name: string, rps: number, p99: number): HttpRun {
+  return { name, rps, p50: 2, p99, p999: p99 * 2, non2xx: 0, errors: 0, loadgenCores: 0.8, serverCores: 1, peakRssMb: 90, stream: { answered2xx: 100, held: 100, ok: true }, quiet: true };
+}
+
+function fixture(): BenchResults {
+  return {
+    startedAt: "2026-11-25T17:00:00.000Z",
+    elapsedS: 200,
+    plan: parseBenchArgs(["--quick"]),
+    machine: { cpu: "Test CPU", cores: 2, memoryGb: 24, kernel: "6.0", bun: "1.4.5", node: "v20", nats: "2.9", postgres: "15", redis: "7" },
+    herald: http("herald", 30_000, 8),
+    fixed: { targetRps: 15_000, achievedRps: 14_990, p50: 1, p99: 3, p999: 6, non2xx: 0, errors: 0, loadgenCores: 0.5, quiet: true },
+    batch: { batchSize: 500, connections: 8, itemsPerS: 40_000, batchesPerS: 80, p50: 90, p99: 150, non2xx: 0, errors: 0, loadgenCores: 0.1, serverCores: 1, stream: { expected: 1000, held: 1000, ok: true }, quiet: true },
+    e2e: {
+      accepted: 300_000, webhooks: 15_000, windowS: 15, sentInWindow: 240_000, sentPerS: 16_000, perSecond: { min: 15_000, median: 16_000, max: 17_000 }, maxBacklog: 30_000,
+      drainS: 2.5, drained: true, final: { pending: 0, ackPending: 0, streamMessages: 0, dlqMessages: 0, byStatus: { sent: 300_000 } }, webhookReceiver: { delivered: 15_000, rejected: 0 },
+      feederCores: 0.2, gatewayCores: 0.6, processorCores: 0.9, quiet: true,
+    },
+    peers: [http("express", 10_000, 20), http("fastify", 25_000, 15)],
+    bunServe: http("bun-serve", 60_000, 2),
+    jetstream: { window: 256, rps: 50_000, serialRps: 10_000 },
+    memory: {
+      gateway: { startMb: 60, peakSampledMb: 100, endMb: 90, hwmMb: 110, samples: [] },
+      processor: { startMb: 70, peakSampledMb: 260, endMb: 200, hwmMb: 255, samples: [] },
+    },
+    notes: ["a note"],
+  };
+}
+
+describe("bench arguments", () => {
+  test("defaults to every phase with the issue's durations", () => {
+    const plan = parseBenchArgs([]);
+    expect(plan.mode).toBe("suite");
+    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e"]);
+    expect([plan.connections, plan.durationS, plan.e2eSeconds]).toEqual([64, 20, 60]);
+  });
+
+  test("--quick shortens the phases but keeps end to end at 15 s or more", () => {
+    const plan = parseBenchArgs(["--quick"]);
+    expect(plan.durationS).toBeLessThan(20);
+    expect(plan.e2eSeconds).toBeGreaterThanOrEqual(15);
+  });
+
+  test("--soak samples every 5 s for 600 s unless told otherwise", () => {
+    expect(parseBenchArgs(["--soak"])).toMatchObject({ mode: "soak", soakSeconds: 600, sampleEveryS: 5 });
+    expect(parseBenchArgs(["--soak", "--soak-seconds", "30"]).soakSeconds).toBe(30);
+  });
+
+  test("rejects an unknown phase, a non-positive number and an unknown flag", () => {
+    expect(() => parseBenchArgs(["--phases", "gateway,nope"])).toThrow(/unknown nope/);
+    expect(() => parseBenchArgs(["--duration", "0"])).toThrow(/--duration/);
+    expect(() => parseBenchArgs(["--fast"])).toThrow();
+  });
+});
+
+describe("bench report", () => {
+  test("computes Herald's ratios against the peers and the ceilings", () => {
+    const r = computeRatios(fixture());
+    expect(r.heraldVsExpress).toBe(3);
+    expect(r.heraldVsFastify).toBe(1.2);
+    expect(r.heraldVsJetstream).toBe(0.6);
+    expect(r.batchVsJetstream).toBe(0.8);
+  });
+
+  test("marks each target met or missed, and unmeasured ones as not measured", () => {
+    const f = fixture();
+    const verdicts = Object.fromEntries(checkTargets(f, computeRatios(f)).map((c) => [c.name, c.met]));
+    expect(verdicts["single POST vs Express"]).toBe(true);
+    expect(verdicts["single POST vs Fastify"]).toBe(false);
+    expect(verdicts["batch ingest vs JetStream ceiling"]).toBe(true);
+    expect(verdicts["processor peak RSS"]).toBe(false); // sampled 260 MB beats the 255 MB VmHWM sum
+    const partial = { ...f, peers: [] };
+    expect(checkTargets(partial, computeRatios(partial)).find((c) => c.name === "single POST vs Express")?.met).toBeNull();
+  });
+
+  test("ends with a RESULT object carrying the issue's keys", () => {
+    const line = resultLine(fixture());
+    for (const key of ["gateway_rps", "gateway_p99_ms", "express_rps", "fastify_rps", "batch_rps", "jetstream_publish_rps", "e2e_sent_per_s", "gateway_rss_mb", "processor_rss_mb"]) {
+      expect(line[key]).toBeNumber();
+    }
+    expect(line).toMatchObject({ gateway_rps: 30_000, herald_vs_express: 3, processor_rss_mb: 260, targets_met: "7/9" }); // Fastify 1.2× and processor 260 MB miss
+  });
+
+  test("warns when a 202 did not reach the stream or the backlog did not drain", () => {
+    const f = fixture();
+    expect(warnings(f)).toEqual([]);
+    f.peers[0] = { ...http("express", 1, 1), stream: { answered2xx: 10, held: 9, ok: false } };
+    if (f.e2e) f.e2e = { ...f.e2e, drained: false };
+    expect(warnings(f).join("\n")).toMatch(/express: answered 10 2xx but the stream holds 9[\s\S]*not drained/);
+  });
+
+  test("renders the same figures as text and Markdown", () => {
+    const text = renderText(fixture());
+    expect(text).toContain("30,000");
+    expect(text).toMatch(/Express 5 \(Node\)\s+10,000.*3\.00×/);
+    expect(renderMarkdown(fixture(), "latest.svg")).toContain("![throughput and p99 per system](latest.svg)");
+    expect(markdownTable(["a", "b"], [["1", "2"]], [false, true])).toBe("| a | b |\n| --- | ---: |\n| 1 | 2 |");
+  });
+
+  test("judges a soak flat when the end is within 10% of the RSS after a minute", () => {
+    const at = (atS: number, rssMb: number) => ({ atS, rssMb });
+    expect(soakFlat([at(0, 50), at(60, 100), at(600, 105)])?.flat).toBe(true);
+    expect(soakFlat([at(0, 50), at(60, 100), at(600, 140)])?.flat).toBe(false);
+    expect(soakFlat([at(0, 50)])).toBeNull();
+  });
+});
+
+describe("bench chart", () => {
+  test("draws one bar per measured system in each panel, escaped, as valid SVG", () => {
+    const svg = renderChart(chartData(fixture()));
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.trim().endsWith("</svg>")).toBe(true);
+    expect(svg.match(/<rect /g)?.length).toBe(1 + 7 + 4); // background, 7 throughput bars, 4 p99 bars
+    expect(svg).toContain("30,000/s");
+    expect(renderChart({ title: "<a & b>", throughput: [{ label: "x", value: Number.NaN, kind: "peer" }], p99: [] })).toContain("&lt;a &amp; b&gt;");
+  });
+});

@@ -1,0 +1,185 @@
+// Turns one run's results into the printed table, the Markdown file and the
+// RESULT line. Pure functions of BenchResults, so they are unit-tested.
+import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
+import type { BenchResults, HttpRun } from "./types.ts";
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+// autocannon reports whole milliseconds at these rates; print decimals only when there are some.
+const ms = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
+const x = (n: number | null) => (n === null ? "n/a" : `${n.toFixed(2)}×`);
+const mb = (n: number | null) => (n === null ? "n/a" : `${Math.round(n)} MB`);
+const cores = (n: number) => n.toFixed(2);
+
+type Row = string[];
+
+/** A Markdown table; `align` marks right-aligned (numeric) columns. */
+export function markdownTable(head: Row, rows: Row[], align: boolean[] = []): string {
+  const sep = head.map((_, i) => (align[i] ? "---:" : "---"));
+  return [head, sep, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+/** A plain-text table with columns padded to their widest cell. */
+export function textTable(head: Row, rows: Row[], align: boolean[] = []): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: Row) => r.map((c, i) => (align[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function httpRow(label: string, run: HttpRun | undefined, vsHerald: number | null): Row | null {
+  if (!run) return null;
+  const checks = run.non2xx + run.errors > 0 ? ` (${run.non2xx} non-2xx, ${run.errors} errors)` : "";
+  return [label, `${int(run.rps)}${checks}`, ms(run.p50), ms(run.p99), ms(run.p999), x(vsHerald), cores(run.serverCores), cores(run.loadgenCores), mb(run.peakRssMb)];
+}
+
+const SYSTEM_HEAD = ["system", "req/s (2xx)", "p50 ms", "p99 ms", "p99.9 ms", "Herald is", "server cores", "loadgen cores", "peak RSS"];
+const SYSTEM_ALIGN = [false, true, true, true, true, true, true, true, true];
+
+/** One row per system under the same single-POST load, plus the ceilings. */
+export function systemRows(r: BenchResults, ratios: Ratios): Row[] {
+  const peer = (n: string) => r.peers.find((p) => p.name === n);
+  const rows = [
+    httpRow("Herald (Bun + Hono)", r.herald, null),
+    httpRow("Express 5 (Node)", peer("express"), ratios.heraldVsExpress),
+    httpRow("Fastify 5 (Node)", peer("fastify"), ratios.heraldVsFastify),
+    httpRow("bare Bun.serve (HTTP ceiling)", r.bunServe, ratios.heraldVsBunServe),
+  ].filter((row): row is Row => row !== null);
+  if (r.jetstream) rows.push([`JetStream publish, window ${r.jetstream.window} (broker ceiling)`, int(r.jetstream.rps), "", "", "", x(ratios.heraldVsJetstream), "", "", ""]);
+  return rows;
+}
+
+function otherRows(r: BenchResults, ratios: Ratios): Row[] {
+  const rows: Row[] = [];
+  if (r.fixed) {
+    const f = r.fixed;
+    rows.push(["fixed rate (50% of max)", `${int(f.achievedRps)} of ${int(f.targetRps)} req/s`, `p50 ${ms(f.p50)} · p99 ${ms(f.p99)} · p99.9 ${ms(f.p999)} ms${f.non2xx + f.errors > 0 ? ` · ${f.non2xx} non-2xx, ${f.errors} errors` : ""}`]);
+  }
+  if (r.batch) {
+    const b = r.batch;
+    rows.push([`batch (${b.batchSize}-item batches, ${b.connections} connections)`, `${int(b.itemsPerS)} notifications/s`, `${x(ratios.batchVsJetstream)} the JetStream ceiling · p99 ${ms(b.p99)} ms per batch · stream ${b.stream.ok ? "holds every item" : `MISSING ${b.stream.expected - b.stream.held}`}`]);
+  }
+  if (r.e2e) {
+    const e = r.e2e;
+    rows.push([
+      `end to end (${e.windowS} s measured)`,
+      `${int(e.sentPerS)} sent/s`,
+      `per second min ${int(e.perSecond.min)} · median ${int(e.perSecond.median)} · max ${int(e.perSecond.max)}; ${int(e.accepted)} accepted (${int(e.webhooks)} webhooks), ${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}`,
+    ]);
+  }
+  if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
+  rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, "peak RSS of each process tree during the run"]);
+  return rows;
+}
+
+function targetRows(checks: TargetCheck[]): Row[] {
+  return checks.map((c) => [c.name, c.bar, c.shown, c.met === null ? "not measured" : c.met ? "met" : "MISSED"]);
+}
+
+/** Problems that make a figure untrustworthy; printed loudly and kept in the JSON. */
+export function warnings(r: BenchResults): string[] {
+  const w: string[] = [];
+  for (const run of [r.herald, ...r.peers, r.bunServe]) {
+    if (!run) continue;
+    if (run.non2xx > 0 || run.errors > 0) w.push(`${run.name}: ${run.non2xx} non-2xx and ${run.errors} socket errors during the measured run`);
+    if (run.stream && !run.stream.ok) w.push(`${run.name}: answered ${run.stream.answered2xx} 2xx but the stream holds ${run.stream.held}`);
+    if (!run.quiet) w.push(`${run.name}: the box was busy before the phase`);
+  }
+  if (r.batch && !r.batch.stream.ok) w.push(`batch: expected ${r.batch.stream.expected} messages, the stream holds ${r.batch.stream.held}`);
+  if (r.e2e) {
+    if (!r.e2e.drained) w.push(`e2e: backlog not drained (pending ${r.e2e.final.pending}, ack pending ${r.e2e.final.ackPending})`);
+    if (r.e2e.webhookReceiver.delivered < r.e2e.webhooks) w.push(`e2e: ${r.e2e.webhooks} webhooks accepted, ${r.e2e.webhookReceiver.delivered} delivered`);
+    if (r.e2e.webhookReceiver.rejected > 0) w.push(`e2e: ${r.e2e.webhookReceiver.rejected} webhooks failed signature verification`);
+    if (r.e2e.final.dlqMessages > 0) w.push(`e2e: ${r.e2e.final.dlqMessages} dead letters`);
+  }
+  return w;
+}
+
+const round = (n: number | undefined, digits = 0) => (n === undefined ? null : Number(n.toFixed(digits)));
+
+/** The machine-readable summary printed as the last line, `RESULT {json}`. */
+export function resultLine(r: BenchResults): Record<string, number | boolean | string | null> {
+  const ratios = computeRatios(r);
+  const checks = checkTargets(r, ratios);
+  const peer = (n: string) => r.peers.find((p) => p.name === n);
+  const measured = checks.filter((c) => c.met !== null);
+  return {
+    gateway_rps: round(r.herald?.rps),
+    gateway_p50_ms: round(r.herald?.p50, 2),
+    gateway_p99_ms: round(r.herald?.p99, 2),
+    gateway_p999_ms: round(r.herald?.p999, 2),
+    gateway_non2xx: r.herald ? r.herald.non2xx + r.herald.errors : null,
+    fixed_rate_rps: round(r.fixed?.achievedRps),
+    fixed_p50_ms: round(r.fixed?.p50, 2),
+    fixed_p99_ms: round(r.fixed?.p99, 2),
+    fixed_p999_ms: round(r.fixed?.p999, 2),
+    express_rps: round(peer("express")?.rps),
+    express_p99_ms: round(peer("express")?.p99, 2),
+    fastify_rps: round(peer("fastify")?.rps),
+    fastify_p99_ms: round(peer("fastify")?.p99, 2),
+    bun_serve_rps: round(r.bunServe?.rps),
+    batch_rps: round(r.batch?.itemsPerS),
+    jetstream_publish_rps: round(r.jetstream?.rps),
+    e2e_sent_per_s: round(r.e2e?.sentPerS),
+    e2e_drained: r.e2e ? r.e2e.drained : null,
+    gateway_rss_mb: round(peakRss(r.memory.gateway) ?? undefined),
+    processor_rss_mb: round(peakRss(r.memory.processor) ?? undefined),
+    loadgen_cores: round(r.herald?.loadgenCores, 2),
+    herald_vs_express: round(ratios.heraldVsExpress ?? undefined, 2),
+    herald_vs_fastify: round(ratios.heraldVsFastify ?? undefined, 2),
+    herald_vs_jetstream: round(ratios.heraldVsJetstream ?? undefined, 2),
+    batch_vs_jetstream: round(ratios.batchVsJetstream ?? undefined, 2),
+    targets_met: `${measured.filter((c) => c.met).length}/${measured.length}`,
+    quick: r.plan.quick,
+  };
+}
+
+function machineLine(r: BenchResults): string {
+  const m = r.machine;
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Linux ${m.kernel}; Bun ${m.bun}, Node ${m.node}, NATS ${m.nats}, Postgres ${m.postgres}, Redis ${m.redis}`;
+}
+
+function soakRows(r: BenchResults): Row[] {
+  if (!r.soak) return [];
+  return (["gateway", "processor"] as const).map((name) => {
+    const m = r.soak?.memory[name];
+    const flat = soakFlat(m?.samples ?? []);
+    return [name, mb(m?.startMb ?? null), mb(m?.peakSampledMb ?? null), mb(m?.endMb ?? null), flat === null ? "n/a" : flat.flat ? "flat" : `GREW ${Math.round(flat.endMb - flat.settledMb)} MB`];
+  });
+}
+
+/** Everything a reader needs, as printed to the terminal. */
+export function renderText(r: BenchResults): string {
+  const ratios = computeRatios(r);
+  const parts = [`machine: ${machineLine(r)}`, ""];
+  if (r.plan.mode === "soak" && r.soak) {
+    parts.push(`soak: ${r.soak.seconds} s of end-to-end load, RSS sampled every ${r.soak.sampleEveryS} s`, textTable(["process", "start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]));
+    if (r.soak.e2e) parts.push(`sustained ${int(r.soak.e2e.sentPerS)} sent/s; ${r.soak.e2e.drained ? "drained" : "NOT DRAINED"}`);
+  } else {
+    const systems = systemRows(r, ratios);
+    if (systems.length > 0) parts.push(textTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
+    parts.push(textTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
+    parts.push(textTable(["target (issue 3)", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
+  }
+  const w = warnings(r);
+  if (w.length > 0) parts.push("", "WARNINGS:", ...w.map((line) => `  - ${line}`));
+  if (r.notes.length > 0) parts.push("", ...r.notes.map((n) => `note: ${n}`));
+  return parts.join("\n");
+}
+
+/** The same as Markdown, for bench/results/<timestamp>.md and the README. */
+export function renderMarkdown(r: BenchResults, chartFile?: string): string {
+  const ratios = computeRatios(r);
+  const parts = [`Run of ${r.startedAt} (${r.plan.quick ? "`--quick`" : r.plan.mode === "soak" ? "`--soak`" : "full"}, ${Math.round(r.elapsedS)} s). Machine: ${machineLine(r)}.`, ""];
+  if (r.plan.mode === "soak" && r.soak) {
+    parts.push(markdownTable(["process", "RSS start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]));
+  } else {
+    const systems = systemRows(r, ratios);
+    if (systems.length > 0) parts.push(markdownTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
+    parts.push(markdownTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
+    parts.push(markdownTable(["target (issue 3)", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
+  }
+  if (chartFile) parts.push("", `![throughput and p99 per system](${chartFile})`);
+  const w = warnings(r);
+  if (w.length > 0) parts.push("", "**Warnings**", "", ...w.map((line) => `- ${line}`));
+  if (r.notes.length > 0) parts.push("", ...r.notes.map((n) => `- ${n}`));
+  return `${parts.join("\n")}\n`;
+}

@@ -1,0 +1,155 @@
+// `npm run bench` (issue 3): one invocation measures Herald's gateway, a
+// fixed-rate latency run, batch ingest, end to end, the Express and Fastify
+// peers, and the box's ceilings (bare Bun.serve, JetStream publish), all on
+// namespaces and a database of its own that it removes afterwards, even on
+// failure or Ctrl-C. Prints a table with ratios, writes bench/results/, and
+// ends with `RESULT {json}`.
+// Usage: npm run bench -- [--quick] [--soak] … (see bench/args.ts)
+import { connect } from "@nats-io/transport-node";
+import { topology } from "../schemas/subjects.ts";
+import { deleteRedisPrefix, SERVICES } from "../test/support/services.ts";
+import { createStack, TENANT_KEY } from "../test/support/stack.ts";
+import { startWebhookReceiver, TEST_WEBHOOK_SECRET } from "../test/support/webhook-receiver.ts";
+import { parseBenchArgs, USAGE, type BenchPlan } from "./args.ts";
+import { cleanupOnSignals, createCleanup, type Cleanup } from "./lib/cleanup.ts";
+import { serviceVersions, startWatched, stopHerald } from "./lib/herald.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { writeResults } from "./lib/results.ts";
+import { createRssMonitor, type RssMonitor } from "./lib/rss-monitor.ts";
+import { purgeStream } from "./lib/stream.ts";
+import { e2ePhase } from "./phases/e2e.ts";
+import { batchPhase, fixedRatePhase, gatewayPhase, type HeraldGateway } from "./phases/herald-ingest.ts";
+import { bunServePhase, jetstreamPhase } from "./phases/limits.ts";
+import { peersPhase } from "./phases/peers.ts";
+import { renderText, resultLine } from "./report.ts";
+import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
+
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+const NOTES = [
+  "Each system gets the same body and a fresh Idempotency-Key per request, so each does validation, a Redis SET NX and a JetStream publish awaiting the ack.",
+  "The processor runs only in the end-to-end phase: the ingest phases (gateway, fixed rate, batch) run the gateway alone, with its work stream purged before each phase.",
+  "Peers publish to namespaces whose streams and consumers are created by Herald's own ensureStreams (same shape). autocannon runs in its own Node process; 'loadgen cores' is its CPU time over the run.",
+];
+
+function memoryOf(monitor: RssMonitor, name: string): TreeMemory | null {
+  const s = monitor.series(name);
+  if (!s || s.samples.length === 0) return null;
+  return { startMb: s.startMb, peakSampledMb: s.peakMb, endMb: s.endMb, hwmMb: s.hwmMb, samples: s.samples };
+}
+
+/** The run's own namespace, database and Redis prefix, the gateway started, and the services' versions. */
+async function setUp(plan: BenchPlan, cleanup: Cleanup) {
+  const nc = await connect({ servers: SERVICES.nats });
+  cleanup.defer("NATS connection", () => nc.close());
+  // The webhook receiver is on loopback, so the processor must be allowed to reach it.
+  const stack = await createStack({ HERALD_WEBHOOK_ALLOW_PRIVATE: "1", LOG_LEVEL: "info" });
+  cleanup.defer("namespace streams, Redis keys and database", () => stack.cleanup());
+  const monitor = createRssMonitor(plan.sampleEveryS * 1000);
+  cleanup.defer("RSS monitor", () => monitor.stop());
+  const machine = await describeMachine(await serviceVersions(nc, stack.db.url, SERVICES.redis));
+  log(`namespace ${stack.namespace}, database ${stack.db.name}`);
+  return { nc, stack, monitor, machine };
+}
+
+async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Promise<Omit<BenchResults, "elapsedS">> {
+  const { nc, stack, monitor, machine } = await setUp(plan, cleanup);
+  const results: Omit<BenchResults, "elapsedS"> = { startedAt, plan, machine, peers: [], memory: { gateway: null, processor: null }, notes: [...NOTES] };
+  const has = (p: BenchPlan["phases"][number]) => plan.phases.includes(p);
+
+  if (has("gateway") || has("fixed") || has("batch") || has("e2e")) {
+    const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
+    const gw: HeraldGateway = { url: gateway.url, pid: gateway.proc.pid, apiKey: TENANT_KEY, nc, stream: topology(stack.namespace).streams.work };
+    if (has("gateway")) {
+      log(`gateway: ${plan.connections} connections, ${plan.warmupS} s warm-up + ${plan.durationS} s`);
+      results.herald = await gatewayPhase(gw, plan);
+    }
+    if (has("fixed")) {
+      if (results.herald) {
+        log(`fixed rate: ${Math.round(results.herald.rps / 2)} req/s for ${plan.durationS} s`);
+        results.fixed = await fixedRatePhase(gw, plan, results.herald.rps);
+      } else results.notes.push("fixed rate skipped: it needs the gateway phase's maximum");
+    }
+    if (has("batch")) {
+      log(`batch: ${plan.batchSize}-item batches, ${plan.batchConnections} connections, ${plan.warmupS} s warm-up + ${plan.durationS} s`);
+      results.batch = await batchPhase(gw, plan);
+    }
+    if (has("e2e")) {
+      await purgeStream(nc, gw.stream);
+      const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+      cleanup.defer("webhook receiver", () => receiver.stop());
+      const processor = await startWatched("processor", stack.env, monitor, cleanup);
+      log(`e2e: ${plan.e2eRampS} s ramp + ${plan.e2eSeconds} s measured`);
+      results.e2e = await e2ePhase(
+        { gatewayUrl: gw.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gw.pid, processorPid: processor.proc.pid },
+        { rampS: plan.e2eRampS, seconds: plan.e2eSeconds, batchSize: plan.batchSize, drainTimeoutS: plan.quick ? 60 : 120 },
+        log,
+      );
+      await monitor.sampleNow();
+      await stopHerald(processor);
+    }
+    await monitor.sampleNow();
+    await stopHerald(gateway);
+    results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
+  }
+  const svc = { nc, natsUrl: SERVICES.nats, redisUrl: SERVICES.redis, deleteRedisPrefix };
+  if (has("peers")) results.peers = await peersPhase(plan, svc, cleanup, log);
+  if (has("limits")) {
+    log("limits: bare Bun.serve");
+    results.bunServe = await bunServePhase(plan, cleanup);
+    log(`limits: JetStream publish, window ${plan.jetstreamWindow}`);
+    const { quiet: _quiet, ...ceiling } = await jetstreamPhase(plan, SERVICES.nats, nc, cleanup);
+    results.jetstream = ceiling;
+  }
+  return results;
+}
+
+/** `--soak`: end-to-end load for `soakSeconds`, RSS of both processes sampled every few seconds. */
+async function runSoak(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Promise<Omit<BenchResults, "elapsedS">> {
+  const { nc, stack, monitor, machine } = await setUp(plan, cleanup);
+  const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
+  const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+  cleanup.defer("webhook receiver", () => receiver.stop());
+  const processor = await startWatched("processor", stack.env, monitor, cleanup);
+  await monitor.sampleNow();
+  log(`soak: ${plan.soakSeconds} s of end-to-end load, RSS every ${plan.sampleEveryS} s`);
+  const e2e = await e2ePhase(
+    { gatewayUrl: gateway.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gateway.proc.pid, processorPid: processor.proc.pid },
+    { rampS: 0, seconds: plan.soakSeconds, batchSize: plan.batchSize, drainTimeoutS: 120 },
+    log,
+  );
+  await monitor.sampleNow();
+  const memory: MemoryFigures = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
+  await stopHerald(processor);
+  await stopHerald(gateway);
+  const notes = ["Soak: the end-to-end feeder for the whole duration; 'flat' means the end RSS is within 10% (min 10 MB) of the RSS after the first minute."];
+  return { startedAt, plan, machine, peers: [], memory, soak: { seconds: plan.soakSeconds, sampleEveryS: plan.sampleEveryS, e2e, memory }, notes };
+}
+
+async function main(): Promise<void> {
+  let plan: BenchPlan;
+  try {
+    plan = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
+  const cleanup = createCleanup();
+  cleanupOnSignals(cleanup);
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  let partial: Omit<BenchResults, "elapsedS">;
+  try {
+    partial = plan.mode === "soak" ? await runSoak(plan, cleanup, startedAt) : await runSuite(plan, cleanup, startedAt);
+  } finally {
+    log("cleaning up");
+    await cleanup.run();
+  }
+  const results: BenchResults = { ...partial, elapsedS: (performance.now() - t0) / 1000 };
+  const files = writeResults(results, plan.outDir);
+  console.log(renderText(results));
+  console.log(`\nwrote ${files.join(", ")} (${Math.round(results.elapsedS)} s)`);
+  console.log(`RESULT ${JSON.stringify(resultLine(results))}`);
+}
+
+await main();

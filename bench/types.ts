@@ -1,0 +1,113 @@
+// The shapes of one benchmark run's results, shared by the phases, the report and the chart.
+import type { BenchPlan } from "./args.ts";
+import type { MachineInfo } from "./lib/machine.ts";
+
+/** One system under the single-POST load (Herald, a peer, or bare Bun.serve). */
+export interface HttpRun {
+  name: string;
+  /** 2xx answers per second. */
+  rps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  non2xx: number;
+  errors: number;
+  /** Cores the load generator used on average during the measured run. */
+  loadgenCores: number;
+  /** Cores the system's process tree used on average during the measured run. */
+  serverCores: number;
+  /** Peak RSS (sum of VmHWM over its process tree) at the end of its runs, MB. */
+  peakRssMb: number;
+  /** The 2xx answers (warm-up and run) against the messages that reached the stream; null without a stream. */
+  stream: { answered2xx: number; held: number; ok: boolean } | null;
+  /** False when the box was busy before the phase started. */
+  quiet: boolean;
+}
+
+export interface FixedRateRun {
+  /** The requested rate: 50% of the gateway phase's measured maximum. */
+  targetRps: number;
+  achievedRps: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  non2xx: number;
+  errors: number;
+  loadgenCores: number;
+  quiet: boolean;
+}
+
+export interface BatchRun {
+  batchSize: number;
+  connections: number;
+  /** Notifications accepted per second (2xx batches × batch size, checked against the stream). */
+  itemsPerS: number;
+  batchesPerS: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  loadgenCores: number;
+  serverCores: number;
+  stream: { expected: number; held: number; ok: boolean };
+  quiet: boolean;
+}
+
+export interface JetStreamCeiling {
+  window: number;
+  rps: number;
+  serialRps: number;
+}
+
+export interface E2eRun {
+  accepted: number;
+  webhooks: number;
+  /** The measured window (whole seconds after the ramp) and what Postgres says was sent in it. */
+  windowS: number;
+  sentInWindow: number;
+  sentPerS: number;
+  perSecond: { min: number; median: number; max: number };
+  /** Largest backlog (messages in the work stream) seen while feeding. */
+  maxBacklog: number;
+  /** Seconds from the end of feeding until every lane was empty and Postgres had every notification sent. */
+  drainS: number;
+  drained: boolean;
+  final: { pending: number; ackPending: number; streamMessages: number; dlqMessages: number; byStatus: Record<string, number> };
+  webhookReceiver: { delivered: number; rejected: number };
+  /** Cores the harness (feeder, webhook receiver, pollers) used while feeding. */
+  feederCores: number;
+  gatewayCores: number;
+  processorCores: number;
+  quiet: boolean;
+}
+
+/** RSS of one process tree over the run: sampled VmRSS (start, peak, end, every reading) and the VmHWM sum. */
+export interface TreeMemory {
+  startMb: number;
+  peakSampledMb: number;
+  endMb: number;
+  hwmMb: number;
+  samples: Array<{ atS: number; rssMb: number }>;
+}
+
+export interface MemoryFigures {
+  gateway: TreeMemory | null;
+  processor: TreeMemory | null;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  elapsedS: number;
+  plan: BenchPlan;
+  machine: MachineInfo;
+  herald?: HttpRun;
+  fixed?: FixedRateRun;
+  batch?: BatchRun;
+  e2e?: E2eRun;
+  peers: HttpRun[];
+  bunServe?: HttpRun;
+  jetstream?: JetStreamCeiling;
+  memory: MemoryFigures;
+  soak?: { seconds: number; sampleEveryS: number; e2e: E2eRun; memory: MemoryFigures };
+  notes: string[];
+}
