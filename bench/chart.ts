@@ -75,6 +75,6 @@ export function chartData(r: BenchResults): ChartData {
   if (r.batch) throughput.push({ label: `Herald batch (items/s)`, value: r.batch.itemsPerS, kind: "herald" });
   if (r.jetstream) throughput.push({ label: `JetStream publish, window ${r.jetstream.window}`, value: r.jetstream.rps, kind: "limit" });
   if (r.e2e) throughput.push({ label: "Herald end to end (sent/s)", value: r.e2e.sentPerS, kind: "herald" });
-  const title = `Herald bench ${r.startedAt}${r.plan.quick ? " (--quick)" : ""} · ${r.plan.connections} connections · ${r.machine.cores} cores`;
+  const title = `Herald bench ${r.startedAt.slice(0, 16).replace("T", " ")} UTC${r.plan.quick ? " (--quick)" : ""} · ${r.plan.connections} connections · ${r.machine.cores} cores`;
   return { title, throughput, p99 };
 }

@@ -122,3 +122,14 @@ describe("bench chart", () => {
     expect(renderChart({ title: "<a & b>", throughput: [{ label: "x", value: Number.NaN, kind: "peer" }], p99: [] })).toContain("&lt;a &amp; b&gt;");
   });
 });
+
+test("a soak's RESULT carries start, peak and end RSS of both processes and whether each stayed flat", () => {
+  const f = fixture();
+  const memory = {
+    gateway: { startMb: 60, peakSampledMb: 120, endMb: 100, hwmMb: 121, samples: [{ atS: 0, rssMb: 60 }, { atS: 60, rssMb: 100 }, { atS: 600, rssMb: 100 }] },
+    processor: { startMb: 70, peakSampledMb: 200, endMb: 190, hwmMb: 200, samples: [{ atS: 0, rssMb: 70 }, { atS: 60, rssMb: 120 }, { atS: 600, rssMb: 190 }] },
+  };
+  if (!f.e2e) throw new Error("fixture has e2e");
+  const line = resultLine({ ...f, soak: { seconds: 600, sampleEveryS: 5, e2e: f.e2e, memory } });
+  expect(line).toMatchObject({ soak_seconds: 600, gateway_rss_peak_mb: 121, gateway_rss_flat: true, processor_rss_end_mb: 190, processor_rss_flat: false });
+});

@@ -62,7 +62,8 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
     rows.push([
       `end to end (${e.windowS} s measured)`,
       `${int(e.sentPerS)} sent/s`,
-      `per second min ${int(e.perSecond.min)} · median ${int(e.perSecond.median)} · max ${int(e.perSecond.max)}; ${int(e.accepted)} accepted (${int(e.webhooks)} webhooks), ${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}`,
+      `per second min ${int(e.perSecond.min)} · median ${int(e.perSecond.median)} · max ${int(e.perSecond.max)}; ${int(e.accepted)} accepted (${int(e.webhooks)} webhooks, ${int(e.webhookReceiver.delivered)} verified by the receiver); ` +
+        `${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}: lanes ${e.final.pending} pending / ${e.final.ackPending} ack-pending, Postgres ${int(e.final.byStatus.sent ?? 0)} sent`,
     ]);
   }
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
@@ -97,6 +98,7 @@ const round = (n: number | undefined, digits = 0) => (n === undefined ? null : N
 
 /** The machine-readable summary printed as the last line, `RESULT {json}`. */
 export function resultLine(r: BenchResults): Record<string, number | boolean | string | null> {
+  if (r.soak) return soakResultLine(r.soak);
   const ratios = computeRatios(r);
   const checks = checkTargets(r, ratios);
   const peer = (n: string) => r.peers.find((p) => p.name === n);
@@ -130,6 +132,22 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     targets_met: `${measured.filter((c) => c.met).length}/${measured.length}`,
     quick: r.plan.quick,
   };
+}
+
+function soakResultLine(soak: NonNullable<BenchResults["soak"]>): Record<string, number | boolean | string | null> {
+  const line: Record<string, number | boolean | string | null> = {
+    soak_seconds: soak.seconds,
+    e2e_sent_per_s: round(soak.e2e.sentPerS),
+    e2e_drained: soak.e2e.drained,
+  };
+  for (const name of ["gateway", "processor"] as const) {
+    const m = soak.memory[name];
+    line[`${name}_rss_start_mb`] = round(m?.startMb);
+    line[`${name}_rss_peak_mb`] = round(peakRss(m) ?? undefined);
+    line[`${name}_rss_end_mb`] = round(m?.endMb);
+    line[`${name}_rss_flat`] = soakFlat(m?.samples ?? [])?.flat ?? null;
+  }
+  return line;
 }
 
 function machineLine(r: BenchResults): string {

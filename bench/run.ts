@@ -35,7 +35,7 @@ const NOTES = [
 function memoryOf(monitor: RssMonitor, name: string): TreeMemory | null {
   const s = monitor.series(name);
   if (!s || s.samples.length === 0) return null;
-  return { startMb: s.startMb, peakSampledMb: s.peakMb, endMb: s.endMb, hwmMb: s.hwmMb, samples: s.samples };
+  return { startMb: s.startMb, peakSampledMb: s.peakMb, endMb: s.endMb, hwmMb: s.hwmMb, samples: [...s.samples] };
 }
 
 /** The run's own namespace, database and Redis prefix, the gateway started, and the services' versions. */
@@ -113,13 +113,17 @@ async function runSoak(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Pr
   const processor = await startWatched("processor", stack.env, monitor, cleanup);
   await monitor.sampleNow();
   log(`soak: ${plan.soakSeconds} s of end-to-end load, RSS every ${plan.sampleEveryS} s`);
+  let memory: MemoryFigures = { gateway: null, processor: null };
+  // The soak's "end" is the end of the load, not after the drain.
+  const onFeedEnd = async () => {
+    await monitor.sampleNow();
+    memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
+  };
   const e2e = await e2ePhase(
     { gatewayUrl: gateway.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gateway.proc.pid, processorPid: processor.proc.pid },
-    { rampS: 0, seconds: plan.soakSeconds, batchSize: plan.batchSize, drainTimeoutS: 120 },
+    { rampS: 0, seconds: plan.soakSeconds, batchSize: plan.batchSize, drainTimeoutS: 120, onFeedEnd },
     log,
   );
-  await monitor.sampleNow();
-  const memory: MemoryFigures = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
   await stopHerald(processor);
   await stopHerald(gateway);
   const notes = ["Soak: the end-to-end feeder for the whole duration; 'flat' means the end RSS is within 10% (min 10 MB) of the RSS after the first minute."];

@@ -35,9 +35,21 @@ export async function streamMessages(nc: NatsConnection, stream: string): Promis
   return (await jsm.streams.info(stream)).state.messages;
 }
 
-/** Empties a stream between phases, so each phase starts from the same state and its count is its own. */
+/**
+ * Empties a stream between phases, so each phase starts from the same state
+ * and its count is its own. Waits first until the count stops moving: when
+ * autocannon stops, the server may still be publishing requests that were in
+ * flight (a whole batch), and those must not leak into the next phase.
+ */
 export async function purgeStream(nc: NatsConnection, stream: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
+  let last = -1;
+  for (let stable = 0, tries = 0; stable < 2 && tries < 40; tries++) {
+    const now = (await jsm.streams.info(stream)).state.messages;
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+    await Bun.sleep(250);
+  }
   await jsm.streams.purge(stream);
 }
 

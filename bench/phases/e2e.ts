@@ -38,6 +38,8 @@ export interface E2eOptions {
   /** Every n-th item is a webhook; the rest are in_app through the sink provider. */
   webhookEvery?: number;
   drainTimeoutS?: number;
+  /** Called the moment feeding stops, before the drain (the soak reads its "end" RSS there). */
+  onFeedEnd?: () => Promise<void>;
 }
 
 function feedBody(receiverUrl: string, size: number, every: number): string {
@@ -120,6 +122,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
     const [gw1, pr1] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
     feeding = false;
     await poller;
+    await opts.onFeedEnd?.();
     const feedS = (t1 - t0) / 1000;
     log(`e2e: fed ${accepted} (${webhooks} webhooks) in ${feedS.toFixed(1)} s, ${failures} failed batches; draining…`);
 
