@@ -62,7 +62,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
     rows.push([
       `end to end (${e.windowS} s measured)`,
       `${int(e.sentPerS)} sent/s`,
-      `per second min ${int(e.perSecond.min)} · median ${int(e.perSecond.median)} · max ${int(e.perSecond.max)}; ${int(e.accepted)} accepted (${int(e.webhooks)} webhooks, ${int(e.webhookReceiver.delivered)} verified by the receiver); ` +
+      `per second min ${int(e.perSecond.min)} · median ${int(e.perSecond.median)} · max ${int(e.perSecond.max)}; ${int(e.accepted)} accepted (${int(e.webhooks)} webhooks, ${int(e.webhookReceiver.delivered)} verified by the receiver); feeder held back by the backlog cap ${Math.round(e.throttledShare * 100)}% of the time; ` +
         `${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}: lanes ${e.final.pending} pending / ${e.final.ackPending} ack-pending, Postgres ${int(e.final.byStatus.sent ?? 0)} sent`,
     ]);
   }

@@ -69,6 +69,11 @@ export interface E2eRun {
   perSecond: { min: number; median: number; max: number };
   /** Largest backlog (messages in the work stream) seen while feeding. */
   maxBacklog: number;
+  /**
+   * Share of the feeders' time spent waiting because the backlog was at its
+   * cap: near 1 means the processor, not ingest, set the pace.
+   */
+  throttledShare: number;
   /** Seconds from the end of feeding until every lane was empty and Postgres had every notification sent. */
   drainS: number;
   drained: boolean;

@@ -104,10 +104,12 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
         if (failures <= 3) log(`e2e: batch answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
       }
     };
+    let throttledMs = 0;
     const worker = async (): Promise<void> => {
       while (Date.now() < end) {
         if (backlog >= cap) {
           await Bun.sleep(10);
+          throttledMs += 10;
           continue;
         }
         await post().catch((err: unknown) => {
@@ -164,6 +166,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
       sentPerS: perSecond.length > 0 ? sentInWindow / perSecond.length : 0,
       perSecond: { min: perSecond.length ? Math.min(...perSecond) : 0, median: perSecond.length ? median(perSecond) : 0, max: perSecond.length ? Math.max(...perSecond) : 0 },
       maxBacklog,
+      throttledShare: throttledMs / (workers * (t1 - t0)),
       drainS,
       drained,
       final: {
