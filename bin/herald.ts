@@ -2,7 +2,7 @@
 // herald gateway | processor | all | migrate — the one entry of every deployment.
 import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
-import { serveGateway } from "../gateway/entry-bun.ts";
+import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
 import { createJetStreamPublisher } from "../gateway/publisher.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
@@ -132,6 +132,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]
         { name: "idempotency", check: () => store.ping() },
       ],
       logger: log,
+      hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
     });
     const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: cfg.HERALD_HOST });

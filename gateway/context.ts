@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { sha256Hex } from "./body.ts";
 import type { Publisher } from "./publisher.ts";
 import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
@@ -32,6 +33,14 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
   readinessTimeoutMs: 2_000,
 };
 
+/**
+ * Lower-case hex SHA-256 of a request body, the fingerprint an Idempotency-Key
+ * is bound to. Web Crypto's digest is async and hops to a worker thread (≈13 µs
+ * and a wake-up per request on Bun); a runtime entry may pass a synchronous
+ * native hash instead.
+ */
+export type BodyHasher = (bytes: Uint8Array<ArrayBuffer>) => string | Promise<string>;
+
 /** Everything `createApp` needs; built once by the runtime entry or by a test. */
 export interface GatewayDeps {
   /** API key → tenant (from HERALD_API_KEYS). */
@@ -41,17 +50,19 @@ export interface GatewayDeps {
   reader: NotificationReader;
   readiness: ReadinessCheck[];
   logger: Logger;
+  /** Defaults to Web Crypto's SHA-256, which every runtime has. */
+  hashBody?: BodyHasher;
   options?: Partial<GatewayOptions>;
 }
 
 /** Deps with every option filled in, as handlers see them. */
-export type ResolvedDeps = Omit<GatewayDeps, "options"> & { options: GatewayOptions };
+export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody"> & { options: GatewayOptions; hashBody: BodyHasher };
 
-/** Fills every option from `DEFAULT_OPTIONS`. */
+/** Fills every option from `DEFAULT_OPTIONS` and the hasher from Web Crypto. */
 export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
   // An explicit `undefined` (an unset config key) must fall back to the default, not erase it.
   const given = Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined);
-  return { ...deps, options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) } };
+  return { ...deps, hashBody: deps.hashBody ?? sha256Hex, options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) } };
 }
 
 /** Context variables every route sees. */

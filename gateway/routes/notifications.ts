@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, NotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
 import { acceptBatch } from "../batch.ts";
-import { readJsonBody, sha256Hex } from "../body.ts";
+import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
@@ -22,7 +22,7 @@ export const BATCH_BODY_LIMIT_FACTOR = 16;
 
 async function scopeOf(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>): Promise<IdempotencyScope | null> {
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
-  return key === null ? null : { tenant: c.var.tenant, key, bodyHash: await sha256Hex(bytes) };
+  return key === null ? null : { tenant: c.var.tenant, key, bodyHash: await c.var.deps.hashBody(bytes) };
 }
 
 function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
