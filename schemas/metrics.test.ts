@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { FORBIDDEN_LABELS, labelNames, METRIC_NAMES, METRICS, type MetricDefinition } from "./metrics.ts";
 
 const all: [string, MetricDefinition][] = Object.entries(METRICS);
@@ -53,5 +54,19 @@ describe("metric catalogue", () => {
   test("labelNames gives prom-client the declared label names in order", () => {
     expect(labelNames("httpRequestDuration")).toEqual(["route", "method", "status_class"]);
     expect(labelNames("httpInFlight")).toEqual([]);
+  });
+});
+
+describe("metric catalogue in prom-client", () => {
+  test("every entry registers as declared and is exposed under its name and type", async () => {
+    const registry = new Registry();
+    for (const m of Object.values(METRICS) as MetricDefinition[]) {
+      const config = { name: m.name, help: m.help, labelNames: Object.keys(m.labels), registers: [registry] };
+      if (m.type === "counter") new Counter(config);
+      else if (m.type === "gauge") new Gauge(config);
+      else new Histogram({ ...config, buckets: [...(m.buckets ?? [])] });
+    }
+    const exposed = (await registry.getMetricsAsJSON()).map((j) => ({ name: j.name, type: String(j.type), help: j.help }));
+    expect(exposed).toEqual(Object.values(METRICS).map((m) => ({ name: m.name, type: m.type, help: m.help })));
   });
 });

@@ -7,6 +7,11 @@
  * test/deploy.test.ts). Renaming a metric here therefore breaks the alerts
  * that use it at test time, not silently in production.
  *
+ * Every label combination with a closed value set should be created at 0 when
+ * the process starts (prom-client: `.labels(...).inc(0)`, `histogram.zero(...)`):
+ * `increase()` cannot see the first increment of a series that appears at 1,
+ * so the error alerts would miss the first errors.
+ *
  * Labels are bounded on purpose: every label is either a closed value set or
  * a set bounded by the code (route patterns, registered providers). Tenant,
  * user, notification and request ids belong in logs and traces, never here —
@@ -29,9 +34,13 @@ export interface MetricDefinition {
   readonly buckets?: readonly number[];
 }
 
-/** The DB call sites the instrumentation times; one value per query shape, so the set stays closed. */
+/**
+ * The DB call sites the instrumentation times, one per store function (processor/store.ts:
+ * claim, readStates, markProcessing, writeOutcomes; gateway/reader.ts; readiness; migrations),
+ * so the set stays closed.
+ */
 export const DB_OPERATIONS = [
-  "insert_notifications",
+  "claim",
   "read_states",
   "mark_processing",
   "write_outcomes",
