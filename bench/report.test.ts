@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseBenchArgs } from "./args.ts";
 import { chartData, renderChart } from "./chart.ts";
-import { markdownTable, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
+import { markdownTable, phasePeaks, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
 import { checkTargets, computeRatios, soakFlat } from "./targets.ts";
 import type { BenchResults, HttpRun } from "./types.ts";
 
@@ -110,6 +110,14 @@ describe("bench report", () => {
     expect(soakFlat([at(0, 50), at(60, 100), at(600, 140)])?.flat).toBe(false);
     expect(soakFlat([at(0, 50)])).toBeNull();
   });
+});
+
+test("tells which phase set the gateway's memory peak", () => {
+  const f = fixture();
+  if (!f.memory.gateway) throw new Error("fixture has gateway memory");
+  f.memory.gateway.samples = [{ atS: 1, rssMb: 80 }, { atS: 5, rssMb: 100 }, { atS: 12, rssMb: 240 }, { atS: 25, rssMb: 150 }];
+  f.memory.phases = [{ phase: "gateway", startS: 0, endS: 10 }, { phase: "batch", startS: 10, endS: 20 }, { phase: "e2e", startS: 20, endS: 30 }];
+  expect(phasePeaks(f)).toBe("; gateway's sampled peak by phase: gateway 100 MB, batch 240 MB, e2e 150 MB");
 });
 
 describe("bench chart", () => {

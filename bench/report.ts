@@ -67,8 +67,18 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
     ]);
   }
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
-  rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, "peak RSS of each process tree during the run"]);
+  rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, `peak RSS of each process tree during the run${phasePeaks(r)}`]);
   return rows;
+}
+
+/** The gateway's sampled peak within each phase, e.g. " (gateway: gateway 150 MB, batch 240 MB)". */
+export function phasePeaks(r: BenchResults): string {
+  const samples = r.memory.gateway?.samples ?? [];
+  const parts = (r.memory.phases ?? []).flatMap((p) => {
+    const within = samples.filter((s) => s.atS >= p.startS && s.atS <= p.endS).map((s) => s.rssMb);
+    return within.length > 0 ? [`${p.phase} ${Math.round(Math.max(...within))} MB`] : [];
+  });
+  return parts.length > 0 ? `; gateway's sampled peak by phase: ${parts.join(", ")}` : "";
 }
 
 function targetRows(checks: TargetCheck[]): Row[] {

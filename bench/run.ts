@@ -56,23 +56,33 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
   const { nc, stack, monitor, machine } = await setUp(plan, cleanup);
   const results: Omit<BenchResults, "elapsedS"> = { startedAt, plan, machine, peers: [], memory: { gateway: null, processor: null }, notes: [...NOTES] };
   const has = (p: BenchPlan["phases"][number]) => plan.phases.includes(p);
+  const spans: NonNullable<MemoryFigures["phases"]> = [];
+  const span = async <T>(phase: string, run: () => Promise<T>): Promise<T> => {
+    const startS = monitor.elapsedS();
+    try {
+      return await run();
+    } finally {
+      spans.push({ phase, startS, endS: monitor.elapsedS() });
+    }
+  };
 
   if (has("gateway") || has("fixed") || has("batch") || has("e2e")) {
     const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
     const gw: HeraldGateway = { url: gateway.url, pid: gateway.proc.pid, apiKey: TENANT_KEY, nc, stream: topology(stack.namespace).streams.work };
     if (has("gateway")) {
       log(`gateway: ${plan.connections} connections, ${plan.warmupS} s warm-up + ${plan.durationS} s`);
-      results.herald = await gatewayPhase(gw, plan);
+      results.herald = await span("gateway", () => gatewayPhase(gw, plan));
     }
     if (has("fixed")) {
       if (results.herald) {
         log(`fixed rate: ${Math.round(results.herald.rps / 2)} req/s for ${plan.durationS} s`);
-        results.fixed = await fixedRatePhase(gw, plan, results.herald.rps);
+        const maxRps = results.herald.rps;
+        results.fixed = await span("fixed", () => fixedRatePhase(gw, plan, maxRps));
       } else results.notes.push("fixed rate skipped: it needs the gateway phase's maximum");
     }
     if (has("batch")) {
       log(`batch: ${plan.batchSize}-item batches, ${plan.batchConnections} connections, ${plan.warmupS} s warm-up + ${plan.durationS} s`);
-      results.batch = await batchPhase(gw, plan);
+      results.batch = await span("batch", () => batchPhase(gw, plan));
     }
     if (has("e2e")) {
       await purgeStream(nc, gw.stream);
@@ -80,17 +90,17 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
       cleanup.defer("webhook receiver", () => receiver.stop());
       const processor = await startWatched("processor", stack.env, monitor, cleanup);
       log(`e2e: ${plan.e2eRampS} s ramp + ${plan.e2eSeconds} s measured`);
-      results.e2e = await e2ePhase(
+      results.e2e = await span("e2e", () => e2ePhase(
         { gatewayUrl: gw.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gw.pid, processorPid: processor.proc.pid },
         { rampS: plan.e2eRampS, seconds: plan.e2eSeconds, batchSize: plan.batchSize, drainTimeoutS: plan.quick ? 60 : 120 },
         log,
-      );
+      ));
       await monitor.sampleNow();
       await stopHerald(processor);
     }
     await monitor.sampleNow();
     await stopHerald(gateway);
-    results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
+    results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor"), phases: spans };
   }
   const svc = { nc, natsUrl: SERVICES.nats, redisUrl: SERVICES.redis, deleteRedisPrefix };
   if (has("peers")) results.peers = await peersPhase(plan, svc, cleanup, log);

@@ -98,6 +98,8 @@ export interface TreeMemory {
 export interface MemoryFigures {
   gateway: TreeMemory | null;
   processor: TreeMemory | null;
+  /** When each Herald phase ran, on the samples' clock, to tell which phase set a peak. */
+  phases?: Array<{ phase: string; startS: number; endS: number }>;
 }
 
 export interface BenchResults {

@@ -80,6 +80,8 @@ export interface RssMonitor {
   /** Reads every watched tree once more (call before a process stops; its numbers vanish with it). */
   sampleNow(): Promise<void>;
   series(name: string): RssSeries | undefined;
+  /** Seconds since the monitor started, on the same clock as the samples' `atS`. */
+  elapsedS(): number;
   stop(): void;
 }
 
@@ -122,6 +124,7 @@ export function createRssMonitor(everyMs: number): RssMonitor {
     },
     sampleNow,
     series: (name) => watched.get(name)?.series,
+    elapsedS: () => (performance.now() - started) / 1000,
     stop: () => clearInterval(timer),
   };
 }
