@@ -19,7 +19,7 @@ function fixture(): BenchResults {
     fixed: { targetRps: 15_000, achievedRps: 14_990, p50: 1, p99: 3, p999: 6, non2xx: 0, errors: 0, loadgenCores: 0.5, quiet: true },
     batch: { batchSize: 500, connections: 8, itemsPerS: 40_000, batchesPerS: 80, p50: 90, p99: 150, non2xx: 0, errors: 0, loadgenCores: 0.1, serverCores: 1, stream: { expected: 1000, held: 1000, ok: true }, quiet: true },
     e2e: {
-      accepted: 300_000, webhooks: 15_000, windowS: 15, sentInWindow: 240_000, sentPerS: 16_000, perSecond: { min: 15_000, median: 16_000, max: 17_000 }, maxBacklog: 30_000, throttledShare: 0.8,
+      accepted: 300_000, webhooks: 15_000, failedBatches: 0, windowS: 15, sentInWindow: 240_000, sentPerS: 16_000, perSecond: { min: 15_000, median: 16_000, max: 17_000 }, maxBacklog: 30_000, throttledShare: 0.8,
       drainS: 2.5, drained: true, final: { pending: 0, ackPending: 0, streamMessages: 0, dlqMessages: 0, byStatus: { sent: 300_000 } }, webhookReceiver: { delivered: 15_000, rejected: 0 },
       feederCores: 0.2, gatewayCores: 0.6, processorCores: 0.9, quiet: true,
     },

@@ -99,6 +99,7 @@ export function warnings(r: BenchResults): string[] {
     if (!r.e2e.drained) w.push(`e2e: backlog not drained (pending ${r.e2e.final.pending}, ack pending ${r.e2e.final.ackPending})`);
     if (r.e2e.webhookReceiver.delivered < r.e2e.webhooks) w.push(`e2e: ${r.e2e.webhooks} webhooks accepted, ${r.e2e.webhookReceiver.delivered} delivered`);
     if (r.e2e.webhookReceiver.rejected > 0) w.push(`e2e: ${r.e2e.webhookReceiver.rejected} webhooks failed signature verification`);
+    if (r.e2e.failedBatches > 0) w.push(`e2e: the gateway failed ${r.e2e.failedBatches} batches`);
     if (r.e2e.final.dlqMessages > 0) w.push(`e2e: ${r.e2e.final.dlqMessages} dead letters`);
   }
   return w;

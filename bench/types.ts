@@ -62,6 +62,8 @@ export interface JetStreamCeiling {
 export interface E2eRun {
   accepted: number;
   webhooks: number;
+  /** Batches the gateway refused or failed (any answer but 202/207). */
+  failedBatches: number;
   /** The measured window (whole seconds after the ramp) and what Postgres says was sent in it. */
   windowS: number;
   sentInWindow: number;

@@ -1,13 +1,11 @@
 // End to end: notifications accepted by the gateway → sent by the processor
 // (sink provider, plus one in `webhookEvery` as a signed webhook to a
 // receiver on loopback), both Herald processes running separately as in
-// production. A closed-loop feeder posts batches whenever the work stream
-// holds fewer than `backlogCap` messages, so the processor always has work
-// queued yet the backlog stays bounded. Sent/s comes from Postgres (the
-// system of record) by `sent_at`, over whole seconds after the ramp; then
-// feeding stops and the phase proves the backlog drains: every lane's
-// num_pending and num_ack_pending reach 0 and Postgres holds every accepted
-// notification as `sent`.
+// production, fed by the closed-loop feeder of e2e-feeder.ts. Sent/s comes
+// from Postgres (the system of record) by `sent_at`, over whole seconds after
+// the ramp; then feeding stops and the phase proves the backlog drains: every
+// lane's num_pending and num_ack_pending reach 0 and Postgres holds every
+// accepted notification as `sent`.
 import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import { topology } from "../../schemas/subjects.ts";
@@ -15,6 +13,7 @@ import type { WebhookReceiver } from "../../test/support/webhook-receiver.ts";
 import { waitForQuiet } from "../lib/machine.ts";
 import { sampleTree } from "../lib/rss-monitor.ts";
 import { laneBacklog, streamMessages } from "../lib/stream.ts";
+import { feed } from "./e2e-feeder.ts";
 import type { E2eRun } from "../types.ts";
 
 export interface E2eDeps {
@@ -42,12 +41,6 @@ export interface E2eOptions {
   onFeedEnd?: () => Promise<void>;
 }
 
-function feedBody(receiverUrl: string, size: number, every: number): string {
-  const inApp = { userId: "bench-user", channel: "in_app", payload: { title: "Bench", body: "Hello" } };
-  const hook = { userId: "bench-user", channel: "webhook", payload: { url: receiverUrl, body: { bench: true } } };
-  return JSON.stringify({ notifications: Array.from({ length: size }, (_, i) => (i % every === 0 ? hook : inApp)) });
-}
-
 /** Median of a non-empty list. */
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,78 +48,33 @@ function median(xs: number[]): number {
 }
 
 export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: string) => void): Promise<E2eRun> {
-  const workers = opts.workers ?? 4;
-  const cap = opts.backlogCap ?? 30_000;
-  const every = opts.webhookEvery ?? 20;
   const topo = topology(deps.namespace);
-  const body = feedBody(deps.receiver.url, opts.batchSize, every);
-  const hooksPerBatch = Math.ceil(opts.batchSize / every);
   const pg = postgres(deps.databaseUrl, { max: 1, onnotice: () => {} });
   try {
     const quiet = await waitForQuiet();
-    let backlog = 0;
-    let maxBacklog = 0;
-    let accepted = 0;
-    let webhooks = 0;
-    let failures = 0;
-    let feeding = true;
-    const poller = (async () => {
-      while (feeding) {
-        backlog = await streamMessages(deps.nc, topo.streams.work);
-        maxBacklog = Math.max(maxBacklog, backlog);
-        await Bun.sleep(200);
-      }
-    })();
-
-    const cpu0 = process.cpuUsage();
     const [gw0, pr0] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
-    const t0 = Date.now();
-    const end = t0 + (opts.rampS + opts.seconds) * 1000;
-    const post = async (): Promise<void> => {
-      const res = await fetch(`${deps.gatewayUrl}/v1/notifications/batch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${deps.apiKey}`, "content-type": "application/json" },
-        body,
-      });
-      if (res.status === 202) {
-        await res.arrayBuffer();
-        accepted += opts.batchSize;
-        webhooks += hooksPerBatch;
-      } else if (res.status === 207) {
-        const { results } = (await res.json()) as { results: Array<{ index: number; status: string }> };
-        for (const r of results) {
-          if (r.status !== "accepted") continue;
-          accepted += 1;
-          if (r.index % every === 0) webhooks += 1;
-        }
-      } else {
-        failures += 1;
-        if (failures <= 3) log(`e2e: batch answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      }
-    };
-    let throttledMs = 0;
-    const worker = async (): Promise<void> => {
-      while (Date.now() < end) {
-        if (backlog >= cap) {
-          await Bun.sleep(10);
-          throttledMs += 10;
-          continue;
-        }
-        await post().catch((err: unknown) => {
-          failures += 1;
-          if (failures <= 3) log(`e2e: batch failed: ${String(err)}`);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: workers }, worker));
-    const t1 = Date.now();
+    const cpu0 = process.cpuUsage();
+    const fed = await feed(
+      {
+        gatewayUrl: deps.gatewayUrl,
+        apiKey: deps.apiKey,
+        nc: deps.nc,
+        workStream: topo.streams.work,
+        webhookUrl: deps.receiver.url,
+        batchSize: opts.batchSize,
+        seconds: opts.rampS + opts.seconds,
+        workers: opts.workers ?? 4,
+        backlogCap: opts.backlogCap ?? 30_000,
+        webhookEvery: opts.webhookEvery ?? 20,
+      },
+      log,
+    );
     const cpu = process.cpuUsage(cpu0);
     const [gw1, pr1] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
-    feeding = false;
-    await poller;
     await opts.onFeedEnd?.();
+    const { accepted, startedAt: t0, endedAt: t1 } = fed;
     const feedS = (t1 - t0) / 1000;
-    log(`e2e: fed ${accepted} (${webhooks} webhooks) in ${feedS.toFixed(1)} s, ${failures} failed batches; draining…`);
+    log(`e2e: fed ${accepted} (${fed.webhooks} webhooks) in ${feedS.toFixed(1)} s, ${fed.failedBatches} failed batches; draining…`);
 
     // Drain: every lane empty and every accepted notification sent in Postgres.
     const drainStart = Date.now();
@@ -160,13 +108,14 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
 
     return {
       accepted,
-      webhooks,
+      webhooks: fed.webhooks,
+      failedBatches: fed.failedBatches,
       windowS: perSecond.length,
       sentInWindow,
       sentPerS: perSecond.length > 0 ? sentInWindow / perSecond.length : 0,
       perSecond: { min: perSecond.length ? Math.min(...perSecond) : 0, median: perSecond.length ? median(perSecond) : 0, max: perSecond.length ? Math.max(...perSecond) : 0 },
-      maxBacklog,
-      throttledShare: throttledMs / (workers * (t1 - t0)),
+      maxBacklog: fed.maxBacklog,
+      throttledShare: fed.throttledShare,
       drainS,
       drained,
       final: {
