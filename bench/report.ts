@@ -6,7 +6,7 @@ import type { BenchResults, HttpRun } from "./types.ts";
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 // autocannon reports whole milliseconds at these rates; print decimals only when there are some.
 const ms = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
-const x = (n: number | null) => (n === null ? "n/a" : `${n.toFixed(2)}×`);
+const x = (n: number | null) => (n === null ? "—" : `${n.toFixed(2)}×`);
 const mb = (n: number | null) => (n === null ? "n/a" : `${Math.round(n)} MB`);
 const cores = (n: number) => n.toFixed(2);
 

@@ -62,7 +62,8 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
         workStream: topo.streams.work,
         webhookUrl: deps.receiver.url,
         batchSize: opts.batchSize,
-        seconds: opts.rampS + opts.seconds,
+        // One second more than asked, so the whole-second window below still spans `seconds`.
+        seconds: opts.rampS + opts.seconds + 1,
         workers: opts.workers ?? 4,
         backlogCap: opts.backlogCap ?? 30_000,
         webhookEvery: opts.webhookEvery ?? 20,
@@ -96,7 +97,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
 
     // Whole seconds after the ramp, so no partial second skews the per-second figures.
     const ws = Math.ceil((t0 + opts.rampS * 1000) / 1000);
-    const we = Math.floor(t1 / 1000);
+    const we = Math.min(Math.floor(t1 / 1000), ws + opts.seconds);
     const buckets = await pg<{ s: number; n: number }[]>`
       select extract(epoch from date_trunc('second', sent_at))::int as s, count(*)::int as n
       from notifications where sent_at >= to_timestamp(${ws}) and sent_at < to_timestamp(${we})
