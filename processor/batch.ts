@@ -62,7 +62,7 @@ async function plannedWork(ctx: LaneContext, items: Item[], settled: Settled): P
         done(item.msg, settled, (m) => m.nak(p.delayMs));
         break;
       case "send":
-        due.push({ ...item, attempt: p.attempt });
+        due.push({ ...item, attempt: p.attempt, claimed: firstSeen.has(item.envelope.id) });
         break;
       default:
         unreachable(p);

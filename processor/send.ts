@@ -9,6 +9,8 @@ import { markProcessing, writeOutcomes, type OutcomeRecord } from "./store.ts";
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
   attempt: number;
+  /** Its row was inserted `processing` by this batch's claim: no need to mark it again. */
+  claimed: boolean;
 }
 
 interface Result {
@@ -27,7 +29,7 @@ interface Result {
  */
 export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
   if (items.length === 0) return;
-  await markProcessing(ctx.db, items.map((i) => i.envelope.id));
+  await markProcessing(ctx.db, items.filter((i) => !i.claimed).map((i) => i.envelope.id));
   const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
   await writeOutcomes(ctx.db, results.map(toRecord));
   const [delivered] = await Promise.all([

@@ -25,12 +25,12 @@ const outcome = (id: string, over: Partial<OutcomeRecord> = {}): OutcomeRecord =
 });
 
 describe("store", () => {
-  test("claim inserts new rows, returns every state, and reports only the new ones as first seen", async () => {
+  test("claim inserts due rows processing and future ones scheduled, returns every state, and reports only the new ones as first seen", async () => {
     const a = envelope({ metadata: { orderId: "o-1" }, idempotencyKey: "claim-a" });
     const later = envelope({ scheduledFor: new Date(Date.now() + 60_000).toISOString() });
     const first = await claim(db.db, [a, later], Date.now());
     expect([...first.firstSeen].sort()).toEqual([a.id, later.id].sort());
-    expect(first.rows.get(a.id)).toEqual({ status: "accepted", attempts: 0, lastError: null });
+    expect(first.rows.get(a.id)).toEqual({ status: "processing", attempts: 0, lastError: null });
     expect(first.rows.get(later.id)?.status).toBe("scheduled");
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, a.id));
     expect(row).toMatchObject({ tenantId: a.tenantId, userId: a.userId, channel: a.channel, payload: a.payload, metadata: { orderId: "o-1" }, idempotencyKey: "claim-a" });
@@ -39,7 +39,7 @@ describe("store", () => {
     const b = envelope();
     const again = await claim(db.db, [a, b], Date.now());
     expect([...again.firstSeen]).toEqual([b.id]);
-    expect(again.rows.get(a.id)?.status).toBe("accepted");
+    expect(again.rows.get(a.id)?.status).toBe("processing");
   });
 
   test("claim leaves no row and no state for a second id with a taken idempotency key", async () => {
@@ -51,11 +51,11 @@ describe("store", () => {
     expect(result.rows.has(other.id)).toBe(false);
   });
 
-  test("markProcessing leaves terminal rows alone", async () => {
+  test("markProcessing marks retrying rows and leaves terminal rows alone", async () => {
     const open = envelope();
     const done = envelope();
     await claim(db.db, [open, done], Date.now());
-    await writeOutcomes(db.db, [outcome(done.id)]);
+    await writeOutcomes(db.db, [outcome(open.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }), outcome(done.id)]);
     await markProcessing(db.db, [open.id, done.id]);
     const states = await readStates(db.db, [open.id, done.id]);
     expect(states.get(open.id)?.status).toBe("processing");

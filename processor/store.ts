@@ -42,6 +42,12 @@ export interface Claimed {
  * One statement inserts the batch's new rows (redelivery and key collisions do
  * nothing) and returns the state of every row, new or old: the insert step and
  * the read step of a batch in one round trip and one commit.
+ *
+ * A new row that is due goes in as `processing`, not `accepted`: the batch
+ * that inserts it sends it next, and an `accepted` row that the same batch
+ * then marks `processing` costs Postgres a second version of the row in every
+ * index (status is indexed, so the update is never HOT) — a third of the
+ * batch's database time. The `accepted` event still goes out for it.
  */
 export async function claim(db: Database, envelopes: Envelope[], nowMs: number): Promise<Claimed> {
   const input = JSON.stringify(
@@ -52,7 +58,7 @@ export async function claim(db: Database, envelopes: Envelope[], nowMs: number):
       channel: e.channel,
       type: e.type,
       priority: e.priority,
-      status: initialStatus(e, nowMs),
+      status: initialStatus(e, nowMs) === "scheduled" ? "scheduled" : "processing",
       payload: e.payload,
       metadata: e.metadata,
       idempotency_key: e.idempotencyKey,
