@@ -1,8 +1,9 @@
 // The broker's ceiling on this box: how many acked JetStream publishes per
 // second one connection gets with a window of N in flight, and, for contrast,
 // awaiting each ack before the next publish. Same stream shape as Herald's
-// (file storage, Nats-Msg-Id on every message) in a namespace of its own,
-// deleted afterwards.
+// (created by Herald's own ensureStreams: file storage, work-queue retention,
+// lane consumers; Nats-Msg-Id on every message) in a namespace of its own,
+// deleted afterwards. `npm run bench` runs it as its "limits" phase.
 // Usage: bun bench/limits/jetstream-publish.ts [--window 256] [--seconds 10] [--serial-seconds 3] [--namespace X] [--nats URL]
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
