@@ -171,7 +171,8 @@ function soakRows(r: BenchResults): Row[] {
   return (["gateway", "processor"] as const).map((name) => {
     const m = r.soak?.memory[name];
     const flat = soakFlat(m?.samples ?? []);
-    return [name, mb(m?.startMb ?? null), mb(m?.peakSampledMb ?? null), mb(m?.endMb ?? null), flat === null ? "n/a" : flat.flat ? "flat" : `GREW ${Math.round(flat.endMb - flat.settledMb)} MB`];
+    const verdict = flat === null ? "n/a" : `${flat.flat ? "flat" : "GREW"} (${Math.round(flat.settledMb)} → ${Math.round(flat.endMb)} MB)`;
+    return [name, mb(m?.startMb ?? null), mb(peakRss(m)), mb(m?.endMb ?? null), verdict];
   });
 }
 
