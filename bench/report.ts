@@ -201,6 +201,7 @@ export function renderMarkdown(r: BenchResults, chartFile?: string): string {
   const parts = [`Run of ${r.startedAt} (${r.plan.quick ? "`--quick`" : r.plan.mode === "soak" ? "`--soak`" : "full"}, ${Math.round(r.elapsedS)} s). Machine: ${machineLine(r)}.`, ""];
   if (r.plan.mode === "soak" && r.soak) {
     parts.push(markdownTable(["process", "RSS start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]));
+    parts.push("", `Sustained ${int(r.soak.e2e.sentPerS)} sent/s over the soak; backlog ${r.soak.e2e.drained ? "drained" : "NOT DRAINED"} after it.`);
   } else {
     const systems = systemRows(r, ratios);
     if (systems.length > 0) parts.push(markdownTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
