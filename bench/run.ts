@@ -44,16 +44,19 @@ async function setUp(plan: BenchPlan, cleanup: Cleanup) {
   cleanup.defer("NATS connection", () => nc.close());
   // The webhook receiver is on loopback, so the processor must be allowed to reach it.
   const stack = await createStack({ HERALD_WEBHOOK_ALLOW_PRIVATE: "1", LOG_LEVEL: "info" });
-  cleanup.defer("namespace streams, Redis keys and database", () => stack.cleanup());
+  let removed: Promise<void> | null = null;
+  /** Removes the run's streams, Redis keys and database; safe to call again. */
+  const removeStack = () => (removed ??= stack.cleanup());
+  cleanup.defer("namespace streams, Redis keys and database", removeStack);
   const monitor = createRssMonitor(plan.sampleEveryS * 1000);
   cleanup.defer("RSS monitor", () => monitor.stop());
   const machine = await describeMachine(await serviceVersions(nc, stack.db.url, SERVICES.redis));
   log(`namespace ${stack.namespace}, database ${stack.db.name}`);
-  return { nc, stack, monitor, machine };
+  return { nc, stack, monitor, machine, removeStack };
 }
 
 async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Promise<Omit<BenchResults, "elapsedS">> {
-  const { nc, stack, monitor, machine } = await setUp(plan, cleanup);
+  const { nc, stack, monitor, machine, removeStack } = await setUp(plan, cleanup);
   const results: Omit<BenchResults, "elapsedS"> = { startedAt, plan, machine, peers: [], memory: { gateway: null, processor: null }, notes: [...NOTES] };
   const has = (p: BenchPlan["phases"][number]) => plan.phases.includes(p);
   const spans: NonNullable<MemoryFigures["phases"]> = [];
@@ -101,6 +104,9 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     await monitor.sampleNow();
     await stopHerald(gateway);
     results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor"), phases: spans };
+    // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.
+    log("removing Herald's streams, Redis keys and database before the peers");
+    await removeStack();
   }
   const svc = { nc, natsUrl: SERVICES.nats, redisUrl: SERVICES.redis, deleteRedisPrefix };
   if (has("peers")) results.peers = await peersPhase(plan, svc, cleanup, log);
