@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DiscardPolicy } from "@nats-io/jetstream";
+import { AckError, createPublishWindow } from "./publish-window.ts";
+import { createStreamFixture, type StreamFixture } from "./test-fixture.ts";
+
+let f: StreamFixture;
+beforeAll(async () => {
+  f = await createStreamFixture();
+});
+afterAll(async () => {
+  await f.cleanup();
+});
+
+const data = new TextEncoder().encode('{"v":1}');
+
+describe("createPublishWindow", () => {
+  test("queues publishes beyond the window and acks every one of them", async () => {
+    const window = createPublishWindow(f.nc, { timeoutMs: 2_000, maxInFlight: 8 });
+    const before = await f.count();
+    const subject = f.topo.sendSubject("normal", "in_app");
+    await Promise.all(Array.from({ length: 200 }, (_, i) => window.publish(subject, data, `window-${i}`)));
+    expect(await f.count()).toBe(before + 200);
+  });
+
+  test("rejects with the server's reason when the stream refuses the message", async () => {
+    const name = `${f.topo.streams.work}_FULL`;
+    const subject = `${f.topo.namespace}.full`;
+    await f.jsm.streams.add({ name, subjects: [subject], max_msgs: 1, discard: DiscardPolicy.New });
+    const window = createPublishWindow(f.nc, { timeoutMs: 2_000, maxInFlight: 8 });
+    await window.publish(subject, data, "full-1");
+    const err = await window.publish(subject, data, "full-2").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AckError);
+    expect((err as Error).message).toContain("maximum messages exceeded");
+    await f.jsm.streams.delete(name);
+  });
+});

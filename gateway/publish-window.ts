@@ -1,0 +1,152 @@
+import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+
+/** Why an acked publish did not happen; the publisher turns it into a 503. */
+export class AckError extends Error {
+  override readonly name = "AckError";
+}
+
+export interface PublishWindowOptions {
+  /** How long to wait for the PubAck, counted from the publish call. */
+  timeoutMs: number;
+  /** Publishes awaiting their ack at most; later ones queue in order. */
+  maxInFlight: number;
+}
+
+/** One JetStream publish that awaits its PubAck. */
+export interface PublishWindow {
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<void>;
+}
+
+interface Pending {
+  subject: string;
+  data: Uint8Array;
+  msgId: string;
+  deadline: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** The JetStream PubAck body: a stream and a sequence, or an API error. */
+interface PubAck {
+  stream?: string;
+  error?: { code?: number; description?: string };
+}
+
+/**
+ * JetStream publishes over one wildcard reply subscription, instead of
+ * `js.publish` (a request each: a mux entry, a timer, a `Promise.race`, an
+ * Error for the async stack trace). Acks are matched by reply token; one timer
+ * expires overdue publishes in order (every publish gets the same timeout, so
+ * deadlines are sorted by insertion).
+ *
+ * Publishes are sent in a `setImmediate` after the current event-loop turn
+ * rather than one by one: every request handled in that turn then shares one
+ * socket write to nats-server (strace before: one sendto per publish).
+ */
+export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptions): PublishWindow {
+  const prefix = `${createInbox()}.`;
+  const inFlight = new Map<string, Pending>();
+  const queue: Pending[] = [];
+  let next = 0;
+  let flushScheduled = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let subscribed = false;
+
+  function settle(token: string, err: Error | null): void {
+    const entry = inFlight.get(token);
+    if (entry === undefined) return; // expired already; a late ack changes nothing
+    inFlight.delete(token);
+    if (err) entry.reject(err);
+    else entry.resolve();
+  }
+
+  function onAck(err: Error | null, msg: Msg): void {
+    if (err) return failAll(err);
+    const token = msg.subject.slice(prefix.length);
+    settle(token, ackError(msg));
+    if (queue.length > 0) scheduleFlush();
+  }
+
+  function failAll(err: Error): void {
+    for (const entry of inFlight.values()) entry.reject(err);
+    inFlight.clear();
+    for (const entry of queue.splice(0)) entry.reject(err);
+  }
+
+  function expire(): void {
+    timer = null;
+    const now = performance.now();
+    for (const [token, entry] of inFlight) {
+      if (entry.deadline > now) break;
+      settle(token, new AckError(`no PubAck within ${opts.timeoutMs} ms`));
+    }
+    if (queue.length > 0) flush();
+    arm();
+  }
+
+  function arm(): void {
+    if (timer !== null) return;
+    const oldest = inFlight.values().next();
+    if (oldest.done) return;
+    timer = setTimeout(expire, Math.max(0, oldest.value.deadline - performance.now()) + 1);
+  }
+
+  function send(entry: Pending): void {
+    const token = (next++).toString(36);
+    const h = headers();
+    h.set("Nats-Msg-Id", entry.msgId);
+    try {
+      nc.publish(entry.subject, entry.data, { reply: prefix + token, headers: h });
+    } catch (err) {
+      entry.reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    inFlight.set(token, entry);
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    const now = performance.now();
+    while (queue.length > 0 && inFlight.size < opts.maxInFlight) {
+      const entry = queue.shift() as Pending;
+      if (entry.deadline <= now) entry.reject(new AckError(`not sent within ${opts.timeoutMs} ms: the window stayed full`));
+      else send(entry);
+    }
+    arm();
+  }
+
+  function scheduleFlush(): void {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+
+  return {
+    publish(subject, data, msgId) {
+      if (nc.isClosed()) return Promise.reject(new AckError("the NATS connection is closed"));
+      if (!subscribed) {
+        subscribed = true;
+        nc.subscribe(`${prefix}*`, { callback: onAck });
+        void nc.closed().then(() => failAll(new AckError("the NATS connection closed")));
+      }
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ subject, data, msgId, deadline: performance.now() + opts.timeoutMs, resolve, reject });
+        scheduleFlush();
+      });
+    },
+  };
+}
+
+/** Null for a PubAck, else why the message was not stored. */
+function ackError(msg: Msg): Error | null {
+  // No stream listens on the subject: the server answers with a bare 503 status.
+  if (msg.data.length === 0 && msg.headers?.code === 503) return new AckError("no stream takes this subject (no responders)");
+  let ack: PubAck;
+  try {
+    ack = msg.json<PubAck>();
+  } catch {
+    return new AckError("unreadable PubAck");
+  }
+  if (ack.error) return new AckError(`JetStream refused the message: ${ack.error.description ?? ack.error.code ?? "unknown error"}`);
+  return typeof ack.stream === "string" && ack.stream !== "" ? null : new AckError("invalid PubAck");
+}
