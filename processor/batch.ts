@@ -41,7 +41,7 @@ async function plannedWork(ctx: LaneContext, items: Item[], settled: Settled): P
   // The first events wait for their acks while the batch sends; the batch's
   // later events are published after them, so a subscriber still sees
   // `accepted` before `sent` (publishEvents never rejects).
-  const firstPublished = publishEvents(ctx.js, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log);
+  const firstPublished = publishEvents(ctx.events, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log);
   const due: DueItem[] = [];
   const dead: Promise<void>[] = [];
   for (const item of items) {

@@ -4,6 +4,7 @@ import type { Database } from "../schemas/database.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { Topology } from "../schemas/subjects.ts";
+import type { AckedPublisher } from "./acked-publisher.ts";
 import type { Senders } from "./channels/types.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
@@ -13,6 +14,8 @@ export interface LaneContext {
   priority: Priority;
   db: Database;
   js: JetStreamClient;
+  /** Lifecycle events go out through this: many in flight, acked per batch. */
+  events: AckedPublisher;
   topo: Topology;
   senders: Senders;
   limiters: Record<Channel, Limiter>;

@@ -6,8 +6,12 @@ import { PRIORITIES, type Channel, type Priority } from "../schemas/enums.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import type { Sender } from "./channels/types.ts";
 import type { LaneContext } from "./context.ts";
+import { createAckedPublisher, type AckedPublisher } from "./acked-publisher.ts";
 import { runLane } from "./lane.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
+
+/** How long a batch waits for the stream to ack its lifecycle events (the JetStream client's default). */
+const EVENT_ACK_TIMEOUT_MS = 5000;
 
 /** Batches a lane may work at once; JetStream's max_ack_pending bounds the total across instances. */
 const LANE_IN_FLIGHT_BATCHES = 4;
@@ -64,12 +68,13 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const busy = new Set<string>();
   let stopping = false;
   let loops: Promise<void>[] = [];
+  let events: AckedPublisher | undefined;
 
   // Wrapped in an object: returning the loop's promise from an async function would await it.
-  const startLane = async (priority: Priority): Promise<{ loop: Promise<void> }> => {
+  const startLane = async (priority: Priority, events: AckedPublisher): Promise<{ loop: Promise<void> }> => {
     const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
     const info = await consumer.info(true);
-    const ctx: LaneContext = { priority, db, js, topo, senders, limiters, policy: options, log, signal: abort.signal, busy };
+    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, signal: abort.signal, busy };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
     const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
       log.fatal({ err, lane: priority }, "lane loop crashed"),
@@ -87,13 +92,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     async start() {
       if (loops.length > 0) return;
       stopping = false;
-      loops = (await Promise.all(PRIORITIES.map(startLane))).map((l) => l.loop);
+      events = createAckedPublisher(nc, { timeoutMs: EVENT_ACK_TIMEOUT_MS });
+      const publisher = events;
+      loops = (await Promise.all(PRIORITIES.map((p) => startLane(p, publisher)))).map((l) => l.loop);
       log.info({ lanes: PRIORITIES, batchSize: options.batchSize, channelConcurrency: limit }, "lanes started");
     },
     async stop() {
       stopping = true;
       await Promise.all(loops);
       loops = [];
+      // Every batch has waited for its events by now; nothing is left to ack.
+      events?.close();
+      events = undefined;
       // ack / nak / term are fire-and-forget publishes: make sure they left.
       if (!nc.isClosed()) await nc.flush();
       log.info("lanes drained");

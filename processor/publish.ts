@@ -4,6 +4,7 @@ import { CHANNELS, type Channel, type EventType } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
+import type { AckedPublisher } from "./acked-publisher.ts";
 
 /** A dead letter: enough to understand the failure and to replay the envelope. */
 export type DlqRecord =
@@ -32,10 +33,9 @@ export function lifecycleEvent(type: EventType, e: Envelope, extra: { attempt?: 
  * informational and go out after the state is committed, so a failed publish is
  * logged, not retried: redelivering the work message would not re-send it anyway.
  */
-export async function publishEvents(js: JetStreamClient, topo: Topology, events: LifecycleEvent[], log: Logger): Promise<void> {
-  const results = await Promise.allSettled(
-    events.map((ev) => js.publish(topo.eventSubject(ev.type), JSON.stringify(ev), { msgID: `${ev.id}:${ev.type}:${ev.attempt ?? 0}` })),
+export async function publishEvents(publisher: AckedPublisher, topo: Topology, events: LifecycleEvent[], log: Logger): Promise<void> {
+  const report = await publisher.publishAll(
+    events.map((ev) => ({ subject: topo.eventSubject(ev.type), data: JSON.stringify(ev), msgId: `${ev.id}:${ev.type}:${ev.attempt ?? 0}` })),
   );
-  const failed = results.filter((r) => r.status === "rejected");
-  if (failed.length > 0) log.warn({ failed: failed.length, err: failed[0]?.reason }, "could not publish some lifecycle events");
+  if (report.failed > 0) log.warn({ failed: report.failed, err: report.firstError }, "could not publish some lifecycle events");
 }

@@ -34,7 +34,7 @@ export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settl
   await writeOutcomes(ctx.db, results.map(toRecord));
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
-    earlierEvents.then(() => publishEvents(ctx.js, ctx.topo, results.map(toEvent), ctx.log)),
+    earlierEvents.then(() => publishEvents(ctx.events, ctx.topo, results.map(toEvent), ctx.log)),
   ]);
   results.forEach((r, i) => {
     // A dead letter that did not reach the DLQ must not be termed: nak it, and
@@ -58,9 +58,9 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     }
     const latencyMs = Math.round(performance.now() - started);
     const decision = decide(outcome, attempt, ctx.policy);
-    const log = noteLog(ctx, e);
-    if (decision.action === "ack") log.debug({ attempt, latencyMs, provider: sender.provider }, "sent");
-    else log.warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
+    // A child logger per message costs more than the send to the sink: build it only to write.
+    if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
+    else if (ctx.log.isLevelEnabled("debug")) noteLog(ctx, e).debug({ attempt, latencyMs, provider: sender.provider }, "sent");
     return { item, provider: sender.provider, outcome, latencyMs, decision };
   });
 }
