@@ -1,0 +1,88 @@
+/**
+ * A minimal OTLP/HTTP traces receiver for tests: accepts the JSON encoding
+ * that @opentelemetry/exporter-trace-otlp-http sends to `/v1/traces` and keeps
+ * each span with its resource's service name. A stand-in for a collector, on
+ * loopback only.
+ */
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+}
+
+interface OtlpValue {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+}
+interface OtlpAttribute {
+  key: string;
+  value: OtlpValue;
+}
+interface OtlpTraces {
+  resourceSpans?: Array<{
+    resource?: { attributes?: OtlpAttribute[] };
+    scopeSpans?: Array<{ spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttribute[] }> }>;
+  }>;
+}
+
+function plain(attrs: OtlpAttribute[] | undefined): Record<string, unknown> {
+  return Object.fromEntries((attrs ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue ?? a.value.doubleValue]));
+}
+
+export interface OtlpReceiver {
+  /** Base URL to pass as the OTLP endpoint. */
+  readonly url: string;
+  readonly spans: ReceivedSpan[];
+  /** Content types of the export requests seen. */
+  readonly contentTypes: string[];
+  /** Resolves once `n` spans arrived (or rejects after `timeoutMs`). */
+  waitFor(n: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
+  stop(): Promise<void>;
+}
+
+export function startOtlpReceiver(): OtlpReceiver {
+  const spans: ReceivedSpan[] = [];
+  const contentTypes: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    routes: {
+      "/v1/traces": {
+        POST: async (req) => {
+          contentTypes.push(req.headers.get("content-type") ?? "");
+          const body = (await req.json()) as OtlpTraces;
+          for (const rs of body.resourceSpans ?? []) {
+            const service = String(plain(rs.resource?.attributes)["service.name"] ?? "");
+            for (const ss of rs.scopeSpans ?? []) {
+              for (const s of ss.spans ?? []) {
+                spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name, kind: s.kind, attributes: plain(s.attributes) });
+              }
+            }
+          }
+          return Response.json({});
+        },
+      },
+    },
+    fetch: () => new Response("not found", { status: 404 }),
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    spans,
+    contentTypes,
+    async waitFor(n, timeoutMs = 5_000) {
+      const until = Date.now() + timeoutMs;
+      while (spans.length < n) {
+        if (Date.now() > until) throw new Error(`received ${spans.length} spans, wanted ${n}`);
+        await Bun.sleep(10);
+      }
+      return spans;
+    },
+    stop: () => server.stop(true),
+  };
+}

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
+import { ensureStreams } from "../../processor/streams.ts";
+import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
+import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
+import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
+import { inSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
+
+let receiver: OtlpReceiver;
+beforeAll(() => {
+  receiver = startOtlpReceiver();
+});
+afterAll(async () => {
+  await receiver.stop();
+});
+
+describe("startTracing", () => {
+  test("without an endpoint tracing stays off: spans are no-ops and no trace header is written", async () => {
+    const tracing = startTracing({ serviceName: "herald-gateway" });
+    expect(tracing.enabled).toBe(false);
+    const seen = await inSpan(tracing.tracer, SPANS.publish, {}, async (span) => span.isRecording());
+    expect(seen).toBe(false);
+    expect(injectTraceContext().has("traceparent")).toBe(false);
+  });
+
+  test("exports spans over OTLP/HTTP JSON to <endpoint>/v1/traces with the service name", async () => {
+    expect(tracesUrl("http://collector:4318/")).toBe("http://collector:4318/v1/traces");
+    const tracing = startTracing({ serviceName: "herald-gateway", endpoint: receiver.url, sampleRatio: 1, global: false, scheduledDelayMillis: 20 });
+    const before = receiver.spans.length;
+    await inSpan(tracing.tracer, "POST /v1/notifications", { kind: SpanKind.SERVER, attributes: { "http.route": "/v1/notifications" } }, async () => {});
+    await expect(inSpan(tracing.tracer, SPANS.idempotency, {}, () => Promise.reject(new Error("redis down")))).rejects.toThrow("redis down");
+    await tracing.shutdown();
+    const got = (await receiver.waitFor(before + 2)).slice(before);
+    expect(got.map((s) => s.name).sort()).toEqual(["POST /v1/notifications", SPANS.idempotency].sort());
+    expect(got.every((s) => s.service === "herald-gateway")).toBe(true);
+    expect(got.find((s) => s.name === "POST /v1/notifications")?.attributes["http.route"]).toBe("/v1/notifications");
+    expect(receiver.contentTypes.at(-1)).toContain("application/json");
+  });
+
+  test("ratio 0 drops new traces but keeps a trace whose remote parent was sampled (parent-based)", async () => {
+    const tracing = startTracing({ serviceName: "herald-processor", endpoint: receiver.url, sampleRatio: 0, global: false, scheduledDelayMillis: 20 });
+    const before = receiver.spans.length;
+    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, { traceId: "5bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.NONE, isRemote: true });
+    await inSpan(tracing.tracer, "root, not sampled", {}, async () => {});
+    await inSpan(tracing.tracer, SPANS.consume, { parent }, async () => {});
+    await inSpan(tracing.tracer, "child of unsampled", { parent: unsampledParent }, async () => {});
+    await tracing.shutdown();
+    const got = (await receiver.waitFor(before + 1)).slice(before);
+    expect(got.map((s) => s.name)).toEqual([SPANS.consume]);
+    expect(got[0]?.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(got[0]?.parentSpanId).toBe("00f067aa0ba902b7");
+  });
+
+  test("a ratio keeps about that share of new traces", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 0.25, global: false });
+    for (let i = 0; i < 2000; i++) tracing.tracer.startSpan("request").end();
+    await tracing.flush();
+    const kept = exporter.getFinishedSpans().length;
+    await tracing.shutdown();
+    expect(kept).toBeGreaterThan(350);
+    expect(kept).toBeLessThan(650);
+  });
+});
+
+describe("trace context through NATS", () => {
+  const topo = topology(testNamespace());
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    nc = await connectTestNats();
+    await ensureStreams(nc, topo, { duplicateWindowMs: 60_000, ackWaitMs: 30_000, maxAckPending: 100 });
+  });
+  afterAll(async () => {
+    await deleteNamespaceStreams(nc, topo);
+    await nc.close();
+  });
+
+  test("the processor's spans continue the gateway's trace across a real JetStream publish and fetch", async () => {
+    // Two services in one test process: the gateway's tracing is the global one, the processor's a provider of its own.
+    const gateway = startTracing({ serviceName: "herald-gateway", endpoint: receiver.url, sampleRatio: 1, scheduledDelayMillis: 20 });
+    const processor = startTracing({ serviceName: "herald-processor", endpoint: receiver.url, sampleRatio: 1, global: false, scheduledDelayMillis: 20 });
+    const before = receiver.spans.length;
+    const js = jetstream(nc);
+    const subject = topo.sendSubject("high", "email");
+
+    await inSpan(gateway.tracer, "POST /v1/notifications", { kind: SpanKind.SERVER }, () =>
+      inSpan(gateway.tracer, SPANS.publish, { kind: SpanKind.PRODUCER }, async () => {
+        await js.publish(subject, JSON.stringify({ id: "n-1" }), { headers: injectTraceContext() });
+      }),
+    );
+
+    const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer("high"));
+    const msg = await consumer.next({ expires: 5_000 });
+    expect(msg).not.toBeNull();
+    expect(msg?.headers?.get("traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await inSpan(processor.tracer, SPANS.consume, { kind: SpanKind.CONSUMER, parent: extractTraceContext(msg?.headers) }, () =>
+      inSpan(processor.tracer, SPANS.provider, { kind: SpanKind.CLIENT }, async () => {
+        msg?.ack();
+      }),
+    );
+
+    await Promise.all([gateway.shutdown(), processor.shutdown()]);
+    const got = (await receiver.waitFor(before + 4)).slice(before);
+    const byName = Object.fromEntries(got.map((s) => [s.name, s]));
+    const server = byName["POST /v1/notifications"];
+    const publish = byName[SPANS.publish];
+    const consume = byName[SPANS.consume];
+    const provider = byName[SPANS.provider];
+    expect(new Set(got.map((s) => s.traceId)).size).toBe(1);
+    expect(server?.service).toBe("herald-gateway");
+    expect(consume?.service).toBe("herald-processor");
+    expect(publish?.parentSpanId).toBe(server?.spanId ?? "none");
+    expect(consume?.parentSpanId).toBe(publish?.spanId ?? "none");
+    expect(provider?.parentSpanId).toBe(consume?.spanId ?? "none");
+    expect(server?.parentSpanId).toBe("");
+  });
+
+  test("a message without trace headers starts a new trace", () => {
+    expect(trace.getSpanContext(extractTraceContext(undefined))).toBeUndefined();
+  });
+});

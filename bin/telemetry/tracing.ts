@@ -1,0 +1,135 @@
+/**
+ * Tracing: code everywhere uses `@opentelemetry/api` only; this module turns
+ * the SDK on (tracer provider, ratio sampler, OTLP/HTTP exporter, W3C trace
+ * context, AsyncLocalStorage context) when an endpoint is configured, and
+ * leaves the API's no-op in place otherwise, so untraced processes pay for
+ * nothing but a few no-op calls.
+ *
+ * Options come from config (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER_ARG
+ * parsed in bin/config.ts); nothing here reads the environment.
+ */
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
+
+/** The instrumentation scope every Herald span is created under. */
+export const TRACER_NAME = "herald";
+
+/** Span names of issue 4 item 2, one per step, so dashboards and tests agree on them. */
+export const SPANS = {
+  /** HTTP server span; the name gets the route appended: `POST /v1/notifications`. */
+  http: "http",
+  idempotency: "idempotency.check",
+  publish: "jetstream.publish",
+  consume: "jetstream.consume",
+  persist: "db.persist",
+  provider: "provider.send",
+} as const;
+
+export interface TracingOptions {
+  /** `service.name` of the resource: `herald-gateway`, `herald-processor`, `herald-all`. */
+  serviceName: string;
+  serviceVersion?: string;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; spans go to `<endpoint>/v1/traces`. Unset: tracing off. */
+  endpoint?: string;
+  /** Share of new traces kept (0..1), OTEL_TRACES_SAMPLER_ARG; continued traces follow their parent's decision. Default 1. */
+  sampleRatio?: number;
+  /** Extra OTLP request headers (e.g. a collector's auth). */
+  headers?: Record<string, string>;
+  /** Replaces the OTLP exporter (tests: InMemorySpanExporter); turns tracing on without an endpoint. */
+  exporter?: SpanExporter;
+  /** BatchSpanProcessor delay between exports; the SDK default is 5 s. */
+  scheduledDelayMillis?: number;
+  /**
+   * Install the provider, propagator and context manager as the API's globals
+   * (what the running process wants). `false` gives a tracer of its own, e.g.
+   * a second "service" inside one test process.
+   */
+  global?: boolean;
+}
+
+export interface Tracing {
+  /** False when no endpoint or exporter was given: every span is a no-op. */
+  readonly enabled: boolean;
+  readonly tracer: Tracer;
+  /** Exports what is buffered (tests, before exit). */
+  flush(): Promise<void>;
+  /** Flushes, stops exporting and removes the globals it installed. */
+  shutdown(): Promise<void>;
+}
+
+/** The OTLP/HTTP traces URL for a base endpoint, as the OTLP exporter spec derives it. */
+export function tracesUrl(endpoint: string): string {
+  return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+}
+
+function clampRatio(ratio: number | undefined): number {
+  if (ratio === undefined || Number.isNaN(ratio)) return 1;
+  return Math.min(1, Math.max(0, ratio));
+}
+
+/** Starts tracing as configured; call once per process, before serving. */
+export function startTracing(opts: TracingOptions): Tracing {
+  if (!opts.endpoint && !opts.exporter) {
+    return { enabled: false, tracer: trace.getTracer(TRACER_NAME), flush: async () => {}, shutdown: async () => {} };
+  }
+  const exporter =
+    opts.exporter ?? new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      "service.name": opts.serviceName,
+      ...(opts.serviceVersion ? { "service.version": opts.serviceVersion } : {}),
+    }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(clampRatio(opts.sampleRatio)) }),
+    spanProcessors: [new BatchSpanProcessor({ exporter, ...(opts.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: opts.scheduledDelayMillis } : {}) })],
+  });
+  const global = opts.global !== false;
+  if (global) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(provider);
+  }
+  return {
+    enabled: true,
+    tracer: provider.getTracer(TRACER_NAME),
+    flush: () => provider.forceFlush(),
+    async shutdown() {
+      await provider.shutdown();
+      if (global) {
+        trace.disable();
+        propagation.disable();
+        context.disable();
+      }
+    },
+  };
+}
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  /** Parent context, e.g. one extracted from NATS headers; default: the active one. */
+  parent?: Context;
+}
+
+/**
+ * Runs `fn` inside a new active span: records a thrown error (status ERROR plus
+ * the exception event) and rethrows; ends the span either way.
+ */
+export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  const parent = opts.parent ?? context.active();
+  const span = tracer.startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, ...(opts.attributes ? { attributes: opts.attributes } : {}) }, parent);
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(span));
+  } catch (err) {
+    span.recordException(err instanceof Error ? err : String(err));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+export { SpanKind, SpanStatusCode };
