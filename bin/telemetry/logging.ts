@@ -1,0 +1,160 @@
+/**
+ * Herald's pino loggers: JSON lines, the ids an operator searches by on every
+ * line (child loggers), `HERALD_LOG_SAMPLE` sampling that never touches warn
+ * and above, and redaction of recipients, secrets and message bodies.
+ * Replaces bin/logger.ts once wired.
+ */
+import { createRequire } from "node:module";
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
+
+/** Where each secret kind sits in what Herald logs; `*.x` covers one level of nesting (e.g. `envelope.payload`). */
+export const REDACT_PATHS = [
+  // Recipients and message bodies: the whole payload, wherever an envelope or request body is logged.
+  "payload",
+  "*.payload",
+  "to",
+  "*.to",
+  "email",
+  "*.email",
+  "phone",
+  "*.phone",
+  "recipient",
+  "*.recipient",
+  "body",
+  "*.body",
+  "html",
+  "*.html",
+  // Credentials.
+  "apiKey",
+  "*.apiKey",
+  "api_key",
+  "*.api_key",
+  "token",
+  "*.token",
+  "accessToken",
+  "*.accessToken",
+  "secret",
+  "*.secret",
+  "webhookSecret",
+  "*.webhookSecret",
+  "password",
+  "*.password",
+  "authorization",
+  "headers.authorization",
+  "*.headers.authorization",
+  'headers["x-api-key"]',
+  '*.headers["x-api-key"]',
+  "headers.cookie",
+  "*.headers.cookie",
+] as const;
+
+export const REDACTED = "[redacted]";
+
+/** pino levels below warn (trace 10, debug 20, info 30) are the only ones sampled. */
+const WARN_LEVEL = 40;
+const keepSymbol = Symbol("herald.log.keep");
+type Sampled = Logger & { [keepSymbol]?: boolean };
+
+export interface LoggingOptions {
+  level: string;
+  /** `service` on every line: herald-gateway, herald-processor, herald-all. */
+  service: string;
+  /** HERALD_LOG_SAMPLE: share of info/debug/trace lines kept, 0..1; warn, error and fatal are always kept. Default 1. */
+  sampleRate?: number;
+  /** Human-readable output via pino-pretty; decide with `wantsPrettyLogs`. */
+  pretty?: boolean;
+  /** Where lines go (tests); default stdout. With `pretty`, the prettified lines go there. */
+  destination?: DestinationStream;
+}
+
+/** Pretty output only for a person at a terminal in development; JSON for everything that parses logs. */
+export function wantsPrettyLogs(nodeEnv: string, isTTY: boolean | undefined): boolean {
+  return nodeEnv === "development" && isTTY === true;
+}
+
+/** FNV-1a of the correlation id mapped to [0, 1): the same id gets the same sampling decision in every process. */
+export function sampleScore(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 0x1_0000_0000;
+}
+
+function clampRate(rate: number | undefined): number {
+  return rate === undefined || Number.isNaN(rate) ? 1 : Math.min(1, Math.max(0, rate));
+}
+
+/** The process logger. */
+export function createHeraldLogger(opts: LoggingOptions): Logger {
+  const rate = clampRate(opts.sampleRate);
+  const options: LoggerOptions = {
+    level: opts.level,
+    base: { service: opts.service },
+    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+  };
+  if (rate < 1) {
+    options.hooks = {
+      logMethod(args, method, level) {
+        if (level < WARN_LEVEL) {
+          // A correlated child decided once for its whole request; other lines are sampled one by one.
+          const keep = (this as Sampled)[keepSymbol] ?? Math.random() < rate;
+          if (!keep) return;
+        }
+        method.apply(this, args);
+      },
+    };
+  }
+  const logger = pino(options, opts.pretty ? prettyStream(opts.destination) : opts.destination);
+  sampleRates.set(logger, rate);
+  return logger;
+}
+
+type PrettyFactory = (o: { sync: boolean; colorize: boolean; destination?: DestinationStream }) => DestinationStream;
+
+function prettyStream(destination: DestinationStream | undefined): DestinationStream {
+  // Loaded only for a developer's terminal, so production never pays for it. Synchronous, in-process: no worker thread.
+  const pretty = createRequire(import.meta.url)("pino-pretty") as PrettyFactory;
+  return pretty({ sync: true, colorize: destination === undefined, ...(destination ? { destination } : {}) });
+}
+
+/** Sample rate per root logger, so children made by `logContext` decide with the rate their root was given. */
+const sampleRates = new WeakMap<object, number>();
+
+function rootRate(log: Logger): number {
+  // Children are prototype-chained to their root (pino's child is Object.create(parent)).
+  for (let l: object | null = log; l; l = Object.getPrototypeOf(l) as object | null) {
+    const rate = sampleRates.get(l);
+    if (rate !== undefined) return rate;
+  }
+  return 1;
+}
+
+/** The ids a request's or a notification's lines carry; absent ones are left out. */
+export interface LogContext {
+  correlationId?: string | null;
+  notificationId?: string;
+  tenantId?: string;
+  channel?: string;
+  lane?: string;
+}
+
+/**
+ * A child logger carrying the given ids. With sampling on, the keep-or-drop
+ * decision for info/debug is made once from the correlation id, so a request's
+ * lines in the gateway and its processing lines in the processor are kept or
+ * dropped together, never half a story.
+ */
+export function logContext(log: Logger, ctx: LogContext): Logger {
+  const bindings: Record<string, string> = {};
+  if (ctx.correlationId) bindings.correlationId = ctx.correlationId;
+  if (ctx.notificationId) bindings.notificationId = ctx.notificationId;
+  if (ctx.tenantId) bindings.tenantId = ctx.tenantId;
+  if (ctx.channel) bindings.channel = ctx.channel;
+  if (ctx.lane) bindings.lane = ctx.lane;
+  const child = log.child(bindings) as Sampled;
+  const rate = rootRate(log);
+  if (rate < 1 && ctx.correlationId) child[keepSymbol] = sampleScore(ctx.correlationId) < rate;
+  return child;
+}
