@@ -1,0 +1,78 @@
+/**
+ * The gateway's side of telemetry as Hono pieces on web-standard APIs only
+ * (Hono + @opentelemetry/api, no prom-client, no SDK), so the wiring is one
+ * `app.use(httpTelemetry(...))` and one `app.get("/metrics", ...)`. They can
+ * move to gateway/middleware/ as they are.
+ */
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import type { Context, Handler, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import { NOOP_METRICS, secondsSince, type MetricsRecorder } from "./recorder.ts";
+
+/** The route label when no handler matched (404s of unknown paths): never the raw path. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+/**
+ * The pattern of the handler this request matched (`/v1/notifications/:id`),
+ * even when a middleware (auth, rate limit) answered before it ran.
+ */
+export function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i];
+    if (r && r.method !== "ALL") return r.path;
+  }
+  return UNMATCHED_ROUTE;
+}
+
+const headersGetter: TextMapGetter<Headers> = {
+  keys: (h) => [...h.keys()],
+  get: (h, key) => h.get(key) ?? undefined,
+};
+
+export interface HttpTelemetryOptions {
+  metrics?: MetricsRecorder;
+  /** The server span's tracer; leave out (or pass tracing's `enabled: false`) for no spans. */
+  tracer?: Tracer;
+}
+
+/**
+ * Counts and times every request by route, method and status class, keeps the
+ * in-flight gauge, and (with a tracer) runs the request in a SERVER span that
+ * continues the caller's `traceparent`, so spans made by handlers — idempotency,
+ * publish — are its children. Register it first, before auth.
+ */
+export function httpTelemetry(opts: HttpTelemetryOptions = {}): MiddlewareHandler {
+  const metrics = opts.metrics ?? NOOP_METRICS;
+  const tracer = opts.tracer;
+  return async function httpTelemetryMiddleware(c, next) {
+    const started = performance.now();
+    metrics.httpInFlight(1);
+    const span = tracer
+      ? tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method } }, propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter))
+      : undefined;
+    try {
+      if (span) await context.with(trace.setSpan(context.active(), span), next);
+      else await next();
+    } finally {
+      const route = routeLabel(c);
+      const status = c.res.status;
+      metrics.httpRequest(route, c.req.method, status, secondsSince(started));
+      metrics.httpInFlight(-1);
+      if (span) {
+        span.updateName(`${c.req.method} ${route}`);
+        span.setAttribute("http.route", route);
+        span.setAttribute("http.response.status_code", status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
+    }
+  };
+}
+
+/** `GET /metrics` on the gateway: the page of whatever registry it is given (`HeraldMetrics`). */
+export function metricsHandler(source: { readonly contentType: string; render(): Promise<string> }): Handler {
+  return async function metricsPage() {
+    return new Response(await source.render(), { headers: { "content-type": source.contentType } });
+  };
+}
