@@ -71,6 +71,17 @@ describe("createMetrics", () => {
     expect(sample(text, "herald_provider_request_duration_seconds_count", { provider: "sink", channel: "email", outcome: "permanent_error" })).toBe(0);
   });
 
+  test("initSeries adds route and provider series later without resetting counts", async () => {
+    const m = createMetrics({ processMetrics: false });
+    m.accepted("email", "low", 2);
+    m.initSeries({ routes });
+    m.initSeries({ routes, senders });
+    const text = await m.render();
+    expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications", method: "POST", status_class: "4xx" })).toBe(0);
+    expect(sample(text, "herald_notifications_sent_total", { channel: "email", lane: "urgent", provider: "sink" })).toBe(0);
+    expect(sample(text, "herald_notifications_accepted_total", { channel: "email", lane: "low" })).toBe(2);
+  });
+
   test("without routes or senders, code-bounded series are left to appear on first use", () => {
     expect(zeroCombinations("httpRequests", {})).toEqual([]);
     expect(zeroCombinations("notificationsSent", {})).toEqual([]);

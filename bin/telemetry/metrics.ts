@@ -43,6 +43,13 @@ export interface HeraldMetrics extends MetricsRecorder {
   render(): Promise<string>;
   /** A refresh to run before each scrape (e.g. JetStream consumer info → the consumer gauges). */
   addCollector(collect: () => void | Promise<void>): void;
+  /**
+   * Creates the route and provider series at 0 once the app and the senders
+   * exist (they are built after the registry). Call before serving: series
+   * already created are left alone, but a histogram series first observed and
+   * only then named here would be reset.
+   */
+  initSeries(known: Pick<MetricsOptions, "routes" | "senders">): void;
   /** The prom-client object of one catalogue metric, typed by its labels. */
   metric<K extends MetricKey>(key: K): PromMetric<K>;
 }
@@ -177,14 +184,22 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   }
   const metric = <K extends MetricKey>(key: K): PromMetric<K> => all.get(key) as PromMetric<K>;
 
-  for (const key of Object.keys(METRICS) as MetricKey[]) {
-    const m = all.get(key);
-    for (const row of zeroCombinations(key, opts)) {
-      if (m instanceof Counter) m.inc(row, 0);
-      else if (m instanceof Gauge) m.set(row, 0);
-      else m?.zero(row);
+  // Keys of the series already created at 0, so a later `initSeries` never resets one (histogram.zero would).
+  const zeroed = new Set<string>();
+  const initSeries = (known: Pick<MetricsOptions, "routes" | "senders">) => {
+    for (const key of Object.keys(METRICS) as MetricKey[]) {
+      const m = all.get(key);
+      for (const row of zeroCombinations(key, known)) {
+        const id = `${key}${JSON.stringify(row)}`;
+        if (zeroed.has(id)) continue;
+        zeroed.add(id);
+        if (m instanceof Counter) m.inc(row, 0);
+        else if (m instanceof Gauge) m.set(row, 0);
+        else m?.zero(row);
+      }
     }
-  }
+  };
+  initSeries(opts);
 
   const httpRequests = metric("httpRequests");
   const httpDuration = metric("httpRequestDuration");
@@ -208,6 +223,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     registry,
     contentType: registry.contentType,
     metric,
+    initSeries,
     addCollector(collect) {
       collectors.push(collect);
     },
