@@ -100,8 +100,11 @@ export function createAckedPublisher(nc: NatsConnection, opts: { timeoutMs: numb
 function ackError(msg: Msg, decoder: TextDecoder): string | undefined {
   // An empty 503 status: no stream listens on the subject.
   if (msg.data.length === 0) return msg.headers?.code === 503 ? "no responders: no stream for the subject" : "empty reply";
+  const text = decoder.decode(msg.data);
+  // The server writes a PubAck as {"stream":…}; parsing only the rest saves a JSON.parse per event.
+  if (text.startsWith('{"stream":')) return undefined;
   try {
-    const ack = JSON.parse(decoder.decode(msg.data)) as { stream?: unknown; error?: { description?: unknown } };
+    const ack = JSON.parse(text) as { stream?: unknown; error?: { description?: unknown } };
     if (ack.error) return `stream error: ${String(ack.error.description ?? "unknown")}`;
     return typeof ack.stream === "string" ? undefined : "invalid ack";
   } catch {

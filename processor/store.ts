@@ -39,9 +39,9 @@ export interface Claimed {
 }
 
 /**
- * One statement inserts the batch's new rows (redelivery and key collisions do
- * nothing) and returns the state of every row, new or old: the insert step and
- * the read step of a batch in one round trip and one commit.
+ * Inserts the batch's new rows (redelivery and key collisions do nothing) and
+ * returns the state of every row, new or old: for a batch of new notifications
+ * the insert step and the read step are one statement, one commit.
  *
  * A new row that is due goes in as `processing`, not `accepted`: the batch
  * that inserts it sends it next, and an `accepted` row that the same batch
@@ -68,37 +68,28 @@ export async function claim(db: Database, envelopes: Envelope[], nowMs: number):
     })),
   );
   const now = new Date(nowMs).toISOString();
-  // The outer select reads the snapshot taken before the insert, so it sees
-  // exactly the rows that already existed; `inserted` returns the new ones.
   const result = await db.execute(sql`
-    with input as (
-      select * from jsonb_to_recordset(${input}::jsonb) as x(
-        id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text,
-        payload jsonb, metadata jsonb, idempotency_key text, correlation_id text,
-        scheduled_for timestamptz, created_at timestamptz)
-    ), inserted as (
-      insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
-        idempotency_key, correlation_id, attempts, scheduled_for, created_at, updated_at)
-      select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
-        idempotency_key, correlation_id, 0, scheduled_for, created_at, ${now}::timestamptz
-      from input
-      on conflict do nothing
-      returning id, status, attempts, last_error
-    )
-    select id, status, attempts, last_error, true as fresh from inserted
-    union all
-    select n.id, n.status, n.attempts, n.last_error, false as fresh from notifications n join input using (id)`);
+    insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+      idempotency_key, correlation_id, attempts, scheduled_for, created_at, updated_at)
+    select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+      idempotency_key, correlation_id, 0, scheduled_for, created_at, ${now}::timestamptz
+    from jsonb_to_recordset(${input}::jsonb) as x(
+      id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text,
+      payload jsonb, metadata jsonb, idempotency_key text, correlation_id text,
+      scheduled_for timestamptz, created_at timestamptz)
+    on conflict do nothing
+    returning id, status, attempts, last_error`);
   const claimed: Claimed = { firstSeen: new Set(), rows: new Map() };
   for (const r of rowsOf(result)) {
     const id = String(r.id);
     claimed.rows.set(id, toState(r));
-    if (r.fresh === true) claimed.firstSeen.add(id);
+    claimed.firstSeen.add(id);
   }
-  // An insert that conflicted with a row committed after this statement's
-  // snapshot (another instance working a redelivered copy) is in neither half:
-  // read those again before calling them collisions.
-  const unseen = envelopes.map((e) => e.id).filter((id) => !claimed.rows.has(id));
-  if (unseen.length > 0) for (const [id, state] of await readStates(db, unseen)) claimed.rows.set(id, state);
+  // Redeliveries and key collisions: a second statement, only when there are
+  // any, so a batch of new notifications costs one. It runs after the insert
+  // committed, so it also sees rows another instance committed meanwhile.
+  const existing = envelopes.map((e) => e.id).filter((id) => !claimed.rows.has(id));
+  if (existing.length > 0) for (const [id, state] of await readStates(db, existing)) claimed.rows.set(id, state);
   return claimed;
 }
 
