@@ -1,12 +1,8 @@
 import { NotificationRequest } from "../schemas/request.ts";
 import { accept } from "./accept.ts";
-import { mapBounded } from "./concurrency.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors, titleOf, type FieldError } from "./errors.ts";
 import type { AcceptedView } from "./store/types.ts";
-
-/** Publishes in flight per batch: the pipelined-ack sweet spot of DESIGN §6. */
-export const BATCH_PUBLISH_CONCURRENCY = 256;
 
 /** One item's line in the batch answer; `index` is its position in the request. */
 export type BatchResult =
@@ -37,25 +33,41 @@ function rejected(index: number, err: AppError): BatchResult {
   return { index, status: "rejected", error };
 }
 
-/** Validates every item on its own and publishes the valid ones concurrently; never throws for one item. */
+/**
+ * Validates every item on its own and starts every valid item's publish at
+ * once; never throws for one item. All of them are in flight together: the
+ * publisher's window bounds what awaits an ack across all requests and sends
+ * the whole batch in a few socket writes, where workers awaiting one ack
+ * each (256 before) kept the broker's pipeline emptier.
+ */
 export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[], ctx: BatchContext): Promise<BatchOutcome> {
+  const results = new Array<BatchResult>(items.length);
   const views: AcceptedView[] = [];
+  const publishes: Promise<void>[] = [];
   let unavailable = 0;
   let publishError: unknown;
-  const results = await mapBounded(items, BATCH_PUBLISH_CONCURRENCY, async (item, index): Promise<BatchResult> => {
+  items.forEach((item, index) => {
     const parsed = NotificationRequest.safeParse(item);
-    if (!parsed.success) return rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
-    const key = ctx.key === null ? null : `${ctx.key}:${index}`;
-    const acceptance = accept(parsed.data, { ...ctx, idempotencyKey: key });
-    try {
-      await deps.publisher.publish(acceptance.envelope, acceptance.msgId);
-    } catch (err) {
-      unavailable += 1;
-      publishError ??= err;
-      return rejected(index, new AppError("unavailable"));
+    if (!parsed.success) {
+      results[index] = rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
+      return;
     }
-    views.push(acceptance.view);
-    return { index, status: "accepted", id: acceptance.body.id, acceptedAt: acceptance.body.acceptedAt };
+    const key = ctx.key === null ? null : `${ctx.key}:${index}`;
+    const { envelope, msgId, view, body } = accept(parsed.data, { ...ctx, idempotencyKey: key });
+    publishes.push(
+      deps.publisher.publish(envelope, msgId).then(
+        () => {
+          views.push(view);
+          results[index] = { index, status: "accepted", id: body.id, acceptedAt: body.acceptedAt };
+        },
+        (err: unknown) => {
+          unavailable += 1;
+          publishError ??= err;
+          results[index] = rejected(index, new AppError("unavailable"));
+        },
+      ),
+    );
   });
+  await Promise.all(publishes);
   return { results, views, accepted: views.length, unavailable, publishError };
 }
