@@ -216,6 +216,9 @@ try {
   };
   console.log(`drained ${N} in ${elapsedS.toFixed(2)} s → ${result.sent_per_s} sent/s; processor CPU ${result.processor_cpu_pct}% of a core, RSS ${result.processor_rss_mb} MB (peak ${result.processor_peak_rss_mb} MB)`);
   console.log(`CPU seconds over ${cpuWindowS.toFixed(1)} s: ${JSON.stringify(result.cpu_s)}`);
+  const byMsg = new Map<string, number>();
+  for (const l of processor.logs) byMsg.set(String(l.msg), (byMsg.get(String(l.msg)) ?? 0) + 1);
+  console.log(`processor log lines: ${[...byMsg].map(([m, n]) => `${n}× ${m}`).join("; ")}`);
   console.log(`PROBE ${JSON.stringify(result)}`);
 } finally {
   await processor?.signal("SIGTERM");
