@@ -11,7 +11,7 @@
 // Usage: flock -x /tmp/herald-cpu.lock bun bench/profile/gateway.ts
 //   [--duration 10] [--warmup 3] [--connections 64] [--phases key,nokey,batch]
 //   [--channel in_app|email] [--batch-size 500] [--batch-connections 8]
-//   [--env KEY=VALUE]... (extra gateway env, e.g. HERALD_GATEWAY_WORKERS=2)
+//   [--env KEY=VALUE]... (extra gateway env, e.g. BUN_OPTIONS=--smol or LOG_LEVEL=warn)
 //   [--prof DIR] (gateway writes a Markdown CPU profile into DIR on exit)
 import { connect } from "@nats-io/transport-node";
 import { parseArgs } from "node:util";
