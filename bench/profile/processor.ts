@@ -17,12 +17,13 @@
 //               as the window allows) and consuming overlap; the clock starts
 //               with the first publish.
 // Run it under the shared CPU lock: flock -x /tmp/herald-cpu.lock bun bench/profile/processor.ts
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { count, eq, max } from "drizzle-orm";
 import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseConfig } from "../../bin/config.ts";
 import { uuidv7 } from "../../gateway/ids.ts";
+import { createAckedPublisher } from "../../processor/acked-publisher.ts";
 import { ensureStreams } from "../../processor/streams.ts";
 import { PRIORITIES } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
@@ -67,7 +68,6 @@ const stack = await createStack({ LOG_LEVEL: "info", ...overrides });
 const cfg = parseConfig(stack.env);
 const topo = topology(stack.namespace);
 const nc = await connectTestNats();
-const js = jetstream(nc);
 const jsm = await jetstreamManager(nc);
 await ensureStreams(nc, topo, { duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS, ackWaitMs: cfg.HERALD_ACK_WAIT_MS, maxAckPending: cfg.HERALD_MAX_ACK_PENDING });
 
@@ -92,22 +92,36 @@ function envelopeAt(i: number): Envelope {
   };
 }
 
-/** Publishes `total` envelopes with up to `windowSize` awaiting their ack, paced to `perSecond` when > 0. */
+/**
+ * Publishes `total` envelopes with up to `windowSize` awaiting their ack, paced
+ * to `perSecond` when > 0. Through the processor's AckedPublisher (one reply
+ * subscription), so the load generator costs about what the gateway's publish
+ * window costs, not a request per message.
+ */
 async function publishAll(total: number, perSecond: number): Promise<number> {
+  const publisher = createAckedPublisher(nc, { timeoutMs: 10_000 });
+  const chunk = 256;
   const started = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < total) {
-      const i = next++;
+      const from = next;
+      const to = Math.min(total, from + chunk);
+      next = to;
       if (perSecond > 0) {
-        const dueMs = (i / perSecond) * 1000 - (performance.now() - started);
+        const dueMs = (from / perSecond) * 1000 - (performance.now() - started);
         if (dueMs > 1) await Bun.sleep(dueMs);
       }
-      const e = envelopeAt(i);
-      await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(e), { msgID: `${e.tenantId}:${e.id}` });
+      const messages = Array.from({ length: to - from }, (_, k) => {
+        const e = envelopeAt(from + k);
+        return { subject: topo.sendSubject(e.priority, e.channel), data: JSON.stringify(e), msgId: `${e.tenantId}:${e.id}` };
+      });
+      const report = await publisher.publishAll(messages);
+      if (report.failed > 0) throw new Error(`${report.failed} publishes failed: ${report.firstError}`);
     }
   };
-  await Promise.all(Array.from({ length: windowSize }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.ceil(windowSize / chunk)) }, worker));
+  publisher.close();
   return (performance.now() - started) / 1000;
 }
 
