@@ -9,10 +9,20 @@ import { initialStatus, type RowState } from "./plan.ts";
 // it with jsonb_to_recordset: the SQL text never changes, so postgres.js
 // prepares it once per connection, and building it costs nothing — the query
 // builder spent more CPU assembling 256-row VALUES lists and CASE expressions
-// than Postgres spent running them. Plain SQL through `db.execute`, so the same
-// code runs on postgres.js and PGlite.
+// than Postgres spent running them. Plain SQL through drizzle's session, so
+// the same code runs on postgres.js and PGlite.
 
 type Row = Record<string, unknown>;
+
+/**
+ * Runs fixed SQL as a named prepared statement. drizzle's `execute` sends every
+ * statement unnamed, so Postgres parsed and planned each batch's statement
+ * afresh (and postgres.js waited a round trip for its parameter types); a name
+ * makes postgres.js prepare it once per connection.
+ */
+function runPrepared(db: Database, name: string, text: string, params: unknown[]): Promise<unknown> {
+  return db._.session.prepareQuery({ sql: text, params }, undefined, name, false).execute();
+}
 
 /** postgres.js resolves `execute` to the rows themselves, PGlite to `{ rows }`. */
 function rowsOf(result: unknown): Row[] {
@@ -30,6 +40,18 @@ function asStatus(value: unknown): Status {
 function toState(r: Row): RowState {
   return { status: asStatus(r.status), attempts: Number(r.attempts), lastError: r.last_error == null ? null : String(r.last_error) };
 }
+
+const CLAIM_SQL = `
+  insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+    idempotency_key, correlation_id, attempts, scheduled_for, created_at, updated_at)
+  select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+    idempotency_key, correlation_id, 0, scheduled_for, created_at, $2::timestamptz
+  from jsonb_to_recordset($1::jsonb) as x(
+    id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text,
+    payload jsonb, metadata jsonb, idempotency_key text, correlation_id text,
+    scheduled_for timestamptz, created_at timestamptz)
+  on conflict do nothing
+  returning id, status, attempts, last_error`;
 
 export interface Claimed {
   /** Ids whose row this statement created. */
@@ -67,18 +89,7 @@ export async function claim(db: Database, envelopes: Envelope[], nowMs: number):
       created_at: e.acceptedAt,
     })),
   );
-  const now = new Date(nowMs).toISOString();
-  const result = await db.execute(sql`
-    insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
-      idempotency_key, correlation_id, attempts, scheduled_for, created_at, updated_at)
-    select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
-      idempotency_key, correlation_id, 0, scheduled_for, created_at, ${now}::timestamptz
-    from jsonb_to_recordset(${input}::jsonb) as x(
-      id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text,
-      payload jsonb, metadata jsonb, idempotency_key text, correlation_id text,
-      scheduled_for timestamptz, created_at timestamptz)
-    on conflict do nothing
-    returning id, status, attempts, last_error`);
+  const result = await runPrepared(db, "herald_claim", CLAIM_SQL, [input, new Date(nowMs).toISOString()]);
   const claimed: Claimed = { firstSeen: new Set(), rows: new Map() };
   for (const r of rowsOf(result)) {
     const id = String(r.id);
@@ -132,22 +143,24 @@ export async function writeOutcomes(db: Database, records: OutcomeRecord[]): Pro
   const input = JSON.stringify(
     records.map((r) => ({ id: r.id, attempt: r.attempt, provider: r.provider, outcome: r.outcome, latency_ms: r.latencyMs, status: r.status, error: r.error })),
   );
-  await db.execute(sql`
-    with input as (
-      select * from jsonb_to_recordset(${input}::jsonb) as x(
-        id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text)
-    ), attempts as (
-      insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error)
-      select id, attempt, provider, outcome, latency_ms, error from input
-      on conflict do nothing
-    )
-    update notifications n set
-      status = input.status,
-      attempts = input.attempt,
-      -- a sent row keeps the error of the attempt before it, for the record
-      last_error = coalesce(input.error, n.last_error),
-      sent_at = case when input.status = 'sent' then now() else n.sent_at end,
-      updated_at = now()
-    from input
-    where n.id = input.id`);
+  await runPrepared(db, "herald_write_outcomes", WRITE_OUTCOMES_SQL, [input]);
 }
+
+const WRITE_OUTCOMES_SQL = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as x(
+      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text)
+  ), attempts as (
+    insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error)
+    select id, attempt, provider, outcome, latency_ms, error from input
+    on conflict do nothing
+  )
+  update notifications n set
+    status = input.status,
+    attempts = input.attempt,
+    -- a sent row keeps the error of the attempt before it, for the record
+    last_error = coalesce(input.error, n.last_error),
+    sent_at = case when input.status = 'sent' then now() else n.sent_at end,
+    updated_at = now()
+  from input
+  where n.id = input.id`;
