@@ -22,3 +22,12 @@ test("fails fast naming every bad key", () => {
 test("requires the Upstash URL and token together", () => {
   expect(() => parseConfig({ UPSTASH_REDIS_REST_URL: "https://x.upstash.io" })).toThrow(ConfigError);
 });
+
+test("reads the telemetry keys with the rest, and an empty OTLP endpoint means tracing off", () => {
+  const cfg = parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "", HERALD_LOG_SAMPLE: "0.25", HERALD_METRICS_PORT: "9500" });
+  expect(cfg.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+  expect(cfg.HERALD_LOG_SAMPLE).toBe(0.25);
+  expect(cfg.HERALD_METRICS_PORT).toBe(9500);
+  expect(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }).OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://127.0.0.1:4318");
+  expect(() => parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector" })).toThrow(ConfigError);
+});

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NAMESPACE_PATTERN } from "../schemas/subjects.ts";
+import { TELEMETRY_CONFIG_SHAPE } from "./telemetry/config.ts";
 
 const bool = z
   .enum(["0", "1", "true", "false", "yes", "no", ""])
@@ -60,6 +61,9 @@ export const ConfigSchema = z.object({
   HERALD_DATA_DIR: z.string().default(".data"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NODE_ENV: z.string().default("development"),
+  ...TELEMETRY_CONFIG_SHAPE,
+  // Deployment templates often render an unset variable as `KEY=`: an empty endpoint means tracing off, not a bad URL.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === "" ? undefined : v), TELEMETRY_CONFIG_SHAPE.OTEL_EXPORTER_OTLP_ENDPOINT),
 });
 
 export type HeraldConfig = z.infer<typeof ConfigSchema>;
