@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { Writable } from "node:stream";
 import type { DestinationStream } from "pino";
 import { correlationId, traceIdFromTraceparent } from "./correlation.ts";
-import { createHeraldLogger, logContext, REDACTED, sampleScore, wantsPrettyLogs } from "./logging.ts";
+import { createHeraldLogger, logContext, logInfo, REDACTED, sampleScore, wantsPrettyLogs } from "./logging.ts";
 
 function capture(): { stream: DestinationStream; lines: () => Array<Record<string, unknown>>; raw: () => string } {
   const out: string[] = [];
@@ -101,6 +101,23 @@ describe("createHeraldLogger", () => {
     expect(first).toMatchObject({ service: "herald-processor", correlationId: "req-9", notificationId: "n-1", tenantId: "acme", channel: "sms", lane: "high", msg: "sent" });
     expect(second).toMatchObject({ notificationId: "n-2" });
     expect(second && "correlationId" in second).toBe(false);
+  });
+
+  test("logInfo keeps the same correlation ids as logContext, and writes the ids with the line", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `req-${i}`);
+    const out = capture();
+    const log = createHeraldLogger({ level: "info", service: "herald-processor", sampleRate: 0.5, destination: out.stream }).child({ component: "processor" });
+    for (const id of ids) logInfo(log, { correlationId: id, notificationId: "n-1", tenantId: "acme", channel: "sms" }, "notification sent", { attempt: 1 });
+    const kept = out.lines().map((l) => String(l.correlationId));
+    expect(kept).toEqual(ids.filter((id) => sampleScore(id) < 0.5));
+    expect(out.lines()[0]).toMatchObject({ service: "herald-processor", component: "processor", notificationId: "n-1", tenantId: "acme", channel: "sms", attempt: 1, msg: "notification sent" });
+  });
+
+  test("logInfo writes every line unsampled, and nothing below the level", () => {
+    const out = capture();
+    logInfo(createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }), { correlationId: "req-1", tenantId: "acme" }, "notification accepted");
+    logInfo(createHeraldLogger({ level: "warn", service: "herald-gateway", destination: out.stream }), { correlationId: "req-2" }, "notification accepted");
+    expect(out.lines()).toEqual([expect.objectContaining({ correlationId: "req-1", tenantId: "acme", msg: "notification accepted" })]);
   });
 
   const secrets: Array<[string, Record<string, unknown>, string]> = [

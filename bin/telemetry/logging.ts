@@ -147,14 +147,37 @@ export interface LogContext {
  * dropped together, never half a story.
  */
 export function logContext(log: Logger, ctx: LogContext): Logger {
-  const bindings: Record<string, string> = {};
-  if (ctx.correlationId) bindings.correlationId = ctx.correlationId;
-  if (ctx.notificationId) bindings.notificationId = ctx.notificationId;
-  if (ctx.tenantId) bindings.tenantId = ctx.tenantId;
-  if (ctx.channel) bindings.channel = ctx.channel;
-  if (ctx.lane) bindings.lane = ctx.lane;
-  const child = log.child(bindings) as Sampled;
+  const child = log.child(idsOf(ctx)) as Sampled;
   const rate = rootRate(log);
   if (rate < 1 && ctx.correlationId) child[keepSymbol] = sampleScore(ctx.correlationId) < rate;
   return child;
+}
+
+function idsOf(ctx: LogContext): Record<string, string> {
+  const ids: Record<string, string> = {};
+  if (ctx.correlationId) ids.correlationId = ctx.correlationId;
+  if (ctx.notificationId) ids.notificationId = ctx.notificationId;
+  if (ctx.tenantId) ids.tenantId = ctx.tenantId;
+  if (ctx.channel) ids.channel = ctx.channel;
+  if (ctx.lane) ids.lane = ctx.lane;
+  return ids;
+}
+
+/**
+ * Writes one info line carrying the ids of `ctx`, for hot paths (one line per
+ * request or per notification outcome). The sampling decision comes first and
+ * is made from the correlation id, as `logContext` makes it, so the gateway's
+ * and the processor's lines of one notification are kept or dropped together;
+ * a dropped line costs no child logger and no object.
+ */
+export function logInfo(log: Logger, ctx: LogContext, msg: string, extra?: Record<string, unknown>): void {
+  if (!log.isLevelEnabled("info")) return;
+  const rate = rootRate(log);
+  if (ctx.correlationId && rate < 1) {
+    if (sampleScore(ctx.correlationId) >= rate) return;
+    // Kept: the child carries the decision past the root's per-line sampling hook.
+    logContext(log, ctx).info(extra ?? {}, msg);
+    return;
+  }
+  log.info(extra ? { ...idsOf(ctx), ...extra } : idsOf(ctx), msg);
 }

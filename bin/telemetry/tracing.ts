@@ -8,26 +8,13 @@
  * Options come from config (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER_ARG
  * parsed in bin/config.ts); nothing here reads the environment.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { context, propagation, trace, type Tracer } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
-
-/** The instrumentation scope every Herald span is created under. */
-export const TRACER_NAME = "herald";
-
-/** Span names of issue 4 item 2, one per step, so dashboards and tests agree on them. */
-export const SPANS = {
-  /** HTTP server span; the name gets the route appended: `POST /v1/notifications`. */
-  http: "http",
-  idempotency: "idempotency.check",
-  publish: "jetstream.publish",
-  consume: "jetstream.consume",
-  persist: "db.persist",
-  provider: "provider.send",
-} as const;
+import { TRACER_NAME } from "./spans.ts";
 
 export interface TracingOptions {
   /** `service.name` of the resource: `herald-gateway`, `herald-processor`, `herald-all`. */
@@ -107,29 +94,4 @@ export function startTracing(opts: TracingOptions): Tracing {
   };
 }
 
-export interface SpanOptions {
-  kind?: SpanKind;
-  attributes?: Attributes;
-  /** Parent context, e.g. one extracted from NATS headers; default: the active one. */
-  parent?: Context;
-}
-
-/**
- * Runs `fn` inside a new active span: records a thrown error (status ERROR plus
- * the exception event) and rethrows; ends the span either way.
- */
-export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
-  const parent = opts.parent ?? context.active();
-  const span = tracer.startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, ...(opts.attributes ? { attributes: opts.attributes } : {}) }, parent);
-  try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
-  } catch (err) {
-    span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-    throw err;
-  } finally {
-    span.end();
-  }
-}
-
-export { SpanKind, SpanStatusCode };
+export { inSpan, maybeSpan, SPANS, SpanKind, SpanStatusCode, TRACER_NAME, type SpanOptions } from "./spans.ts";
