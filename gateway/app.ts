@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { httpTelemetry, metricsHandler } from "../bin/telemetry/hono.ts";
 import { resolveDeps, type BaseEnv, type GatewayDeps, type TenantEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./middleware/auth.ts";
@@ -18,6 +19,8 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   const resolved = resolveDeps(deps);
   const app = new Hono<BaseEnv>();
 
+  // First, so it times and counts every answer, auth failures and 404s included.
+  app.use(httpTelemetry({ metrics: resolved.metrics, ...(resolved.tracer ? { tracer: resolved.tracer } : {}) }));
   app.use(requestId());
   app.use(async function provideDeps(c, next) {
     c.set("deps", resolved);
@@ -25,6 +28,8 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   });
 
   app.route("/health", healthRoutes());
+  // Unauthenticated like the probes: it holds counters with bounded labels, no tenant or user data.
+  if (resolved.metricsPage) app.get("/metrics", metricsHandler(resolved.metricsPage));
 
   const v1 = new Hono<TenantEnv>();
   v1.use(bearerAuth(resolved.keys));

@@ -57,6 +57,7 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
     publishes.push(
       deps.publisher.publish(envelope, msgId).then(
         () => {
+          deps.metrics.accepted(envelope.channel, envelope.priority);
           views.push(view);
           results[index] = { index, status: "accepted", id: body.id, acceptedAt: body.acceptedAt };
         },

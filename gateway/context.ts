@@ -1,6 +1,8 @@
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { sha256Hex } from "./body.ts";
-import type { Publisher } from "./publisher.ts";
+import { instrumentPublisher, type Publisher } from "./publisher.ts";
 import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
 
@@ -49,20 +51,47 @@ export interface GatewayDeps {
   publisher: Publisher;
   reader: NotificationReader;
   readiness: ReadinessCheck[];
+  /**
+   * What `/health/startup` waits for (streams exist, migrations applied);
+   * once every one answered, the probe answers 200 without asking again.
+   * None: started as soon as it serves.
+   */
+  startup?: ReadinessCheck[];
+  /** Extra facts for `/health/ready`, e.g. the lane backlog of the processor `herald all` runs beside it. */
+  readinessDetails?: () => Promise<Record<string, unknown>>;
   logger: Logger;
+  /** Where counters and timings go (bin/telemetry's prom-client registry); default: nowhere. */
+  metrics?: MetricsRecorder;
+  /** Served unauthenticated at `GET /metrics` when given (the registry's exposition text). */
+  metricsPage?: { readonly contentType: string; render(): Promise<string> };
+  /** Spans for the request, the idempotency check and the publish; none when left out. */
+  tracer?: Tracer;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
   options?: Partial<GatewayOptions>;
 }
 
 /** Deps with every option filled in, as handlers see them. */
-export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody"> & { options: GatewayOptions; hashBody: BodyHasher };
+export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" | "startup"> & {
+  options: GatewayOptions;
+  hashBody: BodyHasher;
+  metrics: MetricsRecorder;
+  startup: ReadinessCheck[];
+};
 
-/** Fills every option from `DEFAULT_OPTIONS` and the hasher from Web Crypto. */
+/** Fills every option from `DEFAULT_OPTIONS`, the hasher from Web Crypto, and metrics with the no-op recorder. */
 export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
   // An explicit `undefined` (an unset config key) must fall back to the default, not erase it.
   const given = Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined);
-  return { ...deps, hashBody: deps.hashBody ?? sha256Hex, options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) } };
+  const metrics = deps.metrics ?? NOOP_METRICS;
+  return {
+    ...deps,
+    publisher: instrumentPublisher(deps.publisher, metrics, deps.tracer),
+    hashBody: deps.hashBody ?? sha256Hex,
+    metrics,
+    startup: deps.startup ?? [],
+    options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) },
+  };
 }
 
 /** Context variables every route sees. */

@@ -1,3 +1,4 @@
+import { maybeSpan, SPANS } from "../bin/telemetry/spans.ts";
 import { IdempotencyKey } from "../schemas/request.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors } from "./errors.ts";
@@ -26,7 +27,7 @@ export function parseIdempotencyKey(header: string | undefined): string | null {
 export async function claimOrReplay(deps: ResolvedDeps, scope: IdempotencyScope): Promise<StoredResponse | null> {
   let result: ClaimResult;
   try {
-    result = await deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs);
+    result = await maybeSpan(deps.tracer, SPANS.idempotency, {}, () => deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs));
   } catch (cause) {
     // Without the store a duplicate could not be told apart; refusing is the only safe answer.
     throw new AppError("unavailable", { detail: "The idempotency store did not answer", retryAfter: 1, cause });

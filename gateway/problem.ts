@@ -22,7 +22,7 @@ export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger): Re
   const appError = isAppError(err) ? err : new AppError("internal", { cause: err });
   if (appError.status >= 500) {
     const level = appError.code === "internal" ? "error" : "warn";
-    logger[level]({ err: appError.cause ?? appError, requestId: c.get("requestId"), path: c.req.path }, appError.message);
+    logger[level]({ err: appError.cause ?? appError, correlationId: c.get("requestId"), path: c.req.path }, appError.message);
   }
   return renderProblem(c, appError);
 }

@@ -1,4 +1,6 @@
+import { context, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { injectTraceContext } from "../bin/telemetry/nats-context.ts";
 
 /** Why an acked publish did not happen; the publisher turns it into a 503. */
 export class AckError extends Error {
@@ -22,6 +24,8 @@ interface Pending {
   data: Uint8Array;
   msgId: string;
   deadline: number;
+  /** The caller's trace context: the headers are built at flush, outside the publish span. */
+  ctx: Context;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -95,6 +99,8 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
     const token = (next++).toString(36);
     const h = headers();
     h.set("Nats-Msg-Id", entry.msgId);
+    // traceparent / tracestate, so the processor's spans continue the request's trace.
+    if (entry.ctx !== ROOT_CONTEXT) injectTraceContext(h, entry.ctx);
     try {
       nc.publish(entry.subject, entry.data, { reply: prefix + token, headers: h });
     } catch (err) {
@@ -130,7 +136,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
         void nc.closed().then(() => failAll(new AckError("the NATS connection closed")));
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ subject, data, msgId, deadline: performance.now() + opts.timeoutMs, resolve, reject });
+        queue.push({ subject, data, msgId, deadline: performance.now() + opts.timeoutMs, ctx: context.active(), resolve, reject });
         scheduleFlush();
       });
     },

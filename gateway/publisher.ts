@@ -1,4 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { Tracer } from "@opentelemetry/api";
+import { NOOP_METRICS, timePublish, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
+import { maybeSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { createPublishWindow } from "./publish-window.ts";
@@ -56,6 +59,24 @@ export function createJetStreamPublisher(nc: NatsConnection, topo: Topology, opt
         const reason = err instanceof Error ? err.message : String(err);
         throw new PublishUnavailableError(`publish to ${subject} failed: ${reason}`, { cause: err });
       }
+    },
+  };
+}
+
+/**
+ * Times every publish into `herald_jetstream_publish_duration_seconds{stream="work"}`
+ * and runs it in a PRODUCER span; the publish window injects that span's
+ * context into the message headers, so the processor's consume span is its
+ * child. Returns `publisher` itself when there is nothing to record.
+ */
+export function instrumentPublisher(publisher: Publisher, metrics: MetricsRecorder, tracer: Tracer | undefined): Publisher {
+  if (metrics === NOOP_METRICS && tracer === undefined) return publisher;
+  return {
+    publish(envelope, msgId) {
+      const attributes = { "messaging.system": "nats", "herald.channel": envelope.channel, "herald.priority": envelope.priority };
+      return maybeSpan(tracer, SPANS.publish, { kind: SpanKind.PRODUCER, attributes }, () =>
+        timePublish(metrics, "work", () => publisher.publish(envelope, msgId)),
+      );
     },
   };
 }

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
+import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import type { AttemptOutcome, Status } from "../schemas/enums.ts";
 import { deliveryAttempts, notifications, type NotificationRow } from "../schemas/tables.ts";
@@ -89,13 +90,16 @@ const { payload: _payload, idempotencyKey: _idempotencyKey, tenantId: _tenantId,
  */
 const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-/** Reads through the drizzle query builder only, so it runs on postgres.js and PGlite alike. */
-export function createNotificationReader(db: Database): NotificationReader {
+/**
+ * Reads through the drizzle query builder only, so it runs on postgres.js and
+ * PGlite alike; each read is timed into `herald_db_query_duration_seconds`.
+ */
+export function createNotificationReader(db: Database, metrics: MetricsRecorder = NOOP_METRICS): NotificationReader {
   const owned = (tenant: string, id: string) => and(eq(notifications.tenantId, tenant), eq(notifications.id, id));
 
   return {
     async get(tenant, id) {
-      const [row] = await db.select(viewColumns).from(notifications).where(owned(tenant, id)).limit(1);
+      const [row] = await timeQuery(metrics, "get_notification", () => db.select(viewColumns).from(notifications).where(owned(tenant, id)).limit(1));
       return row ? toView(row) : null;
     },
 
@@ -107,12 +111,14 @@ export function createNotificationReader(db: Database): NotificationReader {
         // A row comparison walks the (…, created_at desc, id desc) indexes in one range scan.
         filters.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id}::uuid)`);
       }
-      const rows = await db
-        .select({ ...viewColumns, cursorAt: createdAtExact })
-        .from(notifications)
-        .where(and(...filters))
-        .orderBy(desc(notifications.createdAt), desc(notifications.id))
-        .limit(query.limit + 1);
+      const rows = await timeQuery(metrics, "list_notifications", () =>
+        db
+          .select({ ...viewColumns, cursorAt: createdAtExact })
+          .from(notifications)
+          .where(and(...filters))
+          .orderBy(desc(notifications.createdAt), desc(notifications.id))
+          .limit(query.limit + 1),
+      );
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       const more = rows.length > query.limit && last !== undefined;
@@ -124,10 +130,12 @@ export function createNotificationReader(db: Database): NotificationReader {
 
     async attempts(tenant, id) {
       // Both at once: the ownership check must not add a round trip.
-      const [owner, rows] = await Promise.all([
-        db.select({ id: notifications.id }).from(notifications).where(owned(tenant, id)).limit(1),
-        db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, id)).orderBy(asc(deliveryAttempts.attempt)),
-      ]);
+      const [owner, rows] = await timeQuery(metrics, "list_attempts", () =>
+        Promise.all([
+          db.select({ id: notifications.id }).from(notifications).where(owned(tenant, id)).limit(1),
+          db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, id)).orderBy(asc(deliveryAttempts.attempt)),
+        ]),
+      );
       if (owner.length === 0) return null;
       return rows.map((r) => ({
         attempt: r.attempt,

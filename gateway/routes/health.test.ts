@@ -60,4 +60,37 @@ describe("/health", () => {
     expect(report.checks.broken).toMatchObject({ ok: false, error: "connection refused" });
     expect(report.checks.hung).toMatchObject({ ok: false, error: "no answer within 100 ms" });
   });
+
+  test("startup answers 503 until every startup check passed once, then 200 without asking again", async () => {
+    let streamsReady = false;
+    let asked = 0;
+    const startup: ReadinessCheck[] = [
+      { name: "migrations", check: async () => void (await f.db.db.execute(sql`select 1 from notifications limit 0`)) },
+      {
+        name: "streams",
+        check: async () => {
+          asked += 1;
+          if (!streamsReady) throw new Error("stream HERALD not found");
+        },
+      },
+    ];
+    const app = createApp({ ...f.deps, startup });
+    const first = await send(app, "/health/startup", { key: null });
+    expect(first.status).toBe(503);
+    expect(((await first.json()) as Report).checks.streams).toMatchObject({ ok: false, error: "stream HERALD not found" });
+    streamsReady = true;
+    expect((await send(app, "/health/startup", { key: null })).status).toBe(200);
+    streamsReady = false;
+    const later = await send(app, "/health/startup", { key: null });
+    expect(later.status).toBe(200);
+    expect(asked).toBe(2);
+  });
+
+  test("ready carries the extra details it is given, e.g. the lane backlog of an embedded processor", async () => {
+    const lanes = { urgent: { pending: 0, ackPending: 0 }, high: { pending: 3, ackPending: 1 } };
+    const app = createApp({ ...f.deps, readiness: realChecks(), readinessDetails: async () => ({ lanes }) });
+    const res = await send(app, "/health/ready", { key: null });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", lanes });
+  });
 });

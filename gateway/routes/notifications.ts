@@ -1,4 +1,6 @@
 import { Hono, type Context } from "hono";
+import { routeLabel } from "../../bin/telemetry/hono.ts";
+import { logInfo } from "../../bin/telemetry/logging.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, NotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
@@ -26,6 +28,7 @@ async function scopeOf(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>): P
 }
 
 function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
+  c.var.deps.metrics.idempotencyReplay(routeLabel(c));
   return c.body(stored.body, stored.status as ContentfulStatusCode, { ...JSON_HEADERS, "idempotency-replayed": "true" });
 }
 
@@ -52,6 +55,9 @@ export function notificationRoutes(): Hono<TenantEnv> {
       await releaseQuietly(deps, scope);
       throw unavailable(err);
     }
+    const { envelope } = acceptance;
+    deps.metrics.accepted(envelope.channel, envelope.priority);
+    logInfo(deps.logger, { correlationId: requestId, notificationId: envelope.id, tenantId: tenant, channel: envelope.channel }, "notification accepted");
     const response: StoredResponse = { status: 202, body: JSON.stringify(acceptance.body) };
     await settle(deps, tenant, scope, response, [acceptance.view]);
     return c.body(response.body, 202, JSON_HEADERS);
@@ -72,7 +78,8 @@ export function notificationRoutes(): Hono<TenantEnv> {
       await releaseQuietly(deps, scope);
       throw unavailable(outcome.publishError);
     }
-    if (outcome.unavailable > 0) deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable }, "batch partly published");
+    if (outcome.unavailable > 0) deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable, correlationId: requestId, tenantId: tenant }, "batch partly published");
+    logInfo(deps.logger, { correlationId: requestId, tenantId: tenant }, "batch accepted", { accepted: outcome.accepted, items: outcome.results.length });
     // A partial answer is stored too: its accepted ids are durable, and a replay must not mint new ones.
     const status = outcome.accepted === outcome.results.length ? 202 : 207;
     const response: StoredResponse = { status, body: JSON.stringify({ results: outcome.results }) };
