@@ -63,8 +63,15 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
       return proc.exited;
     },
   };
-  if (mode === "processor") await handle.waitForLog((l) => l.msg === "processor consuming");
-  else if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`herald ${mode} did not listen on ${port}; logs: ${JSON.stringify(logs.slice(-5))}`);
+  try {
+    if (mode === "processor") await handle.waitForLog((l) => l.msg === "processor consuming");
+    else if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`herald ${mode} did not listen on ${port}; logs: ${JSON.stringify(logs.slice(-5))}`);
+  } catch (err) {
+    // A child that never became ready would otherwise outlive the test run and keep consuming.
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw err;
+  }
   return handle;
 }
 
