@@ -6,6 +6,8 @@ import { MIGRATIONS_FOLDER, schema, type Database } from "../schemas/database.ts
 export interface DatabaseHandle {
   db: Database;
   kind: "postgres" | "pglite";
+  /** Connections the pool opens at most (PGlite: one), for `herald_db_pool_max_connections`. */
+  poolMax: number;
   /** Runs the committed migrations; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -13,11 +15,13 @@ export interface DatabaseHandle {
 
 /** A pooled postgres.js connection behind drizzle. */
 export function connectPostgres(url: string, opts: { max?: number } = {}): DatabaseHandle {
-  const client = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true });
+  const poolMax = opts.max ?? 10;
+  const client = postgres(url, { max: poolMax, onnotice: () => {}, prepare: true });
   const db = drizzlePg(client, { schema }) as unknown as Database;
   return {
     db,
     kind: "postgres",
+    poolMax,
     migrate: () => migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS_FOLDER }),
     close: () => client.end({ timeout: 5 }),
   };
@@ -33,6 +37,7 @@ export async function openPglite(dir: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: "pglite",
+    poolMax: 1,
     migrate: () => migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER }),
     close: () => client.close(),
   };

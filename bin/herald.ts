@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
 // herald gateway | processor | all | migrate — the one entry of every deployment.
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
@@ -7,14 +8,20 @@ import { createJetStreamPublisher } from "../gateway/publisher.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
 import { createSenders } from "../processor/channels/index.ts";
-import { createProcessor } from "../processor/processor.ts";
+import { createProcessor, type Processor } from "../processor/processor.ts";
 import { ensureStreams } from "../processor/streams.ts";
 import { topology } from "../schemas/subjects.ts";
 import { sql } from "drizzle-orm";
 import { ConfigError, parseConfig, type HeraldConfig } from "./config.ts";
 import { loadDevCredentials } from "./dev-credentials.ts";
-import { createLogger } from "./logger.ts";
 import { resolveDatabase, resolveNats, resolveRedisUrl, type Closer } from "./services.ts";
+import { tracingOptions } from "./telemetry/config.ts";
+import { jetStreamGauges } from "./telemetry/jetstream-gauges.ts";
+import { createHeraldLogger, wantsPrettyLogs } from "./telemetry/logging.ts";
+import { serveMetrics } from "./telemetry/metrics-server.ts";
+import { createMetrics, type HeraldMetrics } from "./telemetry/metrics.ts";
+import { timeQuery } from "./telemetry/recorder.ts";
+import { startTracing, type Tracing } from "./telemetry/tracing.ts";
 
 const MODES = ["gateway", "processor", "all", "migrate"] as const;
 type Mode = (typeof MODES)[number];
@@ -39,8 +46,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(cfg.LOG_LEVEL, `herald-${mode}`);
-  const closers: Closer[] = [];
+  const service = `herald-${mode}`;
+  const log = createHeraldLogger({
+    level: cfg.LOG_LEVEL,
+    service,
+    sampleRate: cfg.HERALD_LOG_SAMPLE,
+    pretty: wantsPrettyLogs(cfg.NODE_ENV, process.stdout.isTTY),
+  });
+  const tracing = startTracing(tracingOptions(cfg, service));
+  // Closers run in reverse, so tracing shuts down last and exports the spans of the drain too.
+  const closers: Closer[] = [() => tracing.shutdown()];
   const shutdown = once(async (signal: string) => {
     log.info({ signal }, "shutting down");
     for (const close of closers.reverse()) {
@@ -53,7 +68,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   try {
-    await run(mode, cfg, log, closers);
+    await run(mode, cfg, log, tracing, closers);
   } catch (err) {
     log.fatal({ err }, "could not start");
     for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -61,12 +76,15 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]): Promise<void> {
+async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing, closers: Closer[]): Promise<void> {
   const embedded = mode === "all";
   const topo = topology(cfg.HERALD_NAMESPACE);
   const dev = embedded && (cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET) ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
   const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
   const webhookSecret = cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret;
+  // One registry per process: in `all` the gateway's /metrics shows both halves.
+  const metrics = createMetrics({ onCollectError: (err) => log.warn({ err }, "a metrics collector failed; the scrape answered without it") });
+  const tracer = tracing.enabled ? tracing.tracer : undefined;
 
   const nats = await resolveNats(cfg, log, embedded);
   closers.push(nats.close);
@@ -74,8 +92,9 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]
   closers.push(database.close);
   const nc = nats.value;
   const db = database.value.db;
+  metrics.dbPoolMax(database.value.poolMax);
 
-  await database.value.migrate();
+  await timeQuery(metrics, "migrate", () => database.value.migrate());
   await ensureStreams(nc, topo, {
     duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS,
     ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
@@ -86,16 +105,24 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]
     for (const close of closers.reverse()) await close();
     process.exit(0);
   }
+  const readiness = {
+    nats: { name: "nats", check: async () => void (await nc.rtt()) },
+    postgres: { name: "postgres", check: () => timeQuery(metrics, "readiness", async () => void (await db.execute(sql`select 1`))) },
+  };
 
+  let processor: Processor | undefined;
   if (mode === "processor" || mode === "all") {
     if (!webhookSecret) throw new Error("HERALD_WEBHOOK_SECRET is required to sign webhooks");
-    const processor = createProcessor({
+    const senders = createSenders({
+      webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
+    });
+    metrics.initSeries({ senders });
+    metrics.addCollector(jetStreamGauges(nc, topo, metrics));
+    const started = createProcessor({
       nc,
       db,
       topology: topo,
-      senders: createSenders({
-        webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
-      }),
+      senders,
       logger: log,
       options: {
         batchSize: cfg.HERALD_BATCH_SIZE,
@@ -105,9 +132,11 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]
         retryMaxMs: cfg.HERALD_RETRY_MAX_MS,
       },
     });
-    await processor.start();
+    await started.start();
+    processor = started;
     // Closers run in reverse: the processor drains before NATS and Postgres close.
-    closers.push(() => processor.stop());
+    closers.push(() => started.stop());
+    if (mode === "processor") serveProcessorMetrics(cfg, log, metrics, [readiness.nats, readiness.postgres], started, closers);
     log.info("processor consuming");
   }
 
@@ -121,26 +150,66 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, closers: Closer[]
       prefix: `${cfg.HERALD_NAMESPACE}:`,
     });
     closers.push(() => store.close());
+    const lanes = processor;
     const app = createApp({
       keys,
       store,
       publisher: createJetStreamPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
-      reader: createNotificationReader(db),
-      readiness: [
-        { name: "nats", check: async () => void (await nc.rtt()) },
-        { name: "postgres", check: async () => void (await db.execute(sql`select 1`)) },
-        { name: "idempotency", check: () => store.ping() },
+      reader: createNotificationReader(db, metrics),
+      readiness: [readiness.nats, readiness.postgres, { name: "idempotency", check: () => store.ping() }],
+      startup: [
+        { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },
+        {
+          name: "streams",
+          check: async () => {
+            const jsm = await jetstreamManager(nc);
+            await Promise.all(Object.values(topo.streams).map((name) => jsm.streams.info(name)));
+          },
+        },
       ],
+      ...(lanes ? { readinessDetails: async () => ({ lanes: await lanes.lanes() }) } : {}),
       logger: log,
+      metrics,
+      metricsPage: metrics,
+      ...(tracer ? { tracer } : {}),
       hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
     });
+    metrics.initSeries({ routes: app.routes });
     const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: cfg.HERALD_HOST });
     // Stop taking requests first; in-flight ones finish before NATS closes.
     closers.push(async () => void (await server.stop()));
     const url = `http://127.0.0.1:${server.port}`;
-    log.info({ url, store: store.kind }, "gateway listening");
+    log.info({ url, store: store.kind, tracing: tracing.enabled }, "gateway listening");
     if (mode === "all") printWelcome(url, dev?.apiKey ?? "<one of HERALD_API_KEYS>", dev !== null && cfg.HERALD_API_KEYS.size === 0);
+  }
+}
+
+/**
+ * `/metrics` and the probes of a processor running alone, on HERALD_METRICS_PORT.
+ * A port already taken (a second processor on one host) costs the probes, not
+ * the processing: logged as an error, and Prometheus sees the target down.
+ */
+function serveProcessorMetrics(
+  cfg: HeraldConfig,
+  log: Logger,
+  metrics: HeraldMetrics,
+  readiness: Array<{ name: string; check(): Promise<void> }>,
+  processor: Processor,
+  closers: Closer[],
+): void {
+  try {
+    const server = serveMetrics(metrics, {
+      port: cfg.HERALD_METRICS_PORT,
+      hostname: cfg.HERALD_HOST,
+      readiness,
+      details: async () => ({ lanes: await processor.lanes() }),
+      onError: (err) => log.error({ err }, "could not render /metrics"),
+    });
+    closers.push(() => server.stop());
+    log.info({ url: `http://127.0.0.1:${server.port}/metrics` }, "metrics and health probes listening");
+  } catch (err) {
+    log.error({ err, port: cfg.HERALD_METRICS_PORT }, "could not serve /metrics and the health probes (HERALD_METRICS_PORT taken?); processing goes on without them");
   }
 }
 

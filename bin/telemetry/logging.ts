@@ -2,7 +2,6 @@
  * Herald's pino loggers: JSON lines, the ids an operator searches by on every
  * line (child loggers), `HERALD_LOG_SAMPLE` sampling that never touches warn
  * and above, and redaction of recipients, secrets and message bodies.
- * Replaces bin/logger.ts once wired.
  */
 import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
