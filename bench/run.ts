@@ -28,6 +28,7 @@ const log = (line: string) => console.error(`[bench ${new Date().toISOString().s
 
 const NOTES = [
   "Each system gets the same body and a fresh Idempotency-Key per request, so each does validation, a Redis SET NX and a JetStream publish awaiting the ack.",
+  "Herald's gateway runs with LOG_LEVEL=warn (no per-request info line), as the peers log no requests.",
   "The processor runs only in the end-to-end phase: the ingest phases (gateway, fixed rate, batch) run the gateway alone, with its work stream purged before each phase.",
   "Peers publish to namespaces whose streams and consumers are created by Herald's own ensureStreams (same shape). autocannon runs in its own Node process; 'loadgen cores' is its CPU time over the run.",
 ];
