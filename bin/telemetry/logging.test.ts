@@ -144,6 +144,14 @@ describe("createHeraldLogger", () => {
     });
   }
 
+  test("redaction copies rather than mutates what was logged, and leaves errors to pino's serializer", () => {
+    const out = capture();
+    const envelope = { id: "n-1", payload: { to: "erin@example.com" } };
+    createHeraldLogger({ level: "info", service: "herald-processor", destination: out.stream }).error({ envelope, err: new Error("provider said no") }, "failed");
+    expect(envelope.payload.to).toBe("erin@example.com");
+    expect(out.lines()[0]).toMatchObject({ envelope: { id: "n-1", payload: REDACTED }, err: { type: "Error", message: "provider said no" } });
+  });
+
   test("keeps what operators need next to the redacted fields", () => {
     const out = capture();
     createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }).info({ id: "n-1", channel: "email", payload: { to: "a@b.c" } }, "accepted");

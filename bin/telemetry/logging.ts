@@ -6,46 +6,34 @@
 import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
-/** Where each secret kind sits in what Herald logs; `*.x` covers one level of nesting (e.g. `envelope.payload`). */
-export const REDACT_PATHS = [
+/**
+ * Keys whose values never reach a line, at any of the first `REDACT_DEPTH`
+ * levels of a logged object (`payload`, `envelope.payload`, `req.headers.authorization`).
+ */
+export const REDACTED_KEYS: ReadonlySet<string> = new Set([
   // Recipients and message bodies: the whole payload, wherever an envelope or request body is logged.
   "payload",
-  "*.payload",
   "to",
-  "*.to",
   "email",
-  "*.email",
   "phone",
-  "*.phone",
   "recipient",
-  "*.recipient",
   "body",
-  "*.body",
   "html",
-  "*.html",
   // Credentials.
   "apiKey",
-  "*.apiKey",
   "api_key",
-  "*.api_key",
   "token",
-  "*.token",
   "accessToken",
-  "*.accessToken",
   "secret",
-  "*.secret",
   "webhookSecret",
-  "*.webhookSecret",
   "password",
-  "*.password",
   "authorization",
-  "headers.authorization",
-  "*.headers.authorization",
-  'headers["x-api-key"]',
-  '*.headers["x-api-key"]',
-  "headers.cookie",
-  "*.headers.cookie",
-] as const;
+  "x-api-key",
+  "cookie",
+]);
+
+/** Levels of nesting searched: 3 reaches `req.headers.authorization`. */
+export const REDACT_DEPTH = 3;
 
 export const REDACTED = "[redacted]";
 
@@ -91,7 +79,10 @@ export function createHeraldLogger(opts: LoggingOptions): Logger {
   const options: LoggerOptions = {
     level: opts.level,
     base: { service: opts.service },
-    redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+    // A key lookup per field instead of pino's redact paths: with the wildcards
+    // (`*.payload`) those cost ≈4.5 µs per line (6.2 vs 1.7 µs to /dev/null),
+    // which one line per accepted request turned into a third of the gateway's throughput.
+    formatters: { log: redactSecrets },
   };
   if (rate < 1) {
     options.hooks = {
@@ -108,6 +99,29 @@ export function createHeraldLogger(opts: LoggingOptions): Logger {
   const logger = pino(options, opts.pretty ? prettyStream(opts.destination) : opts.destination);
   sampleRates.set(logger, rate);
   return logger;
+}
+
+/**
+ * A copy of `obj` with every `REDACTED_KEYS` value replaced, down to
+ * `REDACT_DEPTH` levels; `obj` itself is returned when nothing matched (the
+ * common case: ids and counts), and never mutated. Errors are left to pino's
+ * serializer. Child-logger bindings are not passed through it: they carry ids.
+ */
+export function redactSecrets(obj: Record<string, unknown>, depth = 1): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in obj) {
+    const value = obj[key];
+    let next = value;
+    if (REDACTED_KEYS.has(key)) next = REDACTED;
+    else if (depth < REDACT_DEPTH && typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Error)) {
+      next = redactSecrets(value as Record<string, unknown>, depth + 1);
+    }
+    if (next !== value) {
+      copy ??= { ...obj };
+      copy[key] = next;
+    }
+  }
+  return copy ?? obj;
 }
 
 type PrettyFactory = (o: { sync: boolean; colorize: boolean; destination?: DestinationStream }) => DestinationStream;
