@@ -4,7 +4,7 @@
  * import this, never the SDK in ./tracing.ts, so they run (as no-ops) where
  * tracing was never started.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 
 /** The instrumentation scope every Herald span is created under. */
 export const TRACER_NAME = "herald";
@@ -46,11 +46,18 @@ export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions,
 }
 
 /**
- * `inSpan` when a tracer is wired, else just `fn()`: an untraced process
- * (the default) pays for no span objects or context switches on its hot path.
+ * `inSpan` when a tracer is wired and the trace is sampled, else just `fn()`.
+ * An untraced process (the default) pays for no span objects or context
+ * switches; nor does a request the sampler dropped (9 in 10 at 0.1): its
+ * children would be dropped too (parent-based), and the active context
+ * already carries the not-sampled flag on into the NATS headers.
  */
 export function maybeSpan<T>(tracer: Tracer | undefined, name: string, opts: SpanOptions, fn: () => Promise<T>): Promise<T> {
-  return tracer ? inSpan(tracer, name, opts, fn) : fn();
+  if (tracer === undefined) return fn();
+  const parent = opts.parent ?? context.active();
+  const parentSpan = trace.getSpan(parent);
+  if (parentSpan !== undefined && (parentSpan.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn();
+  return inSpan(tracer, name, { ...opts, parent }, fn);
 }
 
 export { SpanKind, SpanStatusCode };

@@ -7,7 +7,7 @@ import { ensureStreams } from "../../processor/streams.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
 import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
-import { inSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
+import { inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
 
 let receiver: OtlpReceiver;
 beforeAll(() => {
@@ -121,5 +121,20 @@ describe("trace context through NATS", () => {
 
   test("a message without trace headers starts a new trace", () => {
     expect(trace.getSpanContext(extractTraceContext(undefined))).toBeUndefined();
+  });
+});
+
+describe("maybeSpan", () => {
+  test("makes a child of a sampled span, none under a dropped one or without a tracer, and runs fn either way", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 1, global: false });
+    const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const dropped = trace.setSpanContext(ROOT_CONTEXT, { traceId: "5bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.NONE, isRemote: true });
+    expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: sampled }, async () => 1)).toBe(1);
+    expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: dropped }, async () => 2)).toBe(2);
+    expect(await maybeSpan(undefined, SPANS.publish, {}, async () => 3)).toBe(3);
+    await tracing.flush();
+    expect(exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).toEqual(["4bf92f3577b34da6a3ce929d0e0e4736"]);
+    await tracing.shutdown();
   });
 });
