@@ -24,6 +24,8 @@ export interface AcceptContext {
   idempotencyKey: string | null;
   correlationId: string;
   now: Date;
+  /** `now` as ISO text when the caller has it already: a batch formats it once for all its items. */
+  acceptedAt?: string;
 }
 
 /** `Nats-Msg-Id`: `<tenant>:<key or id>`, so JetStream drops a retried publish of the same request. */
@@ -34,7 +36,7 @@ export function msgIdFor(tenant: string, idempotencyKey: string | null, id: stri
 /** Builds the envelope, the dedupe id, the read-your-writes view and the 202 body of one request. */
 export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance {
   const id = uuidv7(ctx.now.getTime());
-  const acceptedAt = ctx.now.toISOString();
+  const acceptedAt = ctx.acceptedAt ?? ctx.now.toISOString();
   // Normalised to UTC so every consumer compares the same string form.
   const scheduledFor = req.scheduledFor === undefined ? null : new Date(req.scheduledFor).toISOString();
   const status = scheduledFor !== null && Date.parse(scheduledFor) > ctx.now.getTime() ? "scheduled" : "accepted";

@@ -1,5 +1,5 @@
 import { NotificationRequest } from "../schemas/request.ts";
-import { accept } from "./accept.ts";
+import { accept, type AcceptContext } from "./accept.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors, titleOf, type FieldError } from "./errors.ts";
 import type { AcceptedView } from "./store/types.ts";
@@ -46,18 +46,22 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
   const publishes: Promise<void>[] = [];
   let unavailable = 0;
   let publishError: unknown;
+  // One context for every item (accept reads it synchronously), with the timestamp formatted once.
+  const itemCtx: AcceptContext = { tenant: ctx.tenant, idempotencyKey: null, correlationId: ctx.correlationId, now: ctx.now, acceptedAt: ctx.now.toISOString() };
   items.forEach((item, index) => {
     const parsed = NotificationRequest.safeParse(item);
     if (!parsed.success) {
       results[index] = rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
       return;
     }
-    const key = ctx.key === null ? null : `${ctx.key}:${index}`;
-    const { envelope, msgId, view, body } = accept(parsed.data, { ...ctx, idempotencyKey: key });
+    itemCtx.idempotencyKey = ctx.key === null ? null : `${ctx.key}:${index}`;
+    const { envelope, msgId, view, body } = accept(parsed.data, itemCtx);
+    // The callbacks keep what the answer needs, not the envelope, which is garbage once encoded.
+    const { channel, priority } = envelope;
     publishes.push(
       deps.publisher.publish(envelope, msgId).then(
         () => {
-          deps.metrics.accepted(envelope.channel, envelope.priority);
+          deps.metrics.accepted(channel, priority);
           views.push(view);
           results[index] = { index, status: "accepted", id: body.id, acceptedAt: body.acceptedAt };
         },
