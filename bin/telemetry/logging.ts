@@ -50,8 +50,32 @@ export interface LoggingOptions {
   sampleRate?: number;
   /** Human-readable output via pino-pretty; decide with `wantsPrettyLogs`. */
   pretty?: boolean;
-  /** Where lines go (tests); default stdout. With `pretty`, the prettified lines go there. */
+  /** Where lines go (tests); default stdout, buffered (`bufferedStdout`). With `pretty`, the prettified lines go there. */
   destination?: DestinationStream;
+}
+
+/** How long a buffered line may wait for company before it is written anyway. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
+
+/**
+ * Stdout written in chunks of up to 4 KiB (or every LOG_FLUSH_INTERVAL_MS)
+ * instead of one write(2) per line: with a line per accepted request, writing
+ * each line alone took ≈29% of the gateway's CPU samples at 15k requests/s
+ * (native write + writeBuffered, bun --cpu-prof-md), blocked on the pipe to
+ * whatever collects the logs. Buffered lines are written on a normal exit
+ * (pino flushes on exit); a SIGKILL loses at most the last interval's lines.
+ */
+export function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => {
+    // Throws once the stream is destroyed (after exit began); nothing is left to write then.
+    try {
+      stream.flush();
+    } catch {
+      // already closed
+    }
+  }, LOG_FLUSH_INTERVAL_MS).unref();
+  return stream;
 }
 
 /** Pretty output only for a person at a terminal in development; JSON for everything that parses logs. */
@@ -96,7 +120,7 @@ export function createHeraldLogger(opts: LoggingOptions): Logger {
       },
     };
   }
-  const logger = pino(options, opts.pretty ? prettyStream(opts.destination) : opts.destination);
+  const logger = pino(options, opts.pretty ? prettyStream(opts.destination) : (opts.destination ?? bufferedStdout()));
   sampleRates.set(logger, rate);
   return logger;
 }
