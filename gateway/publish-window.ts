@@ -12,6 +12,12 @@ export interface PublishWindowOptions {
   timeoutMs: number;
   /** Publishes awaiting their ack at most; later ones queue in order. */
   maxInFlight: number;
+  /**
+   * What a failed publish rejects with (default: the AckError or connection
+   * error itself). One function for the window, so the caller needs no
+   * per-message closure to translate errors.
+   */
+  failure?: (subject: string, err: Error) => Error;
 }
 
 /** One JetStream publish that awaits its PubAck. */
@@ -56,12 +62,17 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
   let flushScheduled = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let subscribed = false;
+  const failure = opts.failure ?? ((_subject: string, err: Error) => err);
+
+  function fail(entry: Pending, err: Error): void {
+    entry.reject(failure(entry.subject, err));
+  }
 
   function settle(token: string, err: Error | null): void {
     const entry = inFlight.get(token);
     if (entry === undefined) return; // expired already; a late ack changes nothing
     inFlight.delete(token);
-    if (err) entry.reject(err);
+    if (err) fail(entry, err);
     else entry.resolve();
   }
 
@@ -73,9 +84,9 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
   }
 
   function failAll(err: Error): void {
-    for (const entry of inFlight.values()) entry.reject(err);
+    for (const entry of inFlight.values()) fail(entry, err);
     inFlight.clear();
-    for (const entry of queue.splice(0)) entry.reject(err);
+    for (const entry of queue.splice(0)) fail(entry, err);
   }
 
   function expire(): void {
@@ -105,7 +116,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
     try {
       nc.publish(entry.subject, entry.data, { reply: prefix + token, headers: h });
     } catch (err) {
-      entry.reject(err instanceof Error ? err : new Error(String(err)));
+      fail(entry, err instanceof Error ? err : new Error(String(err)));
       return;
     }
     entry.data = EMPTY;
@@ -117,7 +128,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
     const now = performance.now();
     while (queue.length > 0 && inFlight.size < opts.maxInFlight) {
       const entry = queue.shift() as Pending;
-      if (entry.deadline <= now) entry.reject(new AckError(`not sent within ${opts.timeoutMs} ms: the window stayed full`));
+      if (entry.deadline <= now) fail(entry, new AckError(`not sent within ${opts.timeoutMs} ms: the window stayed full`));
       else send(entry);
     }
     arm();
@@ -131,7 +142,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
 
   return {
     publish(subject, data, msgId) {
-      if (nc.isClosed()) return Promise.reject(new AckError("the NATS connection is closed"));
+      if (nc.isClosed()) return Promise.reject(failure(subject, new AckError("the NATS connection is closed")));
       if (!subscribed) {
         subscribed = true;
         nc.subscribe(`${prefix}*`, { callback: onAck });
