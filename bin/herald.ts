@@ -124,6 +124,8 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       topology: topo,
       senders,
       logger: log,
+      metrics,
+      ...(tracer ? { tracer } : {}),
       options: {
         batchSize: cfg.HERALD_BATCH_SIZE,
         channelConcurrency: cfg.HERALD_CHANNEL_CONCURRENCY,

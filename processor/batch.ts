@@ -7,6 +7,7 @@ import { initialStatus, plan } from "./plan.ts";
 import { dlqSubjectFor, lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
 import { deadLetter, sendDue, type DueItem } from "./send.ts";
 import { claim } from "./store.ts";
+import { endConsume, persist, startConsume } from "./telemetry.ts";
 
 /** A copy of a notification another batch is working returns after this long. */
 const BUSY_RETRY_MS = 500;
@@ -24,11 +25,13 @@ export async function handleBatch(ctx: LaneContext, msgs: JsMsg[], settled: Sett
   const mine = items.filter((i) => !ctx.busy.has(i.envelope.id));
   for (const i of busy) done(i.msg, settled, (m) => m.nak(BUSY_RETRY_MS));
   for (const i of mine) ctx.busy.add(i.envelope.id);
+  if (ctx.tracer) for (const i of mine) i.trace = startConsume(ctx, i);
   try {
     await Promise.all(invalid.map((d) => deadLetterInvalid(ctx, d, settled)));
     if (mine.length > 0) await plannedWork(ctx, mine, settled);
   } finally {
     for (const i of mine) ctx.busy.delete(i.envelope.id);
+    if (ctx.tracer) endConsume(mine);
   }
   // Same id twice in one batch (published twice): the first copy carries the work.
   for (const m of duplicates) done(m, settled, (x) => x.ack());
@@ -37,11 +40,11 @@ export async function handleBatch(ctx: LaneContext, msgs: JsMsg[], settled: Sett
 /** Insert and read (one statement) → plan → send, for the decoded messages no other batch is working. */
 async function plannedWork(ctx: LaneContext, items: Item[], settled: Settled): Promise<void> {
   const nowMs = Date.now();
-  const { firstSeen, rows } = await claim(ctx.db, items.map((i) => i.envelope), nowMs);
+  const { firstSeen, rows } = await persist(ctx, "claim", items, () => claim(ctx.db, items.map((i) => i.envelope), nowMs));
   // The first events wait for their acks while the batch sends; the batch's
   // later events are published after them, so a subscriber still sees
   // `accepted` before `sent` (publishEvents never rejects).
-  const firstPublished = publishEvents(ctx.events, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log);
+  const firstPublished = publishEvents(ctx.events, ctx.topo, items.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log, ctx.metrics);
   const due: DueItem[] = [];
   const dead: Promise<void>[] = [];
   for (const item of items) {
@@ -103,8 +106,9 @@ async function deadLetterInvalid(ctx: LaneContext, d: Extract<Decoded, { ok: fal
   ctx.log.warn({ subject: msg.subject, seq: msg.seq, reason, lane: ctx.priority }, "invalid envelope; dead-lettered");
   try {
     const record = { v: 1, reason: "invalid", error: reason, failedAt: new Date().toISOString(), subject: msg.subject, raw: msg.string() } as const;
-    await publishDeadLetter(ctx.js, dlqSubjectFor(ctx.topo, msg.subject), record, `dlq:invalid:${ctx.topo.streams.work}:${msg.seq}`);
+    await publishDeadLetter(ctx.js, dlqSubjectFor(ctx.topo, msg.subject), record, `dlq:invalid:${ctx.topo.streams.work}:${msg.seq}`, ctx.metrics);
     done(msg, settled, (m) => m.term());
+    ctx.metrics.failed("invalid", ctx.priority, "invalid_message");
   } catch (err) {
     ctx.log.error({ err, seq: msg.seq }, "could not dead-letter an invalid envelope; will retry");
     done(msg, settled, (m) => m.nak(1000));

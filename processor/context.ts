@@ -1,5 +1,7 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { Context, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import type { MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
@@ -21,6 +23,9 @@ export interface LaneContext {
   limiters: Record<Channel, Limiter>;
   policy: RetryPolicy;
   log: Logger;
+  metrics: MetricsRecorder;
+  /** Spans for consume, persist and provider calls; none when undefined. */
+  tracer: Tracer | undefined;
   /** Passed to senders; aborted only if the processor gives up on in-flight calls. */
   signal: AbortSignal;
   /** Notification ids some batch of this process is working right now. */
@@ -31,6 +36,8 @@ export interface LaneContext {
 export interface Item {
   msg: JsMsg;
   envelope: Envelope;
+  /** Its consume span's context, when its trace is sampled (processor/telemetry.ts). */
+  trace?: Context;
 }
 
 /** Messages of the current batch already acked / naked / termed. */

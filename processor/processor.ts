@@ -1,6 +1,8 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
+import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import { PRIORITIES, type Channel, type Priority } from "../schemas/enums.ts";
 import type { Topology } from "../schemas/subjects.ts";
@@ -33,6 +35,10 @@ export interface ProcessorDeps {
   senders: Record<Channel, Sender>;
   logger: Logger;
   options: ProcessorOptions;
+  /** Counters and timings (bin/telemetry's registry); default: nowhere. */
+  metrics?: MetricsRecorder;
+  /** Spans continuing the gateway's trace from the message headers; none when left out. */
+  tracer?: Tracer;
 }
 
 export type LaneStats = Record<Priority, { pending: number; ackPending: number }>;
@@ -54,6 +60,7 @@ export interface Processor {
 export function createProcessor(deps: ProcessorDeps): Processor {
   const { nc, db, topology: topo, senders, options } = deps;
   const log = deps.logger.child({ component: "processor" });
+  const metrics = deps.metrics ?? NOOP_METRICS;
   const js = jetstream(nc);
   const limit = options.channelConcurrency;
   // Spelled out, not mapped: a channel missing here fails to compile.
@@ -74,7 +81,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const startLane = async (priority: Priority, events: AckedPublisher): Promise<{ loop: Promise<void> }> => {
     const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
     const info = await consumer.info(true);
-    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, signal: abort.signal, busy };
+    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
     const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
       log.fatal({ err, lane: priority }, "lane loop crashed"),

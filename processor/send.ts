@@ -1,10 +1,13 @@
+import { logInfo } from "../bin/telemetry/logging.ts";
+import { inSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
 import type { OutboundNotification } from "./channels/types.ts";
 import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
-import { attemptOutcome, decide, settle, type Decision } from "./outcome.ts";
+import { attemptOutcome, decide, settle, unreachable, type Decision } from "./outcome.ts";
 import { lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
 import { markProcessing, writeOutcomes, type OutcomeRecord } from "./store.ts";
+import { persist, secondsSince, sinceAccepted } from "./telemetry.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
@@ -29,12 +32,14 @@ interface Result {
  */
 export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
   if (items.length === 0) return;
-  await markProcessing(ctx.db, items.filter((i) => !i.claimed).map((i) => i.envelope.id));
+  const unclaimed = items.filter((i) => !i.claimed);
+  if (unclaimed.length > 0) await persist(ctx, "mark_processing", unclaimed, () => markProcessing(ctx.db, unclaimed.map((i) => i.envelope.id)));
   const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
-  await writeOutcomes(ctx.db, results.map(toRecord));
+  await persist(ctx, "write_outcomes", items, () => writeOutcomes(ctx.db, results.map(toRecord)));
+  for (const r of results) recordOutcome(ctx, r);
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
-    earlierEvents.then(() => publishEvents(ctx.events, ctx.topo, results.map(toEvent), ctx.log)),
+    earlierEvents.then(() => publishEvents(ctx.events, ctx.topo, results.map(toEvent), ctx.log, ctx.metrics)),
   ]);
   results.forEach((r, i) => {
     // A dead letter that did not reach the DLQ must not be termed: nak it, and
@@ -49,20 +54,53 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
   const sender = ctx.senders[e.channel];
   return ctx.limiters[e.channel].run(ctx.priority, async () => {
     const started = performance.now();
+    const send = () => sender.send(outbound(item), { attempt, signal: ctx.signal });
     let outcome: SendOutcome;
     try {
-      const res = await sender.send(outbound(item), { attempt, signal: ctx.signal });
+      const res = ctx.tracer && item.trace ? await inSpan(ctx.tracer, SPANS.provider, providerSpan(item, sender.provider), send) : await send();
       outcome = { kind: "sent", ...res };
     } catch (err) {
       outcome = classifyError(err);
     }
+    ctx.metrics.providerRequest(sender.provider, e.channel, attemptOutcome(outcome), secondsSince(started));
     const latencyMs = Math.round(performance.now() - started);
     const decision = decide(outcome, attempt, ctx.policy);
     // A child logger per message costs more than the send to the sink: build it only to write.
     if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
-    else if (ctx.log.isLevelEnabled("debug")) noteLog(ctx, e).debug({ attempt, latencyMs, provider: sender.provider }, "sent");
     return { item, provider: sender.provider, outcome, latencyMs, decision };
   });
+}
+
+function providerSpan(item: DueItem, provider: string) {
+  const attributes = { "herald.provider": provider, "herald.channel": item.envelope.channel, "herald.attempt": item.attempt };
+  return { kind: SpanKind.CLIENT, parent: item.trace, attributes };
+}
+
+/**
+ * Counts an outcome once its state is committed, and writes the info line
+ * that carries the gateway's correlation id into the processor's logs (issue 4:
+ * one id through both processes); failures have their warn line already.
+ */
+function recordOutcome(ctx: LaneContext, r: Result): void {
+  const e = r.item.envelope;
+  switch (r.decision.action) {
+    case "ack":
+      ctx.metrics.sent(e.channel, ctx.priority, r.provider);
+      ctx.metrics.endToEnd(e.channel, ctx.priority, sinceAccepted(e.acceptedAt));
+      logInfo(ctx.log, { correlationId: e.correlationId, notificationId: e.id, tenantId: e.tenantId, channel: e.channel, lane: ctx.priority }, "notification sent", {
+        attempt: r.item.attempt,
+        provider: r.provider,
+        latencyMs: r.latencyMs,
+      });
+      return;
+    case "term":
+      ctx.metrics.failed(e.channel, ctx.priority, r.outcome.kind === "permanent" ? "permanent_error" : "attempts_exhausted");
+      return;
+    case "nak":
+      return;
+    default:
+      unreachable(r.decision);
+  }
 }
 
 function outbound({ envelope: e }: Item): OutboundNotification {
@@ -97,7 +135,7 @@ async function deadLetterIfFailed(ctx: LaneContext, r: Result): Promise<boolean>
 export async function deadLetter(ctx: LaneContext, item: Item, error: string, attempts: number): Promise<boolean> {
   const e = item.envelope;
   try {
-    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}`);
+    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}`, ctx.metrics);
     return true;
   } catch (err) {
     noteLog(ctx, e).error({ err }, "could not publish the dead letter; will retry on redelivery");
