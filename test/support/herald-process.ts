@@ -18,7 +18,8 @@ export interface HeraldProcess {
 export async function startHerald(mode: "gateway" | "processor" | "all", env: Record<string, string>): Promise<HeraldProcess> {
   const port = mode === "processor" ? 0 : Number(env.HERALD_PORT ?? freePort());
   const proc = Bun.spawn([process.execPath, CLI, mode], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env, HERALD_PORT: String(port) },
+    // Metrics port 0: several processors in one test (crash, redelivery) must not fight over 9464.
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
