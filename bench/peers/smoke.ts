@@ -10,6 +10,7 @@ import { runAutocannon, type LoadResult } from "../lib/autocannon.ts";
 import { checkQuiet } from "../lib/machine.ts";
 import { freePort, startServer, type ServerSample } from "../lib/process.ts";
 import { benchNamespace, createWorkStream, deleteNamespaceStreams, streamMessages } from "../lib/stream.ts";
+import { deleteRedisPrefix } from "../../test/support/services.ts";
 import { buildPeerSchemas } from "./build.ts";
 import { BENCH_BODY, checkContract } from "./checks.ts";
 
@@ -57,7 +58,7 @@ try {
 } finally {
   await deleteNamespaceStreams(nc, namespace);
   await nc.close();
-  await deleteRedisKeys(`${namespace}:`);
+  await deleteRedisPrefix(`${namespace}:`, REDIS_URL);
 }
 
 console.table(
@@ -75,14 +76,3 @@ console.table(
   })),
 );
 if (rows.some((r) => r.load.non2xx > 0 || r.load.errors > 0)) process.exitCode = 1;
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Bun.RedisClient(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = (await redis.send("SCAN", [cursor, "MATCH", `${prefix}*`, "COUNT", "1000"])) as [string, string[]];
-    cursor = next;
-    if (keys.length > 0) await redis.send("DEL", keys);
-  } while (cursor !== "0");
-  redis.close();
-}

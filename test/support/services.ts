@@ -58,9 +58,9 @@ export async function deleteNamespaceStreams(nc: NatsConnection, topo: Topology)
 }
 
 /** Deletes every Redis key under a prefix. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
+export async function deleteRedisPrefix(prefix: string, url: string = SERVICES.redis): Promise<void> {
   const { RedisClient } = await import("bun");
-  const redis = new RedisClient(SERVICES.redis);
+  const redis = new RedisClient(url);
   let cursor = "0";
   do {
     const [next, keys] = (await redis.send("SCAN", [cursor, "MATCH", `${prefix}*`, "COUNT", "1000"])) as [string, string[]];
