@@ -141,3 +141,20 @@ test("a soak's RESULT carries start, peak and end RSS of both processes and whet
   const line = resultLine({ ...f, soak: { seconds: 600, sampleEveryS: 5, e2e: f.e2e, memory } });
   expect(line).toMatchObject({ soak_seconds: 600, gateway_rss_peak_mb: 121, gateway_rss_flat: true, processor_rss_end_mb: 190, processor_rss_flat: false });
 });
+
+test("telemetry (issue 4): opt-in phase, overhead judged against 10%, its figures in RESULT and the text", () => {
+  expect(parseBenchArgs([]).phases).not.toContain("telemetry");
+  expect(parseBenchArgs(["--phases", "telemetry"]).phases).toEqual(["telemetry"]);
+  const f = fixture();
+  const row = (r: BenchResults) => checkTargets(r, computeRatios(r)).find((c) => c.name.startsWith("telemetry overhead"));
+  expect(row(f)?.met).toBeNull();
+  f.telemetry = {
+    sampleRatio: 0.1, off: [http("off", 20_000, 8), http("off", 20_000, 9)], on: [http("on", 19_000, 9), http("on", 17_000, 10)],
+    offRps: 20_000, onRps: 18_000, offP99: 9, onP99: 10, overheadPct: 10, spans: 300, tracesSampled: 100, logLinesOn: 1000, acceptedOn: 1000,
+  };
+  expect(row(f)).toMatchObject({ met: true, shown: "10.0%" });
+  f.telemetry.overheadPct = 10.5;
+  expect(row(f)?.met).toBe(false);
+  expect(resultLine(f)).toMatchObject({ telemetry_off_rps: 20_000, telemetry_on_rps: 18_000, telemetry_overhead_pct: 10.5 });
+  expect(renderText(f)).toContain("20,000 → 18,000 req/s (10.5% overhead)");
+});

@@ -1,7 +1,7 @@
 // Turns one run's results into the printed table, the Markdown file and the
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
-import type { BenchResults, HttpRun } from "./types.ts";
+import type { BenchResults, HttpRun, TelemetryRun } from "./types.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 // autocannon reports whole milliseconds at these rates; print decimals only when there are some.
@@ -66,9 +66,21 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
         `${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}: lanes ${e.final.pending} pending / ${e.final.ackPending} ack-pending, Postgres ${int(e.final.byStatus.sent ?? 0)} sent`,
     ]);
   }
+  if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
   rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, `peak RSS of each process tree during the run${phasePeaks(r)}`]);
   return rows;
+}
+
+/** Off vs on, each round's req/s so the interleaving's spread shows. */
+export function telemetryRow(t: TelemetryRun): Row {
+  const rounds = (runs: HttpRun[]) => runs.map((run) => int(run.rps)).join(", ");
+  return [
+    `telemetry off vs on (${t.off.length}+${t.on.length} interleaved rounds)`,
+    `${int(t.offRps)} → ${int(t.onRps)} req/s (${t.overheadPct.toFixed(1)}% overhead)`,
+    `off (LOG_LEVEL=warn, no OTLP): ${rounds(t.off)} req/s, p99 ≤ ${ms(t.offP99)} ms · on (LOG_LEVEL=info, OTLP at ${Math.round(t.sampleRatio * 100)}%): ${rounds(t.on)} req/s, p99 ≤ ${ms(t.onP99)} ms · ` +
+      `receiver got ${int(t.spans)} spans in ${int(t.tracesSampled)} traces for ${int(t.acceptedOn)} accepted; ${int(t.logLinesOn)} log lines`,
+  ];
 }
 
 /** The gateway's sampled peak within each phase, e.g. " (gateway: gateway 150 MB, batch 240 MB)". */
@@ -88,7 +100,7 @@ function targetRows(checks: TargetCheck[]): Row[] {
 /** Problems that make a figure untrustworthy; printed loudly and kept in the JSON. */
 export function warnings(r: BenchResults): string[] {
   const w: string[] = [];
-  for (const run of [r.herald, ...r.peers, r.bunServe]) {
+  for (const run of [r.herald, ...r.peers, r.bunServe, ...(r.telemetry?.off ?? []), ...(r.telemetry?.on ?? [])]) {
     if (!run) continue;
     if (run.non2xx > 0 || run.errors > 0) w.push(`${run.name}: ${run.non2xx} non-2xx and ${run.errors} socket errors during the measured run`);
     if (run.stream && !run.stream.ok) w.push(`${run.name}: answered ${run.stream.answered2xx} 2xx but the stream holds ${run.stream.held}`);
@@ -140,6 +152,10 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     herald_vs_fastify: round(ratios.heraldVsFastify ?? undefined, 2),
     herald_vs_jetstream: round(ratios.heraldVsJetstream ?? undefined, 2),
     batch_vs_jetstream: round(ratios.batchVsJetstream ?? undefined, 2),
+    telemetry_off_rps: round(r.telemetry?.offRps),
+    telemetry_on_rps: round(r.telemetry?.onRps),
+    telemetry_overhead_pct: round(r.telemetry?.overheadPct, 1),
+    telemetry_spans: r.telemetry ? r.telemetry.spans : null,
     targets_met: `${measured.filter((c) => c.met).length}/${measured.length}`,
     quick: r.plan.quick,
   };

@@ -66,6 +66,9 @@ export function checkTargets(r: BenchResults, ratios: Ratios): TargetCheck[] {
   checks.push({ name: "end to end backlog drained", bar: "drained", value: drained, shown: drained === null ? "not measured" : drained ? `yes, in ${r.e2e?.drainS.toFixed(1)} s` : "NO", met: drained === null ? null : drained === 1 });
   checks.push(atMost("gateway peak RSS", peakRss(r.memory.gateway), 150, "MB"));
   checks.push(atMost("processor peak RSS", peakRss(r.memory.processor), 250, "MB"));
+  // Issue 4: telemetry on (10% of traces, an info line per request) costs at most 10% of the gateway's throughput.
+  const overhead = r.telemetry?.overheadPct ?? null;
+  checks.push({ name: "telemetry overhead (issue 4)", bar: "≤ 10%", value: overhead, shown: overhead === null ? "not measured" : `${overhead.toFixed(1)}%`, met: overhead === null ? null : overhead <= 10 });
   return checks;
 }
 

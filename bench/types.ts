@@ -88,6 +88,29 @@ export interface E2eRun {
   quiet: boolean;
 }
 
+/** Issue 4: the gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
+export interface TelemetryRun {
+  /** OTEL_TRACES_SAMPLER_ARG of the "on" rounds. */
+  sampleRatio: number;
+  off: HttpRun[];
+  on: HttpRun[];
+  /** Mean 2xx req/s over each mode's rounds. */
+  offRps: number;
+  onRps: number;
+  /** Worst p99 over each mode's rounds, ms. */
+  offP99: number;
+  onP99: number;
+  /** (off − on) / off × 100: the share of throughput telemetry costs. */
+  overheadPct: number;
+  /** Spans the local OTLP receiver got from the "on" rounds (warm-up included). */
+  spans: number;
+  /** Distinct trace ids among them. */
+  tracesSampled: number;
+  /** Lines the "on" gateways wrote to stdout, against the 2xx they answered (warm-up included). */
+  logLinesOn: number;
+  acceptedOn: number;
+}
+
 /** RSS of one process tree over the run: sampled VmRSS (start, peak, end, every reading) and the VmHWM sum. */
 export interface TreeMemory {
   startMb: number;
@@ -116,6 +139,7 @@ export interface BenchResults {
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
+  telemetry?: TelemetryRun;
   memory: MemoryFigures;
   soak?: { seconds: number; sampleEveryS: number; e2e: E2eRun; memory: MemoryFigures };
   notes: string[];

@@ -3,6 +3,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartData, renderChart } from "../chart.ts";
+import { DEFAULT_PHASES } from "../args.ts";
 import { renderMarkdown } from "../report.ts";
 import type { BenchResults } from "../types.ts";
 
@@ -23,7 +24,7 @@ export function writeResults(r: BenchResults, dir: string): string[] {
   write(`${base}.svg`, renderChart(chartData(r)));
   write(`${base}.md`, renderMarkdown(r, `${base}.svg`));
   // A partial run (--phases) must not replace the latest full picture.
-  if (r.plan.phases.length === 6) {
+  if (DEFAULT_PHASES.every((p) => r.plan.phases.includes(p))) {
     for (const ext of ["json", "svg"]) copyFileSync(join(dir, `${base}.${ext}`), join(dir, `latest.${ext}`));
     writeFileSync(join(dir, "latest.md"), renderMarkdown(r, "latest.svg"));
   }

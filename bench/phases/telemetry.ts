@@ -1,0 +1,130 @@
+// Issue 4's overhead figure: the gateway phase's load (same body, a fresh
+// Idempotency-Key per request, `plan.connections` connections) against
+// `herald gateway` with telemetry off and on, in one run, interleaved
+// (off, on, off, on) so drift on a shared 2-core box hits both alike.
+//   off: no OTLP endpoint (tracing a no-op), LOG_LEVEL=warn — as the gateway phase.
+//   on:  OTLP/HTTP to a local receiver, 10% of traces sampled, LOG_LEVEL=info
+//        (one info line per accepted request).
+// Metrics are always on, so they are in both.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Subprocess } from "bun";
+import { freePort, waitForPort } from "../../bin/probe.ts";
+import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
+import type { BenchPlan } from "../args.ts";
+import type { Cleanup } from "../lib/cleanup.ts";
+import { purgeStream } from "../lib/stream.ts";
+import type { HttpRun, TelemetryRun } from "../types.ts";
+import { measureHttp, singleLoad } from "./http-load.ts";
+
+const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
+export const TRACE_SAMPLE_RATIO = 0.1;
+
+export interface TelemetryTarget {
+  env: Record<string, string>;
+  apiKey: string;
+  nc: NatsConnection;
+  stream: string;
+}
+
+interface Gateway {
+  proc: Subprocess<"ignore", "pipe", "inherit">;
+  url: string;
+  /** Lines the gateway wrote to stdout so far. */
+  lines: () => number;
+  /** Resolves once stdout is closed (after exit), so `lines()` is final. */
+  drained: Promise<void>;
+}
+
+/**
+ * `herald gateway` as a child whose stdout is drained by counting newlines,
+ * not parsed: test/support/herald-process.ts JSON-parses and keeps every
+ * line, which at an info line per request would put the harness's CPU, not
+ * the gateway's logging, into the "on" figure.
+ */
+async function startGateway(env: Record<string, string>): Promise<Gateway> {
+  const port = freePort();
+  const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
+    env: { PATH: process.env.PATH ?? "", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  let lines = 0;
+  const drained = (async () => {
+    for await (const chunk of proc.stdout) for (const byte of chunk) if (byte === 10) lines++;
+  })();
+  if (!(await waitForPort("127.0.0.1", port, 20_000))) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw new Error(`herald gateway did not listen on ${port}`);
+  }
+  return { proc, url: `http://127.0.0.1:${port}`, lines: () => lines, drained };
+}
+
+/** SIGTERM (the gateway drains and flushes its spans), SIGKILL after 15 s. */
+async function stopGateway(g: Gateway): Promise<void> {
+  if (g.proc.exitCode !== null || g.proc.signalCode !== null) return;
+  const timer = setTimeout(() => g.proc.kill("SIGKILL"), 15_000);
+  g.proc.kill("SIGTERM");
+  await g.proc.exited;
+  clearTimeout(timer);
+  await g.drained;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Seconds per round: each mode gets `plan.durationS` measured in total, split over its rounds. */
+export function telemetryRounds(plan: Pick<BenchPlan, "quick" | "warmupS" | "durationS">): { rounds: number; warmupS: number; durationS: number } {
+  const rounds = 2;
+  return { rounds, warmupS: Math.min(plan.warmupS, 2), durationS: Math.max(3, Math.round(plan.durationS / rounds)) };
+}
+
+export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanup: Cleanup, log: (line: string) => void): Promise<TelemetryRun> {
+  const receiver = startOtlpReceiver();
+  cleanup.defer("OTLP receiver", () => receiver.stop());
+  const { rounds, warmupS, durationS } = telemetryRounds(plan);
+  const modes = {
+    off: { LOG_LEVEL: "warn" },
+    on: { LOG_LEVEL: "info", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: String(TRACE_SAMPLE_RATIO) },
+  } as const;
+  const off: HttpRun[] = [];
+  const on: HttpRun[] = [];
+  let logLinesOn = 0;
+  let acceptedOn = 0;
+  for (let i = 0; i < rounds; i++) {
+    for (const mode of ["off", "on"] as const) {
+      log(`telemetry ${mode} (round ${i + 1}/${rounds}): ${plan.connections} connections, ${warmupS} s warm-up + ${durationS} s`);
+      const gw = await startGateway({ ...t.env, ...modes[mode] });
+      try {
+        await purgeStream(t.nc, t.stream);
+        const linesBefore = gw.lines();
+        const run = await measureHttp({ name: `herald telemetry ${mode}`, pid: gw.proc.pid, stream: { nc: t.nc, name: t.stream } }, singleLoad(gw.url, t.apiKey, plan.connections), warmupS, durationS);
+        (mode === "off" ? off : on).push(run);
+        await stopGateway(gw);
+        if (mode === "on") {
+          logLinesOn += gw.lines() - linesBefore;
+          acceptedOn += run.stream?.answered2xx ?? 0;
+        }
+      } finally {
+        await stopGateway(gw);
+      }
+    }
+  }
+  await purgeStream(t.nc, t.stream);
+  const offRps = mean(off.map((r) => r.rps));
+  const onRps = mean(on.map((r) => r.rps));
+  return {
+    sampleRatio: TRACE_SAMPLE_RATIO,
+    off,
+    on,
+    offRps,
+    onRps,
+    offP99: Math.max(...off.map((r) => r.p99)),
+    onP99: Math.max(...on.map((r) => r.p99)),
+    overheadPct: offRps > 0 ? ((offRps - onRps) / offRps) * 100 : 0,
+    spans: receiver.spans.length,
+    tracesSampled: new Set(receiver.spans.map((s) => s.traceId)).size,
+    logLinesOn,
+    acceptedOn,
+  };
+}
