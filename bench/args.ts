@@ -3,11 +3,8 @@ import { parseArgs } from "node:util";
 
 export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"] as const;
 export type Phase = (typeof PHASES)[number];
-/**
- * What runs without --phases. `telemetry` (issue 4's off-vs-on overhead, four
- * gateway starts) is opt-in: `--phases telemetry`.
- */
-export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e"];
+/** What runs without --phases: every phase, so issue 4's telemetry overhead is measured in the same run. */
+export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"];
 
 export interface BenchPlan {
   mode: "suite" | "soak";

@@ -38,7 +38,7 @@ describe("bench arguments", () => {
   test("defaults to every phase with the issue's durations", () => {
     const plan = parseBenchArgs([]);
     expect(plan.mode).toBe("suite");
-    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e"]);
+    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"]);
     expect([plan.connections, plan.durationS, plan.e2eSeconds]).toEqual([64, 20, 60]);
   });
 
@@ -142,8 +142,8 @@ test("a soak's RESULT carries start, peak and end RSS of both processes and whet
   expect(line).toMatchObject({ soak_seconds: 600, gateway_rss_peak_mb: 121, gateway_rss_flat: true, processor_rss_end_mb: 190, processor_rss_flat: false });
 });
 
-test("telemetry (issue 4): opt-in phase, overhead judged against 10%, its figures in RESULT and the text", () => {
-  expect(parseBenchArgs([]).phases).not.toContain("telemetry");
+test("telemetry (issue 4): a default phase, overhead judged against 10%, its figures in RESULT and the text", () => {
+  expect(parseBenchArgs([]).phases).toContain("telemetry");
   expect(parseBenchArgs(["--phases", "telemetry"]).phases).toEqual(["telemetry"]);
   const f = fixture();
   const row = (r: BenchResults) => checkTargets(r, computeRatios(r)).find((c) => c.name.startsWith("telemetry overhead"));
