@@ -40,22 +40,8 @@ export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: St
     storage: StorageType.File,
     duplicate_window: nanos(opts.duplicateWindowMs),
   });
-  await upsertStream(jsm, {
-    name: topo.streams.events,
-    subjects: [topo.wildcards.events],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(7 * DAY_MS),
-    duplicate_window: nanos(2 * 60 * 1000),
-  });
-  await upsertStream(jsm, {
-    name: topo.streams.dlq,
-    subjects: [topo.wildcards.dlq],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(14 * DAY_MS),
-    duplicate_window: nanos(2 * 60 * 1000),
-  });
+  await upsertStream(jsm, keptStream(topo.streams.events, topo.wildcards.events, 7));
+  await upsertStream(jsm, keptStream(topo.streams.dlq, topo.wildcards.dlq, 14));
   for (const priority of PRIORITIES) {
     await upsertConsumer(jsm, topo.streams.work, {
       durable_name: topo.laneConsumer(priority),
@@ -101,4 +87,16 @@ async function exists(info: () => Promise<unknown>): Promise<boolean> {
     if (notFound) return false;
     throw err;
   }
+}
+
+/** Events and dead letters are kept for reading, not consumed away: limits retention, aged out after `days`. */
+function keptStream(name: string, subject: string, days: number) {
+  return {
+    name,
+    subjects: [subject],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(days * DAY_MS),
+    duplicate_window: nanos(2 * 60 * 1000),
+  };
 }
