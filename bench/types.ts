@@ -2,11 +2,8 @@
 import type { BenchPlan } from "./args.ts";
 import type { MachineInfo } from "./lib/machine.ts";
 
-/** One system under the single-POST load (Herald, a peer, or bare Bun.serve). */
-export interface HttpRun {
-  name: string;
-  /** 2xx answers per second. */
-  rps: number;
+/** What autocannon reports of one measured run: latency of 2xx answers in ms, failures, and its own CPU. */
+export interface LoadFigures {
   p50: number;
   p99: number;
   p999: number;
@@ -14,6 +11,13 @@ export interface HttpRun {
   errors: number;
   /** Cores the load generator used on average during the measured run. */
   loadgenCores: number;
+}
+
+/** One system under the single-POST load (Herald, a peer, or bare Bun.serve). */
+export interface HttpRun extends LoadFigures {
+  name: string;
+  /** 2xx answers per second. */
+  rps: number;
   /** Cores the system's process tree used on average during the measured run. */
   serverCores: number;
   /** Peak RSS (sum of VmHWM over its process tree) at the end of its runs, MB. */
@@ -24,16 +28,10 @@ export interface HttpRun {
   quiet: boolean;
 }
 
-export interface FixedRateRun {
+export interface FixedRateRun extends LoadFigures {
   /** The requested rate: 50% of the gateway phase's measured maximum. */
   targetRps: number;
   achievedRps: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  non2xx: number;
-  errors: number;
-  loadgenCores: number;
   quiet: boolean;
 }
 
