@@ -120,6 +120,23 @@ describe("createHeraldLogger", () => {
     expect(out.lines()).toEqual([expect.objectContaining({ correlationId: "req-1", tenantId: "acme", msg: "notification accepted" })]);
   });
 
+  test("logInfo's direct line is the line pino writes for the same call, byte for byte but the time", () => {
+    const direct = capture();
+    const viaPino = capture();
+    const ctx = { correlationId: 'req "quoted" \\ ü', notificationId: "n-1", tenantId: "acme", channel: "sms", lane: "high" };
+    const extra = { accepted: 3, items: 4, ok: true, note: "line\nbreak", token: "hk_live_secret" };
+    const child = createHeraldLogger({ level: "info", service: "herald-gateway", destination: direct.stream }).child({ component: "gateway" });
+    logInfo(child, ctx, "batch accepted", extra);
+    logInfo(child, { correlationId: "req-2" }, "notification accepted");
+    const reference = createHeraldLogger({ level: "info", service: "herald-gateway", destination: viaPino.stream }).child({ component: "gateway" });
+    reference.info({ ...ctx, ...extra }, "batch accepted");
+    reference.info({ correlationId: "req-2" }, "notification accepted");
+    const withoutTime = (raw: string) => raw.replace(/"time":\d+/g, '"time":0');
+    expect(withoutTime(direct.raw())).toBe(withoutTime(viaPino.raw()));
+    expect(direct.raw()).not.toContain("hk_live_secret");
+    expect(direct.lines()[0]).toMatchObject({ level: 30, service: "herald-gateway", component: "gateway", correlationId: ctx.correlationId, token: REDACTED, accepted: 3 });
+  });
+
   const secrets: Array<[string, Record<string, unknown>, string]> = [
     ["an email recipient in a payload", { payload: { to: "alice@example.com", subject: "Hi", body: "x" } }, "alice@example.com"],
     ["a phone recipient in a nested envelope", { envelope: { payload: { to: "+14155550100", body: "x" } } }, "+14155550100"],
