@@ -26,6 +26,7 @@ beforeAll(async () => {
     LOG_LEVEL: "info",
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_TRACES_SAMPLER_ARG: "1",
+    OTEL_BSP_SCHEDULE_DELAY: "200",
     HERALD_METRICS_PORT: String(metricsPort),
   });
   processor = await startHerald("processor", stack.env);
@@ -75,8 +76,8 @@ describe("observability of one notification", () => {
       const spans = receiver.spans.filter((s) => s.traceId === http.traceId);
       return spans.some((s) => s.name === SPANS.provider) ? spans : null;
     };
-    // The batch span processors export every 5 s.
-    const spans = await eventually(inTrace, 20_000, 100);
+    // Both processes export every 200 ms (OTEL_BSP_SCHEDULE_DELAY).
+    const spans = await eventually(inTrace, 10_000, 50);
     const names = (service: string) => new Set(spans.filter((s) => s.service === service).map((s) => s.name));
     expect([...names("herald-gateway")]).toEqual(expect.arrayContaining(["POST /v1/notifications", SPANS.publish]));
     expect([...names("herald-processor")]).toEqual(expect.arrayContaining([SPANS.consume, SPANS.persist, SPANS.provider]));

@@ -18,6 +18,8 @@ export const TELEMETRY_CONFIG_SHAPE = {
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Share of new traces sampled (parent-based: a continued trace follows its caller). */
   OTEL_TRACES_SAMPLER_ARG: ratio.default(1),
+  /** Milliseconds between span exports (the OpenTelemetry SDK's variable; its default, 5000). */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().positive().default(5_000),
   /** Overrides `service.name` (default herald-<mode>). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 };
@@ -31,5 +33,6 @@ export function tracingOptions(cfg: TelemetryConfig, service: string): TracingOp
     serviceName: cfg.OTEL_SERVICE_NAME ?? service,
     ...(cfg.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: cfg.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
     sampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG,
+    scheduledDelayMillis: cfg.OTEL_BSP_SCHEDULE_DELAY,
   };
 }
