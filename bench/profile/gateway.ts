@@ -35,6 +35,7 @@ const { values } = parseArgs({
     "batch-connections": { type: "string", default: "8" },
     env: { type: "string", multiple: true, default: [] },
     prof: { type: "string" },
+    rate: { type: "string" },
   },
 });
 const duration = Number(values.duration);
@@ -42,6 +43,8 @@ const warmup = Number(values.warmup);
 const connections = Number(values.connections);
 const batchSize = Number(values["batch-size"]);
 const batchConnections = Number(values["batch-connections"]);
+/** A fixed request rate (autocannon's overallRate) for the single-POST phases: equal load, so gateway µs per notification compare across configurations. */
+const rate = values.rate === undefined ? undefined : Number(values.rate);
 
 const ITEMS: Record<string, unknown> = {
   in_app: { userId: "bench-user", channel: "in_app", payload: { title: "Bench", body: "Hello from the probe" } },
@@ -71,12 +74,12 @@ const PHASES: Record<string, Phase> = {
   key: {
     name: `POST /v1/notifications + Idempotency-Key (${values.channel})`,
     perRequest: 1,
-    load: { connections, headers: { ...auth, "idempotency-key": "[<id>]" }, body: JSON.stringify(item), idReplacement: true },
+    load: { connections, headers: { ...auth, "idempotency-key": "[<id>]" }, body: JSON.stringify(item), idReplacement: true, ...(rate ? { overallRate: rate } : {}) },
   },
   nokey: {
     name: `POST /v1/notifications, no key (${values.channel})`,
     perRequest: 1,
-    load: { connections, headers: auth, body: JSON.stringify(item) },
+    load: { connections, headers: auth, body: JSON.stringify(item), ...(rate ? { overallRate: rate } : {}) },
   },
   batch: {
     name: `POST /v1/notifications/batch × ${batchSize} (${values.channel})`,
@@ -141,7 +144,7 @@ try {
     console.log(`  cores: ${parts.join("  ")}  kernel/unattributed ${fmt(split.machine - accounted, 2)}  machine ${fmt(split.machine, 2)} of ${navigator.hardwareConcurrency}`);
     if (noise) console.log(`  other processes: ${noise}`);
     const cpuPerItem = ((cores.gateway ?? 0) / Math.max(1, perS)) * 1e6;
-    console.log(`  gateway CPU per notification ${fmt(cpuPerItem, 1)} µs; RSS ${fmt(mem.rssMb)} MB (peak ${fmt(mem.peakMb)} MB)`);
+    console.log(`  gateway CPU per notification ${fmt(cpuPerItem, 1)} µs; RSS ${fmt(mem.rssMb)} MB (peak ${fmt(mem.peakMb)} MB); ${gateway.logs.length} JSON log lines so far`);
     Object.assign(result, {
       [`${key}_per_s`]: Math.round(perS),
       [`${key}_p50_ms`]: run.p50,
