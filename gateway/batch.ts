@@ -1,3 +1,4 @@
+import type { Context as TraceContext } from "@opentelemetry/api";
 import { NotificationRequest } from "../schemas/request.ts";
 import { accept, type AcceptContext } from "./accept.ts";
 import type { ResolvedDeps } from "./context.ts";
@@ -25,6 +26,8 @@ export interface BatchContext {
   key: string | null;
   correlationId: string;
   now: Date;
+  /** The request's trace context: the parent of every item's publish span. */
+  trace: TraceContext;
 }
 
 function rejected(index: number, err: AppError): BatchResult {
@@ -59,7 +62,7 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
     // The callbacks keep what the answer needs, not the envelope, which is garbage once encoded.
     const { channel, priority } = envelope;
     publishes.push(
-      deps.publisher.publish(envelope, msgId).then(
+      deps.publisher.publish(envelope, msgId, ctx.trace).then(
         () => {
           deps.metrics.accepted(channel, priority);
           views.push(view);

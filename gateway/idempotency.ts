@@ -1,3 +1,4 @@
+import type { Context as TraceContext } from "@opentelemetry/api";
 import { maybeSpan, SPANS } from "../bin/telemetry/spans.ts";
 import { IdempotencyKey } from "../schemas/request.ts";
 import type { ResolvedDeps } from "./context.ts";
@@ -23,11 +24,12 @@ export function parseIdempotencyKey(header: string | undefined): string | null {
 /**
  * Claims the key. Returns null when this request owns it now, the stored
  * response when it should be replayed, and throws 409 / 422 otherwise.
+ * `trace` is the request's trace context, the parent of the check's span.
  */
-export async function claimOrReplay(deps: ResolvedDeps, scope: IdempotencyScope): Promise<StoredResponse | null> {
+export async function claimOrReplay(deps: ResolvedDeps, scope: IdempotencyScope, trace: TraceContext): Promise<StoredResponse | null> {
   let result: ClaimResult;
   try {
-    result = await maybeSpan(deps.tracer, SPANS.idempotency, {}, () => deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs));
+    result = await maybeSpan(deps.tracer, SPANS.idempotency, { parent: trace }, () => deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs));
   } catch (cause) {
     // Without the store a duplicate could not be told apart; refusing is the only safe answer.
     throw new AppError("unavailable", { detail: "The idempotency store did not answer", retryAfter: 1, cause });

@@ -1,4 +1,4 @@
-import { context, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
+import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { injectTraceContext } from "../bin/telemetry/nats-context.ts";
 
@@ -22,7 +22,8 @@ export interface PublishWindowOptions {
 
 /** One JetStream publish that awaits its PubAck. */
 export interface PublishWindow {
-  publish(subject: string, data: Uint8Array, msgId: string): Promise<void>;
+  /** `trace`: the context whose traceparent the message carries (none for the root). */
+  publish(subject: string, data: Uint8Array, msgId: string, trace?: Context): Promise<void>;
 }
 
 interface Pending {
@@ -112,7 +113,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
     const h = headers();
     h.set("Nats-Msg-Id", entry.msgId);
     // traceparent / tracestate, so the processor's spans continue the request's trace.
-    if (entry.ctx !== ROOT_CONTEXT) injectTraceContext(h, entry.ctx);
+    if (entry.ctx !== ROOT_CONTEXT) injectTraceContext(entry.ctx, h);
     try {
       nc.publish(entry.subject, entry.data, { reply: prefix + token, headers: h });
     } catch (err) {
@@ -141,7 +142,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
   }
 
   return {
-    publish(subject, data, msgId) {
+    publish(subject, data, msgId, trace = ROOT_CONTEXT) {
       if (nc.isClosed()) return Promise.reject(failure(subject, new AckError("the NATS connection is closed")));
       if (!subscribed) {
         subscribed = true;
@@ -149,7 +150,7 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
         void nc.closed().then(() => failAll(new AckError("the NATS connection closed")));
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ subject, data, msgId, deadline: performance.now() + opts.timeoutMs, ctx: context.active(), resolve, reject });
+        queue.push({ subject, data, msgId, deadline: performance.now() + opts.timeoutMs, ctx: trace, resolve, reject });
         scheduleFlush();
       });
     },

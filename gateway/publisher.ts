@@ -1,5 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, type Context as TraceContext, type Tracer } from "@opentelemetry/api";
 import { NOOP_METRICS, secondsSince, timePublish, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { maybeSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
@@ -11,10 +11,11 @@ import { createPublishWindow } from "./publish-window.ts";
 export interface Publisher {
   /**
    * Publishes `envelope` with `msgId` as JetStream's `Nats-Msg-Id`, so a retry
-   * inside the stream's duplicate window is dropped by the server.
+   * inside the stream's duplicate window is dropped by the server. `trace`, the
+   * request's trace context, goes into the message headers (W3C traceparent).
    * @throws PublishUnavailableError when the log did not acknowledge the message.
    */
-  publish(envelope: Envelope, msgId: string): Promise<void>;
+  publish(envelope: Envelope, msgId: string, trace?: TraceContext): Promise<void>;
 }
 
 /** The log did not acknowledge: no stream (no responders), timeout, or closed connection. Retryable. */
@@ -60,7 +61,7 @@ export function createJetStreamPublisher(nc: NatsConnection, topo: Topology, opt
   const subjectOf = (priority: Priority, channel: Channel): string => ((subjects[priority] ??= {})[channel] ??= topo.sendSubject(priority, channel));
   return {
     // Not async and no closure: a batch keeps thousands of these in flight, each alive until its ack.
-    publish(envelope, msgId) {
+    publish(envelope, msgId, trace = ROOT_CONTEXT) {
       const subject = subjectOf(envelope.priority, envelope.channel);
       let data: Uint8Array;
       try {
@@ -68,7 +69,7 @@ export function createJetStreamPublisher(nc: NatsConnection, topo: Topology, opt
       } catch (err) {
         return Promise.reject(unavailable(subject, err));
       }
-      return window.publish(subject, data, msgId);
+      return window.publish(subject, data, msgId, trace);
     },
   };
 }
@@ -80,18 +81,18 @@ function unavailable(subject: string, err: unknown): PublishUnavailableError {
 
 /**
  * Times every publish into `herald_jetstream_publish_duration_seconds{stream="work"}`
- * and runs it in a PRODUCER span; the publish window injects that span's
- * context into the message headers, so the processor's consume span is its
- * child. Returns `publisher` itself when there is nothing to record.
+ * and runs it in a PRODUCER span under the request's; the publish window puts
+ * that span's context into the message headers, so the processor's consume
+ * span is its child. Returns `publisher` itself when there is nothing to record.
  */
 export function instrumentPublisher(publisher: Publisher, metrics: MetricsRecorder, tracer: Tracer | undefined): Publisher {
   if (metrics === NOOP_METRICS && tracer === undefined) return publisher;
   if (tracer === undefined) {
     // The untraced path times with one callback pair, without timePublish's async frame and closure per message.
     return {
-      publish(envelope, msgId) {
+      publish(envelope, msgId, trace) {
         const started = performance.now();
-        return publisher.publish(envelope, msgId).then(
+        return publisher.publish(envelope, msgId, trace).then(
           () => metrics.publishDuration("work", "ok", secondsSince(started)),
           (err: unknown) => {
             metrics.publishDuration("work", "error", secondsSince(started));
@@ -102,10 +103,10 @@ export function instrumentPublisher(publisher: Publisher, metrics: MetricsRecord
     };
   }
   return {
-    publish(envelope, msgId) {
+    publish(envelope, msgId, trace) {
       const attributes = { "messaging.system": "nats", "herald.channel": envelope.channel, "herald.priority": envelope.priority };
-      return maybeSpan(tracer, SPANS.publish, { kind: SpanKind.PRODUCER, attributes }, () =>
-        timePublish(metrics, "work", () => publisher.publish(envelope, msgId)),
+      return maybeSpan(tracer, SPANS.publish, { kind: SpanKind.PRODUCER, attributes, ...(trace ? { parent: trace } : {}) }, (ctx) =>
+        timePublish(metrics, "work", () => publisher.publish(envelope, msgId, ctx)),
       );
     },
   };

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { Hono } from "hono";
-import { httpTelemetry, metricsHandler } from "./hono.ts";
+import { httpTelemetry, metricsHandler, traceContextOf } from "./hono.ts";
 import { createMetrics } from "./metrics.ts";
 import { startTracing } from "./tracing.ts";
 
@@ -55,13 +55,13 @@ describe("httpTelemetry", () => {
     expect(sample(text, "herald_http_in_flight_requests")).toBe(1);
   });
 
-  test("runs each request in a server span that continues the caller's traceparent; handler spans are its children", async () => {
+  test("runs each request in a server span that continues the caller's traceparent; spans under traceContextOf(c) are its children", async () => {
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing({ serviceName: "herald-gateway", exporter });
     try {
       const app = gatewayLike({ tracer: tracing.tracer });
       app.post("/v1/traced", async (c) => {
-        tracing.tracer.startSpan("idempotency.check").end();
+        tracing.tracer.startSpan("idempotency.check", {}, traceContextOf(c)).end();
         return c.json({}, 202);
       });
       const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

@@ -4,7 +4,7 @@
  * `app.use(httpTelemetry(...))` and one `app.get("/metrics", ...)`. They can
  * move to gateway/middleware/ as they are.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context as TraceContext, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { NOOP_METRICS, secondsSince, type MetricsRecorder } from "./recorder.ts";
@@ -30,6 +30,14 @@ const headersGetter: TextMapGetter<Headers> = {
   get: (h, key) => h.get(key) ?? undefined,
 };
 
+/** The Hono variable holding the request's trace context: the parent of the spans and NATS headers its handlers make. */
+export const TRACE_CONTEXT = "traceContext";
+
+/** The request's trace context as `httpTelemetry` set it; the root (no trace) when tracing is off. */
+export function traceContextOf(c: Context): TraceContext {
+  return (c.get(TRACE_CONTEXT) as TraceContext | undefined) ?? ROOT_CONTEXT;
+}
+
 export interface HttpTelemetryOptions {
   metrics?: MetricsRecorder;
   /** The server span's tracer; leave out (or pass tracing's `enabled: false`) for no spans. */
@@ -38,9 +46,10 @@ export interface HttpTelemetryOptions {
 
 /**
  * Counts and times every request by route, method and status class, keeps the
- * in-flight gauge, and (with a tracer) runs the request in a SERVER span that
- * continues the caller's `traceparent`, so spans made by handlers — idempotency,
- * publish — are its children. Register it first, before auth.
+ * in-flight gauge, and (with a tracer) opens a SERVER span that continues the
+ * caller's `traceparent` and puts its context in the `traceContext` variable
+ * (`traceContextOf(c)`), which handlers pass on as the parent of their spans —
+ * idempotency, publish — and of the NATS headers. Register it first, before auth.
  */
 export function httpTelemetry(opts: HttpTelemetryOptions = {}): MiddlewareHandler {
   const metrics = opts.metrics ?? NOOP_METRICS;
@@ -48,12 +57,14 @@ export function httpTelemetry(opts: HttpTelemetryOptions = {}): MiddlewareHandle
   return async function httpTelemetryMiddleware(c, next) {
     const started = performance.now();
     metrics.httpInFlight(1);
-    const span = tracer
-      ? tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method } }, propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter))
-      : undefined;
+    let span: Span | undefined;
+    if (tracer) {
+      const parent = propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter);
+      span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method } }, parent);
+      c.set(TRACE_CONTEXT, trace.setSpan(parent, span));
+    }
     try {
-      if (span) await context.with(trace.setSpan(context.active(), span), next);
-      else await next();
+      await next();
     } finally {
       const route = routeLabel(c);
       const status = c.res.status;

@@ -7,7 +7,7 @@
  * Uses the API's global propagator, which `startTracing` installs; with
  * tracing off it is a no-op and no header is written.
  */
-import { context, propagation, ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
 import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
 
 const setter: TextMapSetter<MsgHdrs> = {
@@ -23,11 +23,8 @@ const getter: TextMapGetter<MsgHdrs | undefined> = {
   },
 };
 
-/**
- * Writes the trace context of `ctx` (default: the active span's) into `h`,
- * creating headers when none are given; returns them for the publish options.
- */
-export function injectTraceContext(h: MsgHdrs = natsHeaders(), ctx: Context = context.active()): MsgHdrs {
+/** Writes the trace context of `ctx` into `h` (new headers when none are given); returns them for the publish options. */
+export function injectTraceContext(ctx: Context, h: MsgHdrs = natsHeaders()): MsgHdrs {
   propagation.inject(ctx, h, setter);
   return h;
 }

@@ -4,7 +4,7 @@
  * import this, never the SDK in ./tracing.ts, so they run (as no-ops) where
  * tracing was never started.
  */
-import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 
 /** The instrumentation scope every Herald span is created under. */
 export const TRACER_NAME = "herald";
@@ -23,19 +23,24 @@ export const SPANS = {
 export interface SpanOptions {
   kind?: SpanKind;
   attributes?: Attributes;
-  /** Parent context, e.g. one extracted from NATS headers; default: the active one. */
+  /** The parent: the request's context, or one extracted from NATS headers. Default: none, a new trace. */
   parent?: Context;
 }
 
 /**
- * Runs `fn` inside a new active span: records a thrown error (status ERROR plus
- * the exception event) and rethrows; ends the span either way.
+ * Runs `fn` in a new span, handing it the span and the context to parent
+ * further spans (and NATS headers) with: records a thrown error (status ERROR
+ * plus the exception event) and rethrows; ends the span either way.
+ *
+ * Context is passed explicitly, never through AsyncLocalStorage: no context
+ * manager is installed (./tracing.ts says why), so `context.active()` is
+ * always the root and a parent left out starts a new trace.
  */
-export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
-  const parent = opts.parent ?? context.active();
+export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions, fn: (span: Span, ctx: Context) => Promise<T>): Promise<T> {
+  const parent = opts.parent ?? ROOT_CONTEXT;
   const span = tracer.startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, ...(opts.attributes ? { attributes: opts.attributes } : {}) }, parent);
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(span));
+    return await fn(span, trace.setSpan(parent, span));
   } catch (err) {
     span.recordException(err instanceof Error ? err : String(err));
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
@@ -46,18 +51,18 @@ export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions,
 }
 
 /**
- * `inSpan` when a tracer is wired and the trace is sampled, else just `fn()`.
- * An untraced process (the default) pays for no span objects or context
- * switches; nor does a request the sampler dropped (9 in 10 at 0.1): its
- * children would be dropped too (parent-based), and the active context
- * already carries the not-sampled flag on into the NATS headers.
+ * `inSpan` when a tracer is wired and the parent's trace is sampled, else just
+ * `fn(parent)`. An untraced process (the default) pays for no span objects;
+ * nor does a request the sampler dropped (9 in 10 at 0.1): its children would
+ * be dropped too (parent-based), and `fn` gets the parent, whose not-sampled
+ * flag travels on into the NATS headers.
  */
-export function maybeSpan<T>(tracer: Tracer | undefined, name: string, opts: SpanOptions, fn: () => Promise<T>): Promise<T> {
-  if (tracer === undefined) return fn();
-  const parent = opts.parent ?? context.active();
+export function maybeSpan<T>(tracer: Tracer | undefined, name: string, opts: SpanOptions, fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const parent = opts.parent ?? ROOT_CONTEXT;
+  if (tracer === undefined) return fn(parent);
   const parentSpan = trace.getSpan(parent);
-  if (parentSpan !== undefined && (parentSpan.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn();
-  return inSpan(tracer, name, { ...opts, parent }, fn);
+  if (parentSpan !== undefined && (parentSpan.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn(parent);
+  return inSpan(tracer, name, { ...opts, parent }, (_span, ctx) => fn(ctx));
 }
 
 export { SpanKind, SpanStatusCode };

@@ -21,9 +21,9 @@ describe("startTracing", () => {
   test("without an endpoint tracing stays off: spans are no-ops and no trace header is written", async () => {
     const tracing = startTracing({ serviceName: "herald-gateway" });
     expect(tracing.enabled).toBe(false);
-    const seen = await inSpan(tracing.tracer, SPANS.publish, {}, async (span) => span.isRecording());
+    const { seen, ctx } = await inSpan(tracing.tracer, SPANS.publish, {}, async (span, ctx) => ({ seen: span.isRecording(), ctx }));
     expect(seen).toBe(false);
-    expect(injectTraceContext().has("traceparent")).toBe(false);
+    expect(injectTraceContext(ctx).has("traceparent")).toBe(false);
   });
 
   test("exports spans over OTLP/HTTP JSON to <endpoint>/v1/traces with the service name", async () => {
@@ -87,9 +87,9 @@ describe("trace context through NATS", () => {
     const js = jetstream(nc);
     const subject = topo.sendSubject("high", "email");
 
-    await inSpan(gateway.tracer, "POST /v1/notifications", { kind: SpanKind.SERVER }, () =>
-      inSpan(gateway.tracer, SPANS.publish, { kind: SpanKind.PRODUCER }, async () => {
-        await js.publish(subject, JSON.stringify({ id: "n-1" }), { headers: injectTraceContext() });
+    await inSpan(gateway.tracer, "POST /v1/notifications", { kind: SpanKind.SERVER }, (_server, request) =>
+      inSpan(gateway.tracer, SPANS.publish, { kind: SpanKind.PRODUCER, parent: request }, async (_publish, ctx) => {
+        await js.publish(subject, JSON.stringify({ id: "n-1" }), { headers: injectTraceContext(ctx) });
       }),
     );
 
@@ -97,8 +97,8 @@ describe("trace context through NATS", () => {
     const msg = await consumer.next({ expires: 5_000 });
     expect(msg).not.toBeNull();
     expect(msg?.headers?.get("traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    await inSpan(processor.tracer, SPANS.consume, { kind: SpanKind.CONSUMER, parent: extractTraceContext(msg?.headers) }, () =>
-      inSpan(processor.tracer, SPANS.provider, { kind: SpanKind.CLIENT }, async () => {
+    await inSpan(processor.tracer, SPANS.consume, { kind: SpanKind.CONSUMER, parent: extractTraceContext(msg?.headers) }, (_consume, ctx) =>
+      inSpan(processor.tracer, SPANS.provider, { kind: SpanKind.CLIENT, parent: ctx }, async () => {
         msg?.ack();
       }),
     );
@@ -125,16 +125,21 @@ describe("trace context through NATS", () => {
 });
 
 describe("maybeSpan", () => {
-  test("makes a child of a sampled span, none under a dropped one or without a tracer, and runs fn either way", async () => {
+  test("makes a child of a sampled span, none under a dropped one or without a tracer, and hands fn the context to go on with", async () => {
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 1, global: false });
     const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true });
     const dropped = trace.setSpanContext(ROOT_CONTEXT, { traceId: "5bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.NONE, isRemote: true });
-    expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: sampled }, async () => 1)).toBe(1);
-    expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: dropped }, async () => 2)).toBe(2);
-    expect(await maybeSpan(undefined, SPANS.publish, {}, async () => 3)).toBe(3);
+    const child = await maybeSpan(tracing.tracer, SPANS.publish, { parent: sampled }, async (ctx) => ctx);
+    // Under a dropped parent, and without a tracer, fn gets the parent itself: its flag still goes into the headers.
+    expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: dropped }, async (ctx) => ctx)).toBe(dropped);
+    expect(await maybeSpan(undefined, SPANS.publish, { parent: dropped }, async (ctx) => ctx)).toBe(dropped);
     await tracing.flush();
-    expect(exporter.getFinishedSpans().map((s) => s.spanContext().traceId)).toEqual(["4bf92f3577b34da6a3ce929d0e0e4736"]);
+    const [span] = exporter.getFinishedSpans();
+    expect(exporter.getFinishedSpans()).toHaveLength(1);
+    expect(span?.spanContext().traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    // fn got the new span's context, to parent what it does next.
+    expect(trace.getSpanContext(child)?.spanId).toBe(span?.spanContext().spanId ?? "none");
     await tracing.shutdown();
   });
 });

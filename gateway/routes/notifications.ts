@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { routeLabel } from "../../bin/telemetry/hono.ts";
+import { traceContextOf } from "../../bin/telemetry/hono.ts";
 import { logInfo } from "../../bin/telemetry/logging.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, NotificationRequest } from "../../schemas/request.ts";
@@ -47,10 +48,11 @@ export function notificationRoutes(): Hono<TenantEnv> {
     if (!parsed.success) throw invalidBody(parsed.error);
     const scope = await scopeOf(c, body.bytes);
     const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date() });
-    const stored = scope ? await claimOrReplay(deps, scope) : null;
+    const trace = traceContextOf(c);
+    const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
     try {
-      await deps.publisher.publish(acceptance.envelope, acceptance.msgId);
+      await deps.publisher.publish(acceptance.envelope, acceptance.msgId, trace);
     } catch (err) {
       await releaseQuietly(deps, scope);
       throw unavailable(err);
@@ -69,9 +71,10 @@ export function notificationRoutes(): Hono<TenantEnv> {
     const parsed = BatchRequest.safeParse(body.value);
     if (!parsed.success) throw invalidBody(parsed.error);
     const scope = await scopeOf(c, body.bytes);
-    const stored = scope ? await claimOrReplay(deps, scope) : null;
+    const trace = traceContextOf(c);
+    const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
-    const ctx = { tenant, key: scope?.key ?? null, correlationId: requestId, now: new Date() };
+    const ctx = { tenant, key: scope?.key ?? null, correlationId: requestId, now: new Date(), trace };
     const outcome = await acceptBatch(deps, parsed.data.notifications, ctx);
     if (outcome.accepted === 0 && outcome.unavailable > 0) {
       // Nothing became durable: like a single request, keep nothing so the same key can be retried.
