@@ -1,0 +1,128 @@
+// What each piece of telemetry costs the gateway per request, measured side by
+// side: one `herald gateway` per variant, all started on one namespace and
+// warmed once, then the same fixed-rate load (keyed single POST) alternates
+// between them round after round, and each round reads the gateway's own CPU
+// time from /proc. At a fixed rate every gateway does the same work, so CPU
+// per request compares across variants even when the box drifts.
+//
+//   off  LOG_LEVEL=warn, no tracing           log  LOG_LEVEL=info (a line per request)
+//   t0   tracing on, ratio 0 (nothing kept)   t10  tracing on, ratio 0.1
+//   on   log + t10 (the benchmark's "on")
+// Extra variants: --variant name:KEY=VALUE,KEY=VALUE (on top of off's env).
+// Spans go to an OTLP sink that only counts bytes, in its own process; the
+// gateways' stdout is drained by a newline counter.
+//
+// Usage: flock -x /tmp/herald-cpu.lock bun bench/profile/telemetry-ab.ts
+//   [--rate 2000] [--seconds 4] [--rounds 6] [--variants off,log,t0,t10,on] [--variant name:K=V,...]
+import { parseArgs } from "node:util";
+import { freePort, waitForPort } from "../../bin/probe.ts";
+import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
+import { connectTestNats } from "../../test/support/services.ts";
+import { topology } from "../../schemas/subjects.ts";
+import { runAutocannon } from "../lib/autocannon.ts";
+import { sampleTree } from "../lib/rss-monitor.ts";
+import { purgeStream } from "../lib/stream.ts";
+import { singleLoad } from "../phases/http-load.ts";
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "6" },
+    variants: { type: "string", default: "off,log,t0,t10,on" },
+    variant: { type: "string", multiple: true, default: [] },
+  },
+});
+const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
+
+const sinkProc = Bun.spawn([process.execPath, "-e", `
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, async fetch(req) { await req.arrayBuffer(); return Response.json({}); } });
+  console.log(s.port);
+`], { stdout: "pipe", stderr: "inherit" });
+const sinkPort = new TextDecoder().decode((await sinkProc.stdout.getReader().read()).value).trim();
+const traced = (ratio: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`, OTEL_TRACES_SAMPLER_ARG: ratio });
+const BUILT_IN: Record<string, Record<string, string>> = {
+  off: { LOG_LEVEL: "warn" },
+  log: { LOG_LEVEL: "info" },
+  t0: { LOG_LEVEL: "warn", ...traced("0") },
+  t10: { LOG_LEVEL: "warn", ...traced("0.1") },
+  on: { LOG_LEVEL: "info", ...traced("0.1") },
+};
+const variants: Record<string, Record<string, string>> = {};
+for (const name of values.variants.split(",").filter(Boolean)) {
+  const env = BUILT_IN[name];
+  if (!env) throw new Error(`unknown variant ${name}; built in: ${Object.keys(BUILT_IN).join(", ")}`);
+  variants[name] = env;
+}
+for (const spec of values.variant) {
+  const at = spec.indexOf(":");
+  const name = at < 0 ? spec : spec.slice(0, at);
+  const pairs = at < 0 ? "" : spec.slice(at + 1);
+  if (!name) throw new Error(`--variant name:KEY=VALUE,... expected, got ${spec}`);
+  const env = pairs.split(",").filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]);
+  variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env) };
+}
+
+interface Gateway {
+  name: string;
+  proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "inherit">>;
+  url: string;
+}
+
+const stack = await createStack();
+const nc = await connectTestNats();
+const stream = topology(stack.namespace).streams.work;
+const gateways: Gateway[] = [];
+try {
+  for (const [name, env] of Object.entries(variants)) {
+    const port = freePort();
+    const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
+      env: { PATH: process.env.PATH ?? "", HERALD_METRICS_PORT: "0", ...stack.env, ...env, HERALD_PORT: String(port) },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    void (async () => {
+      for await (const _ of proc.stdout) {
+        // drained, as a log shipper would
+      }
+    })();
+    if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`gateway ${name} did not listen`);
+    gateways.push({ name, proc, url: `http://127.0.0.1:${port}` });
+  }
+  const rate = Number(values.rate);
+  const seconds = Number(values.seconds);
+  for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: 3 });
+  const figures: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g.name, []]));
+  console.log(`${gateways.length} gateways, ${rate} req/s for ${seconds} s per round, ${values.rounds} rounds`);
+  for (let round = 0; round < Number(values.rounds); round++) {
+    // Rotate the order every round, so no variant always follows the same one.
+    const order = gateways.map((_, i) => gateways[(i + round) % gateways.length] as Gateway);
+    const line: string[] = [];
+    for (const g of order) {
+      await purgeStream(nc, stream);
+      const before = await sampleTree(g.proc.pid);
+      const run = await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: seconds, overallRate: rate });
+      const after = await sampleTree(g.proc.pid);
+      const us = ((after.cpuSeconds - before.cpuSeconds) / Math.max(1, run.total2xx)) * 1e6;
+      figures[g.name]?.push(us);
+      line.push(`${g.name} ${us.toFixed(0)}`);
+    }
+    console.log(`round ${round + 1}: ${line.join("  ")} µs/request`);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+  const base = figures.off ? mean(figures.off) : undefined;
+  console.log("\nvariant   gateway CPU µs/request (mean ± sd)   vs off");
+  for (const [name, xs] of Object.entries(figures)) {
+    const m = mean(xs);
+    const delta = base === undefined || name === "off" ? "" : `${m - base >= 0 ? "+" : ""}${(m - base).toFixed(1)} µs (${(((m - base) / base) * 100).toFixed(1)}%)`;
+    console.log(`${name.padEnd(9)} ${m.toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta}`);
+  }
+} finally {
+  for (const g of gateways) g.proc.kill("SIGTERM");
+  await Promise.all(gateways.map((g) => g.proc.exited));
+  sinkProc.kill();
+  await nc.close();
+  await stack.cleanup();
+}
