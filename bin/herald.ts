@@ -173,7 +173,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       logger: log,
       metrics,
       metricsPage: metrics,
-      ...(tracer ? { tracer } : {}),
+      ...(tracer ? { tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
       hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
     });

@@ -20,7 +20,13 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   const app = new Hono<BaseEnv>();
 
   // First, so it times and counts every answer, auth failures and 404s included.
-  app.use(httpTelemetry({ metrics: resolved.metrics, ...(resolved.tracer ? { tracer: resolved.tracer } : {}) }));
+  app.use(
+    httpTelemetry({
+      metrics: resolved.metrics,
+      ...(resolved.tracer ? { tracer: resolved.tracer } : {}),
+      ...(resolved.traceSampleRatio !== undefined ? { sampleRatio: resolved.traceSampleRatio } : {}),
+    }),
+  );
   app.use(requestId());
   app.use(async function provideDeps(c, next) {
     c.set("deps", resolved);

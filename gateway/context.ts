@@ -66,6 +66,8 @@ export interface GatewayDeps {
   metricsPage?: { readonly contentType: string; render(): Promise<string> };
   /** Spans for the request, the idempotency check and the publish; none when left out. */
   tracer?: Tracer;
+  /** Share of new traces kept (OTEL_TRACES_SAMPLER_ARG), decided per request before any span; default 1. */
+  traceSampleRatio?: number;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
   options?: Partial<GatewayOptions>;

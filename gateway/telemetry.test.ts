@@ -19,7 +19,7 @@ const lines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   f = await createAppFixture();
   metrics = createMetrics({ processMetrics: false });
-  // Global, as in the running process: the publish window reads the active context to fill the NATS headers.
+  // Global, as in the running process: the publish window injects through the global W3C propagator.
   tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 1 });
   const destination: DestinationStream = { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) };
   app = createApp({
@@ -72,6 +72,25 @@ describe("gateway telemetry", () => {
     expect(stored?.header?.get("traceparent")).toContain(publish?.spanContext().spanId ?? "missing");
 
     expect(lines).toContainEqual(expect.objectContaining({ msg: "notification accepted", correlationId: "req-obs-1", notificationId: id, tenantId: "acme", channel: "sms" }));
+  });
+
+  test("a new trace the edge drops makes no span, and its message still says 'not sampled'; a caller's sampled trace is continued", async () => {
+    const dropping = createApp({ ...f.deps, logger: createHeraldLogger({ level: "warn", service: "herald-gateway" }), tracer: tracing.tracer, traceSampleRatio: 0 });
+    const seqBefore = (await f.jsm.streams.info(f.topo.streams.work)).state.last_seq;
+    expect((await send(dropping, "/v1/notifications", { body: VALID.in_app })).status).toBe(202);
+    const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const traceparent = `00-${callerTrace}-00f067aa0ba902b7-01`;
+    expect((await send(dropping, "/v1/notifications", { body: VALID.in_app, headers: { traceparent } })).status).toBe(202);
+
+    const dropped = (await f.jsm.streams.getMessage(f.topo.streams.work, { seq: seqBefore + 1 }))?.header?.get("traceparent") ?? "";
+    expect(dropped).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    const continued = (await f.jsm.streams.getMessage(f.topo.streams.work, { seq: seqBefore + 2 }))?.header?.get("traceparent") ?? "";
+    expect(continued).toMatch(new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-01$`));
+
+    await tracing.flush();
+    const traceIds = new Set(exporter.getFinishedSpans().map((s) => s.spanContext().traceId));
+    expect(traceIds.has(traceIdFromTraceparent(dropped) ?? "missing")).toBe(false);
+    expect(traceIds.has(callerTrace)).toBe(true);
   });
 
   test("a traceparent without X-Request-Id gives its trace id as the correlation id", async () => {

@@ -4,7 +4,7 @@
  * import this, never the SDK in ./tracing.ts, so they run (as no-ops) where
  * tracing was never started.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 
 /** The instrumentation scope every Herald span is created under. */
 export const TRACER_NAME = "herald";
@@ -19,6 +19,33 @@ export const SPANS = {
   persist: "db.persist",
   provider: "provider.send",
 } as const;
+
+/**
+ * Set on a parent context when the edge (the gateway, for a request without
+ * a `traceparent`) already decided to keep a new trace; the SDK's sampler
+ * (./tracing.ts) then records it instead of deciding a second time.
+ */
+export const EDGE_SAMPLED = createContextKey("herald.edge_sampled");
+
+/**
+ * The edge's decision for a new trace, made before any span exists: kept,
+ * with the share `ratio`. A dropped trace costs no SDK span: see `notSampled`.
+ */
+export function keepNewTrace(ratio: number): boolean {
+  return ratio >= 1 || Math.random() < ratio;
+}
+
+/**
+ * The context of a new trace the edge dropped: a valid, not-sampled span
+ * context with random ids and no span behind it, so the W3C header still says
+ * "not sampled" to the processor (which then drops it too) while the request
+ * itself makes no SDK span, sampler call or attribute object.
+ */
+export function notSampled(): Context {
+  const traceId = crypto.randomUUID().replaceAll("-", "");
+  const spanId = crypto.randomUUID().slice(19, 23) + crypto.randomUUID().slice(24, 36);
+  return trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE }));
+}
 
 export interface SpanOptions {
   kind?: SpanKind;

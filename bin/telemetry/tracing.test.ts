@@ -8,6 +8,7 @@ import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from
 import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
 import { inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
+import { EDGE_SAMPLED, keepNewTrace, notSampled } from "./spans.ts";
 
 let receiver: OtlpReceiver;
 beforeAll(() => {
@@ -121,6 +122,32 @@ describe("trace context through NATS", () => {
 
   test("a message without trace headers starts a new trace", () => {
     expect(trace.getSpanContext(extractTraceContext(undefined))).toBeUndefined();
+  });
+});
+
+describe("the edge's sampling decision", () => {
+  test("a new trace the edge kept is recorded even at ratio 0; other new traces follow the ratio", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 0, global: false });
+    await inSpan(tracing.tracer, "kept at the edge", { parent: ROOT_CONTEXT.setValue(EDGE_SAMPLED, true) }, async () => {});
+    await inSpan(tracing.tracer, "left to the ratio", {}, async () => {});
+    await tracing.flush();
+    expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["kept at the edge"]);
+    await tracing.shutdown();
+  });
+
+  test("a dropped trace's context is valid, not sampled, and fresh every time", () => {
+    const a = trace.getSpanContext(notSampled());
+    const b = trace.getSpanContext(notSampled());
+    expect(a?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(a?.spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(a?.traceFlags).toBe(TraceFlags.NONE);
+    expect(a?.traceId).not.toBe(b?.traceId);
+    expect(keepNewTrace(1)).toBe(true);
+    expect(keepNewTrace(0)).toBe(false);
+    const kept = Array.from({ length: 10_000 }, () => keepNewTrace(0.1)).filter(Boolean).length;
+    expect(kept).toBeGreaterThan(800);
+    expect(kept).toBeLessThan(1_200);
   });
 });
 

@@ -15,12 +15,12 @@
  * Options come from config (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER_ARG
  * parsed in bin/config.ts); nothing here reads the environment.
  */
-import { propagation, trace, type Tracer } from "@opentelemetry/api";
+import { propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
-import { TRACER_NAME } from "./spans.ts";
+import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, type Sampler, type SamplingResult, type SpanExporter } from "@opentelemetry/sdk-trace";
+import { EDGE_SAMPLED, TRACER_NAME } from "./spans.ts";
 
 export interface TracingOptions {
   /** `service.name` of the resource: `herald-gateway`, `herald-processor`, `herald-all`. */
@@ -64,6 +64,25 @@ function clampRatio(ratio: number | undefined): number {
   return Math.min(1, Math.max(0, ratio));
 }
 
+/**
+ * The root sampler: keeps a new trace the edge already decided to keep
+ * (`EDGE_SAMPLED`, set by the gateway's httpTelemetry), and otherwise asks the
+ * ratio sampler; continued traces never get here (parent-based).
+ */
+export class EdgeDecisionSampler implements Sampler {
+  private readonly kept: SamplingResult = { decision: SamplingDecision.RECORD_AND_SAMPLED };
+
+  constructor(private readonly fallback: Sampler) {}
+
+  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    return context.getValue(EDGE_SAMPLED) === true ? this.kept : this.fallback.shouldSample(context, traceId, name, kind, attributes, links);
+  }
+
+  toString(): string {
+    return `EdgeDecisionSampler{${this.fallback.toString()}}`;
+  }
+}
+
 /** Starts tracing as configured; call once per process, before serving. */
 export function startTracing(opts: TracingOptions): Tracing {
   if (!opts.endpoint && !opts.exporter) {
@@ -76,7 +95,7 @@ export function startTracing(opts: TracingOptions): Tracing {
       "service.name": opts.serviceName,
       ...(opts.serviceVersion ? { "service.version": opts.serviceVersion } : {}),
     }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(clampRatio(opts.sampleRatio)) }),
+    sampler: new ParentBasedSampler({ root: new EdgeDecisionSampler(new TraceIdRatioBasedSampler(clampRatio(opts.sampleRatio))) }),
     spanProcessors: [new BatchSpanProcessor({ exporter, ...(opts.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: opts.scheduledDelayMillis } : {}) })],
   });
   const global = opts.global !== false;
