@@ -112,12 +112,17 @@ try {
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
-  const base = figures.off ? mean(figures.off) : undefined;
-  console.log("\nvariant   gateway CPU µs/request (mean ± sd)   vs off");
+  // Rounds drift together (the whole box speeds up and slows down), so a variant is compared with off round by round.
+  const off = figures.off;
+  console.log("\nvariant   gateway CPU µs/request (mean ± sd)   minus off, paired by round (mean ± standard error)");
   for (const [name, xs] of Object.entries(figures)) {
-    const m = mean(xs);
-    const delta = base === undefined || name === "off" ? "" : `${m - base >= 0 ? "+" : ""}${(m - base).toFixed(1)} µs (${(((m - base) / base) * 100).toFixed(1)}%)`;
-    console.log(`${name.padEnd(9)} ${m.toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta}`);
+    let delta = "";
+    if (off && name !== "off") {
+      const diffs = xs.map((x, i) => x - (off[i] ?? Number.NaN));
+      const m = mean(diffs);
+      delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${(sd(diffs) / Math.sqrt(diffs.length)).toFixed(1)} µs (${((m / mean(off)) * 100).toFixed(1)}%)`;
+    }
+    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta}`);
   }
 } finally {
   for (const g of gateways) g.proc.kill("SIGTERM");
