@@ -75,7 +75,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     // Before the other Herald phases, on the same namespace; each round starts its own gateway.
     const stream = topology(stack.namespace).streams.work;
     results.telemetry = await span("telemetry", () => telemetryPhase({ env: stack.env, apiKey: TENANT_KEY, nc, stream }, plan, cleanup, log));
-    results.notes.push("Telemetry phase (issue 4): four rounds of off then on, each a fresh gateway under the gateway phase's load. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
+    results.notes.push("Telemetry phase (issue 4): two gateways, off and on, started together and warmed once; the gateway phase's load alternates between them for six rounds each (off-on, on-off, …). Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
   }
   if (has("gateway") || has("fixed") || has("batch") || has("e2e")) {
     const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
