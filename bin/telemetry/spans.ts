@@ -43,7 +43,9 @@ export function keepNewTrace(ratio: number): boolean {
  */
 export function notSampled(): Context {
   const traceId = crypto.randomUUID().replaceAll("-", "");
-  const spanId = crypto.randomUUID().slice(19, 23) + crypto.randomUUID().slice(24, 36);
+  // 16 hex digits: the last two groups of a second UUID (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx).
+  const more = crypto.randomUUID();
+  const spanId = more.slice(19, 23) + more.slice(24);
   return trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE }));
 }
 
