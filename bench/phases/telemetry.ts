@@ -29,7 +29,7 @@ export interface TelemetryTarget {
   stream: string;
 }
 
-interface Gateway {
+export interface Gateway {
   proc: Subprocess<"ignore", "pipe", "inherit">;
   url: string;
   /** Lines the gateway wrote to stdout so far. */
@@ -44,7 +44,7 @@ interface Gateway {
  * line, which at an info line per request would put the harness's CPU, not
  * the gateway's logging, into the "on" figure.
  */
-async function startGateway(env: Record<string, string>): Promise<Gateway> {
+export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const port = freePort();
   const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
     env: { PATH: process.env.PATH ?? "", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
@@ -66,7 +66,7 @@ async function startGateway(env: Record<string, string>): Promise<Gateway> {
 }
 
 /** SIGTERM (the gateway drains and flushes its spans), SIGKILL after 15 s. */
-async function stopGateway(g: Gateway): Promise<void> {
+export async function stopGateway(g: Gateway): Promise<void> {
   if (g.proc.exitCode !== null || g.proc.signalCode !== null) return;
   const timer = setTimeout(() => g.proc.kill("SIGKILL"), 15_000);
   g.proc.kill("SIGTERM");

@@ -9,13 +9,13 @@
 //   t0   tracing on, ratio 0 (nothing kept)   t10  tracing on, ratio 0.1
 //   on   log + t10 (the benchmark's "on")
 // Extra variants: --variant name:KEY=VALUE,KEY=VALUE (on top of off's env).
-// Spans go to an OTLP sink that only counts bytes, in its own process; the
-// gateways' stdout is drained by a newline counter.
+// Spans go to the bench's OTLP receiver (bodies kept, not parsed); the
+// gateways' stdout is drained by a newline counter (bench/phases/telemetry.ts).
 //
 // Usage: flock -x /tmp/herald-cpu.lock bun bench/profile/telemetry-ab.ts
 //   [--rate 2000] [--seconds 4] [--rounds 6] [--variants off,log,t0,t10,on] [--variant name:K=V,...]
 import { parseArgs } from "node:util";
-import { freePort, waitForPort } from "../../bin/probe.ts";
+import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
 import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
 import { connectTestNats } from "../../test/support/services.ts";
 import { topology } from "../../schemas/subjects.ts";
@@ -23,6 +23,7 @@ import { runAutocannon } from "../lib/autocannon.ts";
 import { sampleTree } from "../lib/rss-monitor.ts";
 import { purgeStream } from "../lib/stream.ts";
 import { singleLoad } from "../phases/http-load.ts";
+import { startGateway, stopGateway, type Gateway } from "../phases/telemetry.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,14 +34,10 @@ const { values } = parseArgs({
     variant: { type: "string", multiple: true, default: [] },
   },
 });
-const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
 
-const sinkProc = Bun.spawn([process.execPath, "-e", `
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, async fetch(req) { await req.arrayBuffer(); return Response.json({}); } });
-  console.log(s.port);
-`], { stdout: "pipe", stderr: "inherit" });
-const sinkPort = new TextDecoder().decode((await sinkProc.stdout.getReader().read()).value).trim();
-const traced = (ratio: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`, OTEL_TRACES_SAMPLER_ARG: ratio });
+// The bench's receiver: it keeps each export's body and parses nothing unless asked.
+const receiver = startOtlpReceiver();
+const traced = (ratio: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER_ARG: ratio });
 const BUILT_IN: Record<string, Record<string, string>> = {
   off: { LOG_LEVEL: "warn" },
   log: { LOG_LEVEL: "info" },
@@ -63,33 +60,13 @@ for (const spec of values.variant) {
   variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env) };
 }
 
-interface Gateway {
-  name: string;
-  proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "inherit">>;
-  url: string;
-}
-
 const stack = await createStack();
 const nc = await connectTestNats();
 const stream = topology(stack.namespace).streams.work;
-const gateways: Gateway[] = [];
+type Variant = Gateway & { name: string };
+const gateways: Variant[] = [];
 try {
-  for (const [name, env] of Object.entries(variants)) {
-    const port = freePort();
-    const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
-      env: { PATH: process.env.PATH ?? "", HERALD_METRICS_PORT: "0", ...stack.env, ...env, HERALD_PORT: String(port) },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    void (async () => {
-      for await (const _ of proc.stdout) {
-        // drained, as a log shipper would
-      }
-    })();
-    if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`gateway ${name} did not listen`);
-    gateways.push({ name, proc, url: `http://127.0.0.1:${port}` });
-  }
+  for (const [name, env] of Object.entries(variants)) gateways.push({ name, ...(await startGateway({ ...stack.env, ...env })) });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: 3 });
@@ -97,7 +74,7 @@ try {
   console.log(`${gateways.length} gateways, ${rate} req/s for ${seconds} s per round, ${values.rounds} rounds`);
   for (let round = 0; round < Number(values.rounds); round++) {
     // Rotate the order every round, so no variant always follows the same one.
-    const order = gateways.map((_, i) => gateways[(i + round) % gateways.length] as Gateway);
+    const order = gateways.map((_, i) => gateways[(i + round) % gateways.length] as Variant);
     const line: string[] = [];
     for (const g of order) {
       await purgeStream(nc, stream);
@@ -125,9 +102,8 @@ try {
     console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta}`);
   }
 } finally {
-  for (const g of gateways) g.proc.kill("SIGTERM");
-  await Promise.all(gateways.map((g) => g.proc.exited));
-  sinkProc.kill();
+  await Promise.all(gateways.map(stopGateway));
+  await receiver.stop();
   await nc.close();
   await stack.cleanup();
 }
