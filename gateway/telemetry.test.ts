@@ -93,6 +93,14 @@ describe("gateway telemetry", () => {
     expect(traceIds.has(callerTrace)).toBe(true);
   });
 
+  test("a malformed traceparent is ignored: the request is accepted and its message carries a new, valid trace", async () => {
+    const seqBefore = (await f.jsm.streams.info(f.topo.streams.work)).state.last_seq;
+    const res = await send(app, "/v1/notifications", { body: VALID.in_app, headers: { traceparent: "00-not-a-trace-01" } });
+    expect(res.status).toBe(202);
+    const header = (await f.jsm.streams.getMessage(f.topo.streams.work, { seq: seqBefore + 1 }))?.header?.get("traceparent") ?? "";
+    expect(traceIdFromTraceparent(header)).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   test("a traceparent without X-Request-Id gives its trace id as the correlation id", async () => {
     const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const res = await send(app, "/health/live", { key: null, headers: { traceparent } });
