@@ -8,12 +8,16 @@
 //   off  LOG_LEVEL=warn, no tracing           log  LOG_LEVEL=info (a line per request)
 //   t0   tracing on, ratio 0 (nothing kept)   t10  tracing on, ratio 0.1
 //   on   log + t10 (the benchmark's "on")
-// Extra variants: --variant name:KEY=VALUE,KEY=VALUE (on top of off's env).
+// Extra variants: --variant name:KEY=VALUE,KEY=VALUE (on top of off's env);
+// `{receiver}` in a value stands for the bench's OTLP receiver URL.
 // Spans go to the bench's OTLP receiver (bodies kept, not parsed); the
 // gateways' stdout is drained by a newline counter (bench/phases/telemetry.ts).
 //
 // Usage: flock -x /tmp/herald-cpu.lock bun bench/profile/telemetry-ab.ts
 //   [--rate 2000] [--seconds 4] [--rounds 6] [--variants off,log,t0,t10,on] [--variant name:K=V,...]
+//   [--saturate] (no fixed rate: 64 connections as fast as each gateway goes, and
+//   the figure is req/s, as in the bench's telemetry phase; what the variant costs
+//   the whole box — its log reader and span receiver included — shows here)
 import { parseArgs } from "node:util";
 import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
 import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
@@ -32,6 +36,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "6" },
     variants: { type: "string", default: "off,log,t0,t10,on" },
     variant: { type: "string", multiple: true, default: [] },
+    saturate: { type: "boolean", default: false },
   },
 });
 
@@ -56,7 +61,7 @@ for (const spec of values.variant) {
   const name = at < 0 ? spec : spec.slice(0, at);
   const pairs = at < 0 ? "" : spec.slice(at + 1);
   if (!name) throw new Error(`--variant name:KEY=VALUE,... expected, got ${spec}`);
-  const env = pairs.split(",").filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]);
+  const env = pairs.split(",").filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1).replaceAll("{receiver}", receiver.url)]);
   variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env) };
 }
 
@@ -71,35 +76,42 @@ try {
   const seconds = Number(values.seconds);
   for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: 3 });
   const figures: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g.name, []]));
-  console.log(`${gateways.length} gateways, ${rate} req/s for ${seconds} s per round, ${values.rounds} rounds`);
+  // This process's own CPU per request: the OTLP receiver and the stdout line counter, which share the 2 cores.
+  const harnessUs: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g.name, []]));
+  const saturate = values.saturate;
+  const unit = saturate ? "req/s" : "µs/request";
+  console.log(`${gateways.length} gateways, ${saturate ? "saturating" : `${rate} req/s`} for ${seconds} s per round, ${values.rounds} rounds`);
   for (let round = 0; round < Number(values.rounds); round++) {
     // Rotate the order every round, so no variant always follows the same one.
     const order = gateways.map((_, i) => gateways[(i + round) % gateways.length] as Variant);
     const line: string[] = [];
     for (const g of order) {
       await purgeStream(nc, stream);
+      const harnessBefore = process.cpuUsage();
       const before = await sampleTree(g.proc.pid);
-      const run = await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: seconds, overallRate: rate });
+      const run = await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: seconds, ...(saturate ? {} : { overallRate: rate }) });
       const after = await sampleTree(g.proc.pid);
-      const us = ((after.cpuSeconds - before.cpuSeconds) / Math.max(1, run.total2xx)) * 1e6;
-      figures[g.name]?.push(us);
-      line.push(`${g.name} ${us.toFixed(0)}`);
+      const harness = process.cpuUsage(harnessBefore);
+      harnessUs[g.name]?.push((harness.user + harness.system) / Math.max(1, run.total2xx));
+      const figure = saturate ? run.rps : ((after.cpuSeconds - before.cpuSeconds) / Math.max(1, run.total2xx)) * 1e6;
+      figures[g.name]?.push(figure);
+      line.push(`${g.name} ${figure.toFixed(0)}`);
     }
-    console.log(`round ${round + 1}: ${line.join("  ")} µs/request`);
+    console.log(`round ${round + 1}: ${line.join("  ")} ${unit}`);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
   // Rounds drift together (the whole box speeds up and slows down), so a variant is compared with off round by round.
   const off = figures.off;
-  console.log("\nvariant   gateway CPU µs/request (mean ± sd)   minus off, paired by round (mean ± standard error)");
+  console.log(`\nvariant   ${saturate ? "req/s" : "gateway CPU µs/request"} (mean ± sd)   minus off, paired by round (mean ± standard error)`);
   for (const [name, xs] of Object.entries(figures)) {
     let delta = "";
     if (off && name !== "off") {
       const diffs = xs.map((x, i) => x - (off[i] ?? Number.NaN));
       const m = mean(diffs);
-      delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${(sd(diffs) / Math.sqrt(diffs.length)).toFixed(1)} µs (${((m / mean(off)) * 100).toFixed(1)}%)`;
+      delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${(sd(diffs) / Math.sqrt(diffs.length)).toFixed(1)} ${saturate ? "req/s" : "µs"} (${((m / mean(off)) * 100).toFixed(1)}%)`;
     }
-    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta}`);
+    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta.padEnd(36)} harness ${mean(harnessUs[name] ?? []).toFixed(1)} µs/request`);
   }
 } finally {
   await Promise.all(gateways.map(stopGateway));
