@@ -4,7 +4,7 @@
  * import this, never the SDK in ./tracing.ts, so they run (as no-ops) where
  * tracing was never started.
  */
-import { createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
 
 /** The instrumentation scope every Herald span is created under. */
 export const TRACER_NAME = "herald";
@@ -35,18 +35,95 @@ export function keepNewTrace(ratio: number): boolean {
   return ratio >= 1 || Math.random() < ratio;
 }
 
+/** Two lowercase hex digits for every byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+/** Random bytes drawn 6 KiB at a time: one `getRandomValues` per 256 dropped traces instead of two UUIDs each. */
+const pool = new Uint8Array(24 * 256);
+let poolAt = pool.length;
+
+/** `bytes` random bytes (crypto.getRandomValues) as lowercase hex; never all zeros, which W3C calls an invalid id. */
+export function randomHex(bytes: number): string {
+  for (;;) {
+    if (poolAt + bytes > pool.length) {
+      crypto.getRandomValues(pool);
+      poolAt = 0;
+    }
+    let hex = "";
+    let any = 0;
+    for (const end = poolAt + bytes; poolAt < end; poolAt++) {
+      const b = pool[poolAt] as number;
+      any |= b;
+      hex += HEX[b];
+    }
+    if (any !== 0) return hex;
+  }
+}
+
+/**
+ * The span of a new trace the edge dropped: no SDK object behind it, only the
+ * ids and the W3C `traceparent` it puts in the message headers, written out
+ * here once so the publish needs no propagator call (see `traceparentOf`).
+ */
+export class DroppedSpan implements Span {
+  private readonly context: SpanContext;
+  readonly traceparent: string;
+
+  constructor(traceId: string, spanId: string) {
+    this.context = { traceId, spanId, traceFlags: TraceFlags.NONE };
+    this.traceparent = `00-${traceId}-${spanId}-00`;
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+  isRecording(): boolean {
+    return false;
+  }
+  setAttribute(): this {
+    return this;
+  }
+  setAttributes(): this {
+    return this;
+  }
+  addEvent(): this {
+    return this;
+  }
+  addLink(): this {
+    return this;
+  }
+  addLinks(): this {
+    return this;
+  }
+  setStatus(): this {
+    return this;
+  }
+  updateName(): this {
+    return this;
+  }
+  end(): void {}
+  recordException(): void {}
+}
+
 /**
  * The context of a new trace the edge dropped: a valid, not-sampled span
- * context with random ids and no span behind it, so the W3C header still says
- * "not sampled" to the processor (which then drops it too) while the request
- * itself makes no SDK span, sampler call or attribute object.
+ * context with random ids and no SDK span behind it, so the W3C header still
+ * says "not sampled" to the processor (which then drops it too) while the
+ * request itself makes no SDK span, sampler call or attribute object.
  */
 export function notSampled(): Context {
-  const traceId = crypto.randomUUID().replaceAll("-", "");
-  // 16 hex digits: the last two groups of a second UUID (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx).
-  const more = crypto.randomUUID();
-  const spanId = more.slice(19, 23) + more.slice(24);
-  return trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE }));
+  return trace.setSpan(ROOT_CONTEXT, new DroppedSpan(randomHex(16), randomHex(8)));
+}
+
+/** The ready-made `traceparent` of a dropped trace's context; undefined for any other context (the propagator writes those). */
+export function traceparentOf(ctx: Context): string | undefined {
+  const span = trace.getSpan(ctx);
+  return span instanceof DroppedSpan ? span.traceparent : undefined;
+}
+
+/** Whether spans under `parent` are recorded: a new trace (no span yet) or a sampled parent. */
+export function sampledParent(parent: Context): boolean {
+  const span = trace.getSpan(parent);
+  return span === undefined || (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
 export interface SpanOptions {
@@ -89,8 +166,7 @@ export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions,
 export function maybeSpan<T>(tracer: Tracer | undefined, name: string, opts: SpanOptions, fn: (ctx: Context) => Promise<T>): Promise<T> {
   const parent = opts.parent ?? ROOT_CONTEXT;
   if (tracer === undefined) return fn(parent);
-  const parentSpan = trace.getSpan(parent);
-  if (parentSpan !== undefined && (parentSpan.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn(parent);
+  if (!sampledParent(parent)) return fn(parent);
   return inSpan(tracer, name, { ...opts, parent }, (_span, ctx) => fn(ctx));
 }
 

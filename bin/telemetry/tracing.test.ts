@@ -8,7 +8,8 @@ import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from
 import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
 import { inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
-import { EDGE_SAMPLED, keepNewTrace, notSampled } from "./spans.ts";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { EDGE_SAMPLED, keepNewTrace, notSampled, randomHex, traceparentOf } from "./spans.ts";
 
 let receiver: OtlpReceiver;
 beforeAll(() => {
@@ -143,11 +144,25 @@ describe("the edge's sampling decision", () => {
     expect(a?.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(a?.traceFlags).toBe(TraceFlags.NONE);
     expect(a?.traceId).not.toBe(b?.traceId);
+    expect(a?.spanId).not.toBe(b?.spanId);
     expect(keepNewTrace(1)).toBe(true);
     expect(keepNewTrace(0)).toBe(false);
     const kept = Array.from({ length: 10_000 }, () => keepNewTrace(0.1)).filter(Boolean).length;
     expect(kept).toBeGreaterThan(800);
     expect(kept).toBeLessThan(1_200);
+  });
+
+  test("a dropped trace's ready-made traceparent is what the W3C propagator writes for it", () => {
+    const propagator = new W3CTraceContextPropagator();
+    for (let i = 0; i < 300; i++) {
+      // 300 × 24 bytes: past the end of the 6 KiB random pool, so a refill is covered too.
+      const ctx = notSampled();
+      const carrier: Record<string, string> = {};
+      propagator.inject(ctx, carrier, { set: (c, k, v) => (c[k] = v) });
+      expect(traceparentOf(ctx)).toBe(carrier.traceparent ?? "missing");
+    }
+    expect(traceparentOf(ROOT_CONTEXT)).toBeUndefined();
+    expect(randomHex(8)).toMatch(/^[0-9a-f]{16}$/);
   });
 });
 
