@@ -1,6 +1,6 @@
 /**
  * A minimal OTLP/HTTP traces receiver for tests: accepts the JSON encoding
- * that @opentelemetry/exporter-trace-otlp-http sends to `/v1/traces` and keeps
+ * that the SDK's OTLP/HTTP JSON serializer (./otlp-fetch.ts) sends to `/v1/traces` and keeps
  * each span with its resource's service name. A stand-in for a collector, on
  * loopback only.
  */

@@ -17,9 +17,9 @@
  */
 import { propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, type Sampler, type SamplingResult, type SpanExporter } from "@opentelemetry/sdk-trace";
+import { createOtlpFetchExporter } from "./otlp-fetch.ts";
 import { EDGE_SAMPLED, TRACER_NAME } from "./spans.ts";
 
 export interface TracingOptions {
@@ -89,7 +89,7 @@ export function startTracing(opts: TracingOptions): Tracing {
     return { enabled: false, tracer: trace.getTracer(TRACER_NAME), flush: async () => {}, shutdown: async () => {} };
   }
   const exporter =
-    opts.exporter ?? new OTLPTraceExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
+    opts.exporter ?? createOtlpFetchExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       "service.name": opts.serviceName,
