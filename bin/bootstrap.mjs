@@ -52,7 +52,8 @@ ensureBun();
 ensureDependencies();
 
 const [mode, ...rest] = process.argv.slice(2);
-const env = { ...process.env, PATH: `${join(tools, "node_modules", ".bin")}:${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
+// Herald's runtime settings (bin/runtime-env.ts says why), under anything the caller set.
+const env = { ...pkg.herald.runtimeEnv, ...process.env, PATH: `${join(tools, "node_modules", ".bin")}:${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
 switch (mode) {
   case "run":
     process.exit(run(bun, rest, { env }));

@@ -11,6 +11,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
 import { freePort, waitForPort } from "../../bin/probe.ts";
+import { RUNTIME_ENV } from "../../bin/runtime-env.ts";
 import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
 import type { BenchPlan } from "../args.ts";
 import type { Cleanup } from "../lib/cleanup.ts";
@@ -47,7 +48,7 @@ export interface Gateway {
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const port = freePort();
   const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
-    env: { PATH: process.env.PATH ?? "", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", ...RUNTIME_ENV, HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "inherit",

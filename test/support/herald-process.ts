@@ -1,5 +1,6 @@
 import type { Subprocess } from "bun";
 import { freePort, waitForPort } from "../../bin/probe.ts";
+import { RUNTIME_ENV } from "../../bin/runtime-env.ts";
 
 const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
 
@@ -19,7 +20,7 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
   const port = mode === "processor" ? 0 : Number(env.HERALD_PORT ?? freePort());
   const proc = Bun.spawn([process.execPath, CLI, mode], {
     // Metrics port 0: several processors in one test (crash, redelivery) must not fight over 9464.
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
+    env: { PATH: process.env.PATH ?? "", ...RUNTIME_ENV, LOG_LEVEL: "info", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
