@@ -84,6 +84,7 @@ describe("the OTLP/HTTP fetch exporter", () => {
 
   test("Retry-After is read as seconds or as an HTTP date", () => {
     expect(retryAfterMs(null)).toBeUndefined();
+    expect(retryAfterMs("")).toBeUndefined();
     expect(retryAfterMs("2")).toBe(2_000);
     expect(retryAfterMs("Wed, 25 Nov 2026 12:00:10 GMT", Date.parse("Wed, 25 Nov 2026 12:00:00 GMT"))).toBe(10_000);
     expect(retryAfterMs("soon")).toBeUndefined();
