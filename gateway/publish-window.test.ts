@@ -22,6 +22,25 @@ describe("createPublishWindow", () => {
     expect(await f.count()).toBe(before + 200);
   });
 
+  test("stores a message once when the same Nats-Msg-Id is published twice", async () => {
+    const window = createPublishWindow(f.nc, { timeoutMs: 2_000, maxInFlight: 8 });
+    const before = await f.count();
+    const subject = f.topo.sendSubject("normal", "in_app");
+    await window.publish(subject, data, "same-id");
+    await window.publish(subject, data, "same-id");
+    expect(await f.count()).toBe(before + 1);
+  });
+
+  test("fails only the publish whose message id cannot be a header value", async () => {
+    const window = createPublishWindow(f.nc, { timeoutMs: 2_000, maxInFlight: 8 });
+    const before = await f.count();
+    const subject = f.topo.sendSubject("normal", "in_app");
+    const [bad, good] = await Promise.allSettled([window.publish(subject, data, "bad\r\nid"), window.publish(subject, data, "good-id")]);
+    expect(bad.status).toBe("rejected");
+    expect(good.status).toBe("fulfilled");
+    expect(await f.count()).toBe(before + 1);
+  });
+
   test("rejects with the server's reason when the stream refuses the message", async () => {
     const name = `${f.topo.streams.work}_FULL`;
     const subject = `${f.topo.namespace}.full`;

@@ -1,6 +1,7 @@
 import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
-import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { injectTraceContext } from "../bin/telemetry/nats-context.ts";
+import { PublishHeaders } from "./publish-headers.ts";
 
 /** Why an acked publish did not happen; the publisher turns it into a 503. */
 export class AckError extends Error {
@@ -110,11 +111,11 @@ export function createPublishWindow(nc: NatsConnection, opts: PublishWindowOptio
 
   function send(entry: Pending): void {
     const token = (next++).toString(36);
-    const h = headers();
-    h.set("Nats-Msg-Id", entry.msgId);
-    // traceparent / tracestate, so the processor's spans continue the request's trace.
-    if (entry.ctx !== ROOT_CONTEXT) injectTraceContext(entry.ctx, h);
     try {
+      const h = new PublishHeaders();
+      h.set("Nats-Msg-Id", entry.msgId);
+      // traceparent / tracestate, so the processor's spans continue the request's trace.
+      if (entry.ctx !== ROOT_CONTEXT) injectTraceContext(entry.ctx, h);
       nc.publish(entry.subject, entry.data, { reply: prefix + token, headers: h });
     } catch (err) {
       fail(entry, err instanceof Error ? err : new Error(String(err)));
