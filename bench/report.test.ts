@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseBenchArgs } from "./args.ts";
 import { chartData, renderChart } from "./chart.ts";
-import { markdownTable, phasePeaks, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
+import { markdownTable, pairedOverhead, phasePeaks, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
 import { checkTargets, computeRatios, soakFlat } from "./targets.ts";
 import type { BenchResults, HttpRun } from "./types.ts";
 
@@ -102,6 +102,15 @@ describe("bench report", () => {
     expect(text).toMatch(/Express 5 \(Node\)\s+10,000.*3\.00×/);
     expect(renderMarkdown(fixture(), "latest.svg")).toContain("![throughput and p99 per system](latest.svg)");
     expect(markdownTable(["a", "b"], [["1", "2"]], [false, true])).toBe("| a | b |\n| --- | ---: |\n| 1 | 2 |");
+  });
+
+  test("gives the telemetry overhead round by round with its standard error", () => {
+    const rounds = (...rps: number[]) => rps.map((x) => http("t", x, 5));
+    const paired = pairedOverhead({ off: rounds(10_000, 8_000, 12_000), on: rounds(9_000, 7_600, 10_200) });
+    // Costs 10%, 5% and 15%: mean 10, sample sd 5, standard error 5/√3.
+    expect(paired?.meanPct).toBeCloseTo(10, 9);
+    expect(paired?.standardErrorPct).toBeCloseTo(5 / Math.sqrt(3), 9);
+    expect(pairedOverhead({ off: rounds(10_000), on: rounds(9_000) })).toBeNull();
   });
 
   test("judges a soak flat when the end is within 10% of the RSS after a minute", () => {

@@ -72,13 +72,29 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   return rows;
 }
 
+/**
+ * The overhead round by round: 1 − on/off of each round's adjacent pair, as a
+ * mean and its standard error, so a reader sees how far the box's drift leaves
+ * the headline figure uncertain. Null with fewer than two pairs.
+ */
+export function pairedOverhead(t: Pick<TelemetryRun, "off" | "on">): { meanPct: number; standardErrorPct: number } | null {
+  const n = Math.min(t.off.length, t.on.length);
+  if (n < 2) return null;
+  const costs = Array.from({ length: n }, (_, i) => (1 - (t.on[i]?.rps ?? 0) / (t.off[i]?.rps ?? 1)) * 100);
+  const mean = costs.reduce((a, b) => a + b, 0) / n;
+  const variance = costs.reduce((a, c) => a + (c - mean) ** 2, 0) / (n - 1);
+  return { meanPct: mean, standardErrorPct: Math.sqrt(variance / n) };
+}
+
 /** Off vs on, each round's req/s so the interleaving's spread shows. */
 export function telemetryRow(t: TelemetryRun): Row {
   const rounds = (runs: HttpRun[]) => runs.map((run) => int(run.rps)).join(", ");
+  const paired = pairedOverhead(t);
   return [
     `telemetry off vs on (${t.off.length}+${t.on.length} interleaved rounds)`,
     `${int(t.offRps)} → ${int(t.onRps)} req/s (${t.overheadPct.toFixed(1)}% overhead)`,
     `off (LOG_LEVEL=warn, no OTLP): ${rounds(t.off)} req/s, p99 ≤ ${ms(t.offP99)} ms · on (LOG_LEVEL=info, OTLP at ${Math.round(t.sampleRatio * 100)}%): ${rounds(t.on)} req/s, p99 ≤ ${ms(t.onP99)} ms · ` +
+      (paired ? `round by round ${paired.meanPct.toFixed(1)} ± ${paired.standardErrorPct.toFixed(1)}% (mean ± standard error) · ` : "") +
       `receiver got ${int(t.spans)} spans in ${int(t.tracesSampled)} traces for ${int(t.acceptedOn)} accepted; ${int(t.logLinesOn)} log lines`,
   ];
 }

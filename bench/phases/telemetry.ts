@@ -1,9 +1,9 @@
 // Issue 4's overhead figure: the gateway phase's load (same body, a fresh
 // Idempotency-Key per request, `plan.connections` connections) against two
-// `herald gateway`s, telemetry off and on, started together and warmed once;
-// the load alternates between them in short rounds (off on, on off, …), so
-// drift on a shared 2-core box hits both alike: one round's figure swings by
-// ±15% there.
+// `herald gateway`s, telemetry off and on, side by side and warmed once per
+// leg (two legs with the start order swapped: see LEGS); the load alternates
+// between them in short rounds (off on, on off, …), so drift on a shared
+// 2-core box hits both alike: one round's figure swings by ±15% there.
 //   off: no OTLP endpoint (tracing a no-op), LOG_LEVEL=warn — as the gateway phase.
 //   on:  OTLP/HTTP to a local receiver, 10% of traces sampled, LOG_LEVEL=info
 //        (one info line per accepted request).
@@ -45,9 +45,9 @@ export interface Gateway {
  * line, which at an info line per request would put the harness's CPU, not
  * the gateway's logging, into the "on" figure.
  */
-export async function startGateway(env: Record<string, string>): Promise<Gateway> {
+export async function startGateway(env: Record<string, string>, cli: string = CLI): Promise<Gateway> {
   const port = freePort();
-  const proc = Bun.spawn([process.execPath, CLI, "gateway"], {
+  const proc = Bun.spawn([process.execPath, cli, "gateway"], {
     env: { PATH: process.env.PATH ?? "", ...RUNTIME_ENV, HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
     stdin: "ignore",
     stdout: "pipe",
@@ -92,6 +92,15 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
   return i % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
 }
 
+/**
+ * The order the two gateways are started in, per leg: off first, then on
+ * first. Of identical gateways started one after another, the first measured
+ * 5.5% and 11.0% faster than the second and third (telemetry-ab --saturate,
+ * 8 rounds, four `off`s, this box), so one start order would charge that to
+ * whichever mode started second.
+ */
+export const LEGS = [["off", "on"], ["on", "off"]] as const;
+
 export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanup: Cleanup, log: (line: string) => void): Promise<TelemetryRun> {
   const receiver = startOtlpReceiver();
   cleanup.defer("OTLP receiver", () => receiver.stop());
@@ -103,36 +112,41 @@ export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanu
   const runs: Record<"off" | "on", HttpRun[]> = { off: [], on: [] };
   let logLinesOn = 0;
   let acceptedOn = 0;
-  // Both gateways run for the whole phase, warmed once; the load alternates between them.
-  const gatewayOff = await startGateway({ ...t.env, ...modes.off });
-  cleanup.defer("telemetry gateway (off)", () => stopGateway(gatewayOff));
-  const gatewayOn = await startGateway({ ...t.env, ...modes.on });
-  cleanup.defer("telemetry gateway (on)", () => stopGateway(gatewayOn));
-  const gateways = { off: gatewayOff, on: gatewayOn };
-  try {
-    for (const mode of ["off", "on"] as const) {
-      log(`telemetry ${mode}: warm-up ${warmupS} s`);
-      await runAutocannon({ ...singleLoad(gateways[mode].url, t.apiKey, plan.connections), duration: warmupS });
+  let round = 0;
+  for (const [leg, startOrder] of LEGS.entries()) {
+    // Both gateways run for the whole leg, warmed once; the load alternates between them.
+    const started: Partial<Record<"off" | "on", Gateway>> = {};
+    for (const mode of startOrder) {
+      const gw = await startGateway({ ...t.env, ...modes[mode] });
+      started[mode] = gw;
+      cleanup.defer(`telemetry gateway (${mode}, leg ${leg + 1})`, () => stopGateway(gw));
     }
-    for (let i = 0; i < rounds; i++) {
-      for (const mode of roundOrder(i)) {
-        log(`telemetry ${mode} (round ${i + 1}/${rounds}): ${plan.connections} connections, 1 s warm-up + ${durationS} s`);
-        const gw = gateways[mode];
-        await purgeStream(t.nc, t.stream);
-        const linesBefore = gw.lines();
-        const run = await measureHttp({ name: `herald telemetry ${mode}`, pid: gw.proc.pid, stream: { nc: t.nc, name: t.stream } }, singleLoad(gw.url, t.apiKey, plan.connections), 1, durationS);
-        runs[mode].push(run);
-        if (mode === "on") {
-          // Lines still in the gateway's 100 ms buffer are counted in the next round, or at the end.
-          logLinesOn += gw.lines() - linesBefore;
-          acceptedOn += run.stream?.answered2xx ?? 0;
+    const gateways = started as Record<"off" | "on", Gateway>;
+    try {
+      for (const mode of startOrder) {
+        log(`telemetry leg ${leg + 1}/${LEGS.length} (${startOrder[0]} started first) ${mode}: warm-up ${warmupS} s`);
+        await runAutocannon({ ...singleLoad(gateways[mode].url, t.apiKey, plan.connections), duration: warmupS });
+      }
+      for (const end = Math.round(((leg + 1) * rounds) / LEGS.length); round < end; round++) {
+        for (const mode of roundOrder(round)) {
+          log(`telemetry ${mode} (round ${round + 1}/${rounds}): ${plan.connections} connections, 1 s warm-up + ${durationS} s`);
+          const gw = gateways[mode];
+          await purgeStream(t.nc, t.stream);
+          const linesBefore = gw.lines();
+          const run = await measureHttp({ name: `herald telemetry ${mode}`, pid: gw.proc.pid, stream: { nc: t.nc, name: t.stream } }, singleLoad(gw.url, t.apiKey, plan.connections), 1, durationS);
+          runs[mode].push(run);
+          if (mode === "on") {
+            // Lines still in the gateway's 100 ms buffer are counted in the next round, or at the end.
+            logLinesOn += gw.lines() - linesBefore;
+            acceptedOn += run.stream?.answered2xx ?? 0;
+          }
         }
       }
+    } finally {
+      const linesBefore = gateways.on.lines();
+      await Promise.all([stopGateway(gateways.off), stopGateway(gateways.on)]);
+      logLinesOn += gateways.on.lines() - linesBefore;
     }
-  } finally {
-    const linesBefore = gateways.on.lines();
-    await Promise.all([stopGateway(gateways.off), stopGateway(gateways.on)]);
-    logLinesOn += gateways.on.lines() - linesBefore;
   }
   const { off, on } = runs;
   await purgeStream(t.nc, t.stream);

@@ -9,7 +9,13 @@
 //   t0   tracing on, ratio 0 (nothing kept)   t10  tracing on, ratio 0.1
 //   on   log + t10 (the benchmark's "on")
 // Extra variants: --variant name:KEY=VALUE,KEY=VALUE (on top of off's env);
-// `{receiver}` in a value stands for the bench's OTLP receiver URL.
+// `{receiver}` in a value stands for the bench's OTLP receiver URL, and the key
+// CLI is not env but the herald.ts to run, e.g. another commit's checkout
+// (`git worktree add /tmp/before HEAD~1`, node_modules linked in) for a
+// before/after of a code change in one run.
+// Gateways start in the order given, and of identical ones the first started
+// measured 5.5-11% faster than later ones (four `off`s, --saturate, 8 rounds):
+// repeat a close comparison with the order swapped.
 // Spans go to the bench's OTLP receiver (bodies kept, not parsed); the
 // gateways' stdout is drained by a newline counter (bench/phases/telemetry.ts).
 //
@@ -51,6 +57,7 @@ const BUILT_IN: Record<string, Record<string, string>> = {
   on: { LOG_LEVEL: "info", ...traced("0.1") },
 };
 const variants: Record<string, Record<string, string>> = {};
+const clis: Record<string, string> = {};
 for (const name of values.variants.split(",").filter(Boolean)) {
   const env = BUILT_IN[name];
   if (!env) throw new Error(`unknown variant ${name}; built in: ${Object.keys(BUILT_IN).join(", ")}`);
@@ -62,7 +69,9 @@ for (const spec of values.variant) {
   const pairs = at < 0 ? "" : spec.slice(at + 1);
   if (!name) throw new Error(`--variant name:KEY=VALUE,... expected, got ${spec}`);
   const env = pairs.split(",").filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1).replaceAll("{receiver}", receiver.url)]);
-  variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env) };
+  const cli = env.find(([key]) => key === "CLI");
+  if (cli) clis[name] = cli[1];
+  variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env.filter(([key]) => key !== "CLI")) };
 }
 
 const stack = await createStack();
@@ -71,7 +80,7 @@ const stream = topology(stack.namespace).streams.work;
 type Variant = Gateway & { name: string };
 const gateways: Variant[] = [];
 try {
-  for (const [name, env] of Object.entries(variants)) gateways.push({ name, ...(await startGateway({ ...stack.env, ...env })) });
+  for (const [name, env] of Object.entries(variants)) gateways.push({ name, ...(await startGateway({ ...stack.env, ...env }, clis[name])) });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: 3 });
