@@ -94,10 +94,11 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
 
 /**
  * The order the two gateways are started in, per leg: off first, then on
- * first. Of identical gateways started one after another, the first measured
- * 5.5% and 11.0% faster than the second and third (telemetry-ab --saturate,
- * 8 rounds, four `off`s, this box), so one start order would charge that to
- * whichever mode started second.
+ * first. Of four identical gateways started one after another, the second,
+ * third and fourth measured 5.5, 11.0 and 6.0% slower than the first
+ * (telemetry-ab --saturate, 8 rounds, this box; of two, the second 4.8 ± 4.6%
+ * slower in 10 rounds), so one start order would charge that to whichever
+ * mode started second.
  */
 export const LEGS = [["off", "on"], ["on", "off"]] as const;
 

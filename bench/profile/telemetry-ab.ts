@@ -13,8 +13,8 @@
 // CLI is not env but the herald.ts to run, e.g. another commit's checkout
 // (`git worktree add /tmp/before HEAD~1`, node_modules linked in) for a
 // before/after of a code change in one run.
-// Gateways start in the order given, and of identical ones the first started
-// measured 5.5-11% faster than later ones (four `off`s, --saturate, 8 rounds):
+// Gateways start in the order given, and identical ones started later
+// measured 5.5-11% slower than the first (four `off`s, --saturate, 8 rounds):
 // repeat a close comparison with the order swapped.
 // Spans go to the bench's OTLP receiver (bodies kept, not parsed); the
 // gateways' stdout is drained by a newline counter (bench/phases/telemetry.ts).
