@@ -97,8 +97,9 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
  * first. Of four identical gateways started one after another, the second,
  * third and fourth measured 5.5, 11.0 and 6.0% slower than the first
  * (telemetry-ab --saturate, 8 rounds, this box; of two, the second 4.8 ± 4.6%
- * slower in 10 rounds), so one start order would charge that to whichever
- * mode started second.
+ * slower in one run of 10 rounds and 1.3 ± 3.5% faster in another), so one
+ * start order could charge a bias to whichever mode started second; two legs
+ * cancel it, whatever its size.
  */
 export const LEGS = [["off", "on"], ["on", "off"]] as const;
 
