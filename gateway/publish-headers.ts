@@ -28,20 +28,22 @@ type Encodable = MsgHdrs & { encode(): Uint8Array };
 export class PublishHeaders implements MsgHdrs {
   /** The headers as wire text so far: the version line, then `\r\nName: value` per header. */
   #text = VERSION_LINE;
-  readonly #names: string[] = [];
+  /** The same headers as [name, value] pairs, for `full()`. */
+  readonly #pairs: Array<[string, string]> = [];
   #full: Encodable | undefined;
 
   /** Adds `name: value` (a name not set yet) on the fast path; anything else goes to nats.js's headers. */
   set(name: string, value: string, match: Match = Match.Exact): void {
-    if (this.#full === undefined && match === Match.Exact && !this.#names.includes(name)) this.append(name, value);
+    if (this.#full === undefined && match === Match.Exact && !this.#pairs.some(([set]) => set === name)) this.append(name, value);
     else this.full().set(name, value, match);
   }
 
   append(name: string, value: string, match: Match = Match.Exact): void {
     if (this.#full !== undefined || match !== Match.Exact || !TOKEN.test(name)) return this.full().append(name, value, match);
     if (LINE_BREAK.test(value)) throw new TypeError(`header ${name}: a value cannot contain \\r or \\n`);
-    this.#names.push(name);
-    this.#text += `\r\n${name}: ${value.trim()}`;
+    const line = value.trim();
+    this.#pairs.push([name, line]);
+    this.#text += `\r\n${name}: ${line}`;
   }
 
   /** The bytes nats.js puts after HPUB's control line. */
@@ -53,10 +55,7 @@ export class PublishHeaders implements MsgHdrs {
   private full(): Encodable {
     if (this.#full === undefined) {
       const full = natsHeaders() as Encodable;
-      for (const entry of this.#text.split("\r\n").slice(1)) {
-        const at = entry.indexOf(": ");
-        full.append(entry.slice(0, at), entry.slice(at + 2));
-      }
+      for (const [name, value] of this.#pairs) full.append(name, value);
       this.#full = full;
     }
     return this.#full;
