@@ -26,11 +26,18 @@ export interface RedisStoreOptions {
  */
 const CLIENT_OPTIONS = { connectionTimeout: 2_000, maxRetries: 5 } as const;
 
+interface QueuedCommand {
+  command: string;
+  args: string[];
+  resolve(reply: unknown): void;
+  reject(err: unknown): void;
+}
+
 /**
  * The store on Redis over TCP, through Bun's built-in client. Bun-only: the
  * client is looked up on the `Bun` global when the store is created (not at
  * import), so a bundle for another runtime can still import `store/index.ts`.
- * Commands issued without awaiting in between are auto-pipelined by Bun.
+ * Commands issued in one event-loop turn go to Redis in one write (see `send`).
  */
 export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
   const client: RedisClient = new Bun.RedisClient(opts.url, CLIENT_OPTIONS);
@@ -50,11 +57,45 @@ export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
     return reviving;
   }
 
+  /**
+   * Bun pipelines the commands issued within one callback into one write, but
+   * the gateway issues each request's commands from that request's own
+   * callback, so every command went out in a write(2) of its own (strace of a
+   * saturated gateway: as many sends to Redis as HTTP responses). Commands
+   * wait here until the end of the event-loop turn and are handed to the
+   * client together: one write for every request the turn handled.
+   */
+  let queue: QueuedCommand[] = [];
+  let flushScheduled = false;
+
+  function flush(): void {
+    flushScheduled = false;
+    const batch = queue;
+    queue = [];
+    for (const entry of batch) {
+      if (closed) {
+        entry.reject(new Error("redis store is closed"));
+        continue;
+      }
+      try {
+        void client.send(entry.command, entry.args).then(entry.resolve, entry.reject);
+      } catch (err) {
+        entry.reject(err);
+      }
+    }
+  }
+
   async function send(command: string, args: string[]): Promise<unknown> {
     // After close() a command must fail, not quietly open a new connection.
     if (closed) throw new Error("redis store is closed");
     if (!client.connected) await revive();
-    return client.send(command, args);
+    return new Promise((resolve, reject) => {
+      queue.push({ command, args, resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
   }
 
   return {
