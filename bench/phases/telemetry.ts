@@ -94,12 +94,14 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
 
 /**
  * The order the two gateways are started in, per leg: off first, then on
- * first. Of four identical gateways started one after another, the second,
- * third and fourth measured 5.5, 11.0 and 6.0% slower than the first
- * (telemetry-ab --saturate, 8 rounds, this box; of two, the second 4.8 ± 4.6%
- * slower in one run of 10 rounds and 1.3 ± 3.5% faster in another), so one
- * start order could charge a bias to whichever mode started second; two legs
- * cancel it, whatever its size.
+ * first. Identical gateways started one after another do not measure alike,
+ * and not always in the same direction (telemetry-ab --saturate, this box):
+ * of four, the second, third and fourth 5.5, 11.0 and 6.0% slower than the
+ * first (8 rounds); of two, the second 4.8 ± 4.6% slower in one run and
+ * 1.3 ± 3.5% faster in another (10 rounds), and on a later day +12.8 ± 3.3%
+ * faster, and with the order swapped the first 8.4 ± 4.1% slower (8 rounds).
+ * One start order could charge that to whichever mode started second; two
+ * legs cancel it, whatever its size and sign.
  */
 export const LEGS = [["off", "on"], ["on", "off"]] as const;
 

@@ -13,9 +13,10 @@
 // CLI is not env but the herald.ts to run, e.g. another commit's checkout
 // (`git worktree add /tmp/before HEAD~1`, node_modules linked in) for a
 // before/after of a code change in one run.
-// Gateways start in the order given, and identical ones started later
-// measured 5.5-11% slower than the first (four `off`s, --saturate, 8 rounds):
-// repeat a close comparison with the order swapped.
+// Gateways start in the order given, and identical ones measure apart by their
+// start order, by up to 13% and in either direction (see LEGS in
+// bench/phases/telemetry.ts): run a comparison twice, the order swapped
+// (`--variants ""` and the variants as `--variant`s, off last), and take both.
 // Spans go to the bench's OTLP receiver (bodies kept, not parsed); the
 // gateways' stdout is drained by a newline counter (bench/phases/telemetry.ts).
 //
