@@ -13,7 +13,7 @@ export async function startWatched(mode: "gateway" | "processor", env: Record<st
   // requests (Fastify's logger is off), so the gateway runs at warn, as a
   // benchmark of the contract should. The processor stays at info, as it
   // would run: its readiness line is info, and it logs a line per sent
-  // notification, which this harness counts once the processor is ready
+  // notification, which this harness drains once the processor is ready
   // instead of parsing and keeping (keepLogs: false).
   const proc = await startHerald(mode, mode === "gateway" ? { ...env, LOG_LEVEL: "warn" } : env, { keepLogs: false });
   cleanup.defer(`herald ${mode}`, () => stopHerald(proc));

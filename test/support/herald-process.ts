@@ -10,8 +10,6 @@ export interface HeraldProcess {
   url: string;
   /** Every JSON log line seen so far (with `keepLogs: false`, only those before it was ready). */
   logs: Array<Record<string, unknown>>;
-  /** How many lines the child has written to stdout so far, kept or not. */
-  lines(): number;
   /** Resolves when a log line satisfying `match` appears (or rejects after `timeoutMs`). */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   signal(sig: "SIGTERM" | "SIGKILL"): Promise<number>;
@@ -19,8 +17,8 @@ export interface HeraldProcess {
 
 export interface StartOptions {
   /**
-   * False: once the child is ready, its stdout lines are counted, not parsed
-   * and kept. The bench runs the processor at info, a line per sent
+   * False: once the child is ready, its stdout is drained, not parsed and
+   * kept. The bench runs the processor at info, a line per sent
    * notification; parsing and keeping each one would put this process's CPU
    * and a heap of millions of objects on the cores the processor is measured on.
    */
@@ -39,7 +37,7 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
   });
   const logs: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
-  const out = { lines: 0, parse: true };
+  const out = { parse: true };
   void pump(proc.stdout, out, (line) => {
     try {
       logs.push(JSON.parse(line) as Record<string, unknown>);
@@ -48,14 +46,13 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
       // the welcome banner and other plain lines
     }
   });
-  void pump(proc.stderr, { lines: 0, parse: true }, (line) => process.stderr.write(`[herald ${mode}] ${line}\n`));
+  void pump(proc.stderr, { parse: true }, (line) => process.stderr.write(`[herald ${mode}] ${line}\n`));
 
   const handle: HeraldProcess = {
     proc,
     port,
     url: `http://127.0.0.1:${port}`,
     logs,
-    lines: () => out.lines,
     waitForLog(match, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -92,24 +89,17 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
   return handle;
 }
 
-/**
- * Splits a child's output into lines for `onLine` while `state.parse` holds;
- * after that only counts newlines, natively, without decoding.
- */
-async function pump(stream: ReadableStream<Uint8Array>, state: { lines: number; parse: boolean }, onLine: (line: string) => void): Promise<void> {
+/** Splits a child's output into lines for `onLine` while `state.parse` holds; after that only drains it. */
+async function pump(stream: ReadableStream<Uint8Array>, state: { parse: boolean }, onLine: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   let buf = "";
   for await (const chunk of stream) {
-    if (!state.parse) {
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) state.lines++;
-      continue;
-    }
+    if (!state.parse) continue;
     buf += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
-      state.lines++;
       if (line) onLine(line);
     }
   }
