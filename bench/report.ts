@@ -1,5 +1,6 @@
 // Turns one run's results into the printed table, the Markdown file and the
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
+import { meanWithStandardError } from "./lib/stats.ts";
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
 import type { BenchResults, HttpRun, TelemetryRun } from "./types.ts";
 
@@ -81,9 +82,8 @@ export function pairedOverhead(t: Pick<TelemetryRun, "off" | "on">): { meanPct: 
   const n = Math.min(t.off.length, t.on.length);
   if (n < 2) return null;
   const costs = Array.from({ length: n }, (_, i) => (1 - (t.on[i]?.rps ?? 0) / (t.off[i]?.rps ?? 1)) * 100);
-  const mean = costs.reduce((a, b) => a + b, 0) / n;
-  const variance = costs.reduce((a, c) => a + (c - mean) ** 2, 0) / (n - 1);
-  return { meanPct: mean, standardErrorPct: Math.sqrt(variance / n) };
+  const { mean, standardError } = meanWithStandardError(costs);
+  return { meanPct: mean, standardErrorPct: standardError };
 }
 
 /** Off vs on, each round's req/s so the interleaving's spread shows. */

@@ -15,6 +15,7 @@ import { RUNTIME_ENV } from "../../bin/runtime-env.ts";
 import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
 import type { BenchPlan } from "../args.ts";
 import type { Cleanup } from "../lib/cleanup.ts";
+import { mean } from "../lib/stats.ts";
 import { purgeStream } from "../lib/stream.ts";
 import type { HttpRun, TelemetryRun } from "../types.ts";
 import { runAutocannon } from "../lib/autocannon.ts";
@@ -75,8 +76,6 @@ export async function stopGateway(g: Gateway): Promise<void> {
   clearTimeout(timer);
   await g.drained;
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * Rounds and seconds: each mode gets about 1.5× `plan.durationS` measured in

@@ -32,6 +32,7 @@ import { connectTestNats } from "../../test/support/services.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { runAutocannon } from "../lib/autocannon.ts";
 import { sampleTree } from "../lib/rss-monitor.ts";
+import { mean, meanWithStandardError, sampleSd } from "../lib/stats.ts";
 import { purgeStream } from "../lib/stream.ts";
 import { singleLoad } from "../phases/http-load.ts";
 import { startGateway, stopGateway, type Gateway } from "../phases/telemetry.ts";
@@ -109,19 +110,16 @@ try {
     }
     console.log(`round ${round + 1}: ${line.join("  ")} ${unit}`);
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
   // Rounds drift together (the whole box speeds up and slows down), so a variant is compared with off round by round.
   const off = figures.off;
   console.log(`\nvariant   ${saturate ? "req/s" : "gateway CPU µs/request"} (mean ± sd)   minus off, paired by round (mean ± standard error)`);
   for (const [name, xs] of Object.entries(figures)) {
     let delta = "";
     if (off && name !== "off") {
-      const diffs = xs.map((x, i) => x - (off[i] ?? Number.NaN));
-      const m = mean(diffs);
-      delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${(sd(diffs) / Math.sqrt(diffs.length)).toFixed(1)} ${saturate ? "req/s" : "µs"} (${((m / mean(off)) * 100).toFixed(1)}%)`;
+      const { mean: m, standardError } = meanWithStandardError(xs.map((x, i) => x - (off[i] ?? Number.NaN)));
+      delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${standardError.toFixed(1)} ${saturate ? "req/s" : "µs"} (${((m / mean(off)) * 100).toFixed(1)}%)`;
     }
-    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sd(xs).toFixed(1).padEnd(26)} ${delta.padEnd(36)} harness ${mean(harnessUs[name] ?? []).toFixed(1)} µs/request`);
+    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sampleSd(xs).toFixed(1).padEnd(26)} ${delta.padEnd(36)} harness ${mean(harnessUs[name] ?? []).toFixed(1)} µs/request`);
   }
 } finally {
   await Promise.all(gateways.map(stopGateway));
