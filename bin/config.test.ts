@@ -31,3 +31,21 @@ test("reads the telemetry keys with the rest, and an empty OTLP endpoint means t
   expect(parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318" }).OTEL_EXPORTER_OTLP_ENDPOINT).toBe("http://127.0.0.1:4318");
   expect(() => parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector" })).toThrow(ConfigError);
 });
+
+test("reads the rate limit: off by default, per-tenant overrides with an optional burst", () => {
+  const off = parseConfig({});
+  expect(off.HERALD_RATE_LIMIT).toBe(0);
+  expect(off.HERALD_RATE_LIMIT_TENANTS.size).toBe(0);
+  const cfg = parseConfig({ HERALD_RATE_LIMIT: "50", HERALD_RATE_LIMIT_BURST: "200", HERALD_RATE_LIMIT_TENANTS: "acme:1000:5000, free:0, beta:2.5" });
+  expect(cfg.HERALD_RATE_LIMIT).toBe(50);
+  expect(cfg.HERALD_RATE_LIMIT_BURST).toBe(200);
+  expect(Object.fromEntries(cfg.HERALD_RATE_LIMIT_TENANTS)).toEqual({
+    acme: { perSecond: 1000, burst: 5000 },
+    free: { perSecond: 0, burst: undefined },
+    beta: { perSecond: 2.5, burst: undefined },
+  });
+  for (const bad of ["acme", "acme:fast", "acme:10:0", "acme:-1", ":10", "acme:10:20:30"]) {
+    expect(() => parseConfig({ HERALD_RATE_LIMIT_TENANTS: bad })).toThrow(/HERALD_RATE_LIMIT_TENANTS/);
+  }
+  expect(() => parseConfig({ HERALD_RATE_LIMIT: "-5" })).toThrow(/HERALD_RATE_LIMIT/);
+});

@@ -30,6 +30,25 @@ const keyList = z
     return keys;
   });
 
+/** `tenant:perSecond[:burst],…` → tenant → its own rate limit; 0 per second: not limited. */
+const rateLimitList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const limits = new Map<string, { perSecond: number; burst: number | undefined }>();
+    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const [tenant = "", perSecond = "", burst, ...rest] = part.split(":").map((p) => p.trim());
+      const rate = Number(perSecond);
+      const size = burst === undefined ? undefined : Number(burst);
+      if (!tenant || rest.length > 0 || perSecond === "" || !Number.isFinite(rate) || rate < 0 || (size !== undefined && !(Number.isInteger(size) && size >= 1))) {
+        ctx.addIssue({ code: "custom", message: `entry "${part.slice(0, 40)}" must be tenant:perSecond or tenant:perSecond:burst (perSecond ≥ 0, burst a whole number ≥ 1)` });
+        return z.NEVER;
+      }
+      limits.set(tenant, { perSecond: rate, burst: size });
+    }
+    return limits;
+  });
+
 /** The one place that reads the environment (STYLE §3). */
 export const ConfigSchema = z.object({
   HERALD_PORT: int(8080, 0, 65535),
@@ -56,6 +75,11 @@ export const ConfigSchema = z.object({
   HERALD_MAX_ACK_PENDING: int(4096, 1),
   HERALD_CHANNEL_CONCURRENCY: int(64, 1, 10_000),
   HERALD_BODY_LIMIT_BYTES: int(256 * 1024, 1024),
+  /** Requests (a batch: notifications) per second per tenant and gateway instance; 0: no limit. */
+  HERALD_RATE_LIMIT: z.coerce.number().min(0).default(0),
+  /** The bucket size; 0: one second's worth of HERALD_RATE_LIMIT. */
+  HERALD_RATE_LIMIT_BURST: int(0),
+  HERALD_RATE_LIMIT_TENANTS: rateLimitList,
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
   HERALD_DUPLICATE_WINDOW_MS: int(120_000, 1000),
   HERALD_DATA_DIR: z.string().default(".data"),

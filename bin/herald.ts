@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
 import { createJetStreamPublisher } from "../gateway/publisher.ts";
+import { rateLimiterFromConfig } from "../gateway/rate-limit.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
 import { createSenders } from "../processor/channels/index.ts";
@@ -153,6 +154,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
     });
     closers.push(() => store.close());
     const lanes = processor;
+    const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
     const app = createApp({
       keys,
       store,
@@ -174,6 +176,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       metrics,
       metricsPage: metrics,
       ...(tracer ? { tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
+      ...(rateLimiter ? { rateLimiter } : {}),
       hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
     });

@@ -3,6 +3,7 @@ import { httpTelemetry, metricsHandler } from "../bin/telemetry/hono.ts";
 import { resolveDeps, type BaseEnv, type GatewayDeps, type TenantEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./middleware/auth.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { handleError, renderProblem } from "./problem.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -39,6 +40,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
 
   const v1 = new Hono<TenantEnv>();
   v1.use(bearerAuth(resolved.keys));
+  if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
   v1.route("/notifications", notificationRoutes());
   app.route("/v1", v1);
 

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { sha256Hex } from "./body.ts";
 import { instrumentPublisher, type Publisher } from "./publisher.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
 
@@ -68,6 +69,8 @@ export interface GatewayDeps {
   tracer?: Tracer;
   /** Share of new traces kept (OTEL_TRACES_SAMPLER_ARG), decided per request before any span; default 1. */
   traceSampleRatio?: number;
+  /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
+  rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
   options?: Partial<GatewayOptions>;

@@ -172,6 +172,12 @@ export const METRICS = {
     help: "Requests answered from the idempotency store with the first response (Idempotency-Replayed: true).",
     labels: { route: L.route },
   },
+  rateLimited: {
+    name: "herald_rate_limited_total",
+    type: "counter",
+    help: "Requests refused with 429 because the tenant's rate limit (HERALD_RATE_LIMIT) was used up.",
+    labels: { route: L.route },
+  },
   dbQueryDuration: {
     name: "herald_db_query_duration_seconds",
     type: "histogram",

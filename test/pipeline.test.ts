@@ -11,12 +11,14 @@ let stack: Stack;
 let gateway: HeraldProcess;
 let processor: HeraldProcess;
 let receiver: WebhookReceiver;
+const BETA_PER_SECOND = 0.001;
 
 beforeAll(async () => {
   stack = await createStack();
   receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
   processor = await startHerald("processor", stack.env);
-  gateway = await startHerald("gateway", stack.env);
+  // Tenant beta may make 5 requests, refilled too slowly for any test to see a token come back.
+  gateway = await startHerald("gateway", { ...stack.env, HERALD_RATE_LIMIT_TENANTS: `beta:${BETA_PER_SECOND}:5` });
 });
 
 afterAll(async () => {
@@ -72,5 +74,17 @@ describe("gateway → JetStream → processor → Postgres", () => {
     await eventually(async () => receiver.successes().get(id) === 1);
     await Bun.sleep(300);
     expect(receiver.received.filter((r) => r.id === id).length).toBe(1);
+  });
+
+  test("a tenant past its rate limit gets 429 with Retry-After; other tenants go on", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await get(gateway.url, "/v1/notifications?limit=1", OTHER_KEY)).status);
+    // The first test used one of beta's five tokens.
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    const refused = await post(gateway.url, "/v1/notifications", { userId: "u", channel: "in_app", payload: { title: "Hi", body: "x" } }, { authorization: `Bearer ${OTHER_KEY}` });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(100);
+    expect((await get(gateway.url, "/v1/notifications?limit=1")).status).toBe(200);
   });
 });

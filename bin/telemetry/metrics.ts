@@ -209,6 +209,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   }));
   const accepted = new ChildCache((v) => metric("notificationsAccepted").labels(...v));
   const replays = new ChildCache((v) => metric("idempotencyReplays").labels(...v));
+  const limited = new ChildCache((v) => metric("rateLimited").labels(...v));
   const publish = new ChildCache((v) => metric("publishDuration").labels(...v));
   const sent = new ChildCache((v) => metric("notificationsSent").labels(...v));
   const failed = new ChildCache((v) => metric("notificationsFailed").labels(...v));
@@ -246,6 +247,9 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     },
     idempotencyReplay(route) {
       replays.get1(route).inc();
+    },
+    rateLimited(route) {
+      limited.get1(route).inc();
     },
     publishDuration(stream, outcome, seconds) {
       publish.get2(stream, outcome).observe(seconds);

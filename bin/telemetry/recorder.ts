@@ -34,6 +34,8 @@ export interface MetricsRecorder {
   /** Notifications published and acked (a batch passes its count); not replays. */
   accepted(channel: Channel, lane: Priority, n?: number): void;
   idempotencyReplay(route: string): void;
+  /** A request refused with 429 by the tenant's rate limit. */
+  rateLimited(route: string): void;
   publishDuration(stream: StreamKind, outcome: CallOutcome, seconds: number): void;
   sent(channel: Channel, lane: Priority, provider: string): void;
   failed(channel: MetricChannel, lane: Priority, reason: FailureReason): void;
@@ -56,6 +58,7 @@ export const NOOP_METRICS: MetricsRecorder = {
   httpInFlight: noop,
   accepted: noop,
   idempotencyReplay: noop,
+  rateLimited: noop,
   publishDuration: noop,
   sent: noop,
   failed: noop,

@@ -11,6 +11,7 @@ import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
 import { isUuid } from "../ids.ts";
+import { rateLimited } from "../middleware/rate-limit.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
 import type { StoredResponse } from "../store/types.ts";
 
@@ -35,6 +36,19 @@ function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
 
 function unavailable(cause: unknown): AppError {
   return new AppError("unavailable", { detail: "The message log did not acknowledge the notification; retry", retryAfter: 1, cause });
+}
+
+/**
+ * A batch costs a token per item: the rate limit middleware took one for the
+ * request, this takes the rest (a replay costs only the request's). Returns
+ * the milliseconds to wait when refused, else 0.
+ */
+function chargeItems(c: Context<TenantEnv>, items: number): number {
+  const { rateLimiter, metrics } = c.var.deps;
+  if (rateLimiter === undefined || items <= 1) return 0;
+  const waitMs = rateLimiter.take(c.var.tenant, items - 1);
+  if (waitMs > 0) metrics.rateLimited(routeLabel(c));
+  return waitMs;
 }
 
 /** `/v1/notifications`: accept one or many, read one, list, and a notification's attempts. */
@@ -74,6 +88,12 @@ export function notificationRoutes(): Hono<TenantEnv> {
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
+    const waitMs = chargeItems(c, parsed.data.notifications.length);
+    if (waitMs > 0) {
+      // Refused before anything was published: give the key back so the retry is a first try.
+      await releaseQuietly(deps, scope);
+      throw rateLimited(deps.rateLimiter, tenant, waitMs);
+    }
     const ctx = { tenant, key: scope?.key ?? null, correlationId: requestId, now: new Date(), trace };
     const outcome = await acceptBatch(deps, parsed.data.notifications, ctx);
     if (outcome.accepted === 0 && outcome.unavailable > 0) {

@@ -1,0 +1,97 @@
+/**
+ * Per-tenant token buckets (DESIGN §2: auth → rate limit → zod). In memory,
+ * per gateway instance: the hot path keeps its one Redis round trip, and a
+ * tenant behind N instances can reach N × its limit (the README says to
+ * divide the limit by the instance count).
+ */
+
+/** How fast one tenant's bucket refills and how much it holds. */
+export interface RateLimitPolicy {
+  /** Tokens added per second: requests, or notifications for a batch. */
+  perSecond: number;
+  /** Most tokens the bucket holds: the largest burst taken at once. */
+  burst: number;
+}
+
+export interface RateLimiter {
+  /**
+   * Takes `cost` tokens from the tenant's bucket. Returns 0 when admitted,
+   * otherwise the milliseconds until the same call would be.
+   */
+  take(tenant: string, cost: number): number;
+  /** The tenant's policy, or undefined when it is not limited. */
+  policyOf(tenant: string): RateLimitPolicy | undefined;
+}
+
+export interface RateLimiterOptions {
+  /** Every tenant's policy unless `tenants` names it; undefined: unlimited. */
+  defaults?: RateLimitPolicy;
+  /** Per-tenant policies that replace the default; null: that tenant is not limited. */
+  tenants?: ReadonlyMap<string, RateLimitPolicy | null>;
+  /** Milliseconds from a monotonic clock; `performance.now` by default. */
+  now?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * A request costing more than the bucket holds (a 1,000-item batch against a
+ * burst of 100) is admitted once the bucket is full and leaves it in debt, so
+ * the tenant's average stays at `perSecond` without the request being refused
+ * forever.
+ */
+export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
+  const now = opts.now ?? (() => performance.now());
+  const buckets = new Map<string, Bucket>();
+  const policyOf = (tenant: string): RateLimitPolicy | undefined => {
+    const own = opts.tenants?.get(tenant);
+    return own === undefined ? opts.defaults : (own ?? undefined);
+  };
+  return {
+    policyOf,
+    take(tenant, cost) {
+      const policy = policyOf(tenant);
+      if (policy === undefined) return 0;
+      const t = now();
+      let bucket = buckets.get(tenant);
+      if (bucket === undefined) {
+        bucket = { tokens: policy.burst, at: t };
+        buckets.set(tenant, bucket);
+      } else {
+        bucket.tokens = Math.min(policy.burst, bucket.tokens + ((t - bucket.at) * policy.perSecond) / 1000);
+        bucket.at = t;
+      }
+      const needed = Math.min(cost, policy.burst);
+      if (bucket.tokens >= needed) {
+        bucket.tokens -= cost;
+        return 0;
+      }
+      return Math.ceil(((needed - bucket.tokens) * 1000) / policy.perSecond);
+    },
+  };
+}
+
+/** A limit as configured: `burst` unset or 0 means one second's worth. */
+export interface ConfiguredLimit {
+  perSecond: number;
+  burst?: number | undefined;
+}
+
+function policy({ perSecond, burst }: ConfiguredLimit): RateLimitPolicy | null {
+  if (perSecond <= 0) return null;
+  return { perSecond, burst: burst !== undefined && burst > 0 ? burst : Math.max(1, Math.ceil(perSecond)) };
+}
+
+/**
+ * The limiter HERALD_RATE_LIMIT, _BURST and _TENANTS describe, or undefined
+ * when nobody is limited (the middleware is then not installed at all).
+ */
+export function rateLimiterFromConfig(defaults: ConfiguredLimit, tenants: ReadonlyMap<string, ConfiguredLimit>): RateLimiter | undefined {
+  const own = new Map([...tenants].map(([tenant, limit]) => [tenant, policy(limit)] as const));
+  const base = policy(defaults) ?? undefined;
+  if (base === undefined && [...own.values()].every((p) => p === null)) return undefined;
+  return createRateLimiter({ ...(base ? { defaults: base } : {}), tenants: own });
+}
