@@ -1,0 +1,121 @@
+import { z } from "zod";
+import { SmsPayload } from "../../schemas/request.ts";
+import { PermanentError, RetryableError } from "./errors.ts";
+import { parseRetryAfter } from "./http-response.ts";
+import type { Sender, SendResult } from "./types.ts";
+
+/** Basic-auth credentials. A half-configured pair does not typecheck. */
+export type TwilioCredentials =
+  | { /** Account auth token; the account SID is the username. Twilio advises it for local testing only. */ authToken: string; apiKeySid?: never; apiKeySecret?: never }
+  | { /** API key SID (`SK…`), the username. */ apiKeySid: string; /** The key's secret. */ apiKeySecret: string; authToken?: never };
+
+/** Where messages come from: one number, or a Messaging Service that picks the number. */
+export type TwilioOrigin =
+  | { /** A Twilio number in E.164 form, e.g. `+14155550100`. */ from: string; messagingServiceSid?: never }
+  | { /** `MG…`; Twilio chooses the sender from the service's pool. */ messagingServiceSid: string; from?: never };
+
+export type TwilioSenderOptions = TwilioCredentials &
+  TwilioOrigin & {
+    /** `AC…`: the account that owns the messages; it names the API path with either credential. */
+    accountSid: string;
+    /** Default `https://api.twilio.com`; tests point it at a local peer. */
+    baseUrl?: string;
+    /** Per attempt, on top of the processor's own signal. */
+    timeoutMs: number;
+    /** Sent as `StatusCallback`: Twilio POSTs delivery status changes there. */
+    statusCallbackUrl?: string;
+    /** Injected for tests; the global fetch otherwise. */
+    fetch?: typeof fetch;
+  };
+
+/** An answer body is read up to this many characters: enough for any Twilio JSON, never a whole stream. */
+const MAX_BODY_CHARS = 16_384;
+const TwilioAnswer = z.object({ sid: z.string().optional(), code: z.number().optional(), message: z.string().optional() });
+
+/** Logs redact PII, and Twilio's messages quote the number, with or without its `+`. */
+export function redactPhoneNumbers(text: string): string {
+  return text.replace(/(?<![\w+])\+?\d{6,15}(?!\w)/g, "[number]");
+}
+
+/**
+ * Classifies one Messages API answer without throwing. A 2xx is sent even without a
+ * readable sid: retrying would text the person twice. Credential, permission and
+ * redirect answers are retryable: the operator's config is wrong, not the message,
+ * and the attempt limit still bounds them. Other 4xx carry Twilio's code.
+ */
+export function classifyTwilioAnswer(status: number, body: string, retryAfter: string | null, now = Date.now()): SendResult | RetryableError | PermanentError {
+  let answer: z.infer<typeof TwilioAnswer> = {};
+  try {
+    answer = TwilioAnswer.catch({}).parse(JSON.parse(body));
+  } catch {
+    // Not JSON (a proxy's page, a cut-off body): classify on the status alone.
+  }
+  if (status >= 200 && status < 300) return answer.sid === undefined ? {} : { providerMessageId: answer.sid };
+  const said = answer.message === undefined ? "" : `: ${redactPhoneNumbers(answer.message).slice(0, 200)}`;
+  const why = `twilio ${answer.code ?? `HTTP ${status}`}${said}`;
+  if (status === 408 || status === 429 || status >= 500) return new RetryableError(why, parseRetryAfter(retryAfter, now));
+  if (status === 401 || status === 403 || answer.code === 20003) return new RetryableError(`${why} (check the Twilio credentials)`);
+  if (status < 400) return new RetryableError(`${why} (redirects are not followed: check the Twilio base URL)`);
+  return new PermanentError(why);
+}
+
+/** Reads at most `MAX_BODY_CHARS`; a failure mid-body keeps what arrived. */
+async function readBounded(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < MAX_BODY_CHARS) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } catch {
+    // Classified below on what we have; the status decides.
+  }
+  await reader.cancel().catch(() => undefined);
+  return text.slice(0, MAX_BODY_CHARS);
+}
+
+/**
+ * SMS through Twilio's Messages API: one form-encoded POST per notification. The API has
+ * no request idempotency key, so a timeout after Twilio accepted a message can text twice
+ * on retry; Herald's guard is upstream (a row already `sent` is never sent again).
+ */
+export function createTwilioSender(opts: TwilioSenderOptions): Sender {
+  const doFetch = opts.fetch ?? fetch;
+  const base = (opts.baseUrl ?? "https://api.twilio.com").replace(/\/+$/, "");
+  const endpoint = `${base}/2010-04-01/Accounts/${encodeURIComponent(opts.accountSid)}/Messages.json`;
+  const [user, secret] = opts.authToken === undefined ? [opts.apiKeySid, opts.apiKeySecret] : [opts.accountSid, opts.authToken];
+  const authorization = `Basic ${Buffer.from(`${user}:${secret}`).toString("base64")}`;
+  return {
+    provider: "twilio",
+    async send(n, ctx) {
+      const parsed = SmsPayload.safeParse(n.payload);
+      if (!parsed.success) throw new PermanentError(`invalid sms payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+      const form = new URLSearchParams({ To: parsed.data.to, Body: parsed.data.body });
+      if (opts.from === undefined) form.set("MessagingServiceSid", opts.messagingServiceSid);
+      else form.set("From", opts.from);
+      if (opts.statusCallbackUrl !== undefined) form.set("StatusCallback", opts.statusCallbackUrl);
+      const timeout = AbortSignal.timeout(opts.timeoutMs);
+      let res: Response;
+      try {
+        res = await doFetch(endpoint, {
+          method: "POST",
+          body: form,
+          headers: { authorization, "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+          redirect: "manual",
+          signal: AbortSignal.any([ctx.signal, timeout]),
+        });
+      } catch (err) {
+        const detail = err instanceof Error ? err.message : String(err);
+        const why = timeout.aborted ? `twilio timed out after ${opts.timeoutMs} ms` : ctx.signal.aborted ? "twilio call abandoned by the processor" : `twilio network error: ${detail}`;
+        throw new RetryableError(why, undefined, { cause: err });
+      }
+      const outcome = classifyTwilioAnswer(res.status, await readBounded(res), res.headers.get("retry-after"));
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
+    },
+  };
+}
