@@ -49,3 +49,44 @@ test("reads the rate limit: off by default, per-tenant overrides with an optiona
   }
   expect(() => parseConfig({ HERALD_RATE_LIMIT: "-5" })).toThrow(/HERALD_RATE_LIMIT/);
 });
+
+test("reads the providers' keys: each set complete or absent, empty values unset", () => {
+  const sid = (prefix: string) => `${prefix}${"a1".repeat(16)}`;
+  const cfg = parseConfig({
+    HERALD_SMTP_URL: "smtps://user:pw@smtp.example.com:465",
+    HERALD_EMAIL_FROM: "Herald <no-reply@example.com>",
+    TWILIO_ACCOUNT_SID: sid("AC"),
+    TWILIO_API_KEY_SID: sid("SK"),
+    TWILIO_API_KEY_SECRET: "secret",
+    TWILIO_MESSAGING_SERVICE_SID: sid("MG"),
+    HERALD_FCM_SERVICE_ACCOUNT: "",
+  });
+  expect(cfg.HERALD_SMTP_URL).toBe("smtps://user:pw@smtp.example.com:465");
+  expect(cfg.TWILIO_MESSAGING_SERVICE_SID).toBe(sid("MG"));
+  expect(cfg.HERALD_FCM_SERVICE_ACCOUNT).toBeUndefined();
+  expect(cfg.HERALD_PROVIDER_TIMEOUT_MS).toBe(15_000);
+
+  const keysOf = (env: Record<string, string>) => {
+    try {
+      parseConfig(env);
+      return [];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return err.keys.sort();
+    }
+  };
+  expect(keysOf({ HERALD_SMTP_URL: "http://smtp.example.com" })).toEqual(["HERALD_SMTP_URL"]);
+  expect(keysOf({ HERALD_EMAIL_FROM: "a@example.com" })).toEqual(["HERALD_EMAIL_FROM", "HERALD_SMTP_URL"]);
+  expect(keysOf({ TWILIO_ACCOUNT_SID: "AC123" })).toEqual(["TWILIO_ACCOUNT_SID"]);
+  expect(keysOf({ TWILIO_FROM: "+14155550100", TWILIO_AUTH_TOKEN: "t" })).toEqual(["TWILIO_ACCOUNT_SID"]);
+  expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_API_KEY_SID: sid("SK"), TWILIO_FROM: "+14155550100" })).toEqual([
+    "TWILIO_API_KEY_SECRET",
+    "TWILIO_API_KEY_SID",
+    "TWILIO_AUTH_TOKEN",
+  ]);
+  expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_FROM: "+14155550100", TWILIO_MESSAGING_SERVICE_SID: sid("MG") })).toEqual([
+    "TWILIO_FROM",
+    "TWILIO_MESSAGING_SERVICE_SID",
+  ]);
+  expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_FROM: "4155550100" })).toEqual(["TWILIO_FROM"]);
+});

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SmsPayload } from "../schemas/request.ts";
 import { NAMESPACE_PATTERN } from "../schemas/subjects.ts";
 import { TELEMETRY_CONFIG_SHAPE } from "./telemetry/config.ts";
 
@@ -29,6 +30,11 @@ const keyList = z
     }
     return keys;
   });
+
+/** An optional key where deployment templates render an unset variable as `KEY=`: empty means unset. */
+const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+const twilioSid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
+const httpsUrl = z.url({ protocol: /^https?$/ });
 
 /** `tenant:perSecond[:burst],…` → tenant → its own rate limit; 0 per second: not limited. */
 const rateLimitList = z
@@ -83,6 +89,22 @@ export const ConfigSchema = z.object({
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
   HERALD_DUPLICATE_WINDOW_MS: int(120_000, 1000),
   HERALD_DATA_DIR: z.string().default(".data"),
+  /** Email, SMS and push providers (./senders.ts): one call's deadline. */
+  HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),
+  HERALD_SMTP_URL: unlessEmpty(z.string().regex(/^smtps?:\/\/[^/]+/, "must be an smtp:// or smtps:// URL")),
+  HERALD_EMAIL_FROM: unlessEmpty(z.string().min(3)),
+  HERALD_SMTP_MAX_CONNECTIONS: int(5, 1, 100),
+  TWILIO_ACCOUNT_SID: unlessEmpty(twilioSid("AC")),
+  TWILIO_AUTH_TOKEN: unlessEmpty(z.string().min(1)),
+  TWILIO_API_KEY_SID: unlessEmpty(twilioSid("SK")),
+  TWILIO_API_KEY_SECRET: unlessEmpty(z.string().min(1)),
+  TWILIO_FROM: unlessEmpty(SmsPayload.shape.to),
+  TWILIO_MESSAGING_SERVICE_SID: unlessEmpty(twilioSid("MG")),
+  TWILIO_API_URL: unlessEmpty(httpsUrl),
+  TWILIO_STATUS_CALLBACK_URL: unlessEmpty(httpsUrl),
+  /** A service-account key file's path, or its JSON. */
+  HERALD_FCM_SERVICE_ACCOUNT: unlessEmpty(z.string().min(1)),
+  HERALD_FCM_API_URL: unlessEmpty(httpsUrl),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NODE_ENV: z.string().default("development"),
   ...TELEMETRY_CONFIG_SHAPE,
@@ -108,8 +130,30 @@ export function parseConfig(env: Record<string, string | undefined>): HeraldConf
     throw new ConfigError(keys, `invalid configuration:\n${lines.join("\n")}`);
   }
   const cfg = result.data;
-  if (Boolean(cfg.UPSTASH_REDIS_REST_URL) !== Boolean(cfg.UPSTASH_REDIS_REST_TOKEN)) {
-    throw new ConfigError(["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], "invalid configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together");
+  const problems = [...pairingProblems(cfg)];
+  if (problems.length > 0) {
+    throw new ConfigError([...new Set(problems.flatMap((p) => p.keys))], `invalid configuration:\n${problems.map((p) => `  ${p.message}`).join("\n")}`);
   }
   return cfg;
+}
+
+/** Keys that only work together: each problem names the keys to look at. */
+function* pairingProblems(cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
+  if (Boolean(cfg.UPSTASH_REDIS_REST_URL) !== Boolean(cfg.UPSTASH_REDIS_REST_TOKEN)) {
+    yield { keys: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together" };
+  }
+  if (Boolean(cfg.HERALD_SMTP_URL) !== Boolean(cfg.HERALD_EMAIL_FROM)) {
+    yield { keys: ["HERALD_SMTP_URL", "HERALD_EMAIL_FROM"], message: "HERALD_SMTP_URL and HERALD_EMAIL_FROM go together" };
+  }
+  const twilio = [cfg.TWILIO_ACCOUNT_SID, cfg.TWILIO_AUTH_TOKEN, cfg.TWILIO_API_KEY_SID, cfg.TWILIO_API_KEY_SECRET, cfg.TWILIO_FROM, cfg.TWILIO_MESSAGING_SERVICE_SID];
+  if (twilio.every((v) => v === undefined)) return;
+  if (!cfg.TWILIO_ACCOUNT_SID) yield { keys: ["TWILIO_ACCOUNT_SID"], message: "TWILIO_ACCOUNT_SID is required with the other TWILIO_ keys" };
+  const token = cfg.TWILIO_AUTH_TOKEN !== undefined;
+  const apiKey = cfg.TWILIO_API_KEY_SID !== undefined || cfg.TWILIO_API_KEY_SECRET !== undefined;
+  if (token === apiKey || (apiKey && !(cfg.TWILIO_API_KEY_SID && cfg.TWILIO_API_KEY_SECRET))) {
+    yield { keys: ["TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"], message: "Twilio needs either TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET" };
+  }
+  if ((cfg.TWILIO_FROM === undefined) === (cfg.TWILIO_MESSAGING_SERVICE_SID === undefined)) {
+    yield { keys: ["TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID"], message: "Twilio needs exactly one of TWILIO_FROM and TWILIO_MESSAGING_SERVICE_SID" };
+  }
 }

@@ -8,13 +8,14 @@ import { createJetStreamPublisher } from "../gateway/publisher.ts";
 import { rateLimiterFromConfig } from "../gateway/rate-limit.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
-import { createSenders } from "../processor/channels/index.ts";
+import { closeSenders } from "../processor/channels/index.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
 import { ensureStreams } from "../processor/streams.ts";
 import { topology } from "../schemas/subjects.ts";
 import { sql } from "drizzle-orm";
 import { ConfigError, parseConfig, type HeraldConfig } from "./config.ts";
 import { loadDevCredentials } from "./dev-credentials.ts";
+import { sendersFromConfig } from "./senders.ts";
 import { resolveDatabase, resolveNats, resolveRedisUrl, type Closer } from "./services.ts";
 import { tracingOptions } from "./telemetry/config.ts";
 import { jetStreamGauges } from "./telemetry/jetstream-gauges.ts";
@@ -71,8 +72,13 @@ async function main(): Promise<void> {
   try {
     await run(mode, cfg, log, tracing, closers);
   } catch (err) {
-    log.fatal({ err }, "could not start");
     for (const close of closers.reverse()) await close().catch(() => undefined);
+    if (err instanceof ConfigError) {
+      // Configuration that only start-up can check (a provider's key file): the same exit as a bad variable.
+      console.error(err.message);
+      process.exit(78);
+    }
+    log.fatal({ err }, "could not start");
     process.exit(1);
   }
 }
@@ -83,6 +89,8 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
   const dev = embedded && (cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET) ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
   const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
   const webhookSecret = cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret;
+  // Before any connection: a bad provider key (an FCM key file) stops the start at once.
+  const senders = mode === "processor" || mode === "all" ? await sendersFromConfig(cfg, requireWebhookSecret(webhookSecret), log) : undefined;
   // One registry per process: in `all` the gateway's /metrics shows both halves.
   const metrics = createMetrics({ onCollectError: (err) => log.warn({ err }, "a metrics collector failed; the scrape answered without it") });
   const tracer = tracing.enabled ? tracing.tracer : undefined;
@@ -112,11 +120,9 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
   };
 
   let processor: Processor | undefined;
-  if (mode === "processor" || mode === "all") {
-    if (!webhookSecret) throw new Error("HERALD_WEBHOOK_SECRET is required to sign webhooks");
-    const senders = createSenders({
-      webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
-    });
+  if (senders) {
+    // Pushed before the processor's stop, so it runs after it: no send is cut off.
+    closers.push(() => closeSenders(senders));
     metrics.initSeries({ senders });
     metrics.addCollector(jetStreamGauges(nc, topo, metrics));
     const started = createProcessor({
@@ -245,3 +251,8 @@ function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args:
 }
 
 await main();
+
+function requireWebhookSecret(secret: string | undefined): string {
+  if (!secret) throw new ConfigError(["HERALD_WEBHOOK_SECRET"], "invalid configuration:\n  HERALD_WEBHOOK_SECRET is required to sign webhooks");
+  return secret;
+}

@@ -31,6 +31,8 @@ export interface AttemptView {
   outcome: AttemptOutcome;
   latencyMs: number;
   error: string | null;
+  /** The provider's id for the message it accepted; null for failures and providers that name none. */
+  providerMessageId: string | null;
   createdAt: string;
 }
 
@@ -143,6 +145,7 @@ export function createNotificationReader(db: Database, metrics: MetricsRecorder 
         outcome: r.outcome,
         latencyMs: r.latencyMs,
         error: r.error,
+        providerMessageId: r.providerMessageId,
         createdAt: r.createdAt.toISOString(),
       }));
     },

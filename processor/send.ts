@@ -116,6 +116,7 @@ function toRecord(r: Result): OutcomeRecord {
     latencyMs: r.latencyMs,
     status: r.decision.status,
     error: r.decision.action === "ack" ? null : r.decision.error,
+    providerMessageId: r.outcome.kind === "sent" ? (r.outcome.providerMessageId ?? null) : null,
   };
 }
 

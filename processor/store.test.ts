@@ -21,6 +21,7 @@ const outcome = (id: string, over: Partial<OutcomeRecord> = {}): OutcomeRecord =
   latencyMs: 3,
   status: "sent",
   error: null,
+  providerMessageId: null,
   ...over,
 });
 
@@ -70,16 +71,16 @@ describe("store", () => {
       outcome(flaky.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }),
       outcome(bad.id, { outcome: "permanent_error", status: "failed", error: "HTTP 400" }),
     ]);
-    const sent = outcome(flaky.id, { attempt: 2 });
+    const sent = outcome(flaky.id, { attempt: 2, providerMessageId: "SM0123" });
     await writeOutcomes(db.db, [sent]);
     await writeOutcomes(db.db, [sent]);
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, flaky.id));
     expect(row).toMatchObject({ status: "sent", attempts: 2, lastError: "HTTP 503" });
     expect(row?.sentAt).toBeInstanceOf(Date);
     const attempts = await db.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, flaky.id)).orderBy(deliveryAttempts.attempt);
-    expect(attempts.map((a) => [a.attempt, a.outcome, a.error])).toEqual([
-      [1, "retryable_error", "HTTP 503"],
-      [2, "sent", null],
+    expect(attempts.map((a) => [a.attempt, a.outcome, a.error, a.providerMessageId])).toEqual([
+      [1, "retryable_error", "HTTP 503", null],
+      [2, "sent", null, "SM0123"],
     ]);
     expect((await readStates(db.db, [bad.id])).get(bad.id)).toEqual({ status: "failed", attempts: 1, lastError: "HTTP 400" });
   });

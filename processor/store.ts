@@ -131,6 +131,8 @@ export interface OutcomeRecord {
   latencyMs: number;
   status: "sent" | "retrying" | "failed";
   error: string | null;
+  /** What the sender returned for a sent attempt; null otherwise. */
+  providerMessageId: string | null;
 }
 
 /**
@@ -141,7 +143,16 @@ export interface OutcomeRecord {
 export async function writeOutcomes(db: Database, records: OutcomeRecord[]): Promise<void> {
   if (records.length === 0) return;
   const input = JSON.stringify(
-    records.map((r) => ({ id: r.id, attempt: r.attempt, provider: r.provider, outcome: r.outcome, latency_ms: r.latencyMs, status: r.status, error: r.error })),
+    records.map((r) => ({
+      id: r.id,
+      attempt: r.attempt,
+      provider: r.provider,
+      outcome: r.outcome,
+      latency_ms: r.latencyMs,
+      status: r.status,
+      error: r.error,
+      provider_message_id: r.providerMessageId,
+    })),
   );
   await runPrepared(db, "herald_write_outcomes", WRITE_OUTCOMES_SQL, [input]);
 }
@@ -149,10 +160,10 @@ export async function writeOutcomes(db: Database, records: OutcomeRecord[]): Pro
 const WRITE_OUTCOMES_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as x(
-      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text)
+      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text, provider_message_id text)
   ), attempts as (
-    insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error)
-    select id, attempt, provider, outcome, latency_ms, error from input
+    insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error, provider_message_id)
+    select id, attempt, provider, outcome, latency_ms, error, provider_message_id from input
     on conflict do nothing
   )
   update notifications n set

@@ -48,6 +48,8 @@ export const deliveryAttempts = pgTable(
     outcome: text("outcome", { enum: ATTEMPT_OUTCOMES }).notNull(),
     latencyMs: integer("latency_ms").notNull(),
     error: text("error"),
+    /** The provider's own id for what it accepted (SMTP Message-ID, Twilio sid, FCM message name): where to look it up there. */
+    providerMessageId: text("provider_message_id"),
     createdAt: tstz("created_at").notNull().default(sql`now()`),
   },
   (t) => [primaryKey({ columns: [t.notificationId, t.attempt] })],

@@ -19,3 +19,27 @@ test("prints usage for an unknown command", async () => {
   expect(await proc.exited).toBe(2);
   expect(await new Response(proc.stderr).text()).toContain("herald <gateway | processor | all | migrate>");
 });
+
+test("refuses to start on provider keys that do not go together or a missing FCM key file, naming them", async () => {
+  const proc = Bun.spawn([process.execPath, CLI, "processor"], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
+      HERALD_SMTP_URL: "smtp://127.0.0.1:2525",
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const stderr = await new Response(proc.stderr).text();
+  expect(await proc.exited).toBe(78);
+  for (const key of ["HERALD_EMAIL_FROM", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"]) expect(stderr).toContain(key);
+
+  const missing = Bun.spawn([process.execPath, CLI, "processor"], {
+    env: { PATH: process.env.PATH ?? "", HERALD_WEBHOOK_SECRET: `whsec_${btoa("0123456789abcdef0123")}`, HERALD_FCM_SERVICE_ACCOUNT: "/nonexistent/key.json" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const said = await new Response(missing.stderr).text();
+  expect(await missing.exited).toBe(78);
+  expect(said).toContain("HERALD_FCM_SERVICE_ACCOUNT: no key file at /nonexistent/key.json");
+});

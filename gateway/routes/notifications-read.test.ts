@@ -89,14 +89,14 @@ describe("GET /v1/notifications/:id/attempts", () => {
     const r = row();
     await f.db.db.insert(notifications).values(r);
     await f.db.db.insert(deliveryAttempts).values([
-      { notificationId: r.id, attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, createdAt: new Date("2026-01-01T00:00:02Z") },
+      { notificationId: r.id, attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, providerMessageId: "<m-2@example.com>", createdAt: new Date("2026-01-01T00:00:02Z") },
       { notificationId: r.id, attempt: 1, provider: "smtp", outcome: "retryable_error", latencyMs: 30, error: "timeout", createdAt: new Date("2026-01-01T00:00:01Z") },
     ]);
     const body = await (await send(f.app, `/v1/notifications/${r.id}/attempts`)).json();
     expect(body).toEqual({
       data: [
-        { attempt: 1, provider: "smtp", outcome: "retryable_error", latencyMs: 30, error: "timeout", createdAt: "2026-01-01T00:00:01.000Z" },
-        { attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, error: null, createdAt: "2026-01-01T00:00:02.000Z" },
+        { attempt: 1, provider: "smtp", outcome: "retryable_error", latencyMs: 30, error: "timeout", providerMessageId: null, createdAt: "2026-01-01T00:00:01.000Z" },
+        { attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, error: null, providerMessageId: "<m-2@example.com>", createdAt: "2026-01-01T00:00:02.000Z" },
       ],
     });
     expect((await send(f.app, `/v1/notifications/${r.id}/attempts`, { key: OTHER_KEY })).status).toBe(404);

@@ -1,25 +1,45 @@
+import { createSmtpSender, type SmtpSenderOptions } from "./email-smtp.ts";
+import { createFcmSender, type FcmSenderOptions } from "./push-fcm.ts";
 import { createSinkSender, type SinkRecorder } from "./sink.ts";
+import { createTwilioSender, type TwilioSenderOptions } from "./sms-twilio.ts";
 import type { Senders } from "./types.ts";
-import { createWebhookSender } from "./webhook.ts";
+import { createWebhookSender, type WebhookSenderOptions } from "./webhook.ts";
 
 export { PermanentError, RetryableError, classifyError, type SendOutcome } from "./errors.ts";
 export { createSinkRecorder, type SinkEntry, type SinkRecorder } from "./sink.ts";
 export type { OutboundNotification, SendContext, SendResult, Sender, Senders } from "./types.ts";
 
+export interface SendersOptions {
+  webhook: WebhookSenderOptions;
+  /** SMTP; left out, email goes to the sink. */
+  email?: SmtpSenderOptions;
+  /** Twilio; left out, SMS goes to the sink. */
+  sms?: TwilioSenderOptions;
+  /** Firebase Cloud Messaging; left out, push goes to the sink. */
+  push?: FcmSenderOptions;
+  sink?: SinkRecorder;
+}
+
 /**
  * The channel registry. A `Record<Channel, Sender>`, so adding a channel to
- * `schemas/enums.ts` without a sender fails to compile. Only webhooks are real
- * so far; the other channels go to the clearly named `sink` provider.
+ * `schemas/enums.ts` without a sender fails to compile. A channel whose
+ * provider is not configured goes to the clearly named `sink` provider, which
+ * delivers nothing; in-app notifications always do (they are read back through
+ * the API).
  */
-export function createSenders(opts: {
-  webhook: { secret: string; timeoutMs: number; allowPrivate: boolean };
-  sink?: SinkRecorder;
-}): Senders {
+export function createSenders(opts: SendersOptions): Senders {
   return {
-    email: createSinkSender("email", opts.sink),
-    sms: createSinkSender("sms", opts.sink),
-    push: createSinkSender("push", opts.sink),
+    email: opts.email ? createSmtpSender(opts.email) : createSinkSender("email", opts.sink),
+    sms: opts.sms ? createTwilioSender(opts.sms) : createSinkSender("sms", opts.sink),
+    push: opts.push ? createFcmSender(opts.push) : createSinkSender("push", opts.sink),
     in_app: createSinkSender("in_app", opts.sink),
     webhook: createWebhookSender(opts.webhook),
   };
+}
+
+/** Closes every sender that holds something (SMTP pools); one failing does not keep the others open. */
+export async function closeSenders(senders: Senders): Promise<void> {
+  const closing = Object.values(senders).map((s) => s.close?.());
+  const failed = (await Promise.allSettled(closing)).find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
 }

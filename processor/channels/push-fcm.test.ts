@@ -3,7 +3,8 @@ import { generateKeyPairSync, verify } from "node:crypto";
 import { z } from "zod";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { createServiceAccountTokenSource, ServiceAccountKey, TokenGrantError } from "./google-oauth.ts";
-import { classifyFcmFailure, createFcmSender, FCM_SCOPE } from "./push-fcm.ts";
+import { createFcmSender, FCM_SCOPE } from "./push-fcm.ts";
+import { classifyFcmFailure } from "./push-fcm-errors.ts";
 import type { OutboundNotification } from "./types.ts";
 
 // One key pair per file: RSA generation is the slow part.

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { PermanentError, RetryableError } from "./errors.ts";
-import { classifyTwilioAnswer, createTwilioSender, redactPhoneNumbers, type TwilioSenderOptions } from "./sms-twilio.ts";
+import { createTwilioSender, type TwilioSenderOptions } from "./sms-twilio.ts";
+import { classifyTwilioAnswer, redactPhoneNumbers } from "./sms-twilio-answer.ts";
 import type { OutboundNotification } from "./types.ts";
 
 const ACCOUNT = `AC${"a1".repeat(16)}`;

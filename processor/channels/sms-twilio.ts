@@ -1,8 +1,7 @@
-import { z } from "zod";
 import { SmsPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
-import { parseRetryAfter } from "./http-response.ts";
-import type { Sender, SendResult } from "./types.ts";
+import { classifyTwilioAnswer, readBounded } from "./sms-twilio-answer.ts";
+import type { Sender } from "./types.ts";
 
 /** Basic-auth credentials. A half-configured pair does not typecheck. */
 export type TwilioCredentials =
@@ -27,56 +26,6 @@ export type TwilioSenderOptions = TwilioCredentials &
     /** Injected for tests; the global fetch otherwise. */
     fetch?: typeof fetch;
   };
-
-/** An answer body is read up to this many characters: enough for any Twilio JSON, never a whole stream. */
-const MAX_BODY_CHARS = 16_384;
-const TwilioAnswer = z.object({ sid: z.string().optional(), code: z.number().optional(), message: z.string().optional() });
-
-/** Logs redact PII, and Twilio's messages quote the number, with or without its `+`. */
-export function redactPhoneNumbers(text: string): string {
-  return text.replace(/(?<![\w+])\+?\d{6,15}(?!\w)/g, "[number]");
-}
-
-/**
- * Classifies one Messages API answer without throwing. A 2xx is sent even without a
- * readable sid: retrying would text the person twice. Credential, permission and
- * redirect answers are retryable: the operator's config is wrong, not the message,
- * and the attempt limit still bounds them. Other 4xx carry Twilio's code.
- */
-export function classifyTwilioAnswer(status: number, body: string, retryAfter: string | null, now = Date.now()): SendResult | RetryableError | PermanentError {
-  let answer: z.infer<typeof TwilioAnswer> = {};
-  try {
-    answer = TwilioAnswer.catch({}).parse(JSON.parse(body));
-  } catch {
-    // Not JSON (a proxy's page, a cut-off body): classify on the status alone.
-  }
-  if (status >= 200 && status < 300) return answer.sid === undefined ? {} : { providerMessageId: answer.sid };
-  const said = answer.message === undefined ? "" : `: ${redactPhoneNumbers(answer.message).slice(0, 200)}`;
-  const why = `twilio ${answer.code ?? `HTTP ${status}`}${said}`;
-  if (status === 408 || status === 429 || status >= 500) return new RetryableError(why, parseRetryAfter(retryAfter, now));
-  if (status === 401 || status === 403 || answer.code === 20003) return new RetryableError(`${why} (check the Twilio credentials)`);
-  if (status < 400) return new RetryableError(`${why} (redirects are not followed: check the Twilio base URL)`);
-  return new PermanentError(why);
-}
-
-/** Reads at most `MAX_BODY_CHARS`; a failure mid-body keeps what arrived. */
-async function readBounded(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    while (text.length < MAX_BODY_CHARS) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      text += decoder.decode(chunk.value, { stream: true });
-    }
-  } catch {
-    // Classified below on what we have; the status decides.
-  }
-  await reader.cancel().catch(() => undefined);
-  return text.slice(0, MAX_BODY_CHARS);
-}
 
 /**
  * SMS through Twilio's Messages API: one form-encoded POST per notification. The API has

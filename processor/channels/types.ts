@@ -22,6 +22,8 @@ export interface SendResult {
 export interface Sender {
   provider: string;
   send(n: OutboundNotification, ctx: SendContext): Promise<SendResult>;
+  /** Releases what the sender holds (an SMTP pool), after the processor stopped sending. */
+  close?(): Promise<void>;
 }
 
 export type Senders = Record<Channel, Sender>;

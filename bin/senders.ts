@@ -1,0 +1,76 @@
+import type { Logger } from "pino";
+import { createSenders, type Senders } from "../processor/channels/index.ts";
+import { ServiceAccountKey } from "../processor/channels/google-oauth.ts";
+import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
+import { CHANNELS, type Channel } from "../schemas/enums.ts";
+import { ConfigError, type HeraldConfig } from "./config.ts";
+
+/**
+ * The service-account key named by HERALD_FCM_SERVICE_ACCOUNT: the JSON itself
+ * (it starts with `{`) or a path to the key file. A bad key stops the start,
+ * naming the key and the field.
+ */
+export async function loadServiceAccount(value: string): Promise<ServiceAccountKey> {
+  const key = "HERALD_FCM_SERVICE_ACCOUNT";
+  let text = value;
+  if (!value.trimStart().startsWith("{")) {
+    const file = Bun.file(value);
+    if (!(await file.exists())) throw new ConfigError([key], `invalid configuration:\n  ${key}: no key file at ${value}`);
+    text = await file.text();
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError([key], `invalid configuration:\n  ${key}: the key is not JSON`);
+  }
+  const parsed = ServiceAccountKey.safeParse(json);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${key}: ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError([key], `invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+function twilioOptions(cfg: HeraldConfig): TwilioSenderOptions | undefined {
+  const accountSid = cfg.TWILIO_ACCOUNT_SID;
+  if (accountSid === undefined) return undefined;
+  // parseConfig has checked that exactly one credential and one origin are set.
+  const credentials = cfg.TWILIO_AUTH_TOKEN !== undefined ? { authToken: cfg.TWILIO_AUTH_TOKEN } : { apiKeySid: cfg.TWILIO_API_KEY_SID ?? "", apiKeySecret: cfg.TWILIO_API_KEY_SECRET ?? "" };
+  const origin = cfg.TWILIO_FROM !== undefined ? { from: cfg.TWILIO_FROM } : { messagingServiceSid: cfg.TWILIO_MESSAGING_SERVICE_SID ?? "" };
+  return {
+    accountSid,
+    ...credentials,
+    ...origin,
+    timeoutMs: cfg.HERALD_PROVIDER_TIMEOUT_MS,
+    ...(cfg.TWILIO_API_URL ? { baseUrl: cfg.TWILIO_API_URL } : {}),
+    ...(cfg.TWILIO_STATUS_CALLBACK_URL ? { statusCallbackUrl: cfg.TWILIO_STATUS_CALLBACK_URL } : {}),
+  };
+}
+
+/**
+ * The channel senders the configuration asks for: a provider where its keys
+ * are set, the `sink` (which delivers nothing) elsewhere. Logs which provider
+ * serves each channel, and warns in production for every channel left on the
+ * sink, whose notifications would end `sent` without reaching anyone.
+ */
+export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string, log: Logger): Promise<Senders> {
+  const timeoutMs = cfg.HERALD_PROVIDER_TIMEOUT_MS;
+  const sms = twilioOptions(cfg);
+  const senders = createSenders({
+    webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
+    ...(cfg.HERALD_SMTP_URL && cfg.HERALD_EMAIL_FROM ? { email: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } } : {}),
+    ...(sms ? { sms } : {}),
+    ...(cfg.HERALD_FCM_SERVICE_ACCOUNT
+      ? { push: { serviceAccount: await loadServiceAccount(cfg.HERALD_FCM_SERVICE_ACCOUNT), timeoutMs, ...(cfg.HERALD_FCM_API_URL ? { baseUrl: cfg.HERALD_FCM_API_URL } : {}) } }
+      : {}),
+  });
+  const providers = Object.fromEntries(CHANNELS.map((c) => [c, senders[c].provider])) as Record<Channel, string>;
+  log.info({ providers }, "channel providers");
+  if (cfg.NODE_ENV === "production") {
+    for (const channel of CHANNELS) {
+      if (channel !== "in_app" && providers[channel] === "sink") log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
+    }
+  }
+  return senders;
+}

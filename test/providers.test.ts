@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { generateKeyPairSync, verify } from "node:crypto";
+import { SMTPServer } from "smtp-server";
+import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
+import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";
+
+// The email, SMS and push providers in a real processor, configured only
+// through the environment, each against a local peer speaking its protocol:
+// a real SMTP server, and one HTTP server playing Twilio's Messages API,
+// Google's token endpoint and FCM's HTTP v1 API (checking their documented
+// request shapes: auth, path, body).
+
+const ACCOUNT_SID = `AC${"5f".repeat(16)}`;
+const AUTH_TOKEN = "twilio-test-token";
+const FROM_NUMBER = "+14155550199";
+const PROJECT = "herald-test";
+
+interface Mail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+function startSmtpPeer(): Promise<{ server: SMTPServer; port: number; mail: Mail[] }> {
+  const mail: Mail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onRcptTo(address, _session, done) {
+      if (address.address.startsWith("refused@")) {
+        const err = Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 });
+        done(err);
+        return;
+      }
+      done();
+    },
+    onData(stream, session, done) {
+      let raw = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => (raw += chunk));
+      stream.on("end", () => {
+        const from = session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address;
+        mail.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw });
+        done();
+      });
+    },
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.server.address();
+      resolve({ server, port: typeof address === "object" && address ? address.port : 0, mail });
+    });
+  });
+}
+
+const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+
+function base64urlJson(part: string | undefined): Record<string, unknown> {
+  return JSON.parse(Buffer.from(part ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+}
+
+/** Twilio, Google OAuth and FCM on one loopback server; anything off-contract is recorded as a violation. */
+function startHttpPeer() {
+  const sms: Record<string, string>[] = [];
+  const pushes: { token: string; title: string; body: string }[] = [];
+  const violations: string[] = [];
+  let grants = 0;
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const url = new URL(req.url);
+      if (url.pathname === `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`) {
+        if (req.headers.get("authorization") !== `Basic ${btoa(`${ACCOUNT_SID}:${AUTH_TOKEN}`)}`) {
+          return Response.json({ code: 20003, message: "Authenticate", status: 401 }, { status: 401 });
+        }
+        if (req.headers.get("content-type") !== "application/x-www-form-urlencoded") violations.push("twilio content-type");
+        const form = Object.fromEntries(new URLSearchParams(await req.text()));
+        sms.push(form);
+        return Response.json({ sid: `SM${crypto.randomUUID().replaceAll("-", "")}`, status: "queued" }, { status: 201 });
+      }
+      if (url.pathname === "/token") {
+        const form = new URLSearchParams(await req.text());
+        const [header, claims, signature] = (form.get("assertion") ?? "").split(".");
+        const signed = verify("sha256", Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature ?? "", "base64url"));
+        const c = base64urlJson(claims);
+        if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer" || !signed || c.scope !== "https://www.googleapis.com/auth/firebase.messaging") {
+          violations.push("token grant");
+          return Response.json({ error: "invalid_grant" }, { status: 400 });
+        }
+        grants++;
+        return Response.json({ access_token: `ya29.test-${grants}`, expires_in: 3600, token_type: "Bearer" });
+      }
+      if (url.pathname === `/v1/projects/${PROJECT}/messages:send`) {
+        if (!req.headers.get("authorization")?.startsWith("Bearer ya29.test-")) {
+          return Response.json({ error: { code: 401, status: "UNAUTHENTICATED" } }, { status: 401 });
+        }
+        const { message } = (await req.json()) as { message: { token: string; notification: { title: string; body: string } } };
+        pushes.push({ token: message.token, ...message.notification });
+        return Response.json({ name: `projects/${PROJECT}/messages/0:${Date.now()}` });
+      }
+      violations.push(`unexpected ${req.method} ${url.pathname}`);
+      return new Response("not found", { status: 404 });
+    },
+  });
+  return { server, sms, pushes, violations, grants: () => grants, url: `http://127.0.0.1:${server.port}` };
+}
+
+let stack: Stack;
+let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
+let http: ReturnType<typeof startHttpPeer>;
+let gateway: HeraldProcess;
+let processor: HeraldProcess;
+
+beforeAll(async () => {
+  stack = await createStack();
+  smtp = await startSmtpPeer();
+  http = startHttpPeer();
+  const serviceAccount = {
+    type: "service_account",
+    project_id: PROJECT,
+    private_key_id: "key-1",
+    private_key: privateKey,
+    client_email: `herald@${PROJECT}.iam.gserviceaccount.com`,
+    token_uri: `${http.url}/token`,
+  };
+  processor = await startHerald("processor", {
+    ...stack.env,
+    HERALD_MAX_ATTEMPTS: "2",
+    HERALD_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
+    HERALD_EMAIL_FROM: "Herald <no-reply@herald.test>",
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_FROM: FROM_NUMBER,
+    TWILIO_API_URL: http.url,
+    HERALD_FCM_SERVICE_ACCOUNT: JSON.stringify(serviceAccount),
+    HERALD_FCM_API_URL: http.url,
+  });
+  gateway = await startHerald("gateway", stack.env);
+});
+
+afterAll(async () => {
+  await gateway?.signal("SIGTERM");
+  await processor?.signal("SIGTERM");
+  await new Promise<void>((resolve) => (smtp ? smtp.server.close(() => resolve()) : resolve()));
+  await http?.server.stop(true);
+  await stack?.cleanup();
+});
+
+interface View {
+  status: string;
+  attempts: number;
+  lastError: string | null;
+}
+
+async function accept(body: unknown): Promise<string> {
+  const res = await post(gateway.url, "/v1/notifications", body);
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function settled(id: string): Promise<View> {
+  return eventually(async () => {
+    const view = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View;
+    return view.status === "sent" || view.status === "failed" ? view : null;
+  }, 10_000);
+}
+
+/** The first attempt's provider and the id that provider gave the message. */
+async function attemptOf(id: string): Promise<{ provider: string; providerMessageId: string | null } | undefined> {
+  const { data } = (await (await get(gateway.url, `/v1/notifications/${id}/attempts`)).json()) as { data: { provider: string; providerMessageId: string | null }[] };
+  return data[0];
+}
+
+describe("providers configured from the environment", () => {
+  test("email, SMS and push each reach their provider once and end sent", async () => {
+    const [email, sms, push] = await Promise.all([
+      accept({ userId: "u-1", channel: "email", payload: { to: "ada@example.com", subject: "Your code", body: "123456" } }),
+      accept({ userId: "u-1", channel: "sms", payload: { to: "+14155550100", body: "Your code is 123456" } }),
+      accept({ userId: "u-1", channel: "push", payload: { to: "device-token-abc", title: "Hi", body: "You have mail" } }),
+    ]);
+    const views = await Promise.all([email, sms, push].map(settled));
+    expect(views.map((v) => [v.status, v.attempts])).toEqual([
+      ["sent", 1],
+      ["sent", 1],
+      ["sent", 1],
+    ]);
+    const [mailAttempt, smsAttempt, pushAttempt] = await Promise.all([email, sms, push].map(attemptOf));
+    expect(mailAttempt).toEqual({ ...mailAttempt, provider: "smtp", providerMessageId: `<${email}@herald.test>` });
+    expect(smsAttempt?.provider).toBe("twilio");
+    expect(smsAttempt?.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
+    expect(pushAttempt?.provider).toBe("fcm");
+    expect(pushAttempt?.providerMessageId).toStartWith(`projects/${PROJECT}/messages/`);
+
+    const mail = smtp.mail.filter((m) => m.raw.includes(email));
+    expect(mail.length).toBe(1);
+    expect(mail[0]?.from).toBe("no-reply@herald.test");
+    expect(mail[0]?.to).toEqual(["ada@example.com"]);
+    expect(mail[0]?.raw).toContain(`Message-ID: <${email}@herald.test>`);
+    expect(mail[0]?.raw).toContain("Subject: Your code");
+
+    expect(http.sms).toEqual([{ To: "+14155550100", From: FROM_NUMBER, Body: "Your code is 123456" }]);
+    expect(http.pushes).toEqual([{ token: "device-token-abc", title: "Hi", body: "You have mail" }]);
+    expect(http.grants()).toBe(1);
+    expect(http.violations).toEqual([]);
+  });
+
+  test("a recipient the SMTP server refuses (550) fails at once, without its address in the error", async () => {
+    const id = await accept({ userId: "u-2", channel: "email", payload: { to: "refused@example.com", subject: "Hi", body: "x" } });
+    const view = await settled(id);
+    expect(view.status).toBe("failed");
+    expect(view.attempts).toBe(1);
+    expect(view.lastError).toContain("550");
+    expect(view.lastError).not.toContain("refused@example.com");
+  });
+});
