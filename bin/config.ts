@@ -88,6 +88,8 @@ export const ConfigSchema = z.object({
   HERALD_RATE_LIMIT_TENANTS: rateLimitList,
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
   HERALD_DUPLICATE_WINDOW_MS: int(120_000, 1000),
+  /** Stream replicas in a NATS cluster (production: 3); a single server takes only 1. */
+  HERALD_STREAM_REPLICAS: int(1, 1, 5),
   HERALD_DATA_DIR: z.string().default(".data"),
   /** Email, SMS and push providers (./senders.ts): one call's deadline. */
   HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),

@@ -1,7 +1,10 @@
 import { drizzle as drizzlePg } from "drizzle-orm/postgres-js";
-import { migrate as migratePg } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { MIGRATIONS_FOLDER, schema, type Database } from "../schemas/database.ts";
+import { schema, type Database } from "../schemas/database.ts";
+import { migrate } from "../schemas/migrations.ts";
+import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
+import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
+import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };
 
 export interface DatabaseHandle {
   db: Database;
@@ -22,7 +25,7 @@ export function connectPostgres(url: string, opts: { max?: number } = {}): Datab
     db,
     kind: "postgres",
     poolMax,
-    migrate: () => migratePg(drizzlePg(client), { migrationsFolder: MIGRATIONS_FOLDER }),
+    migrate: () => migrate(db),
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -31,14 +34,15 @@ export function connectPostgres(url: string, opts: { max?: number } = {}): Datab
 export async function openPglite(dir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
-  const { migrate } = await import("drizzle-orm/pglite/migrator");
-  const client = new PGlite(dir);
+  // Handed over explicitly: PGlite looks for these beside its own module, which a compiled binary does not have.
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([pgliteWasm, initdbWasm].map(async (path) => WebAssembly.compile(await Bun.file(path).arrayBuffer())));
+  const client = new PGlite(dir, { pgliteWasmModule, initdbWasmModule, fsBundle: Bun.file(pgliteData) });
   const db = drizzle(client, { schema }) as unknown as Database;
   return {
     db,
     kind: "pglite",
     poolMax: 1,
-    migrate: () => migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER }),
+    migrate: () => migrate(db),
     close: () => client.close(),
   };
 }

@@ -108,6 +108,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
     duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS,
     ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
     maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
+    replicas: cfg.HERALD_STREAM_REPLICAS,
   });
   log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "migrations and streams are up to date");
   if (mode === "migrate") {

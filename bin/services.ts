@@ -43,7 +43,7 @@ export async function resolveNats(cfg: HeraldConfig, log: Logger, allowChild: bo
   const nc = await connect({ servers: url, name: "herald", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   return {
     value: nc,
-    description: child ? `${url} (embedded child)` : url,
+    description: child ? `${url} (embedded child)` : redactUrl(url),
     async close() {
       await nc.drain().catch(() => nc.close());
       if (child) {

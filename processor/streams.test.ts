@@ -24,6 +24,7 @@ test("ensureStreams creates 3 streams and 4 lane consumers, and a second run upd
   expect(work.config.subjects).toEqual([topo.wildcards.work]);
   expect(work.config.retention).toBe(RetentionPolicy.Workqueue);
   expect(work.config.duplicate_window).toBe(90_000 * 1e6);
+  expect(work.config.num_replicas).toBe(1);
   expect((await jsm.streams.info(topo.streams.events)).config.subjects).toEqual([topo.wildcards.events]);
   expect((await jsm.streams.info(topo.streams.dlq)).config.max_age).toBe(14 * 24 * 3600 * 1e9);
   for (const p of PRIORITIES) {
@@ -32,5 +33,20 @@ test("ensureStreams creates 3 streams and 4 lane consumers, and a second run upd
     expect(c.config.ack_wait).toBe(20_000 * 1e6);
     expect(c.config.max_ack_pending).toBe(200);
     expect(c.config.max_deliver).toBe(-1);
+  }
+});
+
+test("ensureStreams asks for the configured replicas: a single server refuses 3 with NATS's reason, and nothing is half made", async () => {
+  const other = topology(testNamespace());
+  try {
+    const err = await ensureStreams(nc, other, { duplicateWindowMs: 60_000, ackWaitMs: 30_000, maxAckPending: 100, replicas: 3 }).then(
+      () => new Error("expected a refusal"),
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/replicas > 1 not supported in non-clustered mode/i);
+    const jsm = await jetstreamManager(nc);
+    expect(await jsm.streams.info(other.streams.work).then(() => "exists", () => "absent")).toBe("absent");
+  } finally {
+    await deleteNamespaceStreams(nc, other);
   }
 });

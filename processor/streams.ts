@@ -23,6 +23,8 @@ export interface StreamOptions {
   ackWaitMs: number;
   /** Bounds in-flight work per lane across all instances. */
   maxAckPending: number;
+  /** Copies of every stream (and its consumers) in a NATS cluster; 1 on a single server. Default 1. */
+  replicas?: number;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface StreamOptions {
  */
 export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: StreamOptions): Promise<void> {
   const jsm = await jetstreamManager(nc);
+  const replicas = opts.replicas ?? 1;
   // Work queue: a message leaves the stream once acked or termed; Postgres is
   // the record and the DLQ keeps failures, so nothing else needs it.
   await upsertStream(jsm, {
@@ -39,9 +42,10 @@ export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: St
     retention: RetentionPolicy.Workqueue,
     storage: StorageType.File,
     duplicate_window: nanos(opts.duplicateWindowMs),
+    num_replicas: replicas,
   });
-  await upsertStream(jsm, keptStream(topo.streams.events, topo.wildcards.events, 7));
-  await upsertStream(jsm, keptStream(topo.streams.dlq, topo.wildcards.dlq, 14));
+  await upsertStream(jsm, { ...keptStream(topo.streams.events, topo.wildcards.events, 7), num_replicas: replicas });
+  await upsertStream(jsm, { ...keptStream(topo.streams.dlq, topo.wildcards.dlq, 14), num_replicas: replicas });
   for (const priority of PRIORITIES) {
     await upsertConsumer(jsm, topo.streams.work, {
       durable_name: topo.laneConsumer(priority),

@@ -23,12 +23,14 @@ export interface StartOptions {
    * and a heap of millions of objects on the cores the processor is measured on.
    */
   keepLogs?: boolean;
+  /** What runs `herald`: Bun on bin/herald.ts by default, or a compiled binary's path. */
+  command?: string[];
 }
 
 /** Starts `herald <mode>` as a real child process with the given environment. */
 export async function startHerald(mode: "gateway" | "processor" | "all", env: Record<string, string>, opts: StartOptions = {}): Promise<HeraldProcess> {
   const port = mode === "processor" ? 0 : Number(env.HERALD_PORT ?? freePort());
-  const proc = Bun.spawn([process.execPath, CLI, mode], {
+  const proc = Bun.spawn([...(opts.command ?? [process.execPath, CLI]), mode], {
     // Metrics port 0: several processors in one test (crash, redelivery) must not fight over 9464.
     env: { PATH: process.env.PATH ?? "", ...RUNTIME_ENV, LOG_LEVEL: "info", HERALD_METRICS_PORT: "0", ...env, HERALD_PORT: String(port) },
     stdin: "ignore",

@@ -1,0 +1,43 @@
+import { createHash } from "node:crypto";
+import type { MigrationMeta } from "drizzle-orm/migrator";
+import { PgDialect, type PgSession } from "drizzle-orm/pg-core";
+import type { Database } from "./database.ts";
+import journal from "./migrations/meta/_journal.json";
+import init from "./migrations/0000_init.sql" with { type: "text" };
+import attemptProviderMessageId from "./migrations/0001_attempt_provider_message_id.sql" with { type: "text" };
+
+/**
+ * The committed migrations, imported rather than read from the folder at run
+ * time, so `bun build --compile` puts them inside the one binary. A migration
+ * that drizzle-kit generates must be added here too; a test compares this
+ * list with what drizzle reads from the folder.
+ */
+const SQL_BY_TAG: Readonly<Record<string, string>> = {
+  "0000_init": init,
+  "0001_attempt_provider_message_id": attemptProviderMessageId,
+};
+
+/** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */
+export function embeddedMigrations(): MigrationMeta[] {
+  return journal.entries.map((entry) => {
+    const query = SQL_BY_TAG[entry.tag];
+    if (query === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded in schemas/migrations.ts`);
+    return {
+      sql: query.split("--> statement-breakpoint"),
+      bps: entry.breakpoints,
+      folderMillis: entry.when,
+      hash: createHash("sha256").update(query).digest("hex"),
+    };
+  });
+}
+
+/**
+ * Applies the migrations not yet applied, each in a transaction, recording
+ * them in drizzle's own table, so a database migrated by drizzle-kit or by an
+ * earlier Herald is recognised. Works on postgres.js and PGlite alike.
+ */
+export async function migrate(db: Database): Promise<void> {
+  // The dialect takes a session typed without our tables; migrations run plain SQL, so the schema type is moot.
+  const session = db._.session as unknown as PgSession;
+  await new PgDialect().migrate(embeddedMigrations(), session, { migrationsFolder: "" });
+}
