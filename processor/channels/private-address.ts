@@ -1,9 +1,10 @@
+import { lookup } from "node:dns/promises";
+
 /**
- * Literal-address SSRF guard for webhook URLs. It only looks at the host as
- * written (the WHATWG URL parser has already normalised forms like
- * `2130706433` or `0x7f.1` to dotted quads). A public name that resolves to a
- * private address (DNS rebinding) is NOT caught here: that needs a resolving
- * check pinned to the connection and comes in a later issue.
+ * Literal-address SSRF guard for webhook URLs: the host as written (the
+ * WHATWG URL parser has already normalised forms like `2130706433` or
+ * `0x7f.1` to dotted quads). A name is judged by what it resolves to:
+ * `privateAddressOf`.
  */
 export function isPrivateHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
@@ -47,4 +48,24 @@ function isPrivateIpv6(host: string): boolean {
   if (dotted) return isPrivateHost(dotted[1] ?? "");
   const first = parseInt(host.split(":")[0] || "0", 16);
   return (first & 0xfe00) === 0xfc00 /* unique local fc00::/7 */ || (first & 0xffc0) === 0xfe80 /* link-local fe80::/10 */;
+}
+
+/** Every address a host name resolves to. */
+export type Resolve = (hostname: string) => Promise<string[]>;
+
+/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address of every family. */
+export const systemResolve: Resolve = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+
+/**
+ * The first private or loopback address `hostname` resolves to, or null when
+ * all are public. A name with one private address among public ones counts:
+ * the connection may pick any of them. What this cannot see is a name whose
+ * answer changes between this lookup and the connection's own (rebinding
+ * with a zero TTL); the runtime's DNS cache makes that window small, not zero.
+ */
+export async function privateAddressOf(hostname: string, resolve: Resolve = systemResolve): Promise<string | null> {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (parseIpv4(host) || host.includes(":")) return isPrivateHost(hostname) ? host : null;
+  for (const address of await resolve(host)) if (isPrivateHost(address.includes(":") ? `[${address}]` : address)) return address;
+  return null;
 }

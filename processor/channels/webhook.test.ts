@@ -4,7 +4,8 @@ import { startReceiver } from "../test-receiver.ts";
 import { TEST_SECRET } from "../test-harness.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
-import { isPrivateHost } from "./private-address.ts";
+import { hostname } from "node:os";
+import { isPrivateHost, privateAddressOf } from "./private-address.ts";
 import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
@@ -88,6 +89,34 @@ describe("webhook sender", () => {
     expect(await failure(strict.send(n, ctx))).toBeInstanceOf(PermanentError);
     expect(receiver.hits(n.id)).toBe(0);
     expect(await failure(strict.send(note({ url: "http://localhost:9/x", body: {} }), ctx))).toBeInstanceOf(PermanentError);
+  });
+
+  test("refuses a name that resolves to a private address: the machine's own name, through the system resolver", async () => {
+    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false });
+    const own = hostname();
+    // This machine's /etc/hosts maps its name to 127.0.0.1; say so if another one does not.
+    expect(await privateAddressOf(own)).not.toBeNull();
+    const n = note({ url: receiver.url("/ok").replace("127.0.0.1", own), body: {} });
+    const err = await failure(strict.send(n, ctx));
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toContain("resolves to a private address");
+    expect(receiver.hits(n.id)).toBe(0);
+  });
+
+  test("refuses a name with any private address among public ones; a lookup that fails is retryable", async () => {
+    const answers: Record<string, string[]> = { "mixed.example": ["93.184.215.14", "10.0.0.7"], "v6.example": ["2606:4700::1111", "fd12::1"], "public.example": ["93.184.215.14"] };
+    const resolve = async (name: string) => {
+      const found = answers[name];
+      if (found === undefined) throw Object.assign(new Error(`queryA ENOTFOUND ${name}`), { code: "ENOTFOUND" });
+      return found;
+    };
+    expect(await privateAddressOf("mixed.example", resolve)).toBe("10.0.0.7");
+    expect(await privateAddressOf("v6.example", resolve)).toBe("fd12::1");
+    expect(await privateAddressOf("public.example", resolve)).toBeNull();
+    expect(await privateAddressOf("[::1]", resolve)).toBe("::1");
+    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, resolve });
+    expect(await failure(strict.send(note({ url: "https://mixed.example/hook", body: {} }), ctx))).toBeInstanceOf(PermanentError);
+    expect(await failure(strict.send(note({ url: "https://gone.example/hook", body: {} }), ctx))).toBeInstanceOf(RetryableError);
   });
 
   test("an invalid payload is permanent", async () => {

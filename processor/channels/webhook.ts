@@ -1,7 +1,7 @@
 import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
-import { isPrivateHost } from "./private-address.ts";
+import { isPrivateHost, privateAddressOf, type Resolve } from "./private-address.ts";
 import type { Sender } from "./types.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
@@ -13,6 +13,20 @@ export interface WebhookSenderOptions {
   allowPrivate: boolean;
   /** Injected for tests; the global fetch otherwise. */
   fetch?: typeof fetch;
+  /** Injected for tests; the system resolver otherwise. */
+  resolve?: Resolve;
+}
+
+/** Throws unless every address of `hostname` is public; a failed lookup is retryable (DNS outages pass). */
+async function refusePrivate(hostname: string, resolve: Resolve | undefined): Promise<void> {
+  if (isPrivateHost(hostname)) throw new PermanentError(`refusing to call a private address (${hostname})`);
+  let found: string | null;
+  try {
+    found = await privateAddressOf(hostname, resolve);
+  } catch (err) {
+    throw new RetryableError(`could not resolve ${hostname}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+  }
+  if (found !== null) throw new PermanentError(`refusing to call ${hostname}: it resolves to a private address (${found})`);
 }
 
 /**
@@ -30,9 +44,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       if (!parsed.success) throw new PermanentError(`invalid webhook payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { url, body: json, headers: user } = parsed.data;
       const target = new URL(url);
-      if (!opts.allowPrivate && isPrivateHost(target.hostname)) {
-        throw new PermanentError(`refusing to call a private address (${target.hostname})`);
-      }
+      if (!opts.allowPrivate) await refusePrivate(target.hostname, opts.resolve);
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, key, nowMs: Date.now(), user });
       const timeout = AbortSignal.timeout(opts.timeoutMs);
