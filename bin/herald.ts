@@ -4,7 +4,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
-import { createJetStreamPublisher } from "../gateway/publisher.ts";
+import { createNotificationCanceller } from "../gateway/cancel.ts";
+import { createEventPublisher, createJetStreamPublisher } from "../gateway/publisher.ts";
 import { rateLimiterFromConfig } from "../gateway/rate-limit.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
@@ -167,6 +168,8 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       store,
       publisher: createJetStreamPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
       reader: createNotificationReader(db, metrics),
+      canceller: createNotificationCanceller(db, metrics),
+      events: createEventPublisher(nc, topo, metrics),
       readiness: [readiness.nats, readiness.postgres, { name: "idempotency", check: () => store.ping() }],
       startup: [
         { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },

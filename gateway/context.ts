@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { sha256Hex } from "./body.ts";
 import { instrumentPublisher, type Publisher } from "./publisher.ts";
+import type { LifecycleEvent } from "../schemas/events.ts";
+import type { NotificationCanceller } from "./cancel.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
@@ -51,6 +53,13 @@ export interface GatewayDeps {
   store: GatewayStore;
   publisher: Publisher;
   reader: NotificationReader;
+  /** Cancels notifications not yet being sent (writes their row in Postgres). */
+  canceller: NotificationCanceller;
+  /**
+   * Publishes a lifecycle event the gateway causes (`cancelled`); none: not
+   * published. Resolves once stored; failures are logged, not turned into errors.
+   */
+  events?: { publish(event: LifecycleEvent): Promise<void> };
   readiness: ReadinessCheck[];
   /**
    * What `/health/startup` waits for (streams exist, migrations applied);

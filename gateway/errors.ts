@@ -9,6 +9,7 @@ export type ErrorCode =
   | "not_found"
   | "idempotency_in_flight"
   | "idempotency_mismatch"
+  | "not_cancellable"
   | "payload_too_large"
   | "unsupported_media_type"
   | "rate_limited"
@@ -67,6 +68,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "not_found":
       return 404;
     case "idempotency_in_flight":
+    case "not_cancellable":
       return 409;
     case "payload_too_large":
       return 413;
@@ -92,6 +94,7 @@ const TITLES: Record<ErrorCode, string> = {
   not_found: "Not found",
   idempotency_in_flight: "A request with this Idempotency-Key is still in flight",
   idempotency_mismatch: "Idempotency-Key reused with a different body",
+  not_cancellable: "The notification can no longer be cancelled",
   payload_too_large: "Payload too large",
   unsupported_media_type: "Content-Type must be application/json",
   rate_limited: "Too many requests",

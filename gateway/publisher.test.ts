@@ -4,6 +4,7 @@ import { connectTestNats } from "../test/support/services.ts";
 import { accept } from "./accept.ts";
 import { createApp } from "./app.ts";
 import { createJetStreamPublisher, isPublishUnavailable, type Publisher } from "./publisher.ts";
+import type { NotificationCanceller } from "./cancel.ts";
 import type { NotificationReader } from "./reader.ts";
 import { createMemoryStore } from "./store/memory.ts";
 import { addWorkStream, createStreamFixture, KEYS, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
@@ -14,6 +15,7 @@ const unusedReader: NotificationReader = {
   list: () => Promise.reject(new Error("unused")),
   attempts: () => Promise.reject(new Error("unused")),
 };
+const unusedCanceller: NotificationCanceller = { cancel: () => Promise.reject(new Error("unused")) };
 
 let f: StreamFixture;
 beforeAll(async () => {
@@ -28,7 +30,7 @@ function envelope(): Envelope {
 }
 
 function appWith(publisher: Publisher, store = createMemoryStore()) {
-  return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, readiness: [], logger: silentLogger }) };
+  return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, readiness: [], logger: silentLogger }) };
 }
 
 describe("createJetStreamPublisher", () => {

@@ -1,9 +1,11 @@
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ROOT_CONTEXT, type Context as TraceContext, type Tracer } from "@opentelemetry/api";
-import { NOOP_METRICS, secondsSince, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
+import { NOOP_METRICS, secondsSince, timePublish, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { inSpan, sampledParent, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
+import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { createPublishWindow } from "./publish-window.ts";
 
@@ -105,6 +107,20 @@ export function instrumentPublisher(publisher: Publisher, metrics: MetricsRecord
       if (!sampledParent(trace)) return timed(envelope, msgId, trace);
       const attributes = { "messaging.system": "nats", "herald.channel": envelope.channel, "herald.priority": envelope.priority };
       return inSpan(tracer, SPANS.publish, { kind: SpanKind.PRODUCER, attributes, parent: trace }, (_span, ctx) => timed(envelope, msgId, ctx));
+    },
+  };
+}
+
+/**
+ * Publishes the lifecycle events the gateway itself causes (`cancelled`) to
+ * the events stream, with the processor's msg id scheme (`<id>:<type>:<attempt>`),
+ * so a repeat within the duplicate window is dropped.
+ */
+export function createEventPublisher(nc: NatsConnection, topo: Topology, metrics: MetricsRecorder = NOOP_METRICS): { publish(event: LifecycleEvent): Promise<void> } {
+  const js = jetstream(nc);
+  return {
+    async publish(event) {
+      await timePublish(metrics, "events", () => js.publish(topo.eventSubject(event.type), JSON.stringify(event), { msgID: `${event.id}:${event.type}:${event.attempt ?? 0}` }));
     },
   };
 }

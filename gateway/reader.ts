@@ -63,7 +63,7 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 /** A row without the columns the API never shows (the payload can be large). */
 type ViewRow = Omit<NotificationRow, "payload" | "idempotencyKey" | "tenantId">;
 
-function toView(row: ViewRow): NotificationView {
+export function toView(row: ViewRow): NotificationView {
   return {
     id: row.id,
     userId: row.userId,
@@ -83,7 +83,9 @@ function toView(row: ViewRow): NotificationView {
 }
 
 // Never shown by the API, and the payload can be large: left out of every select.
-const { payload: _payload, idempotencyKey: _idempotencyKey, tenantId: _tenantId, ...viewColumns } = getTableColumns(notifications);
+const { payload: _payload, idempotencyKey: _idempotencyKey, tenantId: _tenantId, ...columns } = getTableColumns(notifications);
+/** The columns a `NotificationView` is made of. */
+export const viewColumns = columns;
 
 /**
  * created_at at full microsecond precision, in UTC: a JS Date keeps only

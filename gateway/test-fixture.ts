@@ -8,6 +8,7 @@ import { topology, type Topology } from "../schemas/subjects.ts";
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamespace, type TestDatabase } from "../test/support/services.ts";
 import { createApp, type GatewayDeps } from "./app.ts";
 import { createJetStreamPublisher, type Publisher } from "./publisher.ts";
+import { createNotificationCanceller } from "./cancel.ts";
 import { createNotificationReader } from "./reader.ts";
 import { createMemoryStore } from "./store/memory.ts";
 
@@ -81,6 +82,7 @@ export async function createAppFixture(overrides: Partial<GatewayDeps> = {}): Pr
     store: createMemoryStore(),
     publisher: stream.publisher,
     reader: createNotificationReader(db.db),
+    canceller: createNotificationCanceller(db.db),
     readiness: [],
     logger: silentLogger,
     ...overrides,

@@ -30,10 +30,9 @@ interface Result {
  * `earlierEvents`, so a subscriber sees them in order) → ack / nak / term.
  * Nothing is settled before the outcome is committed.
  */
-export async function sendDue(ctx: LaneContext, items: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
+export async function sendDue(ctx: LaneContext, due: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
+  const items = await takeForSending(ctx, due, settled);
   if (items.length === 0) return;
-  const unclaimed = items.filter((i) => !i.claimed);
-  if (unclaimed.length > 0) await persist(ctx, "mark_processing", unclaimed, () => markProcessing(ctx.db, unclaimed.map((i) => i.envelope.id)));
   const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
   await persist(ctx, "write_outcomes", items, () => writeOutcomes(ctx.db, results.map(toRecord)));
   for (const r of results) recordOutcome(ctx, r);
@@ -69,6 +68,26 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
     return { item, provider: sender.provider, outcome, latencyMs, decision };
   });
+}
+
+/**
+ * The items this batch may send: those its claim inserted `processing`, and
+ * those `markProcessing` moved there now. One cancelled since it was read
+ * is acked and never sent.
+ */
+async function takeForSending(ctx: LaneContext, due: DueItem[], settled: Settled): Promise<DueItem[]> {
+  const unclaimed = due.filter((i) => !i.claimed);
+  if (unclaimed.length === 0) return due;
+  const marked = await persist(ctx, "mark_processing", unclaimed, () => markProcessing(ctx.db, unclaimed.map((i) => i.envelope.id)));
+  const sendable: DueItem[] = [];
+  for (const item of due) {
+    if (item.claimed || marked.has(item.envelope.id)) sendable.push(item);
+    else {
+      item.msg.ack();
+      settled.add(item.msg);
+    }
+  }
+  return sendable;
 }
 
 function providerSpan(item: DueItem, provider: string) {

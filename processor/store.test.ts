@@ -57,10 +57,24 @@ describe("store", () => {
     const done = envelope();
     await claim(db.db, [open, done], Date.now());
     await writeOutcomes(db.db, [outcome(open.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }), outcome(done.id)]);
-    await markProcessing(db.db, [open.id, done.id]);
+    const marked = await markProcessing(db.db, [open.id, done.id]);
+    expect([...marked]).toEqual([open.id]);
     const states = await readStates(db.db, [open.id, done.id]);
     expect(states.get(open.id)?.status).toBe("processing");
     expect(states.get(done.id)?.status).toBe("sent");
+  });
+
+  test("markProcessing leaves out a row cancelled after it was read, so the batch does not send it; a stuck processing row is taken again", async () => {
+    const cancelled = envelope();
+    const stuck = envelope();
+    await claim(db.db, [cancelled, stuck], Date.now());
+    await writeOutcomes(db.db, [outcome(cancelled.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" })]);
+    // Read as retrying by the batch, then cancelled through the API before the batch marks it.
+    expect((await readStates(db.db, [cancelled.id])).get(cancelled.id)?.status).toBe("retrying");
+    await db.db.update(notifications).set({ status: "cancelled" }).where(eq(notifications.id, cancelled.id));
+    const marked = await markProcessing(db.db, [cancelled.id, stuck.id]);
+    expect([...marked]).toEqual([stuck.id]);
+    expect((await readStates(db.db, [cancelled.id])).get(cancelled.id)?.status).toBe("cancelled");
   });
 
   test("writeOutcomes records attempts and statuses in one go; a replay changes nothing", async () => {

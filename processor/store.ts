@@ -114,13 +114,20 @@ export async function readStates(db: Database, ids: string[]): Promise<Map<strin
 
 const TERMINAL = JSON.stringify(TERMINAL_STATUSES);
 
-/** Marks the due rows `processing` in one statement; terminal rows are left alone. */
-export async function markProcessing(db: Database, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db.execute(sql`
+/**
+ * Marks the due rows `processing` in one statement and returns the ids it
+ * marked. A row that turned terminal since it was read (cancelled through the
+ * API meanwhile) is left alone and left out: the caller must not send it.
+ * A row still `processing` (its sender crashed) is marked again and resent.
+ */
+export async function markProcessing(db: Database, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const result = await db.execute(sql`
     update notifications set status = 'processing', updated_at = now()
     where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
-      and status not in (select jsonb_array_elements_text(${TERMINAL}::jsonb))`);
+      and status not in (select jsonb_array_elements_text(${TERMINAL}::jsonb))
+    returning id`);
+  return new Set(rowsOf(result).map((r) => String(r.id)));
 }
 
 export interface OutcomeRecord {

@@ -22,6 +22,12 @@ export const STATUSES = [
 ] as const;
 export type Status = (typeof STATUSES)[number];
 
+/**
+ * Statuses a notification can be cancelled from: nothing is being sent for it
+ * right now. `processing` is the processor's claim on a send in flight.
+ */
+export const CANCELLABLE_STATUSES = ["accepted", "scheduled", "retrying"] as const satisfies readonly Status[];
+
 /** Statuses after which a redelivered message must never be sent again. */
 export const TERMINAL_STATUSES = ["sent", "failed", "cancelled", "delivered", "bounced"] as const satisfies readonly Status[];
 

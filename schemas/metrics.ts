@@ -47,6 +47,7 @@ export const DB_OPERATIONS = [
   "get_notification",
   "list_notifications",
   "list_attempts",
+  "cancel_notification",
   "readiness",
   "migrate",
 ] as const;

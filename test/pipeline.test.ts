@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { count, eq } from "drizzle-orm";
 import { notifications } from "../schemas/tables.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
+import { connectTestNats, topology } from "./support/services.ts";
 import { createStack, eventually, get, OTHER_KEY, post, type Stack } from "./support/stack.ts";
 import { startWebhookReceiver, TEST_WEBHOOK_SECRET, type WebhookReceiver } from "./support/webhook-receiver.ts";
 
@@ -86,5 +88,32 @@ describe("gateway → JetStream → processor → Postgres", () => {
     expect(refused.headers.get("content-type")).toBe("application/problem+json");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(100);
     expect((await get(gateway.url, "/v1/notifications?limit=1")).status).toBe(200);
+  });
+
+  test("a scheduled notification cancelled before it is due is never sent, and its message is settled", async () => {
+    const scheduledFor = new Date(Date.now() + 1500).toISOString();
+    const res = await post(gateway.url, "/v1/notifications", { userId: "user-c", channel: "webhook", scheduledFor, payload: { url: receiver.url, body: { cancelled: true } } });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    // Wait until the processor holds it as scheduled, so the cancel meets its row, not the accepted copy.
+    await eventually(async () => ((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string }).status === "scheduled");
+    const cancelled = await post(gateway.url, `/v1/notifications/${id}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect(((await cancelled.json()) as { status: string }).status).toBe("cancelled");
+    // Past its time the message comes back, meets the cancelled row and is acked without a send.
+    const nc = await connectTestNats();
+    try {
+      const jsm = await jetstreamManager(nc);
+      const topo = topology(stack.namespace);
+      await Bun.sleep(1800);
+      await eventually(async () => {
+        const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer("normal"));
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      }, 10_000);
+    } finally {
+      await nc.close();
+    }
+    expect(receiver.received.filter((r) => r.id === id).length).toBe(0);
+    expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number })).toMatchObject({ status: "cancelled", attempts: 0 });
   });
 });

@@ -12,6 +12,7 @@ import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
 import { isUuid } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
+import { cancelNotification } from "./cancel.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
 import type { StoredResponse } from "../store/types.ts";
 
@@ -124,6 +125,8 @@ export function notificationRoutes(): Hono<TenantEnv> {
     if (view === null) throw notFound();
     return c.json(view);
   });
+
+  routes.post("/:id/cancel", cancelNotification);
 
   routes.get("/:id/attempts", async (c) => {
     const { deps, tenant } = c.var;
