@@ -5,7 +5,7 @@ import { TEST_SECRET } from "../test-harness.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";
-import { isPrivateHost, privateAddressOf } from "./private-address.ts";
+import { isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
 import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
@@ -117,6 +117,31 @@ describe("webhook sender", () => {
     const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, resolve });
     expect(await failure(strict.send(note({ url: "https://mixed.example/hook", body: {} }), ctx))).toBeInstanceOf(PermanentError);
     expect(await failure(strict.send(note({ url: "https://gone.example/hook", body: {} }), ctx))).toBeInstanceOf(RetryableError);
+  });
+
+  test("remembers a host's verdict for the TTL, so a burst of webhooks costs one lookup; failures are not remembered", async () => {
+    let lookups = 0;
+    let at = 0;
+    let failing = true;
+    const resolve = async (name: string) => {
+      lookups++;
+      if (name === "flaky.example" && failing) throw new Error("EAI_AGAIN");
+      return ["93.184.215.14"];
+    };
+    const verdicts = rememberVerdicts(resolve, { ttlMs: 1000, max: 2, now: () => at });
+    for (let i = 0; i < 5; i++) expect(await verdicts.check("hooks.example")).toBeNull();
+    expect(lookups).toBe(1);
+    at += 1001;
+    await verdicts.check("hooks.example");
+    expect(lookups).toBe(2);
+    await failure(verdicts.check("flaky.example"));
+    failing = false;
+    expect(await verdicts.check("flaky.example")).toBeNull();
+    expect(lookups).toBe(4);
+    // Bounded: a third host pushes out the oldest.
+    await verdicts.check("third.example");
+    await verdicts.check("hooks.example");
+    expect(lookups).toBe(6);
   });
 
   test("an invalid payload is permanent", async () => {

@@ -1,7 +1,7 @@
 import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
-import { isPrivateHost, privateAddressOf, type Resolve } from "./private-address.ts";
+import { isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
 import type { Sender } from "./types.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
@@ -18,11 +18,11 @@ export interface WebhookSenderOptions {
 }
 
 /** Throws unless every address of `hostname` is public; a failed lookup is retryable (DNS outages pass). */
-async function refusePrivate(hostname: string, resolve: Resolve | undefined): Promise<void> {
+async function refusePrivate(hostname: string, verdicts: AddressVerdicts): Promise<void> {
   if (isPrivateHost(hostname)) throw new PermanentError(`refusing to call a private address (${hostname})`);
   let found: string | null;
   try {
-    found = await privateAddressOf(hostname, resolve);
+    found = await verdicts.check(hostname);
   } catch (err) {
     throw new RetryableError(`could not resolve ${hostname}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
   }
@@ -37,6 +37,7 @@ async function refusePrivate(hostname: string, resolve: Resolve | undefined): Pr
 export function createWebhookSender(opts: WebhookSenderOptions): Sender {
   const key = webhookKey(opts.secret);
   const doFetch = opts.fetch ?? fetch;
+  const verdicts = rememberVerdicts(opts.resolve);
   return {
     provider: "webhook",
     async send(n, ctx) {
@@ -44,7 +45,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       if (!parsed.success) throw new PermanentError(`invalid webhook payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { url, body: json, headers: user } = parsed.data;
       const target = new URL(url);
-      if (!opts.allowPrivate) await refusePrivate(target.hostname, opts.resolve);
+      if (!opts.allowPrivate) await refusePrivate(target.hostname, verdicts);
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, key, nowMs: Date.now(), user });
       const timeout = AbortSignal.timeout(opts.timeoutMs);
