@@ -6,6 +6,7 @@ import { bearerAuth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { handleError, renderProblem } from "./problem.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 
@@ -35,6 +36,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   });
 
   app.route("/health", healthRoutes());
+  app.route("/", docsRoutes()); // Unauthenticated: the API's description holds no tenant data.
   // Unauthenticated like the probes: it holds counters with bounded labels, no tenant or user data.
   if (resolved.metricsPage) app.get("/metrics", metricsHandler(resolved.metricsPage));
 

@@ -102,7 +102,8 @@ export function httpTelemetry(opts: HttpTelemetryOptions = {}): MiddlewareHandle
 
 /** `GET /metrics` on the gateway: the page of whatever registry it is given (`HeraldMetrics`). */
 export function metricsHandler(source: { readonly contentType: string; render(): Promise<string> }): Handler {
-  return async function metricsPage() {
-    return new Response(await source.render(), { headers: { "content-type": source.contentType } });
+  // Through the context, so the headers the middleware prepared (X-Request-Id) come along as on every other answer.
+  return async function metricsPage(c) {
+    return c.body(await source.render(), 200, { "content-type": source.contentType });
   };
 }
