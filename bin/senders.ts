@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { createSenders, type Senders } from "../processor/channels/index.ts";
-import { ServiceAccountKey } from "../processor/channels/google-oauth.ts";
+import { importPkcs8, ServiceAccountKey } from "../processor/channels/google-oauth.ts";
 import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
 import { CHANNELS, type Channel } from "../schemas/enums.ts";
 import { ConfigError, type HeraldConfig } from "./config.ts";
@@ -29,6 +29,10 @@ export async function loadServiceAccount(value: string): Promise<ServiceAccountK
     const lines = parsed.error.issues.map((i) => `  ${key}: ${i.path.join(".")}: ${i.message}`);
     throw new ConfigError([key], `invalid configuration:\n${lines.join("\n")}`);
   }
+  // A PEM-shaped key that is not an RSA PKCS#8 key would otherwise fail every push, one retry at a time.
+  await importPkcs8(parsed.data.private_key).catch(() => {
+    throw new ConfigError([key], `invalid configuration:\n  ${key}: private_key: not an RSA PKCS#8 key`);
+  });
   return parsed.data;
 }
 

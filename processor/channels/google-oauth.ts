@@ -111,7 +111,8 @@ export function createServiceAccountTokenSource(opts: TokenSourceOptions): Token
   };
 }
 
-function importPkcs8(pem: string): Promise<CryptoKey> {
+/** The signing key of a key file's `private_key`; start-up calls it too, so a key that cannot sign stops the start. */
+export function importPkcs8(pem: string): Promise<CryptoKey> {
   // A key pasted into an env var often keeps its newlines as literal `\n`.
   const der = Buffer.from(pem.replace(/-----(BEGIN|END) PRIVATE KEY-----|\\n|\s/g, ""), "base64");
   return crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]).catch((err: unknown) => {
