@@ -1,6 +1,8 @@
 #!/usr/bin/env bun
-// herald gateway | processor | all | migrate — the one entry of every deployment.
+// herald gateway | processor | all | migrate | replay — the one entry of every deployment.
 import { jetstreamManager } from "@nats-io/jetstream";
+import { parseArgs } from "node:util";
+import { z } from "zod";
 import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
@@ -11,7 +13,9 @@ import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
+import { replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
 import { ensureStreams } from "../processor/streams.ts";
+import { CHANNELS } from "../schemas/enums.ts";
 import { topology } from "../schemas/subjects.ts";
 import { sql } from "drizzle-orm";
 import { ConfigError, parseConfig, type HeraldConfig } from "./config.ts";
@@ -26,8 +30,15 @@ import { createMetrics, type HeraldMetrics } from "./telemetry/metrics.ts";
 import { timeQuery } from "./telemetry/recorder.ts";
 import { startTracing, type Tracing } from "./telemetry/tracing.ts";
 
-const MODES = ["gateway", "processor", "all", "migrate"] as const;
+const MODES = ["gateway", "processor", "all", "migrate", "replay"] as const;
 type Mode = (typeof MODES)[number];
+
+const ReplayFlags = z.object({
+  channel: z.enum(CHANNELS).optional(),
+  tenant: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(0).optional(),
+  "dry-run": z.boolean().optional(),
+});
 
 function isMode(x: string | undefined): x is Mode {
   return (MODES as readonly (string | undefined)[]).includes(x);
@@ -40,8 +51,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   let cfg: HeraldConfig;
+  let replay: ReplayOptions | undefined;
   try {
     cfg = parseConfig(process.env);
+    replay = mode === "replay" ? replayOptions(process.argv.slice(3)) : undefined;
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -71,7 +84,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 
   try {
-    await run(mode, cfg, log, tracing, closers);
+    await run(mode, cfg, log, tracing, closers, replay);
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     if (err instanceof ConfigError) {
@@ -84,7 +97,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing, closers: Closer[]): Promise<void> {
+async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing, closers: Closer[], replay?: ReplayOptions): Promise<void> {
   const embedded = mode === "all";
   const topo = topology(cfg.HERALD_NAMESPACE);
   const dev = embedded && (cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET) ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
@@ -112,7 +125,12 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
     replicas: cfg.HERALD_STREAM_REPLICAS,
   });
   log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "migrations and streams are up to date");
-  if (mode === "migrate") {
+  if (mode === "migrate" || mode === "replay") {
+    if (replay) {
+      const report = await replayDeadLetters(nc, db, topo, replay);
+      log.info({ replayed: report.replayed.length, stale: report.stale, invalid: report.invalid, kept: report.kept }, "dead letters replayed");
+      console.log(JSON.stringify(report));
+    }
     for (const close of closers.reverse()) await close();
     process.exit(0);
   }
@@ -259,4 +277,18 @@ await main();
 function requireWebhookSecret(secret: string | undefined): string {
   if (!secret) throw new ConfigError(["HERALD_WEBHOOK_SECRET"], "invalid configuration:\n  HERALD_WEBHOOK_SECRET is required to sign webhooks");
   return secret;
+}
+
+/** `herald replay [--channel c] [--tenant t] [--limit n] [--dry-run]`; a bad flag stops it with exit 78 like bad config. */
+function replayOptions(args: string[]): ReplayOptions {
+  let values: unknown;
+  try {
+    values = parseArgs({ args, options: { channel: { type: "string" }, tenant: { type: "string" }, limit: { type: "string" }, "dry-run": { type: "boolean" } }, strict: true }).values;
+  } catch (err) {
+    throw new ConfigError(["replay"], `invalid replay flags:\n  ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const flags = ReplayFlags.safeParse(values);
+  if (!flags.success) throw new ConfigError(["replay"], `invalid replay flags:\n${flags.error.issues.map((i) => `  --${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  const { channel, tenant, limit, "dry-run": dryRun } = flags.data;
+  return { ...(channel ? { channel } : {}), ...(tenant ? { tenant } : {}), ...(limit !== undefined ? { limit } : {}), dryRun: dryRun ?? false };
 }

@@ -151,11 +151,16 @@ async function deadLetterIfFailed(ctx: LaneContext, r: Result): Promise<boolean>
   return deadLetter(ctx, r.item, r.decision.error, r.item.attempt);
 }
 
-/** Publishes a failed notification to `<ns>.v1.dlq.<channel>`; false (logged) if the DLQ did not ack. */
+/**
+ * Publishes a failed notification to `<ns>.v1.dlq.<channel>`; false (logged)
+ * if the DLQ did not ack. The msg id names the attempts, so a redelivery
+ * dedupes but the failure of a replayed notification (processor/replay.ts) is
+ * a new dead letter.
+ */
 export async function deadLetter(ctx: LaneContext, item: Item, error: string, attempts: number): Promise<boolean> {
   const e = item.envelope;
   try {
-    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}`, ctx.metrics);
+    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}:${attempts}`, ctx.metrics);
     return true;
   } catch (err) {
     noteLog(ctx, e).error({ err }, "could not publish the dead letter; will retry on redelivery");

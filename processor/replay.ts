@@ -1,0 +1,91 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Database } from "../schemas/database.ts";
+import type { Channel } from "../schemas/enums.ts";
+import { Envelope } from "../schemas/envelope.ts";
+import type { LifecycleEvent } from "../schemas/events.ts";
+import type { Topology } from "../schemas/subjects.ts";
+import { notifications } from "../schemas/tables.ts";
+
+export interface ReplayOptions {
+  /** Only this channel's dead letters. */
+  channel?: Channel;
+  /** Only this tenant's. */
+  tenant?: string;
+  /** Replay at most this many. */
+  limit?: number;
+  /** Report what would be replayed; change nothing. */
+  dryRun?: boolean;
+}
+
+export interface ReplayReport {
+  /** Ids handed back to the processor (or that would be, with `dryRun`). */
+  replayed: string[];
+  /** Dead letters of notifications that ended since (sent or cancelled): removed. */
+  stale: number;
+  /** Garbage (reason `invalid`): kept, there is nothing to replay. */
+  invalid: number;
+  /** Left where they are: filtered out, past `limit`, or with no row to match. */
+  kept: number;
+}
+
+const FailedRecord = z.object({ reason: z.literal("failed"), attempts: z.number().int(), envelope: Envelope });
+
+/**
+ * Hands dead-lettered notifications back to the processor once their cause is
+ * fixed. Per dead letter, in stream order: the row goes `failed` → `retrying`,
+ * the envelope is published to its lane again, a `retrying` event says so,
+ * and only then is the dead letter removed, so a replay cut short is resumed
+ * by running it again (a row already `retrying` is published again, which
+ * the msg id dedupes). Each replayed notification gets one more attempt; if
+ * that fails, it is dead-lettered again.
+ */
+export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: Topology, opts: ReplayOptions = {}): Promise<ReplayReport> {
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  const report: ReplayReport = { replayed: [], stale: 0, invalid: 0, kept: 0 };
+  const { state } = await jsm.streams.info(topo.streams.dlq);
+  const wanted = opts.channel ? topo.dlqSubject(opts.channel) : undefined;
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
+    if (m === null) continue; // removed already
+    const parsed = FailedRecord.safeParse(m.json());
+    if (!parsed.success) {
+      report.invalid++;
+      continue;
+    }
+    const { envelope: e } = parsed.data;
+    const full = opts.limit !== undefined && report.replayed.length >= opts.limit;
+    if ((wanted && m.subject !== wanted) || (opts.tenant && e.tenantId !== opts.tenant) || full) {
+      report.kept++;
+      continue;
+    }
+    const [row] = await db.select({ status: notifications.status, attempts: notifications.attempts }).from(notifications).where(eq(notifications.id, e.id));
+    if (row === undefined || !["failed", "retrying", "sent", "cancelled"].includes(row.status)) {
+      report.kept++;
+      continue;
+    }
+    if (opts.dryRun) {
+      if (row.status === "failed" || row.status === "retrying") report.replayed.push(e.id);
+      else report.stale++;
+      continue;
+    }
+    if (row.status === "sent" || row.status === "cancelled") {
+      await jsm.streams.deleteMessage(topo.streams.dlq, seq);
+      report.stale++;
+      continue;
+    }
+    await db
+      .update(notifications)
+      .set({ status: "retrying", updatedAt: sql`now()` })
+      .where(and(eq(notifications.id, e.id), inArray(notifications.status, ["failed", "retrying"])));
+    await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(e), { msgID: `${e.id}:replay:${row.attempts}` });
+    const event: LifecycleEvent = { v: 1, type: "retrying", id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, at: new Date().toISOString(), attempt: row.attempts, error: "replayed from the dead-letter stream" };
+    await js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${e.id}:retrying:${row.attempts}` });
+    await jsm.streams.deleteMessage(topo.streams.dlq, seq);
+    report.replayed.push(e.id);
+  }
+  return report;
+}
