@@ -218,4 +218,10 @@ describe("providers configured from the environment", () => {
     expect(view.lastError).toContain("550");
     expect(view.lastError).not.toContain("refused@example.com");
   });
+
+  test("the processor stops cleanly on SIGTERM with its SMTP pool open: exit 0, the SMTP session closed", async () => {
+    const code = await processor.signal("SIGTERM");
+    expect(code).toBe(0);
+    await eventually(async () => smtp.server.connections.size === 0, 5_000);
+  });
 });
