@@ -1,8 +1,6 @@
 #!/usr/bin/env bun
 // herald gateway | processor | all | migrate | replay — the one entry of every deployment.
 import { jetstreamManager } from "@nats-io/jetstream";
-import { parseArgs } from "node:util";
-import { z } from "zod";
 import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
@@ -14,8 +12,8 @@ import { createStore } from "../gateway/store/index.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
 import { replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
+import { replayOptions } from "./replay-flags.ts";
 import { ensureStreams } from "../processor/streams.ts";
-import { CHANNELS } from "../schemas/enums.ts";
 import { topology } from "../schemas/subjects.ts";
 import { sql } from "drizzle-orm";
 import { ConfigError, parseConfig, type HeraldConfig } from "./config.ts";
@@ -32,13 +30,6 @@ import { startTracing, type Tracing } from "./telemetry/tracing.ts";
 
 const MODES = ["gateway", "processor", "all", "migrate", "replay"] as const;
 type Mode = (typeof MODES)[number];
-
-const ReplayFlags = z.object({
-  channel: z.enum(CHANNELS).optional(),
-  tenant: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(0).optional(),
-  "dry-run": z.boolean().optional(),
-});
 
 function isMode(x: string | undefined): x is Mode {
   return (MODES as readonly (string | undefined)[]).includes(x);
@@ -277,18 +268,4 @@ await main();
 function requireWebhookSecret(secret: string | undefined): string {
   if (!secret) throw new ConfigError(["HERALD_WEBHOOK_SECRET"], "invalid configuration:\n  HERALD_WEBHOOK_SECRET is required to sign webhooks");
   return secret;
-}
-
-/** `herald replay [--channel c] [--tenant t] [--limit n] [--dry-run]`; a bad flag stops it with exit 78 like bad config. */
-function replayOptions(args: string[]): ReplayOptions {
-  let values: unknown;
-  try {
-    values = parseArgs({ args, options: { channel: { type: "string" }, tenant: { type: "string" }, limit: { type: "string" }, "dry-run": { type: "boolean" } }, strict: true }).values;
-  } catch (err) {
-    throw new ConfigError(["replay"], `invalid replay flags:\n  ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const flags = ReplayFlags.safeParse(values);
-  if (!flags.success) throw new ConfigError(["replay"], `invalid replay flags:\n${flags.error.issues.map((i) => `  --${i.path.join(".")}: ${i.message}`).join("\n")}`);
-  const { channel, tenant, limit, "dry-run": dryRun } = flags.data;
-  return { ...(channel ? { channel } : {}), ...(tenant ? { tenant } : {}), ...(limit !== undefined ? { limit } : {}), dryRun: dryRun ?? false };
 }
