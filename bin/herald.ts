@@ -11,7 +11,7 @@ import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
-import { replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
+import { listDeadLetters, replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
 import { replayOptions } from "./replay-flags.ts";
 import { ensureStreams } from "../processor/streams.ts";
 import { topology } from "../schemas/subjects.ts";
@@ -196,6 +196,9 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       metricsPage: metrics,
       ...(tracer ? { tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
       ...(rateLimiter ? { rateLimiter } : {}),
+      ...(cfg.HERALD_ADMIN_KEYS.size > 0
+        ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: { list: (q) => listDeadLetters(nc, topo, q), replay: (o) => replayDeadLetters(nc, db, topo, o) } } }
+        : {}),
       hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
     });

@@ -5,6 +5,7 @@ import { sha256Hex } from "./body.ts";
 import { instrumentPublisher, type Publisher } from "./publisher.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { NotificationCanceller } from "./cancel.ts";
+import type { AdminDeps } from "./routes/admin.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
@@ -78,6 +79,8 @@ export interface GatewayDeps {
   tracer?: Tracer;
   /** Share of new traces kept (OTEL_TRACES_SAMPLER_ARG), decided per request before any span; default 1. */
   traceSampleRatio?: number;
+  /** `/admin/v1` for operators (HERALD_ADMIN_KEYS); none, or no keys: the routes do not exist. */
+  admin?: AdminDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */

@@ -9,6 +9,7 @@ import type { CheckResult } from "./routes/health.ts";
 import { BATCH_BODY_LIMIT_FACTOR } from "./routes/notifications.ts";
 import type { AttemptView, NotificationPage, NotificationView } from "./reader.ts";
 import type { Components, JsonSchema, ResponseObject } from "./openapi.ts";
+import { adminSchemas } from "./openapi-admin.ts";
 
 const ref = (kind: keyof Components, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 /** A `$ref` to a component schema, for the paths in `openapi.ts`. */
@@ -38,19 +39,19 @@ function requestSchemas(): Record<string, JsonSchema> {
 }
 
 /** `$id` would carry a fragment (not allowed in 2020-12) and `$schema` is the document's dialect already. */
-function embeddable({ $id: _id, $schema: _schema, ...schema }: z.core.JSONSchema.BaseSchema): JsonSchema {
+export function embeddable({ $id: _id, $schema: _schema, ...schema }: z.core.JSONSchema.BaseSchema): JsonSchema {
   return schema;
 }
 
 /** An object schema that must name every field of `T`: a field added to the TS shape but not here fails to compile. */
-function objectOf<T>(properties: { [K in keyof T]-?: JsonSchema }, optional: readonly (keyof T & string)[] = []): JsonSchema {
+export function objectOf<T>(properties: { [K in keyof T]-?: JsonSchema }, optional: readonly (keyof T & string)[] = []): JsonSchema {
   return { type: "object", properties, required: Object.keys(properties).filter((k) => !optional.includes(k as keyof T & string)) };
 }
 
-const str = (extra: JsonSchema = {}): JsonSchema => ({ type: "string", ...extra });
-const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, "null"] });
-const isoTime = str({ format: "date-time" });
-const uuid = str({ format: "uuid" });
+export const str = (extra: JsonSchema = {}): JsonSchema => ({ type: "string", ...extra });
+export const nullable = (schema: JsonSchema): JsonSchema => ({ ...schema, type: [schema.type, "null"] });
+export const isoTime = str({ format: "date-time" });
+export const uuid = str({ format: "uuid" });
 const stringMap: JsonSchema = { type: "object", additionalProperties: { type: "string" } };
 type AcceptedResult = Extract<BatchResult, { status: "accepted" }>;
 type RejectedResult = Extract<BatchResult, { status: "rejected" }>;
@@ -150,6 +151,7 @@ function problem(code: ErrorCode, description: string, extraHeaders: ResponseObj
 /** Every named error answer: its code (hence its status, from the one code → status table), what it means, its extra headers. */
 const ERRORS = {
   BadRequest: ["invalid_body", "Malformed JSON, a body or query that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
+  Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
   Unauthorized: ["unauthorized", "Missing or unknown API key", { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } }],
   NotFound: ["not_found", "No notification with this id for this tenant (another tenant's id and a malformed id answer the same)"],
   IdempotencyInFlight: ["idempotency_in_flight", "A request with the same Idempotency-Key is still in flight; retry after `Retry-After`", RETRY_AFTER_HEADER],
@@ -174,7 +176,7 @@ export function errorStatus(name: ErrorResponse): string {
 /** Everything under `components`, built once by `openApiDocument`. */
 export function buildComponents(): Components {
   return {
-    schemas: { ...requestSchemas(), ...responseSchemas() },
+    schemas: { ...requestSchemas(), ...responseSchemas(), ...adminSchemas() },
     responses: Object.fromEntries(Object.entries(ERRORS).map(([name, [code, description, headers]]) => [name, problem(code, description, headers)])),
     parameters: {
       IdempotencyKey: {
@@ -199,6 +201,9 @@ export function buildComponents(): Components {
       RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 1 } },
       IdempotencyReplayed: { description: "Present on a replayed answer", schema: { const: "true" } },
     },
-    securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <api key>`; each key belongs to one tenant" } },
+    securitySchemes: {
+      apiKey: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <api key>`; each key belongs to one tenant" },
+      adminKey: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <admin key>` from HERALD_ADMIN_KEYS; a tenant's key answers 403" },
+    },
   };
 }

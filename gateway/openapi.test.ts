@@ -9,6 +9,9 @@ import { uuidv7 } from "./ids.ts";
 import { openApiDocument, type OpenApiDocument, type ResponseObject } from "./openapi.ts";
 import { operationsOf } from "./routes/docs.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "./test-fixture.ts";
+import { listDeadLetters, replayDeadLetters, type DeadLetterQuery, type ReplayOptions } from "../processor/replay.ts";
+
+const ADMIN_KEY = "admin-key-ops-0123456789";
 
 const doc = openApiDocument();
 const clone = () => structuredClone(doc) as unknown as Exclude<Parameters<typeof validate>[0], string>;
@@ -17,8 +20,15 @@ let f: AppFixture;
 let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   f = await createAppFixture();
-  // With a metrics page, as `herald gateway` runs, so /metrics is registered too.
-  app = createApp({ ...f.deps, metricsPage: { contentType: "text/plain; version=0.0.4", render: () => Promise.resolve("") } });
+  // With a metrics page and admin keys, as `herald gateway` can run, so /metrics and /admin/v1 are registered too.
+  await f.jsm.streams.add({ name: f.topo.streams.dlq, subjects: [f.topo.wildcards.dlq] });
+  await f.jsm.streams.add({ name: f.topo.streams.events, subjects: [f.topo.wildcards.events] });
+  const deadLetters = { list: (q: DeadLetterQuery) => listDeadLetters(f.nc, f.topo, q), replay: (o: ReplayOptions) => replayDeadLetters(f.nc, f.db.db, f.topo, o) };
+  app = createApp({
+    ...f.deps,
+    metricsPage: { contentType: "text/plain; version=0.0.4", render: () => Promise.resolve("") },
+    admin: { keys: new Map([[ADMIN_KEY, "ops"]]), deadLetters },
+  });
 });
 afterAll(async () => {
   await f.cleanup();
@@ -48,9 +58,10 @@ describe("the document and the app's routes", () => {
     expect(inApp()).toContain("POST /v1/notifications/{id}/cancel");
   });
 
-  test("every /v1 operation needs the API key and the rest need none", () => {
+  test("every /v1 operation needs the API key, every /admin one the admin key, and the rest none", () => {
     for (const { path, op } of operationsOf(doc)) {
-      expect({ path, open: op.security?.length === 0 }).toEqual({ path, open: !path.startsWith("/v1/") });
+      const needs = path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
+      expect({ path, security: op.security }).toEqual({ path, security: needs });
     }
   });
 });
@@ -210,6 +221,15 @@ describe("what the routes answer matches the document", () => {
     await expectDocumented("get", "/v1/notifications/{id}", await send(app, `/v1/notifications/${uuidv7()}`));
     await expectDocumented("get", "/v1/notifications/{id}/attempts", await send(app, "/v1/notifications/not-a-uuid/attempts"));
     await expectDocumented("post", "/v1/notifications/{id}/cancel", await send(app, `/v1/notifications/${uuidv7()}/cancel`, { method: "POST" }));
+  });
+
+  test("the admin routes: listing, replaying, and their refusals", async () => {
+    const admin = { key: ADMIN_KEY };
+    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?limit=5", admin));
+    await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: true } }));
+    await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: "yes" } }));
+    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters"));
+    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters", { key: null }));
   });
 
   test("the probes, the metrics page and this document's own routes", async () => {

@@ -1,3 +1,4 @@
+import { adminPaths } from "./openapi-admin.ts";
 import pkg from "../package.json" with { type: "json" };
 import { MAX_BATCH_ITEMS } from "../schemas/request.ts";
 import { CANCELLABLE_STATUSES, STATUSES } from "../schemas/enums.ts";
@@ -65,12 +66,12 @@ const param = (name: string): Reference => ({ $ref: `#/components/parameters/${n
 const header = (name: string): Reference => ({ $ref: `#/components/headers/${name}` });
 const REQUEST_ID = { "X-Request-Id": header("XRequestId") };
 const json = (schema: string, extra: Omit<MediaType, "schema"> = {}) => ({ "application/json": { schema: schemaRef(schema), ...extra } });
-const ok = (description: string, schema: string, extraHeaders: ResponseObject["headers"] = {}): ResponseObject => ({ description, headers: { ...REQUEST_ID, ...extraHeaders }, content: json(schema) });
+export const ok = (description: string, schema: string, extraHeaders: ResponseObject["headers"] = {}): ResponseObject => ({ description, headers: { ...REQUEST_ID, ...extraHeaders }, content: json(schema) });
 const REPLAYABLE = { "Idempotency-Replayed": header("IdempotencyReplayed") };
 const UNAUTHENTICATED: Operation["security"] = [];
 
 /** The error answers an operation can give, each keyed by its status. */
-function errors(...names: ErrorResponse[]): Operation["responses"] {
+export function errors(...names: ErrorResponse[]): Operation["responses"] {
   return Object.fromEntries(names.map((name) => [errorStatus(name), { $ref: `#/components/responses/${name}` }]));
 }
 // Every /v1 route sits behind bearer auth and the rate limit; any of them can fail unexpectedly.
@@ -194,8 +195,9 @@ function build(): OpenApiDocument {
       { name: "notifications", description: "Accept, read and cancel notifications (API key)" },
       { name: "health", description: "Probes (no API key)" },
       { name: "operations", description: "Metrics and this document (no API key)" },
+      { name: "admin", description: "Dead letters, for operators (admin key; only when HERALD_ADMIN_KEYS is set)" },
     ],
-    paths: { ...notificationPaths(), ...operationalPaths() },
+    paths: { ...notificationPaths(), ...operationalPaths(), ...adminPaths() },
     components: buildComponents(),
   };
 }

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
@@ -31,7 +31,60 @@ export interface ReplayReport {
   kept: number;
 }
 
-const FailedRecord = z.object({ reason: z.literal("failed"), attempts: z.number().int(), envelope: Envelope });
+const FailedRecord = z.object({ reason: z.literal("failed"), attempts: z.number().int(), error: z.string(), failedAt: z.string(), envelope: Envelope });
+const InvalidRecord = z.object({ reason: z.literal("invalid"), error: z.string(), failedAt: z.string() });
+
+/** A stored message's JSON, or null for bytes that are not JSON (published there by hand). */
+function recordOf(m: StoredMsg): unknown {
+  try {
+    return m.json();
+  } catch {
+    return null;
+  }
+}
+
+/** One dead letter as an operator reads it: what failed, why, when; no payload. */
+export interface DeadLetterSummary {
+  seq: number;
+  reason: "failed" | "invalid";
+  id: string | null;
+  tenantId: string | null;
+  channel: string;
+  error: string;
+  attempts: number | null;
+  failedAt: string;
+}
+
+export interface DeadLetterQuery {
+  channel?: Channel;
+  tenant?: string;
+  /** At most this many, oldest first. Default 100. */
+  limit?: number;
+}
+
+/** The dead letters in stream order, filtered; payloads and recipients stay in the stream. */
+export async function listDeadLetters(nc: NatsConnection, topo: Topology, query: DeadLetterQuery = {}): Promise<{ data: DeadLetterSummary[]; total: number }> {
+  const jsm = await jetstreamManager(nc);
+  const { state } = await jsm.streams.info(topo.streams.dlq);
+  const limit = query.limit ?? 100;
+  const data: DeadLetterSummary[] = [];
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq && data.length < limit; seq++) {
+    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
+    if (m === null || (query.channel && m.subject !== topo.dlqSubject(query.channel))) continue;
+    const channel = m.subject.slice(m.subject.lastIndexOf(".") + 1);
+    const record = recordOf(m);
+    const failed = FailedRecord.safeParse(record);
+    if (failed.success) {
+      const { envelope: e, error, attempts, failedAt } = failed.data;
+      if (query.tenant && e.tenantId !== query.tenant) continue;
+      data.push({ seq, reason: "failed", id: e.id, tenantId: e.tenantId, channel, error, attempts, failedAt });
+      continue;
+    }
+    const invalid = InvalidRecord.safeParse(record);
+    if (invalid.success && !query.tenant) data.push({ seq, reason: "invalid", id: null, tenantId: null, channel, error: invalid.data.error, attempts: null, failedAt: invalid.data.failedAt });
+  }
+  return { data, total: state.messages };
+}
 
 /**
  * Hands dead-lettered notifications back to the processor once their cause is
@@ -51,7 +104,7 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
   for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
     if (m === null) continue; // removed already
-    const parsed = FailedRecord.safeParse(m.json());
+    const parsed = FailedRecord.safeParse(recordOf(m));
     if (!parsed.success) {
       report.invalid++;
       continue;
