@@ -116,4 +116,11 @@ describe("gateway → JetStream → processor → Postgres", () => {
     expect(receiver.received.filter((r) => r.id === id).length).toBe(0);
     expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number })).toMatchObject({ status: "cancelled", attempts: 0 });
   });
+
+  test("the admin routes are served with HERALD_ADMIN_KEYS: the admin key lists dead letters, a tenant's key gets 403", async () => {
+    const listed = await get(gateway.url, "/admin/v1/dead-letters", "admin-key-0123456789");
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { data: unknown[] }).data).toBeArray();
+    expect((await get(gateway.url, "/admin/v1/dead-letters")).status).toBe(403);
+  });
 });
