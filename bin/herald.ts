@@ -257,6 +257,8 @@ function printWelcome(url: string, apiKey: string, isDevKey: boolean): void {
       "",
       `Then: curl -s ${url}/v1/notifications/<id> -H 'Authorization: Bearer ${apiKey}'`,
       "",
+      `API reference: ${url}/docs (OpenAPI: ${url}/openapi.json)`,
+      "",
     ].join("\n"),
   );
 }
