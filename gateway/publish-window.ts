@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import { injectTraceContext } from "../bin/telemetry/nats-context.ts";
-import { PublishHeaders } from "./publish-headers.ts";
+import { PublishHeaders } from "../bin/nats/publish-headers.ts";
 
 /** Why an acked publish did not happen; the publisher turns it into a 503. */
 export class AckError extends Error {

@@ -1,4 +1,5 @@
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { PublishHeaders } from "../bin/nats/publish-headers.ts";
 
 /** One message for a JetStream stream; `msgId` becomes `Nats-Msg-Id`, so the stream drops a replay. */
 export interface OutMessage {
@@ -78,8 +79,9 @@ export function createAckedPublisher(nc: NatsConnection, opts: { timeoutMs: numb
           const token = (next++).toString(36);
           group.tokens.push(token);
           waiting.set(token, group);
-          const h = headers();
-          h.set("Nats-Msg-Id", m.msgId);
+          // Written as wire text: nats.js's headers() spent 7% of the processor's samples canonicalising this one key.
+          const h = new PublishHeaders();
+          h.append("Nats-Msg-Id", m.msgId);
           try {
             nc.publish(m.subject, m.data, { reply: `${inbox}.${token}`, headers: h });
           } catch (err) {

@@ -5,7 +5,7 @@
 // the SDK's batch processor and a no-op exporter.
 // Run: flock -x /tmp/herald-cpu.lock bun bin/telemetry/spans.bench.ts [ratio ...]
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from "@opentelemetry/api";
-import { PublishHeaders } from "../../gateway/publish-headers.ts";
+import { PublishHeaders } from "../nats/publish-headers.ts";
 import { injectTraceContext } from "./nats-context.ts";
 import { EDGE_SAMPLED, inSpan, keepNewTrace, maybeSpan, notSampled, sampledParent } from "./spans.ts";
 import { startTracing } from "./tracing.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { headers as natsHeaders, Match, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
-import { connectTestNats, testNamespace } from "../test/support/services.ts";
+import { connectTestNats, testNamespace } from "../../test/support/services.ts";
 import { PublishHeaders } from "./publish-headers.ts";
 
 const MSG_ID = "0193a8f2-6c1e-7d4b-9a55-1f0c2e3d4b5a";
