@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/entry-bun.ts";
 import { createNotificationCanceller } from "../gateway/cancel.ts";
+import { createInbox } from "../gateway/inbox.ts";
 import { createEventPublisher, createJetStreamPublisher } from "../gateway/publisher.ts";
 import { rateLimiterFromConfig } from "../gateway/rate-limit.ts";
 import { createNotificationReader } from "../gateway/reader.ts";
@@ -178,6 +179,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       publisher: createJetStreamPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
       reader: createNotificationReader(db, metrics),
       canceller: createNotificationCanceller(db, metrics),
+      inbox: createInbox(db, metrics),
       events: createEventPublisher(nc, topo, metrics),
       readiness: [readiness.nats, readiness.postgres, { name: "idempotency", check: () => store.ping() }],
       startup: [

@@ -48,9 +48,9 @@ test("sendersFromConfig picks each channel's provider from the keys set, logs th
   });
   const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
   try {
-    expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({ email: "smtp", sms: "sink", push: "fcm", in_app: "sink", webhook: "webhook" });
-    expect(lines.find((l) => l.msg === "channel providers")?.providers).toEqual({ email: "smtp", sms: "sink", push: "fcm", webhook: "webhook", in_app: "sink" });
-    // In-app is read back through the API, so only SMS is warned about.
+    expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({ email: "smtp", sms: "sink", push: "fcm", in_app: "inbox", webhook: "webhook" });
+    expect(lines.find((l) => l.msg === "channel providers")?.providers).toEqual({ email: "smtp", sms: "sink", push: "fcm", webhook: "webhook", in_app: "inbox" });
+    // In-app goes to the inbox, so only SMS is warned about.
     expect(lines.filter((l) => l.level === 40).map((l) => l.channel)).toEqual(["sms"]);
   } finally {
     await closeSenders(senders);

@@ -73,7 +73,7 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
   log.info({ providers }, "channel providers");
   if (cfg.NODE_ENV === "production") {
     for (const channel of CHANNELS) {
-      if (channel !== "in_app" && providers[channel] === "sink") log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
+      if (providers[channel] === "sink") log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
     }
   }
   return senders;

@@ -9,6 +9,7 @@ import { handleError, renderProblem } from "./problem.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { inboxRoutes } from "./routes/inbox.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 
 export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
@@ -45,6 +46,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.use(bearerAuth(resolved.keys));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
   v1.route("/notifications", notificationRoutes());
+  v1.route("/inbox", inboxRoutes());
   app.route("/v1", v1);
   if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.keys));
 

@@ -5,6 +5,7 @@ import { sha256Hex } from "./body.ts";
 import { instrumentPublisher, type Publisher } from "./publisher.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { NotificationCanceller } from "./cancel.ts";
+import type { Inbox } from "./inbox.ts";
 import type { AdminDeps } from "./routes/admin.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import type { NotificationReader } from "./reader.ts";
@@ -54,6 +55,8 @@ export interface GatewayDeps {
   store: GatewayStore;
   publisher: Publisher;
   reader: NotificationReader;
+  /** Users' in-app inboxes: delivered in-app notifications, read state. */
+  inbox: Inbox;
   /** Cancels notifications not yet being sent (writes their row in Postgres). */
   canceller: NotificationCanceller;
   /**

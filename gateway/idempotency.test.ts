@@ -4,6 +4,7 @@ import { STORE_ADAPTERS, type TestStore } from "../test/support/stores.ts";
 import { createApp } from "./app.ts";
 import type { Publisher } from "./publisher.ts";
 import { createNotificationCanceller } from "./cancel.ts";
+import { createInbox } from "./inbox.ts";
 import { createNotificationReader } from "./reader.ts";
 import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
 
@@ -26,7 +27,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   });
 
   const appWith = (publisher: Publisher = stream.publisher) =>
-    createApp({ keys: KEYS, store: t.store, publisher, reader: createNotificationReader(db.db), canceller: createNotificationCanceller(db.db), readiness: [], logger: silentLogger });
+    createApp({ keys: KEYS, store: t.store, publisher, reader: createNotificationReader(db.db), canceller: createNotificationCanceller(db.db), inbox: createInbox(db.db), readiness: [], logger: silentLogger });
   const post = (app: ReturnType<typeof appWith>, key: string, body: unknown = VALID.email, apiKey?: string) =>
     send(app, "/v1/notifications", { body, key: apiKey, headers: { "idempotency-key": key } });
 

@@ -10,6 +10,7 @@ import { BATCH_BODY_LIMIT_FACTOR } from "./routes/notifications.ts";
 import type { AttemptView, NotificationPage, NotificationView } from "./reader.ts";
 import type { Components, JsonSchema, ResponseObject } from "./openapi.ts";
 import { adminSchemas } from "./openapi-admin.ts";
+import { inboxSchemas } from "./openapi-inbox.ts";
 
 const ref = (kind: keyof Components, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 /** A `$ref` to a component schema, for the paths in `openapi.ts`. */
@@ -176,7 +177,7 @@ export function errorStatus(name: ErrorResponse): string {
 /** Everything under `components`, built once by `openApiDocument`. */
 export function buildComponents(): Components {
   return {
-    schemas: { ...requestSchemas(), ...responseSchemas(), ...adminSchemas() },
+    schemas: { ...requestSchemas(), ...responseSchemas(), ...inboxSchemas(), ...adminSchemas() },
     responses: Object.fromEntries(Object.entries(ERRORS).map(([name, [code, description, headers]]) => [name, problem(code, description, headers)])),
     parameters: {
       IdempotencyKey: {

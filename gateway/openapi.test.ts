@@ -223,6 +223,18 @@ describe("what the routes answer matches the document", () => {
     await expectDocumented("post", "/v1/notifications/{id}/cancel", await send(app, `/v1/notifications/${uuidv7()}/cancel`, { method: "POST" }));
   });
 
+  test("the inbox: listing, marking one and all read, and their refusals", async () => {
+    const id = uuidv7();
+    await f.db.db.insert(notifications).values({ id, tenantId: "acme", userId: "inbox-spec", channel: "in_app", type: "system", priority: "normal", status: "sent", payload: { title: "Hi", body: "There", data: { k: 1 } }, sentAt: new Date() });
+    const page = (await expectDocumented("get", "/v1/inbox", await send(app, "/v1/inbox?userId=inbox-spec"))) as { data: unknown[] };
+    expect(page.data).toHaveLength(1);
+    await expectDocumented("post", "/v1/inbox/{id}/read", await send(app, `/v1/inbox/${id}/read`, { method: "POST" }));
+    await expectDocumented("post", "/v1/inbox/read-all", await send(app, "/v1/inbox/read-all", { body: { userId: "inbox-spec" } }));
+    await expectDocumented("get", "/v1/inbox", await send(app, "/v1/inbox"));
+    await expectDocumented("post", "/v1/inbox/{id}/read", await send(app, `/v1/inbox/${uuidv7()}/read`, { method: "POST" }));
+    await expectDocumented("post", "/v1/inbox/read-all", await send(app, "/v1/inbox/read-all", { body: { user: "x" } }));
+  });
+
   test("the admin routes: listing, replaying, and their refusals", async () => {
     const admin = { key: ADMIN_KEY };
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?limit=5", admin));

@@ -1,4 +1,5 @@
 import { adminPaths } from "./openapi-admin.ts";
+import { inboxPaths } from "./openapi-inbox.ts";
 import pkg from "../package.json" with { type: "json" };
 import { MAX_BATCH_ITEMS } from "../schemas/request.ts";
 import { CANCELLABLE_STATUSES, STATUSES } from "../schemas/enums.ts";
@@ -62,7 +63,7 @@ export interface OpenApiDocument {
   components: Components;
 }
 
-const param = (name: string): Reference => ({ $ref: `#/components/parameters/${name}` });
+export const param = (name: string): Reference => ({ $ref: `#/components/parameters/${name}` });
 const header = (name: string): Reference => ({ $ref: `#/components/headers/${name}` });
 const REQUEST_ID = { "X-Request-Id": header("XRequestId") };
 const json = (schema: string, extra: Omit<MediaType, "schema"> = {}) => ({ "application/json": { schema: schemaRef(schema), ...extra } });
@@ -75,7 +76,7 @@ export function errors(...names: ErrorResponse[]): Operation["responses"] {
   return Object.fromEntries(names.map((name) => [errorStatus(name), { $ref: `#/components/responses/${name}` }]));
 }
 // Every /v1 route sits behind bearer auth and the rate limit; any of them can fail unexpectedly.
-const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "RateLimited", "InternalError"];
+export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "RateLimited", "InternalError"];
 // readJsonBody → zod → Idempotency-Key → claim → publish, in that order.
 const ACCEPT_ERRORS: ErrorResponse[] = ["BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "IdempotencyInFlight", "IdempotencyMismatch", "Unavailable", ...V1_ERRORS];
 
@@ -193,11 +194,12 @@ function build(): OpenApiDocument {
     security: [{ apiKey: [] }],
     tags: [
       { name: "notifications", description: "Accept, read and cancel notifications (API key)" },
+      { name: "inbox", description: "Users' in-app notifications and their read state (API key)" },
       { name: "health", description: "Probes (no API key)" },
       { name: "operations", description: "Metrics and this document (no API key)" },
       { name: "admin", description: "Dead letters, for operators (admin key; only when HERALD_ADMIN_KEYS is set)" },
     ],
-    paths: { ...notificationPaths(), ...operationalPaths(), ...adminPaths() },
+    paths: { ...notificationPaths(), ...inboxPaths(), ...operationalPaths(), ...adminPaths() },
     components: buildComponents(),
   };
 }

@@ -5,6 +5,7 @@ import { accept } from "./accept.ts";
 import { createApp } from "./app.ts";
 import { createJetStreamPublisher, isPublishUnavailable, type Publisher } from "./publisher.ts";
 import type { NotificationCanceller } from "./cancel.ts";
+import type { Inbox } from "./inbox.ts";
 import type { NotificationReader } from "./reader.ts";
 import { createMemoryStore } from "./store/memory.ts";
 import { addWorkStream, createStreamFixture, KEYS, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
@@ -16,6 +17,7 @@ const unusedReader: NotificationReader = {
   attempts: () => Promise.reject(new Error("unused")),
 };
 const unusedCanceller: NotificationCanceller = { cancel: () => Promise.reject(new Error("unused")) };
+const unusedInbox: Inbox = { list: () => Promise.reject(new Error("unused")), markRead: () => Promise.reject(new Error("unused")), markAllRead: () => Promise.reject(new Error("unused")) };
 
 let f: StreamFixture;
 beforeAll(async () => {
@@ -30,7 +32,7 @@ function envelope(): Envelope {
 }
 
 function appWith(publisher: Publisher, store = createMemoryStore()) {
-  return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, readiness: [], logger: silentLogger }) };
+  return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, inbox: unusedInbox, readiness: [], logger: silentLogger }) };
 }
 
 describe("createJetStreamPublisher", () => {

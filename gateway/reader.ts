@@ -92,7 +92,7 @@ export const viewColumns = columns;
  * milliseconds, and a cursor rounded to them would skip rows created within
  * the same millisecond.
  */
-const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
  * Reads through the drizzle query builder only, so it runs on postgres.js and

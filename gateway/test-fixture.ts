@@ -9,6 +9,7 @@ import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamesp
 import { createApp, type GatewayDeps } from "./app.ts";
 import { createJetStreamPublisher, type Publisher } from "./publisher.ts";
 import { createNotificationCanceller } from "./cancel.ts";
+import { createInbox } from "./inbox.ts";
 import { createNotificationReader } from "./reader.ts";
 import { createMemoryStore } from "./store/memory.ts";
 
@@ -83,6 +84,7 @@ export async function createAppFixture(overrides: Partial<GatewayDeps> = {}): Pr
     publisher: stream.publisher,
     reader: createNotificationReader(db.db),
     canceller: createNotificationCanceller(db.db),
+    inbox: createInbox(db.db),
     readiness: [],
     logger: silentLogger,
     ...overrides,

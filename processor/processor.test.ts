@@ -32,7 +32,7 @@ describe("processor", () => {
       expect(row?.attempts).toBe(1);
       expect(row?.sentAt).toBeInstanceOf(Date);
       const attempts = await h.attempts(e.id);
-      expect(attempts.map((a) => [a.attempt, a.outcome, a.provider])).toEqual([[1, "sent", e.channel === "webhook" ? "webhook" : "sink"]]);
+      expect(attempts.map((a) => [a.attempt, a.outcome, a.provider])).toEqual([[1, "sent", e.channel === "webhook" ? "webhook" : e.channel === "in_app" ? "inbox" : "sink"]]);
     }
     expect(receiver.hits(envs.find((e) => e.channel === "webhook")?.id ?? "")).toBe(1);
     expect(sink.entries().length).toBe(4);

@@ -48,6 +48,8 @@ export const DB_OPERATIONS = [
   "list_notifications",
   "list_attempts",
   "cancel_notification",
+  "list_inbox",
+  "mark_read",
   "readiness",
   "migrate",
 ] as const;

@@ -5,6 +5,7 @@ import type { Database } from "./database.ts";
 import journal from "./migrations/meta/_journal.json";
 import init from "./migrations/0000_init.sql" with { type: "text" };
 import attemptProviderMessageId from "./migrations/0001_attempt_provider_message_id.sql" with { type: "text" };
+import inboxReadAt from "./migrations/0002_inbox_read_at.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -15,6 +16,7 @@ import attemptProviderMessageId from "./migrations/0001_attempt_provider_message
 const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0000_init": init,
   "0001_attempt_provider_message_id": attemptProviderMessageId,
+  "0002_inbox_read_at": inboxReadAt,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */

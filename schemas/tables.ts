@@ -25,6 +25,8 @@ export const notifications = pgTable(
     createdAt: tstz("created_at").notNull().defaultNow(),
     updatedAt: tstz("updated_at").notNull().defaultNow(),
     sentAt: tstz("sent_at"),
+    /** In-app only: when the user read it in their inbox (`POST /v1/inbox/:id/read`). */
+    readAt: tstz("read_at"),
   },
   (t) => [
     uniqueIndex("notifications_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),

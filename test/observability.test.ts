@@ -96,9 +96,9 @@ describe("observability of one notification", () => {
     expect(sample(gatewayPage, 'herald_notifications_accepted_total{channel="in_app",lane="normal"}')).toBe(1);
     expect(sample(gatewayPage, 'herald_http_requests_total{route="/v1/notifications",method="POST",status_class="2xx"}')).toBe(1);
     expect(sample(gatewayPage, 'herald_jetstream_publish_duration_seconds_count{stream="work",outcome="ok"}')).toBe(1);
-    expect(sample(processorPage, 'herald_notifications_sent_total{channel="in_app",lane="normal",provider="sink"}')).toBe(1);
+    expect(sample(processorPage, 'herald_notifications_sent_total{channel="in_app",lane="normal",provider="inbox"}')).toBe(1);
     expect(sample(processorPage, 'herald_notification_end_to_end_seconds_count{channel="in_app",lane="normal"}')).toBe(1);
-    expect(sample(processorPage, 'herald_provider_request_duration_seconds_count{provider="sink",channel="in_app",outcome="sent"}')).toBe(1);
+    expect(sample(processorPage, 'herald_provider_request_duration_seconds_count{provider="inbox",channel="in_app",outcome="sent"}')).toBe(1);
     expect(sample(processorPage, 'herald_db_query_duration_seconds_count{operation="write_outcomes",outcome="ok"}')).toBeGreaterThanOrEqual(1);
     expect(sample(processorPage, 'herald_jetstream_consumer_max_ack_pending{lane="normal"}')).toBeGreaterThan(0);
   });

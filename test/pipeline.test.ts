@@ -123,4 +123,18 @@ describe("gateway → JetStream → processor → Postgres", () => {
     expect(((await listed.json()) as { data: unknown[] }).data).toBeArray();
     expect((await get(gateway.url, "/admin/v1/dead-letters")).status).toBe(403);
   });
+
+  test("an in-app notification lands in the user's inbox with its title and body, unread until marked read", async () => {
+    const userId = `inbox-${crypto.randomUUID()}`;
+    const res = await post(gateway.url, "/v1/notifications", { userId, channel: "in_app", payload: { title: "Your order shipped", body: "It arrives Friday", data: { orderId: "o-9" } } });
+    const { id } = (await res.json()) as { id: string };
+    const page = await eventually(async () => {
+      const p = (await (await get(gateway.url, `/v1/inbox?userId=${userId}`)).json()) as { data: { id: string; title: string; body: string; data: unknown; readAt: string | null }[]; unreadCount: number };
+      return p.data.length === 1 ? p : null;
+    });
+    expect(page.data[0]).toMatchObject({ id, title: "Your order shipped", body: "It arrives Friday", data: { orderId: "o-9" }, readAt: null });
+    expect(page.unreadCount).toBe(1);
+    expect((await post(gateway.url, `/v1/inbox/${id}/read`, {})).status).toBe(200);
+    expect(((await (await get(gateway.url, `/v1/inbox?userId=${userId}`)).json()) as { unreadCount: number }).unreadCount).toBe(0);
+  });
 });

@@ -15,7 +15,7 @@ export interface FeederOptions {
   seconds: number;
   workers: number;
   backlogCap: number;
-  /** Every n-th item is a webhook to `webhookUrl`; the rest are in_app through the sink provider. */
+  /** Every n-th item is a webhook to `webhookUrl`; the rest are in_app through the inbox provider (no outside call, as the sink made none). */
   webhookEvery: number;
 }
 

@@ -1,5 +1,5 @@
 // End to end: notifications accepted by the gateway → sent by the processor
-// (sink provider, plus one in `webhookEvery` as a signed webhook to a
+// (in-app through the inbox provider, which calls nobody, plus one in `webhookEvery` as a signed webhook to a
 // receiver on loopback), both Herald processes running separately as in
 // production, fed by the closed-loop feeder of e2e-feeder.ts. Sent/s comes
 // from Postgres (the system of record) by `sent_at`, over whole seconds after
@@ -34,7 +34,7 @@ export interface E2eOptions {
   /** Concurrent batch posters. */
   workers?: number;
   backlogCap?: number;
-  /** Every n-th item is a webhook; the rest are in_app through the sink provider. */
+  /** Every n-th item is a webhook; the rest are in_app through the inbox provider (no outside call, as the sink made none). */
   webhookEvery?: number;
   drainTimeoutS?: number;
   /** Called the moment feeding stops, before the drain (the soak reads its "end" RSS there). */

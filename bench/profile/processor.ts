@@ -2,7 +2,7 @@
 // messages into `sent` rows, and who burns the CPU while it does?
 //
 // On its own namespace and database it publishes N envelopes of the gateway's
-// shape straight to the work stream (mostly in_app → sink, a share of webhooks
+// shape straight to the work stream (mostly in_app → inbox, a share of webhooks
 // to a bare local receiver), runs `herald processor` as a child process, and
 // times until every row is `sent` and every lane shows num_pending 0 and
 // num_ack_pending 0. It prints sent/s, the CPU seconds of the processor,

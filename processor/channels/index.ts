@@ -1,4 +1,5 @@
 import { createSmtpSender, type SmtpSenderOptions } from "./email-smtp.ts";
+import { createInboxSender } from "./inbox.ts";
 import { createFcmSender, type FcmSenderOptions } from "./push-fcm.ts";
 import { createSinkSender, type SinkRecorder } from "./sink.ts";
 import { createTwilioSender, type TwilioSenderOptions } from "./sms-twilio.ts";
@@ -24,15 +25,14 @@ export interface SendersOptions {
  * The channel registry. A `Record<Channel, Sender>`, so adding a channel to
  * `schemas/enums.ts` without a sender fails to compile. A channel whose
  * provider is not configured goes to the clearly named `sink` provider, which
- * delivers nothing; in-app notifications always do (they are read back through
- * the API).
+ * delivers nothing; in-app notifications go to the user's inbox (`inbox`).
  */
 export function createSenders(opts: SendersOptions): Senders {
   return {
     email: opts.email ? createSmtpSender(opts.email) : createSinkSender("email", opts.sink),
     sms: opts.sms ? createTwilioSender(opts.sms) : createSinkSender("sms", opts.sink),
     push: opts.push ? createFcmSender(opts.push) : createSinkSender("push", opts.sink),
-    in_app: createSinkSender("in_app", opts.sink),
+    in_app: createInboxSender(opts.sink),
     webhook: createWebhookSender(opts.webhook),
   };
 }

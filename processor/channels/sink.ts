@@ -37,9 +37,8 @@ export function createSinkRecorder(capacity = 1000): SinkRecorder {
 
 /**
  * The `sink` provider: accepts everything and delivers nothing. It stands in
- * for email, SMS and push when their provider is not configured, and for
- * in-app until the inbox lands, and says so in its provider name (recorded on
- * every delivery attempt).
+ * for email, SMS and push when their provider is not configured, and says so
+ * in its provider name (recorded on every delivery attempt).
  */
 export function createSinkSender(channel: Channel, recorder?: SinkRecorder): Sender {
   return {
