@@ -58,7 +58,7 @@ export function adminPaths(): Record<string, PathItem> {
       post: {
         operationId: "replayDeadLetters",
         summary: "Hand dead letters back to the processor",
-        description: "As `herald replay`: each row goes `failed` → `retrying`, its envelope is published to its lane again, then its dead letter is removed; one more attempt each.",
+        description: "As `herald replay`: each row goes `failed` → `retrying`, its envelope is published to its lane again, then its dead letter is removed; each gets a fresh retry budget (HERALD_MAX_ATTEMPTS more attempts).",
         tags,
         security: ADMIN,
         requestBody: { required: true, content: { "application/json": { schema: schemaRef("ReplayRequest"), example: { channel: "webhook", dryRun: true } } } },

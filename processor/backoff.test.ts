@@ -47,6 +47,15 @@ describe("decide", () => {
     expect(d.status).toBe("failed");
   });
 
+  test("counts the budget and the backoff from a replay's base, naming both counts when it gives up", () => {
+    // Attempts 1-3 before the replay (base 3): attempt 5 is the budget's second, so it retries with the second delay.
+    const retried = decide({ kind: "retryable", error: "HTTP 503" }, 5, policy, () => 1, 3);
+    const fresh = decide({ kind: "retryable", error: "HTTP 503" }, 2, policy, () => 1);
+    expect(retried).toEqual(fresh);
+    const last = decide({ kind: "retryable", error: "HTTP 503" }, 6, policy, () => 1, 3);
+    expect(last).toEqual({ action: "term", status: "failed", error: "HTTP 503 (gave up after 6 attempts, 3 since the replay)" });
+  });
+
   test("terms a permanent failure at once", () => {
     expect(decide({ kind: "permanent", error: "HTTP 400" }, 1, policy)).toEqual({ action: "term", status: "failed", error: "HTTP 400" });
   });

@@ -15,17 +15,22 @@ export type Decision =
 
 /**
  * The one place that maps a send outcome to ack / nak(delay) / term (STYLE §5).
- * `attempt` is the 1-based number of the attempt that just finished.
+ * `attempt` is the 1-based number of the attempt that just finished; the
+ * budget and the backoff count from `base`, the attempts made before a
+ * replay (processor/replay.ts), so a replayed notification starts afresh.
  */
-export function decide(outcome: SendOutcome, attempt: number, policy: RetryPolicy, random?: () => number): Decision {
+export function decide(outcome: SendOutcome, attempt: number, policy: RetryPolicy, random?: () => number, base = 0): Decision {
   switch (outcome.kind) {
     case "sent":
       return { action: "ack", status: "sent" };
-    case "retryable":
-      if (attempt < policy.maxAttempts) {
-        return { action: "nak", status: "retrying", delayMs: backoffDelay(attempt, policy, outcome.retryAfterMs, random), error: outcome.error };
+    case "retryable": {
+      const inBudget = attempt - base;
+      if (inBudget < policy.maxAttempts) {
+        return { action: "nak", status: "retrying", delayMs: backoffDelay(inBudget, policy, outcome.retryAfterMs, random), error: outcome.error };
       }
-      return { action: "term", status: "failed", error: `${outcome.error} (gave up after ${attempt} attempts)` };
+      const replayed = base > 0 ? `, ${inBudget} since the replay` : "";
+      return { action: "term", status: "failed", error: `${outcome.error} (gave up after ${attempt} attempts${replayed})` };
+    }
     case "permanent":
       return { action: "term", status: "failed", error: outcome.error };
     default:

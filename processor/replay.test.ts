@@ -27,7 +27,7 @@ async function dlq(): Promise<{ reason: string; envelope?: { id: string }; attem
   return (await h.readStream(h.topo.streams.dlq)).map((m) => m.data as { reason: string; envelope?: { id: string }; attempts?: number });
 }
 
-test("replays dead letters once the provider is back: one more attempt each, sent, and their dead letters removed", async () => {
+test("replays dead letters once the provider is back: sent on the next attempt, and their dead letters removed", async () => {
   const [a1, a2, b1] = [hook("acme"), hook("acme"), hook("beta")];
   for (const e of [a1, a2, b1]) await h.publish(e);
   await h.publishRaw(h.topo.sendSubject("normal", "webhook"), "not an envelope");
@@ -61,23 +61,26 @@ test("replays dead letters once the provider is back: one more attempt each, sen
   expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme" })).replayed).toEqual([]);
 });
 
-test("a replayed notification that fails again is dead-lettered again, not lost to the DLQ's duplicate window", async () => {
+test("a replayed notification gets a fresh retry budget; failing it too, it is dead-lettered again, not lost to the DLQ's duplicate window", async () => {
   down = true;
   const e = hook("gamma");
   await h.publish(e);
   await until(async () => (await h.row(e.id))?.status === "failed", 10_000);
   const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" });
   expect(report.replayed).toEqual([e.id]);
+  // maxAttempts 2: attempts 1-2 before the replay, 3-4 after it.
   const row = await until(async () => {
     const r = await h.row(e.id);
-    return r?.status === "failed" && r.attempts === 3 ? r : null;
+    return r?.status === "failed" && r.attempts === 4 ? r : null;
   }, 10_000);
-  expect(row.attempts).toBe(3);
+  expect(receiver.hits(e.id)).toBe(4);
+  expect((await h.attempts(e.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+  expect(row.lastError).toContain("gave up after 4 attempts, 2 since the replay");
   const mine = await until(async () => {
     const found = (await dlq()).filter((d) => d.envelope?.id === e.id);
     return found.length === 1 ? found : null;
   }, 5_000);
-  expect(mine[0]?.attempts).toBe(3);
+  expect(mine[0]?.attempts).toBe(4);
 });
 
 test("a dead letter whose notification was sent since is stale and removed; limit stops early", async () => {

@@ -92,8 +92,9 @@ export async function listDeadLetters(nc: NatsConnection, topo: Topology, query:
  * the envelope is published to its lane again, a `retrying` event says so,
  * and only then is the dead letter removed, so a replay cut short is resumed
  * by running it again (a row already `retrying` is published again, which
- * the msg id dedupes). Each replayed notification gets one more attempt; if
- * that fails, it is dead-lettered again.
+ * the msg id dedupes). A replayed notification gets a fresh retry budget
+ * (`attemptBase`: HERALD_MAX_ATTEMPTS more attempts, with backoff from the
+ * start); if they fail too, it is dead-lettered again.
  */
 export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: Topology, opts: ReplayOptions = {}): Promise<ReplayReport> {
   const jsm = await jetstreamManager(nc);
@@ -134,7 +135,8 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
       .update(notifications)
       .set({ status: "retrying", updatedAt: sql`now()` })
       .where(and(eq(notifications.id, e.id), inArray(notifications.status, ["failed", "retrying"])));
-    await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(e), { msgID: `${e.id}:replay:${row.attempts}` });
+    const again: typeof e = { ...e, attemptBase: row.attempts };
+    await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(again), { msgID: `${e.id}:replay:${row.attempts}` });
     const event: LifecycleEvent = { v: 1, type: "retrying", id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, at: new Date().toISOString(), attempt: row.attempts, error: "replayed from the dead-letter stream" };
     await js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${e.id}:retrying:${row.attempts}` });
     await jsm.streams.deleteMessage(topo.streams.dlq, seq);

@@ -63,7 +63,8 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     }
     ctx.metrics.providerRequest(sender.provider, e.channel, attemptOutcome(outcome), secondsSince(started));
     const latencyMs = Math.round(performance.now() - started);
-    const decision = decide(outcome, attempt, ctx.policy);
+    // A replayed notification's budget counts from its replay (processor/replay.ts).
+    const decision = decide(outcome, attempt, ctx.policy, undefined, e.attemptBase ?? 0);
     // A child logger per message costs more than the send to the sink: build it only to write.
     if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
     return { item, provider: sender.provider, outcome, latencyMs, decision };

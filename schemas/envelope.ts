@@ -19,5 +19,11 @@ export const Envelope = z.object({
   correlationId: z.string().nullable(),
   scheduledFor: z.iso.datetime({ offset: true }).nullable(),
   acceptedAt: z.iso.datetime({ offset: true }),
+  /**
+   * Attempts made before a replay (`herald replay`): the retry budget
+   * (HERALD_MAX_ATTEMPTS) counts from here, so a replayed notification gets a
+   * fresh one. Absent on what the gateway publishes.
+   */
+  attemptBase: z.number().int().min(0).optional(),
 });
 export type Envelope = z.infer<typeof Envelope>;
