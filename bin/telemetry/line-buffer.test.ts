@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLineBuffer, type WriteBytes } from "./line-buffer.ts";
@@ -105,8 +105,12 @@ describe("createLineBuffer", () => {
       for (let i = 0; i < 3; i++) out.write(JSON.stringify({ i }) + "\\n");
       process.exit(0);
     `;
-    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: Bun.file(out), stderr: "inherit" });
-    expect(await proc.exited).toBe(0);
-    expect(readFileSync(out, "utf8")).toBe('{"i":0}\n{"i":1}\n{"i":2}\n');
+    try {
+      const proc = Bun.spawn([process.execPath, "-e", script], { stdout: Bun.file(out), stderr: "inherit" });
+      expect(await proc.exited).toBe(0);
+      expect(readFileSync(out, "utf8")).toBe('{"i":0}\n{"i":1}\n{"i":2}\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
