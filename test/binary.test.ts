@@ -40,6 +40,12 @@ describe("the compiled binary", () => {
     expect(code).toBe(0);
   });
 
+  test("replays dead letters: a dry run against the stack prints its report", async () => {
+    const { code, out } = await run(["replay", "--dry-run"], { ...stack.env, LOG_LEVEL: "warn" });
+    expect(code).toBe(0);
+    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "")).toEqual({ replayed: [], stale: 0, invalid: 0, kept: 0 });
+  });
+
   test("runs gateway and processor in one process: a notification is accepted and sent", async () => {
     herald = await startHerald("all", stack.env, { command: [binary] });
     const res = await post(herald.url, "/v1/notifications", { userId: "u-bin", channel: "in_app", payload: { title: "Hi", body: "from the binary" } });
