@@ -4,7 +4,7 @@ import type { Database } from "../schemas/database.ts";
 import { InAppPayload } from "../schemas/request.ts";
 import { notifications } from "../schemas/tables.ts";
 import { encodeCursor, type Cursor } from "./cursor.ts";
-import { createdAtExact } from "./reader.ts";
+import { createdAtExact, iso } from "./reader.ts";
 
 /** One in-app notification as the user's app shows it. */
 export interface InboxItem {
@@ -42,7 +42,6 @@ export interface Inbox {
   markAllRead(tenant: string, userId: string): Promise<number>;
 }
 
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const columns = {
   id: notifications.id,
   payload: notifications.payload,

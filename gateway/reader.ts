@@ -58,7 +58,8 @@ export interface NotificationReader {
   attempts(tenant: string, id: string): Promise<AttemptView[] | null>;
 }
 
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+/** A nullable timestamp as the API shows it. */
+export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** A row without the columns the API never shows (the payload can be large). */
 type ViewRow = Omit<NotificationRow, "payload" | "idempotencyKey" | "tenantId">;

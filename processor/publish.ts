@@ -2,15 +2,14 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { NOOP_METRICS, secondsSince, timePublish, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import { CHANNELS, type Channel, type EventType } from "../schemas/enums.ts";
+import type { DeadLetterRecord } from "../schemas/dead-letter.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import type { AckedPublisher } from "./acked-publisher.ts";
 
-/** A dead letter: enough to understand the failure and to replay the envelope. */
-export type DlqRecord =
-  | { v: 1; reason: "failed"; error: string; attempts: number; failedAt: string; envelope: Envelope }
-  | { v: 1; reason: "invalid"; error: string; failedAt: string; subject: string; raw: string };
+/** A dead letter (schemas/dead-letter.ts). */
+export type DlqRecord = DeadLetterRecord;
 
 /** Publishes a dead letter and waits for the stream's ack; the msg id makes a replay of this step a no-op. */
 export async function publishDeadLetter(js: JetStreamClient, subject: string, record: DlqRecord, msgId: string, metrics: MetricsRecorder = NOOP_METRICS): Promise<void> {

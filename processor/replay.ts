@@ -1,10 +1,9 @@
 import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Database } from "../schemas/database.ts";
 import type { Channel } from "../schemas/enums.ts";
-import { Envelope } from "../schemas/envelope.ts";
+import { DeadLetterRecord } from "../schemas/dead-letter.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
@@ -31,8 +30,6 @@ export interface ReplayReport {
   kept: number;
 }
 
-const FailedRecord = z.object({ reason: z.literal("failed"), attempts: z.number().int(), error: z.string(), failedAt: z.string(), envelope: Envelope });
-const InvalidRecord = z.object({ reason: z.literal("invalid"), error: z.string(), failedAt: z.string() });
 
 /** A stored message's JSON, or null for bytes that are not JSON (published there by hand). */
 function recordOf(m: StoredMsg): unknown {
@@ -72,16 +69,16 @@ export async function listDeadLetters(nc: NatsConnection, topo: Topology, query:
     const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
     if (m === null || (query.channel && m.subject !== topo.dlqSubject(query.channel))) continue;
     const channel = m.subject.slice(m.subject.lastIndexOf(".") + 1);
-    const record = recordOf(m);
-    const failed = FailedRecord.safeParse(record);
-    if (failed.success) {
-      const { envelope: e, error, attempts, failedAt } = failed.data;
+    const parsed = DeadLetterRecord.safeParse(recordOf(m));
+    if (!parsed.success) continue;
+    const record = parsed.data;
+    if (record.reason === "failed") {
+      const { envelope: e, error, attempts, failedAt } = record;
       if (query.tenant && e.tenantId !== query.tenant) continue;
       data.push({ seq, reason: "failed", id: e.id, tenantId: e.tenantId, channel, error, attempts, failedAt });
-      continue;
+    } else if (!query.tenant) {
+      data.push({ seq, reason: "invalid", id: null, tenantId: null, channel, error: record.error, attempts: null, failedAt: record.failedAt });
     }
-    const invalid = InvalidRecord.safeParse(record);
-    if (invalid.success && !query.tenant) data.push({ seq, reason: "invalid", id: null, tenantId: null, channel, error: invalid.data.error, attempts: null, failedAt: invalid.data.failedAt });
   }
   return { data, total: state.messages };
 }
@@ -105,8 +102,8 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
   for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
     const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
     if (m === null) continue; // removed already
-    const parsed = FailedRecord.safeParse(recordOf(m));
-    if (!parsed.success) {
+    const parsed = DeadLetterRecord.safeParse(recordOf(m));
+    if (!parsed.success || parsed.data.reason !== "failed") {
       report.invalid++;
       continue;
     }

@@ -8,6 +8,11 @@ export interface AuthVariables {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The key of an `Authorization: Bearer <key>` header, or undefined. */
+export function bearerKey(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER.exec(header)?.[1];
+}
+
 /**
  * `Authorization: Bearer <api key>` → the key's tenant in the context. A
  * missing and an unknown key both answer 401; 403 stays free for keys that
@@ -17,7 +22,7 @@ export function bearerAuth(keys: ReadonlyMap<string, string>): MiddlewareHandler
   return async function bearerAuthMiddleware(c, next) {
     const header = c.req.header("authorization");
     if (header === undefined) throw new AppError("unauthorized", { detail: "Send Authorization: Bearer <api key>" });
-    const key = BEARER.exec(header)?.[1];
+    const key = bearerKey(header);
     const tenant = key === undefined ? undefined : keys.get(key);
     if (tenant === undefined) throw new AppError("unauthorized", { detail: "The API key is not recognised" });
     c.set("tenant", tenant);

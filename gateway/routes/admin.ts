@@ -5,6 +5,7 @@ import { CHANNELS } from "../../schemas/enums.ts";
 import { readJsonBody } from "../body.ts";
 import type { BaseEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
+import { bearerKey } from "../middleware/auth.ts";
 
 /** The dead-letter stream, as the admin routes use it (processor/replay.ts behind it). */
 export interface DeadLetterAdmin {
@@ -22,12 +23,10 @@ interface AdminEnv {
   Variables: BaseEnv["Variables"] & { operator: string };
 }
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-
 /** An operator's key → its name in `operator`; a tenant's key is known but not allowed here (403); anything else 401. */
 function adminAuth(admins: ReadonlyMap<string, string>, tenants: ReadonlyMap<string, string>): MiddlewareHandler<AdminEnv> {
   return async function adminAuthMiddleware(c, next) {
-    const key = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    const key = bearerKey(c.req.header("authorization"));
     const operator = key === undefined ? undefined : admins.get(key);
     if (operator === undefined) {
       if (key !== undefined && tenants.has(key)) throw new AppError("forbidden", { detail: "A tenant's API key cannot use the admin routes" });
