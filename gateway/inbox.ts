@@ -69,7 +69,7 @@ export function createInbox(db: Database, metrics: MetricsRecorder = NOOP_METRIC
     and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), eq(notifications.channel, "in_app"), eq(notifications.status, "sent"));
   return {
     async list(tenant, query) {
-      const filters: SQL[] = [delivered(tenant, query.userId) ?? sql`false`];
+      const filters: Array<SQL | undefined> = [delivered(tenant, query.userId)];
       if (query.unread) filters.push(isNull(notifications.readAt));
       // Same keyset as the notifications list: (created_at desc, id desc) at microsecond precision.
       if (query.cursor) filters.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id}::uuid)`);
