@@ -1,12 +1,12 @@
-import { jetstream, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg, type StreamState } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../schemas/database.ts";
 import type { Channel } from "../schemas/enums.ts";
 import { DeadLetterRecord } from "../schemas/dead-letter.ts";
-import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
+import { lifecycleEvent } from "./publish.ts";
 
 export interface ReplayOptions {
   /** Only this channel's dead letters. */
@@ -40,6 +40,16 @@ function recordOf(m: StoredMsg): unknown {
   }
 }
 
+/** Each stored dead letter in stream order, with its record (null: not a record of ours); one already removed is skipped. */
+async function* deadLetters(jsm: JetStreamManager, topo: Topology, state: StreamState): AsyncGenerator<{ seq: number; subject: string; record: DeadLetterRecord | null }> {
+  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
+    if (m === null) continue;
+    const parsed = DeadLetterRecord.safeParse(recordOf(m));
+    yield { seq, subject: m.subject, record: parsed.success ? parsed.data : null };
+  }
+}
+
 /** One dead letter as an operator reads it: what failed, why, when; no payload. */
 export interface DeadLetterSummary {
   seq: number;
@@ -65,13 +75,10 @@ export async function listDeadLetters(nc: NatsConnection, topo: Topology, query:
   const { state } = await jsm.streams.info(topo.streams.dlq);
   const limit = query.limit ?? 100;
   const data: DeadLetterSummary[] = [];
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq && data.length < limit; seq++) {
-    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
-    if (m === null || (query.channel && m.subject !== topo.dlqSubject(query.channel))) continue;
-    const channel = m.subject.slice(m.subject.lastIndexOf(".") + 1);
-    const parsed = DeadLetterRecord.safeParse(recordOf(m));
-    if (!parsed.success) continue;
-    const record = parsed.data;
+  for await (const { seq, subject, record } of deadLetters(jsm, topo, state)) {
+    if (data.length >= limit) break;
+    if (record === null || (query.channel && subject !== topo.dlqSubject(query.channel))) continue;
+    const channel = subject.slice(subject.lastIndexOf(".") + 1);
     if (record.reason === "failed") {
       const { envelope: e, error, attempts, failedAt } = record;
       if (query.tenant && e.tenantId !== query.tenant) continue;
@@ -97,19 +104,16 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const report: ReplayReport = { replayed: [], stale: 0, invalid: 0, kept: 0 };
-  const { state } = await jsm.streams.info(topo.streams.dlq);
   const wanted = opts.channel ? topo.dlqSubject(opts.channel) : undefined;
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
-    if (m === null) continue; // removed already
-    const parsed = DeadLetterRecord.safeParse(recordOf(m));
-    if (!parsed.success || parsed.data.reason !== "failed") {
+  const { state } = await jsm.streams.info(topo.streams.dlq);
+  for await (const { seq, subject, record } of deadLetters(jsm, topo, state)) {
+    if (record === null || record.reason !== "failed") {
       report.invalid++;
       continue;
     }
-    const { envelope: e } = parsed.data;
+    const { envelope: e } = record;
     const full = opts.limit !== undefined && report.replayed.length >= opts.limit;
-    if ((wanted && m.subject !== wanted) || (opts.tenant && e.tenantId !== opts.tenant) || full) {
+    if ((wanted && subject !== wanted) || (opts.tenant && e.tenantId !== opts.tenant) || full) {
       report.kept++;
       continue;
     }
@@ -134,7 +138,7 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
       .where(and(eq(notifications.id, e.id), inArray(notifications.status, ["failed", "retrying"])));
     const again: typeof e = { ...e, attemptBase: row.attempts };
     await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(again), { msgID: `${e.id}:replay:${row.attempts}` });
-    const event: LifecycleEvent = { v: 1, type: "retrying", id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, at: new Date().toISOString(), attempt: row.attempts, error: "replayed from the dead-letter stream" };
+    const event = lifecycleEvent("retrying", e, { attempt: row.attempts, error: "replayed from the dead-letter stream" });
     await js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${e.id}:retrying:${row.attempts}` });
     await jsm.streams.deleteMessage(topo.streams.dlq, seq);
     report.replayed.push(e.id);
