@@ -4,6 +4,7 @@ import type { z } from "zod";
 /** Every way a gateway request can fail; the union is closed so `statusOf` stays exhaustive. */
 export type ErrorCode =
   | "invalid_body"
+  | "invalid_query"
   | "unauthorized"
   | "forbidden"
   | "not_found"
@@ -60,6 +61,7 @@ export function isAppError(err: unknown): err is AppError {
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   switch (code) {
     case "invalid_body":
+    case "invalid_query":
       return 400;
     case "unauthorized":
       return 401;
@@ -89,6 +91,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
 
 const TITLES: Record<ErrorCode, string> = {
   invalid_body: "Invalid request body",
+  invalid_query: "Invalid query string",
   unauthorized: "Missing or unknown API key",
   forbidden: "Forbidden",
   not_found: "Not found",
@@ -145,6 +148,11 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 /** A 400 carrying every zod issue as a field error. */
 export function invalidBody(error: z.ZodError, detail = "The request body failed validation"): AppError {
   return new AppError("invalid_body", { detail, errors: fieldErrors(error) });
+}
+
+/** A 400 for a query string: every zod issue as a field error, `path` naming the parameter. */
+export function invalidQuery(errors: z.ZodError | FieldError[]): AppError {
+  return new AppError("invalid_query", { detail: "The query string failed validation", errors: Array.isArray(errors) ? errors : fieldErrors(errors) });
 }
 
 function assertNever(value: never): never {

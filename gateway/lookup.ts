@@ -2,7 +2,7 @@ import { z } from "zod";
 import { STATUSES } from "../schemas/enums.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { decodeCursor } from "./cursor.ts";
-import { AppError, invalidBody } from "./errors.ts";
+import { AppError, invalidQuery } from "./errors.ts";
 import type { ListQuery, NotificationView } from "./reader.ts";
 import type { AcceptedView } from "./store/types.ts";
 
@@ -53,12 +53,12 @@ const ListParams = z.object({
 /** Validates `?userId=&status=&limit=&cursor=`; unknown parameters are ignored. */
 export function parseListQuery(raw: Record<string, string>): ListQuery {
   const parsed = ListParams.safeParse(raw);
-  if (!parsed.success) throw invalidBody(parsed.error, "The query string failed validation");
+  if (!parsed.success) throw invalidQuery(parsed.error);
   const { cursor: token, ...rest } = parsed.data;
   if (token === undefined) return rest;
   const cursor = decodeCursor(token);
   if (cursor === null) {
-    throw new AppError("invalid_body", { detail: "The query string failed validation", errors: [{ path: "cursor", message: "Unknown or malformed cursor" }] });
+    throw invalidQuery([{ path: "cursor", message: "Unknown or malformed cursor" }]);
   }
   return { ...rest, cursor };
 }

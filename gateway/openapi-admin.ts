@@ -51,7 +51,7 @@ export function adminPaths(): Record<string, PathItem> {
           { name: "tenant", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
           { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
         ],
-        responses: { "200": ok("The dead letters", "DeadLetterList"), ...errors("BadRequest", ...common) },
+        responses: { "200": ok("The dead letters", "DeadLetterList"), ...errors("InvalidQuery", ...common) },
       },
     },
     "/admin/v1/dead-letters/replay": {

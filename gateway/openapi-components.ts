@@ -151,7 +151,8 @@ function problem(code: ErrorCode, description: string, extraHeaders: ResponseObj
 
 /** Every named error answer: its code (hence its status, from the one code → status table), what it means, its extra headers. */
 const ERRORS = {
-  BadRequest: ["invalid_body", "Malformed JSON, a body or query that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
+  BadRequest: ["invalid_body", "Malformed JSON, a body that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
+  InvalidQuery: ["invalid_query", "A query parameter failed validation, or a cursor this API did not issue (`errors` names each parameter)"],
   Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
   Unauthorized: ["unauthorized", "Missing or unknown API key", { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } }],
   NotFound: ["not_found", "No notification with this id for this tenant (another tenant's id and a malformed id answer the same)"],

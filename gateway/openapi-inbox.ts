@@ -45,7 +45,7 @@ export function inboxPaths(): Record<string, PathItem> {
           { name: "cursor", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 512 } },
           param("RequestId"),
         ],
-        responses: { "200": ok("One page, with the unread count", "InboxPage"), ...errors("BadRequest", ...V1_ERRORS) },
+        responses: { "200": ok("One page, with the unread count", "InboxPage"), ...errors("InvalidQuery", ...V1_ERRORS) },
       },
     },
     "/v1/inbox/read-all": {

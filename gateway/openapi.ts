@@ -114,7 +114,7 @@ function notificationPaths(): Record<string, PathItem> {
           { name: "cursor", in: "query", required: false, description: "Opaque; from a previous page's `nextCursor`", schema: { type: "string", minLength: 1, maxLength: 512 } },
           param("RequestId"),
         ],
-        responses: { "200": ok("One page", "NotificationPage"), ...errors("BadRequest", ...V1_ERRORS) },
+        responses: { "200": ok("One page", "NotificationPage"), ...errors("InvalidQuery", ...V1_ERRORS) },
       },
     },
     "/v1/notifications/batch": {

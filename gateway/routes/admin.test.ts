@@ -57,7 +57,9 @@ describe("/admin/v1", () => {
     expect(((await (await admin("/dead-letters?channel=sms")).json()) as { data: unknown[] }).data.length).toBe(0);
     const bad = await admin("/dead-letters?channel=fax&limit=0");
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual(["channel", "limit"]);
+    const problem = (await bad.json()) as { type: string; errors: { path: string }[] };
+    expect(problem.type).toBe("https://herald.dev/problems/invalid_query");
+    expect(problem.errors.map((e) => e.path).sort()).toEqual(["channel", "limit"]);
   });
 
   test("replays: a dry run changes nothing, then the row goes retrying, its envelope is back in the work stream and its dead letter is gone", async () => {

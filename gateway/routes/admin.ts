@@ -4,7 +4,7 @@ import type { DeadLetterQuery, DeadLetterSummary, ReplayOptions, ReplayReport } 
 import { CHANNELS } from "../../schemas/enums.ts";
 import { readJsonBody } from "../body.ts";
 import type { BaseEnv } from "../context.ts";
-import { AppError, invalidBody } from "../errors.ts";
+import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import { bearerKey } from "../middleware/auth.ts";
 
 /** The dead-letter stream, as the admin routes use it (processor/replay.ts behind it). */
@@ -62,7 +62,7 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
 
   routes.get("/dead-letters", async (c) => {
     const query = Query.safeParse(c.req.query());
-    if (!query.success) throw invalidBody(query.error, "The query string failed validation");
+    if (!query.success) throw invalidQuery(query.error);
     return c.json(await admin.deadLetters.list(query.data));
   });
 

@@ -85,9 +85,15 @@ describe("/v1/inbox", () => {
   test("validates: userId is required, unread is true or false, a cursor must be ours", async () => {
     const res = await send(f.app, "/v1/inbox?unread=maybe");
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual(["unread", "userId"]);
-    expect((await send(f.app, `/v1/inbox?userId=${user}&cursor=bm9wZQ`)).status).toBe(400);
-    expect((await send(f.app, "/v1/inbox/read-all", { body: {} })).status).toBe(400);
+    const problem = (await res.json()) as { type: string; errors: { path: string }[] };
+    expect(problem.type).toBe("https://herald.dev/problems/invalid_query");
+    expect(problem.errors.map((e) => e.path).sort()).toEqual(["unread", "userId"]);
+    const cursor = await send(f.app, `/v1/inbox?userId=${user}&cursor=bm9wZQ`);
+    expect(cursor.status).toBe(400);
+    expect(((await cursor.json()) as { type: string }).type).toBe("https://herald.dev/problems/invalid_query");
+    const body = await send(f.app, "/v1/inbox/read-all", { body: {} });
+    expect(body.status).toBe(400);
+    expect(((await body.json()) as { type: string }).type).toBe("https://herald.dev/problems/invalid_body");
     expect((await send(f.app, "/v1/inbox?userId=x", { key: null })).status).toBe(401);
   });
 });

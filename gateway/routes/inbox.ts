@@ -3,7 +3,7 @@ import { z } from "zod";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { decodeCursor } from "../cursor.ts";
-import { AppError, invalidBody } from "../errors.ts";
+import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import { isUuid } from "../ids.ts";
 import { notFound } from "../lookup.ts";
 
@@ -28,10 +28,10 @@ export function inboxRoutes(): Hono<TenantEnv> {
   routes.get("/", async (c) => {
     const { deps, tenant } = c.var;
     const parsed = ListParams.safeParse(c.req.query());
-    if (!parsed.success) throw invalidBody(parsed.error, "The query string failed validation");
+    if (!parsed.success) throw invalidQuery(parsed.error);
     const { cursor: token, unread, ...rest } = parsed.data;
     const cursor = token === undefined ? undefined : decodeCursor(token);
-    if (cursor === null) throw new AppError("invalid_body", { detail: "The query string failed validation", errors: [{ path: "cursor", message: "Not a cursor from this API" }] });
+    if (cursor === null) throw invalidQuery([{ path: "cursor", message: "Not a cursor from this API" }]);
     return c.json(await deps.inbox.list(tenant, { ...rest, unread: unread === "true", ...(cursor ? { cursor } : {}) }));
   });
 

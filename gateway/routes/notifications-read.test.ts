@@ -77,9 +77,11 @@ describe("GET /v1/notifications", () => {
   test("refuses a bad query with the offending parameters as paths", async () => {
     const res = await send(f.app, "/v1/notifications?limit=500&status=lost");
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { errors: { path: string }[] };
+    const body = (await res.json()) as { type: string; title: string; errors: { path: string }[] };
+    expect(body).toMatchObject({ type: "https://herald.dev/problems/invalid_query", title: "Invalid query string" });
     expect(body.errors.map((e) => e.path).sort()).toEqual(["limit", "status"]);
-    const bad = (await (await send(f.app, "/v1/notifications?cursor=bm9wZQ")).json()) as { errors: { path: string; message: string }[] };
+    const bad = (await (await send(f.app, "/v1/notifications?cursor=bm9wZQ")).json()) as { type: string; errors: { path: string; message: string }[] };
+    expect(bad.type).toBe("https://herald.dev/problems/invalid_query");
     expect(bad.errors).toEqual([{ path: "cursor", message: expect.any(String) }]);
   });
 });
