@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
-import type { AttemptOutcome, Status } from "../schemas/enums.ts";
+import type { AttemptOutcome, Channel, NotificationType, Priority, Status } from "../schemas/enums.ts";
 import { deliveryAttempts, notifications, type NotificationRow } from "../schemas/tables.ts";
 import { decodeCursor, encodeCursor, type Cursor } from "./cursor.ts";
 
@@ -11,9 +11,9 @@ export { decodeCursor, encodeCursor, type Cursor };
 export interface NotificationView {
   id: string;
   userId: string;
-  channel: string;
-  type: string;
-  priority: string;
+  channel: Channel;
+  type: NotificationType;
+  priority: Priority;
   status: Status;
   attempts: number;
   lastError: string | null;

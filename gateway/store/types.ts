@@ -1,3 +1,4 @@
+import type { Channel, NotificationType, Priority } from "../../schemas/enums.ts";
 /**
  * The gateway's only shared state: idempotency records (DESIGN §4 layer 1) and
  * a short-lived copy of what was just accepted, so a GET right after the 202
@@ -48,9 +49,9 @@ export interface StoredResponse {
 export interface AcceptedView {
   id: string;
   userId: string;
-  channel: string;
-  type: string;
-  priority: string;
+  channel: Channel;
+  type: NotificationType;
+  priority: Priority;
   status: "accepted" | "scheduled";
   createdAt: string;
   scheduledFor: string | null;
