@@ -5,7 +5,23 @@ const E164 = /^\+[1-9]\d{1,14}$/;
 const jsonObject = z.record(z.string(), z.unknown());
 const stringMap = z.record(z.string().max(128), z.string().max(1024));
 
-const httpUrl = z.url({ protocol: /^https?$/, hostname: z.regexes.hostname }).max(2048);
+/** zod's host-name rule (`z.regexes.hostname`) without its anchors and its 253-character look-ahead. */
+const HOST_NAME = "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\\.?";
+
+/**
+ * The URLs `httpUrl` accepts, as a JSON Schema `pattern` for the OpenAPI
+ * document, where zod's URL check (code, not a pattern) would show only
+ * `format: uri`: http or https, optional user info, a host name or IPv4
+ * address (no IPv6 literal), optional port, then anything. Checked against
+ * zod on a list of URLs (schemas.test.ts); the pattern does not range-check
+ * ports or IPv4 octets, which zod's URL parsing does.
+ */
+export const HTTP_URL_PATTERN = `^[Hh][Tt][Tt][Pp][Ss]?://(?:[^\\s/?#@]*@)?${HOST_NAME}(?::[0-9]{1,5})?(?:[/?#]\\S*)?$`;
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+  .max(2048)
+  .meta({ pattern: HTTP_URL_PATTERN, description: "An http or https URL with a host name or IPv4 address (not an IPv6 literal)" });
 
 export const EmailPayload = z.strictObject({
   to: z.email().max(320),

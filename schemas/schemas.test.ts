@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { Envelope } from "./envelope.ts";
 import { eventContracts, render } from "./export-json-schema.ts";
-import { NotificationRequest } from "./request.ts";
+import { z } from "zod";
+import { HTTP_URL_PATTERN, NotificationRequest, WebhookPayload } from "./request.ts";
 import { topology } from "./subjects.ts";
 
 const parse = (body: unknown) => NotificationRequest.safeParse(body);
@@ -30,6 +31,31 @@ describe("NotificationRequest", () => {
 
   test("rejects unknown fields instead of dropping them silently", () => {
     expect(paths({ userId: "u", channel: "in_app", payload: { title: "t", body: "b" }, extra: 1 })).toContain("");
+  });
+
+  test("the webhook URL's JSON Schema pattern accepts what zod accepts", () => {
+    const url = WebhookPayload.shape.url;
+    const pattern = new RegExp(HTTP_URL_PATTERN);
+    const urls = [
+      "https://hooks.example.com/in",
+      "http://localhost:8080/hook?x=1#f",
+      "HTTPS://Example.COM",
+      "https://user:pass@a.example:443/p",
+      "https://1.2.3.4/",
+      "https://example.com.",
+      "https://a-b.example/",
+      "ftp://x.example",
+      "https://[::1]/",
+      "https://a..b/",
+      "https://-a.example/",
+      "https://a_b.example/",
+      "https:/missing.example",
+      "hooks.example.com",
+      "https://exa mple.com/",
+      "https://",
+    ];
+    for (const u of urls) expect([u, pattern.test(u)]).toEqual([u, url.safeParse(u).success]);
+    expect(JSON.stringify(z.toJSONSchema(WebhookPayload))).toContain(JSON.stringify(HTTP_URL_PATTERN));
   });
 
   test("requires an offset on scheduledFor", () => {
