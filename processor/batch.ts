@@ -1,10 +1,10 @@
 import type { JsMsg } from "@nats-io/jetstream";
-import type { LifecycleEvent } from "../schemas/events.ts";
+import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
 import { decode, type Decoded } from "./decode.ts";
 import { unreachable } from "./outcome.ts";
 import { initialStatus, plan } from "./plan.ts";
-import { dlqSubjectFor, lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
+import { dlqSubjectFor, publishDeadLetter, publishEvents } from "./publish.ts";
 import { deadLetter, sendDue, type DueItem } from "./send.ts";
 import { claim } from "./store.ts";
 import { endConsume, persist, startConsume } from "./telemetry.ts";

@@ -1,9 +1,8 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { NOOP_METRICS, secondsSince, timePublish, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
-import { CHANNELS, type Channel, type EventType } from "../schemas/enums.ts";
+import { CHANNELS, type Channel } from "../schemas/enums.ts";
 import type { DeadLetterRecord } from "../schemas/dead-letter.ts";
-import type { Envelope } from "../schemas/envelope.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import type { AckedPublisher } from "./acked-publisher.ts";
@@ -23,10 +22,6 @@ export function dlqSubjectFor(topo: Topology, workSubject: string): string {
   return channel ? topo.dlqSubject(channel) : topo.wildcards.dlq.replace(/>$/, "invalid");
 }
 
-/** A v1 lifecycle event for one notification, stamped now. */
-export function lifecycleEvent(type: EventType, e: Envelope, extra: { attempt?: number; error?: string } = {}): LifecycleEvent {
-  return { v: 1, type, id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, at: new Date().toISOString(), ...extra };
-}
 
 /**
  * Publishes lifecycle events concurrently and waits for all. Events are

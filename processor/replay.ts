@@ -6,7 +6,7 @@ import type { Channel } from "../schemas/enums.ts";
 import { DeadLetterRecord } from "../schemas/dead-letter.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
-import { lifecycleEvent } from "./publish.ts";
+import { lifecycleEvent } from "../schemas/events.ts";
 
 export interface ReplayOptions {
   /** Only this channel's dead letters. */

@@ -1,11 +1,11 @@
 import { logInfo } from "../bin/telemetry/logging.ts";
 import { inSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
-import type { LifecycleEvent } from "../schemas/events.ts";
+import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
 import type { OutboundNotification } from "./channels/types.ts";
 import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
 import { attemptOutcome, decide, settle, unreachable, type Decision } from "./outcome.ts";
-import { lifecycleEvent, publishDeadLetter, publishEvents } from "./publish.ts";
+import { publishDeadLetter, publishEvents } from "./publish.ts";
 import { markProcessing, writeOutcomes, type OutcomeRecord } from "./store.ts";
 import { persist, secondsSince, sinceAccepted } from "./telemetry.ts";
 

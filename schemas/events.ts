@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CHANNELS, EVENT_TYPES } from "./enums.ts";
+import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from "./enums.ts";
 
 /**
  * Lifecycle event published on `<ns>.v1.events.<type>` for other services.
@@ -19,3 +19,16 @@ export const LifecycleEvent = z
   })
   .meta({ id: "HeraldLifecycleEventV1", title: "Herald lifecycle event (v1)" });
 export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
+
+/** Who an event is about: an envelope, or a row's view with its tenant. */
+export interface EventSubject {
+  id: string;
+  tenantId: string;
+  userId: string;
+  channel: Channel;
+}
+
+/** A v1 lifecycle event for one notification, stamped now. */
+export function lifecycleEvent(type: EventType, n: EventSubject, extra: { attempt?: number; error?: string } = {}): LifecycleEvent {
+  return { v: 1, type, id: n.id, tenantId: n.tenantId, userId: n.userId, channel: n.channel, at: new Date().toISOString(), ...extra };
+}

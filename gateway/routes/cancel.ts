@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { logInfo } from "../../bin/telemetry/logging.ts";
-import { CHANNELS, type Channel } from "../../schemas/enums.ts";
-import type { LifecycleEvent } from "../../schemas/events.ts";
+import { lifecycleEvent } from "../../schemas/events.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { isUuid } from "../ids.ts";
@@ -41,17 +40,9 @@ export async function cancelNotification(c: Context<TenantEnv>): Promise<Respons
 async function publishCancelled(c: Context<TenantEnv>, view: NotificationView): Promise<void> {
   const { deps, tenant } = c.var;
   if (deps.events === undefined) return;
-  const event: LifecycleEvent = { v: 1, type: "cancelled", id: view.id, tenantId: tenant, userId: view.userId, channel: channelOf(view), at: new Date().toISOString() };
   try {
-    await deps.events.publish(event);
+    await deps.events.publish(lifecycleEvent("cancelled", { ...view, tenantId: tenant }));
   } catch (err) {
     deps.logger.warn({ err, notificationId: view.id, tenantId: tenant }, "cancelled, but the lifecycle event was not published");
   }
-}
-
-/** Rows hold only the channels of schemas/enums.ts; the view types them as text. */
-function channelOf(view: NotificationView): Channel {
-  const channel = CHANNELS.find((c) => c === view.channel);
-  if (channel === undefined) throw new Error(`notification ${view.id} has an unknown channel`);
-  return channel;
 }
