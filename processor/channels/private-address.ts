@@ -4,7 +4,7 @@ import { lookup } from "node:dns/promises";
  * Literal-address SSRF guard for webhook URLs: the host as written (the
  * WHATWG URL parser has already normalised forms like `2130706433` or
  * `0x7f.1` to dotted quads). A name is judged by what it resolves to:
- * `privateAddressOf`.
+ * `inspectHost`.
  */
 export function isPrivateHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
@@ -56,41 +56,68 @@ export type Resolve = (hostname: string) => Promise<string[]>;
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address of every family. */
 export const systemResolve: Resolve = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
 
+/** What a host name resolves to, judged. */
+export interface HostVerdict {
+  /** The first private or loopback address among them; null when all are public. */
+  privateAddress: string | null;
+  /** Every address, in the resolver's order. */
+  addresses: string[];
+}
+
+/** Whether `host` is an IP address as written (URL-normalised; IPv6 with or without brackets), not a name. */
+export function isIpLiteral(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "");
+  return parseIpv4(bare) !== null || bare.includes(":");
+}
+
 /**
- * The first private or loopback address `hostname` resolves to, or null when
- * all are public. A name with one private address among public ones counts:
- * the connection may pick any of them. What this cannot see is a name whose
- * answer changes between this lookup and the connection's own (rebinding
- * with a zero TTL); the runtime's DNS cache makes that window small, not zero.
+ * Resolves `hostname` and judges every address. A name with one private
+ * address among public ones counts as private: the connection could pick
+ * any of them. An IP literal is judged as written.
  */
-export async function privateAddressOf(hostname: string, resolve: Resolve = systemResolve): Promise<string | null> {
+export async function inspectHost(hostname: string, resolve: Resolve = systemResolve): Promise<HostVerdict> {
   const host = hostname.replace(/^\[|\]$/g, "");
-  if (parseIpv4(host) || host.includes(":")) return isPrivateHost(hostname) ? host : null;
-  for (const address of await resolve(host)) if (isPrivateHost(address.includes(":") ? `[${address}]` : address)) return address;
-  return null;
+  if (isIpLiteral(host)) return { privateAddress: isPrivateHost(hostname) ? host : null, addresses: [host] };
+  const addresses = await resolve(host);
+  const privateAddress = addresses.find((address) => isPrivateHost(address.includes(":") ? `[${address}]` : address)) ?? null;
+  return { privateAddress, addresses };
+}
+
+/** The first private or loopback address `hostname` resolves to, or null when all are public. */
+export async function privateAddressOf(hostname: string, resolve: Resolve = systemResolve): Promise<string | null> {
+  return (await inspectHost(hostname, resolve)).privateAddress;
+}
+
+/**
+ * The address to connect to: the first IPv4 one, else the first. IPv4 first
+ * because a server without an IPv6 route would fail on a name that has both.
+ */
+export function connectAddress(addresses: readonly string[]): string | undefined {
+  return addresses.find((address) => !address.includes(":")) ?? addresses[0];
 }
 
 export interface AddressVerdicts {
-  /** `privateAddressOf`, answered from memory for a host seen within the TTL. */
-  check(hostname: string): Promise<string | null>;
+  /** `inspectHost`, answered from memory for a host seen within the TTL. */
+  check(hostname: string): Promise<HostVerdict>;
 }
 
 /**
  * Remembers each host's verdict for `ttlMs` (at most `max` hosts, oldest
  * dropped first): without it every webhook paid a lookup, a DNS round trip
  * on hosts without a local cache (42 µs here even from /etc/hosts). Failed
- * lookups are not remembered.
+ * lookups are not remembered. The webhook sender connects to a remembered
+ * address itself, so within the TTL a changed DNS answer moves nothing.
  */
 export function rememberVerdicts(resolve: Resolve = systemResolve, opts: { ttlMs?: number; max?: number; now?: () => number } = {}): AddressVerdicts {
   const ttlMs = opts.ttlMs ?? 30_000;
   const max = opts.max ?? 1024;
   const now = opts.now ?? Date.now;
-  const seen = new Map<string, { verdict: string | null; until: number }>();
+  const seen = new Map<string, { verdict: HostVerdict; until: number }>();
   return {
     async check(hostname) {
       const hit = seen.get(hostname);
       if (hit !== undefined && hit.until > now()) return hit.verdict;
-      const verdict = await privateAddressOf(hostname, resolve);
+      const verdict = await inspectHost(hostname, resolve);
       seen.delete(hostname);
       seen.set(hostname, { verdict, until: now() + ttlMs });
       if (seen.size > max) seen.delete(seen.keys().next().value ?? hostname);

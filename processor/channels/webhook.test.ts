@@ -5,9 +5,10 @@ import { TEST_SECRET } from "../test-harness.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";
-import { isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
+import { readFileSync } from "node:fs";
+import { connectAddress, isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
 import type { OutboundNotification } from "./types.ts";
-import { createWebhookSender } from "./webhook.ts";
+import { createWebhookSender, pinnedRoute } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
 
 const receiver = startReceiver(TEST_SECRET, {
@@ -129,19 +130,69 @@ describe("webhook sender", () => {
       return ["93.184.215.14"];
     };
     const verdicts = rememberVerdicts(resolve, { ttlMs: 1000, max: 2, now: () => at });
-    for (let i = 0; i < 5; i++) expect(await verdicts.check("hooks.example")).toBeNull();
+    for (let i = 0; i < 5; i++) expect(await verdicts.check("hooks.example")).toEqual({ privateAddress: null, addresses: ["93.184.215.14"] });
     expect(lookups).toBe(1);
     at += 1001;
     await verdicts.check("hooks.example");
     expect(lookups).toBe(2);
     await failure(verdicts.check("flaky.example"));
     failing = false;
-    expect(await verdicts.check("flaky.example")).toBeNull();
+    expect((await verdicts.check("flaky.example")).privateAddress).toBeNull();
     expect(lookups).toBe(4);
     // Bounded: a third host pushes out the oldest.
     await verdicts.check("third.example");
     await verdicts.check("hooks.example");
     expect(lookups).toBe(6);
+  });
+
+  test("connects to the address it checked, keeping the name for Host and TLS, so a later DNS answer cannot move the call", async () => {
+    const calls: { url: string; host: string | undefined; tls: unknown }[] = [];
+    const spy = (async (input: URL | RequestInfo, init?: RequestInit & { tls?: unknown }) => {
+      calls.push({ url: String(input), host: (init?.headers as Record<string, string> | undefined)?.host, tls: init?.tls });
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    let answer = ["2606:4700::1111", "93.184.215.14"];
+    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, fetch: spy, resolve: async () => answer });
+    await strict.send(note({ url: "https://hooks.example/in?x=1", body: {}, headers: { Host: "metadata.internal" } }), ctx);
+    // Rebound to the metadata address after the check: the remembered, checked address is still the one called.
+    answer = ["169.254.169.254"];
+    await strict.send(note({ url: "https://hooks.example/in?x=1", body: {} }), ctx);
+    for (const call of calls) expect(call).toEqual({ url: "https://93.184.215.14/in?x=1", host: "hooks.example", tls: { serverName: "hooks.example" } });
+    expect(pinnedRoute(new URL("http://hooks.example:8080/a"), "2606:4700::1111")).toEqual({ url: new URL("http://[2606:4700::1111]:8080/a"), host: "hooks.example:8080" });
+    expect(connectAddress(["2606:4700::1111"])).toBe("2606:4700::1111");
+  });
+
+  test("a pinned https call reaches the named receiver over verified TLS, and fails on a certificate for another name", async () => {
+    const tlsDir = `${import.meta.dir}/../../test/support/tls`;
+    const seen: { host: string | null; verified: boolean }[] = [];
+    const verifier = new Webhook(TEST_SECRET);
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: { cert: readFileSync(`${tlsDir}/hooks.test.crt`, "utf8"), key: readFileSync(`${tlsDir}/hooks.test.key`, "utf8") },
+      async fetch(req) {
+        const body = await req.text();
+        let verified = true;
+        try {
+          verifier.verify(body, Object.fromEntries(req.headers));
+        } catch {
+          verified = false;
+        }
+        seen.push({ host: req.headers.get("host"), verified });
+        return new Response(null, { status: 204 });
+      },
+    });
+    try {
+      // Both names resolve to the test receiver; private addresses are allowed here so loopback can stand in for the internet.
+      const pinned = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 2_000, allowPrivate: true, ca: readFileSync(`${tlsDir}/ca.crt`, "utf8"), resolve: async () => ["::1", "127.0.0.1"] });
+      await pinned.send(note({ url: `https://hooks.test:${server.port}/in`, body: { a: 1 } }), ctx);
+      expect(seen).toEqual([{ host: `hooks.test:${server.port}`, verified: true }]);
+      const err = await failure(pinned.send(note({ url: `https://other.test:${server.port}/in`, body: {} }), ctx));
+      expect(err).toBeInstanceOf(RetryableError);
+      expect(seen.length).toBe(1);
+    } finally {
+      await server.stop(true);
+    }
   });
 
   test("an invalid payload is permanent", async () => {

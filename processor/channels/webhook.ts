@@ -1,7 +1,7 @@
 import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
-import { isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
+import { connectAddress, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
 import type { Sender } from "./types.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
@@ -15,18 +15,54 @@ export interface WebhookSenderOptions {
   fetch?: typeof fetch;
   /** Injected for tests; the system resolver otherwise. */
   resolve?: Resolve;
+  /** Injected for tests: the CA that signed a test receiver's certificate; the system's CAs otherwise. */
+  ca?: string;
 }
 
-/** Throws unless every address of `hostname` is public; a failed lookup is retryable (DNS outages pass). */
-async function refusePrivate(hostname: string, verdicts: AddressVerdicts): Promise<void> {
-  if (isPrivateHost(hostname)) throw new PermanentError(`refusing to call a private address (${hostname})`);
-  let found: string | null;
+/**
+ * Where one webhook goes. A URL naming a host is sent to the address that
+ * was checked, not to the name: `url` carries that address, while `host`
+ * (the Host header) and `serverName` (TLS SNI and the certificate's name
+ * check) keep the name. So a DNS answer that changes between the check and
+ * the connection (rebinding to 169.254.169.254) cannot move the connection.
+ */
+export interface WebhookRoute {
+  url: URL;
+  /** Set when the URL was pinned to an address: the Host header to send. */
+  host?: string;
+  /** Set for a pinned https URL: the name the certificate must carry. */
+  serverName?: string;
+}
+
+/** `target` sent to `address` instead of its host name. */
+export function pinnedRoute(target: URL, address: string): WebhookRoute {
+  const url = new URL(target);
+  url.hostname = address.includes(":") ? `[${address}]` : address;
+  const route: WebhookRoute = { url, host: target.host };
+  if (target.protocol === "https:") route.serverName = target.hostname.replace(/\.$/, "");
+  return route;
+}
+
+/**
+ * Checks the target and decides where to connect. Unless private targets are
+ * allowed, a private literal or a name with any private address is refused
+ * (permanently); a failed lookup is retryable (DNS outages pass).
+ */
+async function routeOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute> {
+  if (!allowPrivate && isPrivateHost(target.hostname)) throw new PermanentError(`refusing to call a private address (${target.hostname})`);
+  if (isIpLiteral(target.hostname)) return { url: target };
+  let verdict;
   try {
-    found = await verdicts.check(hostname);
+    verdict = await verdicts.check(target.hostname);
   } catch (err) {
-    throw new RetryableError(`could not resolve ${hostname}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+    throw new RetryableError(`could not resolve ${target.hostname}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
   }
-  if (found !== null) throw new PermanentError(`refusing to call ${hostname}: it resolves to a private address (${found})`);
+  if (!allowPrivate && verdict.privateAddress !== null) {
+    throw new PermanentError(`refusing to call ${target.hostname}: it resolves to a private address (${verdict.privateAddress})`);
+  }
+  const address = connectAddress(verdict.addresses);
+  if (address === undefined) throw new RetryableError(`${target.hostname} resolved to no address`);
+  return pinnedRoute(target, address);
 }
 
 /**
@@ -44,19 +80,22 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       const parsed = WebhookPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid webhook payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { url, body: json, headers: user } = parsed.data;
-      const target = new URL(url);
-      if (!opts.allowPrivate) await refusePrivate(target.hostname, verdicts);
+      const route = await routeOf(new URL(url), verdicts, opts.allowPrivate);
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, key, nowMs: Date.now(), user });
+      // After the user's headers, so none of them can name another host.
+      if (route.host !== undefined) headers.host = route.host;
+      const tls = { ...(route.serverName !== undefined ? { serverName: route.serverName } : {}), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       let res: Response;
       try {
-        res = await doFetch(target, {
+        res = await doFetch(route.url, {
           method: "POST",
           body,
           headers,
           redirect: "manual",
           signal: AbortSignal.any([ctx.signal, timeout]),
+          ...(Object.keys(tls).length > 0 ? { tls } : {}),
         });
       } catch (err) {
         const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
