@@ -89,11 +89,11 @@ export async function privateAddressOf(hostname: string, resolve: Resolve = syst
 }
 
 /**
- * The address to connect to: the first IPv4 one, else the first. IPv4 first
- * because a server without an IPv6 route would fail on a name that has both.
+ * The order to try a name's addresses in: IPv4 ones first (a server without
+ * an IPv6 route fails fast on the others), each family in the resolver's order.
  */
-export function connectAddress(addresses: readonly string[]): string | undefined {
-  return addresses.find((address) => !address.includes(":")) ?? addresses[0];
+export function connectOrder(addresses: readonly string[]): string[] {
+  return [...addresses.filter((a) => !a.includes(":")), ...addresses.filter((a) => a.includes(":"))];
 }
 
 export interface AddressVerdicts {

@@ -6,7 +6,7 @@ import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
-import { connectAddress, isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
+import { connectOrder, isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
 import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender, pinnedRoute } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
@@ -159,16 +159,17 @@ describe("webhook sender", () => {
     await strict.send(note({ url: "https://hooks.example/in?x=1", body: {} }), ctx);
     for (const call of calls) expect(call).toEqual({ url: "https://93.184.215.14/in?x=1", host: "hooks.example", tls: { serverName: "hooks.example" } });
     expect(pinnedRoute(new URL("http://hooks.example:8080/a"), "2606:4700::1111")).toEqual({ url: new URL("http://[2606:4700::1111]:8080/a"), host: "hooks.example:8080" });
-    expect(connectAddress(["2606:4700::1111"])).toBe("2606:4700::1111");
+    expect(connectOrder(["2606:4700::1111", "93.184.215.14", "2606:4700::2222", "1.1.1.1"])).toEqual(["93.184.215.14", "1.1.1.1", "2606:4700::1111", "2606:4700::2222"]);
   });
 
-  test("a pinned https call reaches the named receiver over verified TLS, and fails on a certificate for another name", async () => {
+  test("a pinned https call reaches the named receiver over verified TLS, past a refused address, and fails on a certificate for another name", async () => {
     const tlsDir = `${import.meta.dir}/../../test/support/tls`;
     const seen: { host: string | null; verified: boolean }[] = [];
     const verifier = new Webhook(TEST_SECRET);
     const server = Bun.serve({
       port: 0,
-      hostname: "127.0.0.1",
+      // IPv6 loopback only: the name's IPv4 address, tried first, refuses, and the call goes on to this one.
+      hostname: "::1",
       tls: { cert: readFileSync(`${tlsDir}/hooks.test.crt`, "utf8"), key: readFileSync(`${tlsDir}/hooks.test.key`, "utf8") },
       async fetch(req) {
         const body = await req.text();

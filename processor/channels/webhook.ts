@@ -1,7 +1,7 @@
 import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
-import { connectAddress, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
+import { connectOrder, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
 import type { Sender } from "./types.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
@@ -44,13 +44,13 @@ export function pinnedRoute(target: URL, address: string): WebhookRoute {
 }
 
 /**
- * Checks the target and decides where to connect. Unless private targets are
- * allowed, a private literal or a name with any private address is refused
- * (permanently); a failed lookup is retryable (DNS outages pass).
+ * Checks the target and decides where to connect, in the order to try. Unless
+ * private targets are allowed, a private literal or a name with any private
+ * address is refused (permanently); a failed lookup is retryable (DNS outages pass).
  */
-async function routeOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute> {
+async function routesOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute[]> {
   if (!allowPrivate && isPrivateHost(target.hostname)) throw new PermanentError(`refusing to call a private address (${target.hostname})`);
-  if (isIpLiteral(target.hostname)) return { url: target };
+  if (isIpLiteral(target.hostname)) return [{ url: target }];
   let verdict;
   try {
     verdict = await verdicts.check(target.hostname);
@@ -60,9 +60,14 @@ async function routeOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boo
   if (!allowPrivate && verdict.privateAddress !== null) {
     throw new PermanentError(`refusing to call ${target.hostname}: it resolves to a private address (${verdict.privateAddress})`);
   }
-  const address = connectAddress(verdict.addresses);
-  if (address === undefined) throw new RetryableError(`${target.hostname} resolved to no address`);
-  return pinnedRoute(target, address);
+  if (verdict.addresses.length === 0) throw new RetryableError(`${target.hostname} resolved to no address`);
+  return connectOrder(verdict.addresses).map((address) => pinnedRoute(target, address));
+}
+
+/** A connection that was never made (nothing was sent), so the next address may be tried. */
+function neverConnected(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
 }
 
 /**
@@ -80,26 +85,25 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       const parsed = WebhookPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid webhook payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { url, body: json, headers: user } = parsed.data;
-      const route = await routeOf(new URL(url), verdicts, opts.allowPrivate);
+      const routes = await routesOf(new URL(url), verdicts, opts.allowPrivate);
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, key, nowMs: Date.now(), user });
-      // After the user's headers, so none of them can name another host.
-      if (route.host !== undefined) headers.host = route.host;
-      const tls = { ...(route.serverName !== undefined ? { serverName: route.serverName } : {}), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
       const timeout = AbortSignal.timeout(opts.timeoutMs);
-      let res: Response;
-      try {
-        res = await doFetch(route.url, {
-          method: "POST",
-          body,
-          headers,
-          redirect: "manual",
-          signal: AbortSignal.any([ctx.signal, timeout]),
-          ...(Object.keys(tls).length > 0 ? { tls } : {}),
-        });
-      } catch (err) {
-        const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
-        throw new RetryableError(why, undefined, { cause: err });
+      const signal = AbortSignal.any([ctx.signal, timeout]);
+      let res: Response | undefined;
+      for (let i = 0; res === undefined; i++) {
+        const route = routes[i] as WebhookRoute;
+        // After the user's headers, so none of them can name another host.
+        if (route.host !== undefined) headers.host = route.host;
+        const tls = { ...(route.serverName !== undefined ? { serverName: route.serverName } : {}), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
+        try {
+          res = await doFetch(route.url, { method: "POST", body, headers, redirect: "manual", signal, ...(Object.keys(tls).length > 0 ? { tls } : {}) });
+        } catch (err) {
+          // Refused or unreachable: nothing was sent, so the name's next address may answer.
+          if (i + 1 < routes.length && neverConnected(err) && !signal.aborted) continue;
+          const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
+          throw new RetryableError(why, undefined, { cause: err });
+        }
       }
       // Release the connection; the answer's body is of no use to us.
       await res.body?.cancel().catch(() => undefined);
