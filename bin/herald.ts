@@ -62,6 +62,10 @@ async function main(): Promise<void> {
     pretty: wantsPrettyLogs(cfg.NODE_ENV, process.stdout.isTTY),
   });
   const tracing = startTracing(tracingOptions(cfg, service));
+  // Not awaited: the probe's request is made now, before serving (otlp-fetch.ts says why); its answer is only logged.
+  void tracing.probe().then((problem) => {
+    if (problem !== undefined) log.warn({ problem }, "the OTLP collector did not take an empty export at start; spans will be retried, then dropped");
+  });
   // Closers run in reverse, so tracing shuts down last and exports the spans of the drain too.
   const closers: Closer[] = [() => tracing.shutdown()];
   const shutdown = once(async (signal: string) => {

@@ -103,6 +103,22 @@ describe("observability of one notification", () => {
     expect(sample(processorPage, 'herald_jetstream_consumer_max_ack_pending{lane="normal"}')).toBeGreaterThan(0);
   });
 
+  test("at start each process sends the collector an empty export, and says so when the collector is not there", async () => {
+    const probe = (l: Record<string, unknown>) => String(l.msg).startsWith("the OTLP collector did not take");
+    expect([...gateway.logs, ...processor.logs].filter(probe)).toEqual([]);
+    // Ratio 0: no spans wait for the missing collector when it stops.
+    const lonely = await startHerald("gateway", { ...stack.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${freePort()}`, OTEL_TRACES_SAMPLER_ARG: "0" });
+    try {
+      const warning = await lonely.waitForLog(probe, 10_000);
+      expect(warning).toMatchObject({ level: 40, service: "herald-gateway" });
+      expect(String(warning.problem)).not.toBe("");
+      // It serves all the same: tracing never stands between a request and its answer.
+      expect((await post(lonely.url, "/v1/notifications", { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } })).status).toBe(202);
+    } finally {
+      await lonely.signal("SIGTERM");
+    }
+  }, 30_000);
+
   test("health: the gateway's startup and readiness probes, and the processor's readiness with its lane backlog", async () => {
     expect((await fetch(`${gateway.url}/health/startup`)).status).toBe(200);
     const ready = await fetch(`${gateway.url}/health/ready`);

@@ -4,7 +4,7 @@ import { ExportResultCode } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { freePort } from "../probe.ts";
-import { createFetchTransport, createOtlpFetchExporter, retryAfterMs } from "./otlp-fetch.ts";
+import { createFetchTransport, createOtlpFetchExporter, probeCollector, retryAfterMs } from "./otlp-fetch.ts";
 
 /** A local collector stand-in that answers each POST with the next scripted response and keeps what it got. */
 function collector(answers: Array<() => Response>) {
@@ -80,6 +80,16 @@ describe("the OTLP/HTTP fetch exporter", () => {
     const result = await transport.send(new TextEncoder().encode("{}"), 500);
     expect(result.status).toBe("retryable");
     expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  test("the start-up probe sends an empty export with the headers, and says why when the collector does not take it", async () => {
+    const ok = collector([() => Response.json({})]);
+    const refusing = collector([() => new Response("no", { status: 401 })]);
+    stops.push(ok.stop, refusing.stop);
+    expect(await probeCollector(ok.url, { authorization: "Bearer t0ken" })).toBeUndefined();
+    expect(ok.got).toEqual([{ path: "/v1/traces", contentType: "application/json", auth: "Bearer t0ken", body: '{"resourceSpans":[]}' }]);
+    expect(await probeCollector(refusing.url)).toContain("401");
+    expect(await probeCollector(`http://127.0.0.1:${freePort()}/v1/traces`, {}, 500)).toBeString();
   });
 
   test("Retry-After is read as seconds or as an HTTP date", () => {

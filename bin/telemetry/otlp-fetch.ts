@@ -96,6 +96,25 @@ export function createFetchTransport(url: string, extraHeaders: Record<string, s
   };
 }
 
+/** An OTLP/HTTP JSON export of no spans: what `probeCollector` sends; collectors answer it like any export. */
+const EMPTY_EXPORT = new TextEncoder().encode('{"resourceSpans":[]}');
+
+/**
+ * Sends the collector an empty export once: undefined when it answered 2xx,
+ * else why not. Herald calls it as tracing starts (bin/herald.ts), so an
+ * operator learns at start that spans have nowhere to go, and so the
+ * process's first `fetch` and `AbortSignal.timeout` — both lazily set up
+ * by the runtime — happen before any request is served. Made later, by the
+ * first batch export after the request path was compiled, they set off
+ * thousands of OSR exits (`BadConstantCache`, 4,387 in 20 s over 245
+ * functions with tracing at 10%, down to 0 with this probe first; see the
+ * README, Telemetry overhead) and ≈10 s of recompiling.
+ */
+export async function probeCollector(url: string, headers: Record<string, string> = {}, timeoutMillis = 5_000): Promise<string | undefined> {
+  const answer = await post(url, { ...headers, "content-type": "application/json" }, EMPTY_EXPORT, timeoutMillis);
+  return answer.status === "success" ? undefined : (answer.error?.message ?? answer.status);
+}
+
 /** The SDK's OTLP/HTTP JSON span exporter with the fetch transport. */
 export function createOtlpFetchExporter(opts: OtlpFetchOptions): SpanExporter {
   const metrics = new ExporterMetrics<ReadableSpan[]>({

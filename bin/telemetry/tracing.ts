@@ -19,7 +19,7 @@ import { propagation, trace, type Attributes, type Context, type Link, type Span
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, type Sampler, type SamplingResult, type SpanExporter } from "@opentelemetry/sdk-trace";
-import { createOtlpFetchExporter } from "./otlp-fetch.ts";
+import { createOtlpFetchExporter, probeCollector } from "./otlp-fetch.ts";
 import { EDGE_SAMPLED, TRACER_NAME } from "./spans.ts";
 
 export interface TracingOptions {
@@ -52,6 +52,12 @@ export interface Tracing {
   flush(): Promise<void>;
   /** Flushes, stops exporting and removes the globals it installed. */
   shutdown(): Promise<void>;
+  /**
+   * Sends the collector an empty export (`probeCollector`): undefined when it
+   * answered, else why not; undefined at once when tracing is off or exports
+   * go to an injected exporter. Call it at start, before serving.
+   */
+  probe(): Promise<string | undefined>;
 }
 
 /** The OTLP/HTTP traces URL for a base endpoint, as the OTLP exporter spec derives it. */
@@ -86,7 +92,7 @@ export class EdgeDecisionSampler implements Sampler {
 /** Starts tracing as configured; call once per process, before serving. */
 export function startTracing(opts: TracingOptions): Tracing {
   if (!opts.endpoint && !opts.exporter) {
-    return { enabled: false, tracer: trace.getTracer(TRACER_NAME), flush: async () => {}, shutdown: async () => {} };
+    return { enabled: false, tracer: trace.getTracer(TRACER_NAME), flush: async () => {}, shutdown: async () => {}, probe: async () => undefined };
   }
   const exporter =
     opts.exporter ?? createOtlpFetchExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
@@ -107,6 +113,7 @@ export function startTracing(opts: TracingOptions): Tracing {
     enabled: true,
     tracer: provider.getTracer(TRACER_NAME),
     flush: () => provider.forceFlush(),
+    probe: async () => (opts.exporter || !opts.endpoint ? undefined : probeCollector(tracesUrl(opts.endpoint), opts.headers)),
     async shutdown() {
       await provider.shutdown();
       if (global) {
