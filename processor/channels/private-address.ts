@@ -83,11 +83,6 @@ export async function inspectHost(hostname: string, resolve: Resolve = systemRes
   return { privateAddress, addresses };
 }
 
-/** The first private or loopback address `hostname` resolves to, or null when all are public. */
-export async function privateAddressOf(hostname: string, resolve: Resolve = systemResolve): Promise<string | null> {
-  return (await inspectHost(hostname, resolve)).privateAddress;
-}
-
 /**
  * The order to try a name's addresses in: IPv4 ones first (a server without
  * an IPv6 route fails fast on the others), each family in the resolver's order.

@@ -6,7 +6,7 @@ import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
-import { connectOrder, isPrivateHost, privateAddressOf, rememberVerdicts } from "./private-address.ts";
+import { connectOrder, inspectHost, isPrivateHost, rememberVerdicts } from "./private-address.ts";
 import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender, pinnedRoute } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
@@ -96,7 +96,7 @@ describe("webhook sender", () => {
     const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false });
     const own = hostname();
     // This machine's /etc/hosts maps its name to 127.0.0.1; say so if another one does not.
-    expect(await privateAddressOf(own)).not.toBeNull();
+    expect((await inspectHost(own)).privateAddress).not.toBeNull();
     const n = note({ url: receiver.url("/ok").replace("127.0.0.1", own), body: {} });
     const err = await failure(strict.send(n, ctx));
     expect(err).toBeInstanceOf(PermanentError);
@@ -111,10 +111,10 @@ describe("webhook sender", () => {
       if (found === undefined) throw Object.assign(new Error(`queryA ENOTFOUND ${name}`), { code: "ENOTFOUND" });
       return found;
     };
-    expect(await privateAddressOf("mixed.example", resolve)).toBe("10.0.0.7");
-    expect(await privateAddressOf("v6.example", resolve)).toBe("fd12::1");
-    expect(await privateAddressOf("public.example", resolve)).toBeNull();
-    expect(await privateAddressOf("[::1]", resolve)).toBe("::1");
+    expect((await inspectHost("mixed.example", resolve)).privateAddress).toBe("10.0.0.7");
+    expect((await inspectHost("v6.example", resolve)).privateAddress).toBe("fd12::1");
+    expect((await inspectHost("public.example", resolve)).privateAddress).toBeNull();
+    expect((await inspectHost("[::1]", resolve)).privateAddress).toBe("::1");
     const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, resolve });
     expect(await failure(strict.send(note({ url: "https://mixed.example/hook", body: {} }), ctx))).toBeInstanceOf(PermanentError);
     expect(await failure(strict.send(note({ url: "https://gone.example/hook", body: {} }), ctx))).toBeInstanceOf(RetryableError);
