@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ensureStreams } from "../../processor/streams.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
 import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
-import { inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
+import { HandOffSpanProcessor, inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EDGE_SAMPLED, keepNewTrace, notSampled, randomHex, traceparentOf } from "./spans.ts";
 
@@ -17,6 +17,41 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await receiver.stop();
+});
+
+describe("HandOffSpanProcessor", () => {
+  test("passes ended spans on after the turn that ended them, in order, and at once on flush and shutdown", async () => {
+    const got: string[] = [];
+    let flushed = 0;
+    const next: SpanProcessor = {
+      onStart() {},
+      onEnd: (span) => void got.push(span.name),
+      forceFlush: async () => void flushed++,
+      shutdown: async () => {},
+    };
+    const handOff = new HandOffSpanProcessor(next);
+    const memory = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+    const tracer = provider.getTracer("t");
+    const ended = (name: string) => {
+      const span = tracer.startSpan(name, {}, ROOT_CONTEXT);
+      span.end();
+      return memory.getFinishedSpans().at(-1) as ReadableSpan;
+    };
+    handOff.onEnd(ended("a"));
+    handOff.onEnd(ended("b"));
+    expect(got).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(got).toEqual(["a", "b"]);
+    handOff.onEnd(ended("c"));
+    await handOff.forceFlush();
+    expect(got).toEqual(["a", "b", "c"]);
+    expect(flushed).toBe(1);
+    handOff.onEnd(ended("d"));
+    await handOff.shutdown();
+    expect(got).toEqual(["a", "b", "c", "d"]);
+    await provider.shutdown();
+  });
 });
 
 describe("startTracing", () => {
