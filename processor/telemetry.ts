@@ -1,7 +1,7 @@
 import { trace, TraceFlags, type Context } from "@opentelemetry/api";
 import { extractTraceContext } from "../bin/telemetry/nats-context.ts";
 import { secondsSince, timeQuery, type DbOperation } from "../bin/telemetry/recorder.ts";
-import { SpanKind, SpanStatusCode, SPANS } from "../bin/telemetry/spans.ts";
+import { SpanKind, SpanStatusCode, SPANS, withSpan } from "../bin/telemetry/spans.ts";
 import type { Item, LaneContext } from "./context.ts";
 
 /**
@@ -25,7 +25,7 @@ export function startConsume(ctx: LaneContext, item: Item): Context | undefined 
     span.end();
     return undefined;
   }
-  return trace.setSpan(parent, span);
+  return withSpan(parent, span);
 }
 
 /** Ends the consume spans of a batch's messages once they are settled. */

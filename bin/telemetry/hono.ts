@@ -4,11 +4,11 @@
  * `app.use(httpTelemetry(...))` and one `app.get("/metrics", ...)`. They can
  * move to gateway/middleware/ as they are.
  */
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context as TraceContext, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context as TraceContext, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { NOOP_METRICS, secondsSince, type MetricsRecorder } from "./recorder.ts";
-import { EDGE_SAMPLED, keepNewTrace, notSampled } from "./spans.ts";
+import { EDGE_SAMPLED, keepNewTrace, notSampled, withSpan } from "./spans.ts";
 
 /** The parent of a new trace this middleware decided to keep. */
 const EDGE_KEPT = ROOT_CONTEXT.setValue(EDGE_SAMPLED, true);
@@ -79,7 +79,7 @@ export function httpTelemetry(opts: HttpTelemetryOptions = {}): MiddlewareHandle
       } else {
         const parent = continued ? propagation.extract(ROOT_CONTEXT, c.req.raw.headers, headersGetter) : EDGE_KEPT;
         span = tracer.startSpan(c.req.method, { kind: SpanKind.SERVER, attributes: { "http.request.method": c.req.method } }, parent);
-        c.set(TRACE_CONTEXT, trace.setSpan(parent, span));
+        c.set(TRACE_CONTEXT, withSpan(parent, span));
       }
     }
     try {

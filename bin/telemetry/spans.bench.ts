@@ -7,7 +7,7 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from "@opentelemetry/api";
 import { PublishHeaders } from "../nats/publish-headers.ts";
 import { injectTraceContext } from "./nats-context.ts";
-import { EDGE_SAMPLED, inSpan, keepNewTrace, maybeSpan, notSampled, sampledParent } from "./spans.ts";
+import { EDGE_SAMPLED, inSpan, keepNewTrace, maybeSpan, notSampled, sampledParent, withSpan } from "./spans.ts";
 import { startTracing } from "./tracing.ts";
 
 const ratios = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [0, 0.1, 1];
@@ -28,7 +28,7 @@ for (const ratio of ratios) {
     let ctx: Context;
     if (keepNewTrace(ratio)) {
       span = tracer.startSpan("POST", { kind: SpanKind.SERVER, attributes: { "http.request.method": "POST" } }, EDGE_KEPT);
-      ctx = trace.setSpan(EDGE_KEPT, span);
+      ctx = withSpan(EDGE_KEPT, span);
     } else ctx = notSampled();
     await maybeSpan(tracer, "idempotency.check", { parent: ctx }, async () => null);
     if (sampledParent(ctx)) await inSpan(tracer, "jetstream.publish", { kind: SpanKind.PRODUCER, parent: ctx }, (_s, child) => publish(child));

@@ -35,46 +35,84 @@ export function keepNewTrace(ratio: number): boolean {
   return ratio >= 1 || Math.random() < ratio;
 }
 
-/** Two lowercase hex digits for every byte value. */
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
-/** Random bytes drawn 6 KiB at a time: one `getRandomValues` per 256 dropped traces instead of two UUIDs each. */
+/** Random bytes drawn 6 KiB at a time (one `getRandomValues` per 256 dropped traces), and the same bytes as hex. */
 const pool = new Uint8Array(24 * 256);
+let poolHex = "";
 let poolAt = pool.length;
+
+/** Takes `bytes` random bytes from the pool, refilling it first when short; returns their offset. */
+function take(bytes: number): number {
+  if (poolAt + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolHex = Buffer.from(pool.buffer, pool.byteOffset, pool.byteLength).toString("hex");
+    poolAt = 0;
+  }
+  const at = poolAt;
+  poolAt += bytes;
+  return at;
+}
+
+/** Whether the pool's `bytes` bytes from `at` are all zero: W3C calls such an id invalid. */
+function allZero(at: number, bytes: number): boolean {
+  let any = 0;
+  for (let i = at; i < at + bytes; i++) any |= pool[i] as number;
+  return any === 0;
+}
 
 /** `bytes` random bytes (crypto.getRandomValues) as lowercase hex; never all zeros, which W3C calls an invalid id. */
 export function randomHex(bytes: number): string {
   for (;;) {
-    if (poolAt + bytes > pool.length) {
-      crypto.getRandomValues(pool);
-      poolAt = 0;
-    }
-    let hex = "";
-    let any = 0;
-    for (const end = poolAt + bytes; poolAt < end; poolAt++) {
-      const b = pool[poolAt] as number;
-      any |= b;
-      hex += HEX[b];
-    }
-    if (any !== 0) return hex;
+    const at = take(bytes);
+    if (!allZero(at, bytes)) return poolHex.slice(at * 2, (at + bytes) * 2);
+  }
+}
+
+/** A fresh not-sampled `traceparent`: 16 random bytes of trace id and 8 of span id, neither all zeros. */
+function droppedTraceparent(): string {
+  for (;;) {
+    const at = take(24);
+    if (!allZero(at, 16) && !allZero(at + 16, 8)) return `00-${poolHex.slice(at * 2, at * 2 + 32)}-${poolHex.slice(at * 2 + 32, at * 2 + 48)}-00`;
   }
 }
 
 /**
- * The span of a new trace the edge dropped: no SDK object behind it, only the
- * ids and the W3C `traceparent` it puts in the message headers, written out
- * here once so the publish needs no propagator call (see `traceparentOf`).
+ * The key `@opentelemetry/api`'s `trace.getSpan` / `trace.setSpan` keep a
+ * context's span under: `createContextKey` is `Symbol.for` of this
+ * description. Checked as this module loads (`SPAN_KEY_HOLDS`); should
+ * a later API key it otherwise, a dropped trace goes into an ordinary context.
  */
-export class DroppedSpan implements Span {
-  private readonly context: SpanContext;
-  readonly traceparent: string;
+const SPAN_KEY = Symbol.for("OpenTelemetry Context Key SPAN");
 
-  constructor(traceId: string, spanId: string) {
-    this.context = { traceId, spanId, traceFlags: TraceFlags.NONE };
-    this.traceparent = `00-${traceId}-${spanId}-00`;
+/**
+ * A new trace the edge dropped, as one object that is both the trace context
+ * handed on and the span in it: no SDK object behind it, only its W3C
+ * `traceparent`, written once so the publish needs no propagator call
+ * (`traceparentOf`), and the ids read from that when asked for.
+ *
+ * One object instead of a span, its span context and the API's context (a
+ * copied Map and three closures): with tracing on at ratio 0, making those
+ * per request cost the gateway +5.9 ± 3.3 µs of CPU over tracing off, and a
+ * context made once and reused −0.9 ± 3.7 µs (bench/profile/telemetry-ab.ts
+ * at 3,000 req/s, 24 rounds).
+ */
+export class DroppedTrace implements Context, Span {
+  #spanContext: SpanContext | undefined;
+
+  constructor(readonly traceparent: string) {}
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this : undefined;
+  }
+  setValue(key: symbol, value: unknown): Context {
+    return trace.setSpan(ROOT_CONTEXT, this).setValue(key, value);
+  }
+  deleteValue(key: symbol): Context {
+    return key === SPAN_KEY ? ROOT_CONTEXT : this;
   }
 
   spanContext(): SpanContext {
-    return this.context;
+    this.#spanContext ??= { traceId: this.traceparent.slice(3, 35), spanId: this.traceparent.slice(36, 52), traceFlags: TraceFlags.NONE };
+    return this.#spanContext;
   }
   isRecording(): boolean {
     return false;
@@ -105,23 +143,58 @@ export class DroppedSpan implements Span {
 }
 
 /**
+ * `parent` with `span` in it, as `trace.setSpan` gives, in one small object:
+ * the API's context copies its parent's Map and makes three closures every
+ * time, once per span of a kept trace (see DroppedTrace).
+ */
+class WithSpan implements Context {
+  constructor(
+    private readonly parent: Context,
+    private readonly span: Span,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === SPAN_KEY ? this.span : this.parent.getValue(key);
+  }
+  setValue(key: symbol, value: unknown): Context {
+    return key === SPAN_KEY ? new WithSpan(this.parent, value as Span) : new WithSpan(this.parent.setValue(key, value), this.span);
+  }
+  deleteValue(key: symbol): Context {
+    return key === SPAN_KEY ? this.parent.deleteValue(key) : new WithSpan(this.parent.deleteValue(key), this.span);
+  }
+}
+
+/** Whether the API finds a span where `DroppedTrace` and `WithSpan` put it (see SPAN_KEY). */
+const SPAN_KEY_HOLDS = ((probe: DroppedTrace) => trace.getSpan(probe) === probe && trace.getSpan(new WithSpan(ROOT_CONTEXT, probe)) === probe)(
+  new DroppedTrace(`00-${"1".repeat(32)}-${"1".repeat(16)}-00`),
+);
+
+/** `trace.setSpan(parent, span)`, made cheaper (`WithSpan`). */
+export function withSpan(parent: Context, span: Span): Context {
+  return SPAN_KEY_HOLDS ? new WithSpan(parent, span) : trace.setSpan(parent, span);
+}
+
+/**
  * The context of a new trace the edge dropped: a valid, not-sampled span
  * context with random ids and no SDK span behind it, so the W3C header still
  * says "not sampled" to the processor (which then drops it too) while the
  * request itself makes no SDK span, sampler call or attribute object.
  */
 export function notSampled(): Context {
-  return trace.setSpan(ROOT_CONTEXT, new DroppedSpan(randomHex(16), randomHex(8)));
+  const dropped = new DroppedTrace(droppedTraceparent());
+  return SPAN_KEY_HOLDS ? dropped : trace.setSpan(ROOT_CONTEXT, dropped);
 }
 
 /** The ready-made `traceparent` of a dropped trace's context; undefined for any other context (the propagator writes those). */
 export function traceparentOf(ctx: Context): string | undefined {
+  if (ctx instanceof DroppedTrace) return ctx.traceparent;
   const span = trace.getSpan(ctx);
-  return span instanceof DroppedSpan ? span.traceparent : undefined;
+  return span instanceof DroppedTrace ? span.traceparent : undefined;
 }
 
 /** Whether spans under `parent` are recorded: a new trace (no span yet) or a sampled parent. */
 export function sampledParent(parent: Context): boolean {
+  if (parent instanceof DroppedTrace) return false;
   const span = trace.getSpan(parent);
   return span === undefined || (span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
 }
@@ -146,7 +219,7 @@ export async function inSpan<T>(tracer: Tracer, name: string, opts: SpanOptions,
   const parent = opts.parent ?? ROOT_CONTEXT;
   const span = tracer.startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, ...(opts.attributes ? { attributes: opts.attributes } : {}) }, parent);
   try {
-    return await fn(span, trace.setSpan(parent, span));
+    return await fn(span, withSpan(parent, span));
   } catch (err) {
     span.recordException(err instanceof Error ? err : String(err));
     span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });

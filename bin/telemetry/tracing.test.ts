@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
+import { createContextKey, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ensureStreams } from "../../processor/streams.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
@@ -9,7 +9,7 @@ import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
 import { HandOffSpanProcessor, inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { EDGE_SAMPLED, keepNewTrace, notSampled, randomHex, traceparentOf } from "./spans.ts";
+import { EDGE_SAMPLED, keepNewTrace, notSampled, randomHex, sampledParent, traceparentOf, withSpan } from "./spans.ts";
 
 let receiver: OtlpReceiver;
 beforeAll(() => {
@@ -185,6 +185,43 @@ describe("the edge's sampling decision", () => {
     const kept = Array.from({ length: 10_000 }, () => keepNewTrace(0.1)).filter(Boolean).length;
     expect(kept).toBeGreaterThan(800);
     expect(kept).toBeLessThan(1_200);
+  });
+
+  test("a dropped trace's context behaves as the API's contexts do: its span is found, kept by setValue, removed by deleteValue", () => {
+    const key = createContextKey("test key");
+    const ctx = notSampled();
+    const span = trace.getSpan(ctx);
+    expect(span?.isRecording()).toBe(false);
+    expect(ctx.getValue(key)).toBeUndefined();
+    const derived = ctx.setValue(key, "value");
+    expect(derived.getValue(key)).toBe("value");
+    expect(trace.getSpan(derived)).toBe(span);
+    expect(traceparentOf(derived)).toBe(traceparentOf(ctx));
+    expect(trace.getSpan(ctx.deleteValue(key))).toBe(span);
+    expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined();
+    expect(sampledParent(ctx)).toBe(false);
+    expect(sampledParent(derived)).toBe(false);
+  });
+
+  test("withSpan answers as trace.setSpan's context does, for the span and for every other key", () => {
+    const key = createContextKey("test key");
+    const other = createContextKey("other key");
+    const span = trace.wrapSpanContext({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED });
+    const next = trace.wrapSpanContext({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED });
+    const parent = ROOT_CONTEXT.setValue(key, "parent's");
+    for (const ctx of [withSpan(parent, span), trace.setSpan(parent, span)]) {
+      expect(trace.getSpan(ctx)).toBe(span);
+      expect(ctx.getValue(key)).toBe("parent's");
+      expect(ctx.getValue(other)).toBeUndefined();
+      const derived = ctx.setValue(other, 1);
+      expect([trace.getSpan(derived), derived.getValue(key), derived.getValue(other)]).toEqual([span, "parent's", 1]);
+      expect(trace.getSpan(trace.setSpan(ctx, next))).toBe(next);
+      expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined();
+      expect(trace.deleteSpan(ctx).getValue(key)).toBe("parent's");
+      expect(ctx.deleteValue(key).getValue(key)).toBeUndefined();
+      expect(trace.getSpan(ctx.deleteValue(key))).toBe(span);
+      expect(ctx.getValue(other)).toBeUndefined();
+    }
   });
 
   test("a dropped trace's ready-made traceparent is what the W3C propagator writes for it", () => {
