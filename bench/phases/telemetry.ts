@@ -1,7 +1,7 @@
 // Issue 4's overhead figure: the gateway phase's load (same body, a fresh
 // Idempotency-Key per request, `plan.connections` connections) against two
 // `herald gateway`s, telemetry off and on, side by side and warmed once per
-// leg (two legs with the start order swapped: see LEGS); the load alternates
+// leg (four legs, restarted for each, the start order alternating: see LEGS); the load alternates
 // between them in short rounds (off on, on off, …), so drift on a shared
 // 2-core box hits both alike: one round's figure swings by ±15% there.
 //   off: no OTLP endpoint (tracing a no-op), LOG_LEVEL=warn — as the gateway phase.
@@ -78,12 +78,11 @@ export async function stopGateway(g: Gateway): Promise<void> {
 }
 
 /**
- * Rounds and seconds: each mode gets about 1.5× `plan.durationS` measured in
- * total, in short rounds (≥ 2 s), after one warm-up of `plan.warmupS`.
+ * Rounds and seconds: two rounds per leg (see LEGS), each mode 3 s per round
+ * with --quick and 5 s in a full run, after one warm-up of `plan.warmupS` per gateway.
  */
 export function telemetryRounds(plan: Pick<BenchPlan, "quick" | "warmupS" | "durationS">): { rounds: number; warmupS: number; durationS: number } {
-  const rounds = 6;
-  return { rounds, warmupS: plan.warmupS, durationS: Math.max(2, Math.round(plan.durationS / 4)) };
+  return { rounds: 2 * LEGS.length, warmupS: plan.warmupS, durationS: Math.max(2, Math.round(plan.durationS / 4)) };
 }
 
 /** Round i measures off then on when even, on then off when odd (ABBA), so neither mode always goes second. */
@@ -93,16 +92,24 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
 
 /**
  * The order the two gateways are started in, per leg: off first, then on
- * first. Identical gateways started one after another do not measure alike,
- * and not always in the same direction (telemetry-ab --saturate, this box):
- * of four, the second, third and fourth 5.5, 11.0 and 6.0% slower than the
- * first (8 rounds); of two, the second 4.8 ± 4.6% slower in one run and
+ * first, twice. Identical gateways started one after another do not measure
+ * alike, and not always in the same direction (telemetry-ab --saturate, this
+ * box): of four, the second, third and fourth 5.5, 11.0 and 6.0% slower than
+ * the first (8 rounds); of two, the second 4.8 ± 4.6% slower in one run and
  * 1.3 ± 3.5% faster in another (10 rounds), and on a later day +12.8 ± 3.3%
  * faster, and with the order swapped the first 8.4 ± 4.1% slower (8 rounds).
- * One start order could charge that to whichever mode started second; two
- * legs cancel it, whatever its size and sign.
+ * A process's own speed is part of its figure, whatever its telemetry: at a
+ * fixed 3,000 req/s, tracing at 10% measured +14.7 ± 3.7 µs over off in one
+ * run and +2.4 ± 4.1 µs in the next, each with one process per variant. So
+ * the rounds are spread over four pairs of processes, not two, and each start
+ * order is used twice.
  */
-export const LEGS = [["off", "on"], ["on", "off"]] as const;
+export const LEGS = [
+  ["off", "on"],
+  ["on", "off"],
+  ["off", "on"],
+  ["on", "off"],
+] as const;
 
 export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanup: Cleanup, log: (line: string) => void): Promise<TelemetryRun> {
   const receiver = startOtlpReceiver();
