@@ -104,7 +104,7 @@ export class DroppedTrace implements Context, Span {
     return key === SPAN_KEY ? this : undefined;
   }
   setValue(key: symbol, value: unknown): Context {
-    return trace.setSpan(ROOT_CONTEXT, this).setValue(key, value);
+    return key === SPAN_KEY ? new WithSpan(ROOT_CONTEXT, value as Span) : new WithSpan(ROOT_CONTEXT.setValue(key, value), this);
   }
   deleteValue(key: symbol): Context {
     return key === SPAN_KEY ? ROOT_CONTEXT : this;
