@@ -27,7 +27,7 @@ import { createHeraldLogger, wantsPrettyLogs } from "./telemetry/logging.ts";
 import { serveMetrics } from "./telemetry/metrics-server.ts";
 import { createMetrics, type HeraldMetrics } from "./telemetry/metrics.ts";
 import { timeQuery } from "./telemetry/recorder.ts";
-import { startTracing, type Tracing } from "./telemetry/tracing.ts";
+import { startTracing, TracingShutdownTimeout, type Tracing } from "./telemetry/tracing.ts";
 
 const MODES = ["gateway", "processor", "all", "migrate", "replay"] as const;
 type Mode = (typeof MODES)[number];
@@ -67,7 +67,13 @@ async function main(): Promise<void> {
     if (problem !== undefined) log.warn({ problem }, "the OTLP collector did not take an empty export at start; spans will be retried, then dropped");
   });
   // Closers run in reverse, so tracing shuts down last and exports the spans of the drain too.
-  const closers: Closer[] = [() => tracing.shutdown()];
+  const closers: Closer[] = [
+    () =>
+      tracing.shutdown().catch((err: unknown) => {
+        if (!(err instanceof TracingShutdownTimeout)) throw err;
+        log.warn({ timeoutMs: err.timeoutMillis }, "the OTLP collector did not take the last spans in time; they were dropped");
+      }),
+  ];
   const shutdown = once(async (signal: string) => {
     log.info({ signal }, "shutting down");
     for (const close of closers.reverse()) {

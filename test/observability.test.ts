@@ -103,19 +103,26 @@ describe("observability of one notification", () => {
     expect(sample(processorPage, 'herald_jetstream_consumer_max_ack_pending{lane="normal"}')).toBeGreaterThan(0);
   });
 
-  test("at start each process sends the collector an empty export, and says so when the collector is not there", async () => {
+  test("at start each process sends the collector an empty export, and says so when the collector is not there; a stop gives its last spans up within 2 s", async () => {
     const probe = (l: Record<string, unknown>) => String(l.msg).startsWith("the OTLP collector did not take");
     expect([...gateway.logs, ...processor.logs].filter(probe)).toEqual([]);
-    // Ratio 0: no spans wait for the missing collector when it stops.
-    const lonely = await startHerald("gateway", { ...stack.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${freePort()}`, OTEL_TRACES_SAMPLER_ARG: "0" });
+    // Every trace kept, so the request's spans wait for the missing collector when the gateway stops.
+    const lonely = await startHerald("gateway", { ...stack.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${freePort()}`, OTEL_TRACES_SAMPLER_ARG: "1" });
+    let exited: Promise<number> | undefined;
     try {
       const warning = await lonely.waitForLog(probe, 10_000);
       expect(warning).toMatchObject({ level: 40, service: "herald-gateway" });
       expect(String(warning.problem)).not.toBe("");
       // It serves all the same: tracing never stands between a request and its answer.
       expect((await post(lonely.url, "/v1/notifications", { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } })).status).toBe(202);
+      // The final export would retry for ≈7 s; the stop waits 2 s for it, says so, and exits cleanly.
+      const stopping = performance.now();
+      exited = lonely.signal("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(performance.now() - stopping).toBeLessThan(5_000);
+      expect(lonely.logs.find((l) => String(l.msg).startsWith("the OTLP collector did not take the last spans"))).toMatchObject({ level: 40, timeoutMs: 2_000 });
     } finally {
-      await lonely.signal("SIGTERM");
+      if (exited === undefined) await lonely.signal("SIGTERM");
     }
   }, 30_000);
 

@@ -7,7 +7,7 @@ import { ensureStreams } from "../../processor/streams.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
 import { extractTraceContext, injectTraceContext } from "./nats-context.ts";
 import { startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.ts";
-import { HandOffSpanProcessor, inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl } from "./tracing.ts";
+import { HandOffSpanProcessor, inSpan, maybeSpan, SpanKind, SPANS, startTracing, tracesUrl, TracingShutdownTimeout } from "./tracing.ts";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EDGE_SAMPLED, keepNewTrace, notSampled, randomHex, sampledParent, traceparentOf, withSpan } from "./spans.ts";
 
@@ -75,6 +75,31 @@ describe("startTracing", () => {
     expect(got.every((s) => s.service === "herald-gateway")).toBe(true);
     expect(got.find((s) => s.name === "POST /v1/notifications")?.attributes["http.route"]).toBe("/v1/notifications");
     expect(receiver.contentTypes.at(-1)).toContain("application/json");
+  });
+
+  test("shutdown with the collector down gives the last spans up after shutdownTimeoutMillis, not the export's 10-s deadline, and still removes its globals", async () => {
+    // A collector that is there but answers 503, retryable by the spec: the export would back off and retry for ≈7 s.
+    let posts = 0;
+    const down = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (posts++, new Response("unavailable", { status: 503 })) });
+    try {
+      const tracing = startTracing({ serviceName: "herald-gateway", endpoint: down.url.href, sampleRatio: 1, shutdownTimeoutMillis: 300 });
+      await inSpan(tracing.tracer, SPANS.publish, {}, async () => {});
+      const started = performance.now();
+      const stopped = await tracing.shutdown().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      const took = performance.now() - started;
+      expect(stopped).toBeInstanceOf(TracingShutdownTimeout);
+      expect(String(stopped)).toContain("300 ms");
+      expect(posts).toBeGreaterThanOrEqual(1);
+      expect(took).toBeGreaterThanOrEqual(250);
+      expect(took).toBeLessThan(1_500);
+      // The globals went all the same: spans made now are no-ops, as with tracing off.
+      expect(trace.getTracer("after").startSpan("x").isRecording()).toBe(false);
+    } finally {
+      await down.stop(true);
+    }
   });
 
   test("ratio 0 drops new traces but keeps a trace whose remote parent was sampled (parent-based)", async () => {

@@ -37,6 +37,12 @@ export interface TracingOptions {
   /** BatchSpanProcessor delay between exports; the SDK default is 5 s. */
   scheduledDelayMillis?: number;
   /**
+   * How long `shutdown` waits for the last spans to be taken (default 2 s).
+   * With the collector down, the final export would otherwise retry until its
+   * 10-s deadline (≈7 s of backoff), holding up every stop and restart.
+   */
+  shutdownTimeoutMillis?: number;
+  /**
    * Install the provider and propagator as the API's globals
    * (what the running process wants). `false` gives a tracer of its own, e.g.
    * a second "service" inside one test process.
@@ -50,7 +56,11 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** Exports what is buffered (tests, before exit). */
   flush(): Promise<void>;
-  /** Flushes, stops exporting and removes the globals it installed. */
+  /**
+   * Flushes, stops exporting and removes the globals it installed. Rejects
+   * (`TracingShutdownTimeout`) when the last spans were not taken within
+   * `shutdownTimeoutMillis`: they are given up, the globals removed all the same.
+   */
   shutdown(): Promise<void>;
   /**
    * Sends the collector an empty export (`probeCollector`): undefined when it
@@ -135,6 +145,28 @@ export class HandOffSpanProcessor implements SpanProcessor {
   }
 }
 
+/** `shutdown` gave up on spans the collector had not taken in time. */
+export class TracingShutdownTimeout extends Error {
+  constructor(readonly timeoutMillis: number) {
+    super(`spans not exported within ${timeoutMillis} ms of shutdown (is the OTLP collector up?); they were dropped`);
+    this.name = "TracingShutdownTimeout";
+  }
+}
+
+/** `work`, or a TracingShutdownTimeout after `ms`; the timer never holds the process. */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TracingShutdownTimeout(ms)), ms);
+    timer.unref?.();
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Starts tracing as configured; call once per process, before serving. */
 export function startTracing(opts: TracingOptions): Tracing {
   if (!opts.endpoint && !opts.exporter) {
@@ -161,10 +193,13 @@ export function startTracing(opts: TracingOptions): Tracing {
     flush: () => provider.forceFlush(),
     probe: async () => (opts.exporter || !opts.endpoint ? undefined : probeCollector(tracesUrl(opts.endpoint), opts.headers)),
     async shutdown() {
-      await provider.shutdown();
-      if (global) {
-        trace.disable();
-        propagation.disable();
+      try {
+        await within(provider.shutdown(), opts.shutdownTimeoutMillis ?? 2_000);
+      } finally {
+        if (global) {
+          trace.disable();
+          propagation.disable();
+        }
       }
     },
   };
