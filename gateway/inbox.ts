@@ -1,10 +1,10 @@
-import { and, count, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, count, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import { InAppPayload } from "../schemas/request.ts";
 import { notifications } from "../schemas/tables.ts";
 import { encodeCursor, type Cursor } from "./cursor.ts";
-import { createdAtExact, iso } from "./reader.ts";
+import { createdAtExact, iso, newestFirst, olderThan } from "./reader.ts";
 
 /** One in-app notification as the user's app shows it. */
 export interface InboxItem {
@@ -59,30 +59,40 @@ function toItem(row: Row): InboxItem {
   return { id: row.id, title: payload.title, body: payload.body, data: payload.data ?? null, type: row.type, metadata: row.metadata, createdAt: row.createdAt.toISOString(), sentAt: iso(row.sentAt), readAt: iso(row.readAt) };
 }
 
+/** A user's delivered in-app notifications. */
+function delivered(tenant: string, userId: string): SQL | undefined {
+  return and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), eq(notifications.channel, "in_app"), eq(notifications.status, "sent"));
+}
+
+/** The query behind an inbox page (plus one row, to tell whether there is more). Exported for its plan's test. */
+export function inboxPageQuery(db: Database, tenant: string, query: InboxQuery) {
+  const filters: Array<SQL | undefined> = [delivered(tenant, query.userId)];
+  if (query.unread) filters.push(isNull(notifications.readAt));
+  // Same keyset as the notifications list: (created_at desc, id desc) at microsecond precision.
+  if (query.cursor) filters.push(olderThan(query.cursor));
+  return db
+    .select({ ...columns, cursorAt: createdAtExact })
+    .from(notifications)
+    .where(and(...filters))
+    .orderBy(...newestFirst)
+    .limit(query.limit + 1);
+}
+
+/** The user's unread count, read from the `notifications_inbox_unread` partial index. Exported for its plan's test. */
+export function unreadCountQuery(db: Database, tenant: string, userId: string) {
+  return db.select({ n: count() }).from(notifications).where(and(delivered(tenant, userId), isNull(notifications.readAt)));
+}
+
 /**
  * The in-app inbox: a user's delivered (`sent`) in-app notifications with
  * their title, body and data, newest first, and whether each was read.
  * Drizzle's query builder only, so it runs on postgres.js and PGlite alike.
  */
 export function createInbox(db: Database, metrics: MetricsRecorder = NOOP_METRICS): Inbox {
-  const delivered = (tenant: string, userId: string) =>
-    and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), eq(notifications.channel, "in_app"), eq(notifications.status, "sent"));
   return {
     async list(tenant, query) {
-      const filters: Array<SQL | undefined> = [delivered(tenant, query.userId)];
-      if (query.unread) filters.push(isNull(notifications.readAt));
-      // Same keyset as the notifications list: (created_at desc, id desc) at microsecond precision.
-      if (query.cursor) filters.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id}::uuid)`);
       const [rows, unread] = await timeQuery(metrics, "list_inbox", () =>
-        Promise.all([
-          db
-            .select({ ...columns, cursorAt: createdAtExact })
-            .from(notifications)
-            .where(and(...filters))
-            .orderBy(desc(notifications.createdAt), desc(notifications.id))
-            .limit(query.limit + 1),
-          db.select({ n: count() }).from(notifications).where(and(delivered(tenant, query.userId), isNull(notifications.readAt))),
-        ]),
+        Promise.all([inboxPageQuery(db, tenant, query), unreadCountQuery(db, tenant, query.userId)]),
       );
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import type { AttemptOutcome, Channel, NotificationType, Priority, Status } from "../schemas/enums.ts";
@@ -96,6 +96,35 @@ export const viewColumns = columns;
 export const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
+ * Newest first, in the exact order of the (…, created_at desc, id desc)
+ * indexes, which drizzle-kit writes as DESC NULLS LAST. A plain `desc()` asks
+ * for NULLS FIRST, which those indexes cannot give, so Postgres read every
+ * matching row and sorted them: a page of a tenant's 1M notifications took
+ * 288 ms that way and 0.16 ms from the index. Both columns are NOT NULL,
+ * so the order itself is the same.
+ */
+export const newestFirst = [sql`${notifications.createdAt} desc nulls last`, sql`${notifications.id} desc nulls last`] as const;
+
+/** `(created_at, id)` after a cursor, newest first: a range of the same indexes. */
+export function olderThan(cursor: Cursor): SQL {
+  return sql`(${notifications.createdAt}, ${notifications.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`;
+}
+
+/** The query behind `list`: one page (plus one row, to tell whether there is more). Exported for its plan's test. */
+export function listQuery(db: Database, tenant: string, query: ListQuery) {
+  const filters: SQL[] = [eq(notifications.tenantId, tenant)];
+  if (query.userId !== undefined) filters.push(eq(notifications.userId, query.userId));
+  if (query.status !== undefined) filters.push(eq(notifications.status, query.status));
+  if (query.cursor) filters.push(olderThan(query.cursor));
+  return db
+    .select({ ...viewColumns, cursorAt: createdAtExact })
+    .from(notifications)
+    .where(and(...filters))
+    .orderBy(...newestFirst)
+    .limit(query.limit + 1);
+}
+
+/**
  * Reads through the drizzle query builder only, so it runs on postgres.js and
  * PGlite alike; each read is timed into `herald_db_query_duration_seconds`.
  */
@@ -109,21 +138,7 @@ export function createNotificationReader(db: Database, metrics: MetricsRecorder 
     },
 
     async list(tenant, query) {
-      const filters: SQL[] = [eq(notifications.tenantId, tenant)];
-      if (query.userId !== undefined) filters.push(eq(notifications.userId, query.userId));
-      if (query.status !== undefined) filters.push(eq(notifications.status, query.status));
-      if (query.cursor) {
-        // A row comparison walks the (…, created_at desc, id desc) indexes in one range scan.
-        filters.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${query.cursor.createdAt}::timestamptz, ${query.cursor.id}::uuid)`);
-      }
-      const rows = await timeQuery(metrics, "list_notifications", () =>
-        db
-          .select({ ...viewColumns, cursorAt: createdAtExact })
-          .from(notifications)
-          .where(and(...filters))
-          .orderBy(desc(notifications.createdAt), desc(notifications.id))
-          .limit(query.limit + 1),
-      );
+      const rows = await timeQuery(metrics, "list_notifications", () => listQuery(db, tenant, query));
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
       const more = rows.length > query.limit && last !== undefined;

@@ -1,0 +1,1 @@
+CREATE INDEX "notifications_inbox_unread" ON "notifications" USING btree ("tenant_id","user_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "notifications"."channel" = 'in_app' and "notifications"."status" = 'sent' and "notifications"."read_at" is null;
