@@ -3,8 +3,8 @@ import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/
 import type { Database } from "../schemas/database.ts";
 import { InAppPayload } from "../schemas/request.ts";
 import { notifications } from "../schemas/tables.ts";
-import { encodeCursor, type Cursor } from "./cursor.ts";
-import { createdAtExact, iso, newestFirst, olderThan } from "./reader.ts";
+import type { Cursor } from "./cursor.ts";
+import { iso, newestPage, splitPage } from "./reader.ts";
 
 /** One in-app notification as the user's app shows it. */
 export interface InboxItem {
@@ -64,18 +64,9 @@ function delivered(tenant: string, userId: string): SQL | undefined {
   return and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), eq(notifications.channel, "in_app"), eq(notifications.status, "sent"));
 }
 
-/** The query behind an inbox page (plus one row, to tell whether there is more). Exported for its plan's test. */
+/** The query behind an inbox page: the same keyset page as the notifications list. Exported for its plan's test. */
 export function inboxPageQuery(db: Database, tenant: string, query: InboxQuery) {
-  const filters: Array<SQL | undefined> = [delivered(tenant, query.userId)];
-  if (query.unread) filters.push(isNull(notifications.readAt));
-  // Same keyset as the notifications list: (created_at desc, id desc) at microsecond precision.
-  if (query.cursor) filters.push(olderThan(query.cursor));
-  return db
-    .select({ ...columns, cursorAt: createdAtExact })
-    .from(notifications)
-    .where(and(...filters))
-    .orderBy(...newestFirst)
-    .limit(query.limit + 1);
+  return newestPage(db, columns, [delivered(tenant, query.userId), query.unread ? isNull(notifications.readAt) : undefined], query);
 }
 
 /** The user's unread count, read from the `notifications_inbox_unread` partial index. Exported for its plan's test. */
@@ -94,10 +85,8 @@ export function createInbox(db: Database, metrics: MetricsRecorder = NOOP_METRIC
       const [rows, unread] = await timeQuery(metrics, "list_inbox", () =>
         Promise.all([inboxPageQuery(db, tenant, query), unreadCountQuery(db, tenant, query.userId)]),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      const more = rows.length > query.limit && last !== undefined;
-      return { data: page.map(toItem), nextCursor: more ? encodeCursor({ createdAt: last.cursorAt, id: last.id }) : null, unreadCount: unread[0]?.n ?? 0 };
+      const { page, nextCursor } = splitPage(rows, query.limit);
+      return { data: page.map(toItem), nextCursor, unreadCount: unread[0]?.n ?? 0 };
     },
 
     async markRead(tenant, id) {

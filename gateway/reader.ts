@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
+import type { SelectedFields } from "drizzle-orm/pg-core";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import type { AttemptOutcome, Channel, NotificationType, Priority, Status } from "../schemas/enums.ts";
@@ -93,7 +94,7 @@ export const viewColumns = columns;
  * milliseconds, and a cursor rounded to them would skip rows created within
  * the same millisecond.
  */
-export const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const createdAtExact = sql<string>`to_char(${notifications.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
  * Newest first, in the exact order of the (…, created_at desc, id desc)
@@ -103,25 +104,40 @@ export const createdAtExact = sql<string>`to_char(${notifications.createdAt} at 
  * 288 ms that way and 0.16 ms from the index. Both columns are NOT NULL,
  * so the order itself is the same.
  */
-export const newestFirst = [sql`${notifications.createdAt} desc nulls last`, sql`${notifications.id} desc nulls last`] as const;
+const newestFirst = [sql`${notifications.createdAt} desc nulls last`, sql`${notifications.id} desc nulls last`] as const;
 
 /** `(created_at, id)` after a cursor, newest first: a range of the same indexes. */
-export function olderThan(cursor: Cursor): SQL {
+function olderThan(cursor: Cursor): SQL {
   return sql`(${notifications.createdAt}, ${notifications.id}) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`;
 }
 
-/** The query behind `list`: one page (plus one row, to tell whether there is more). Exported for its plan's test. */
+/**
+ * One keyset page of `notifications` matching `filters`, newest first, after
+ * `page.cursor`: `fields` plus the exact `cursorAt`, and one row more than
+ * `page.limit`, to tell whether there is a next page (`splitPage`).
+ */
+export function newestPage<F extends SelectedFields>(db: Database, fields: F, filters: Array<SQL | undefined>, page: { limit: number; cursor?: Cursor }) {
+  return db
+    .select({ ...fields, cursorAt: createdAtExact })
+    .from(notifications)
+    .where(and(...filters, page.cursor ? olderThan(page.cursor) : undefined))
+    .orderBy(...newestFirst)
+    .limit(page.limit + 1);
+}
+
+/** The rows of a `newestPage` cut to `limit`, and the cursor after the last when there were more. */
+export function splitPage<R extends { id: string; cursorAt: string }>(rows: R[], limit: number): { page: R[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last !== undefined ? encodeCursor({ createdAt: last.cursorAt, id: last.id }) : null };
+}
+
+/** The query behind `list`. Exported for its plan's test. */
 export function listQuery(db: Database, tenant: string, query: ListQuery) {
   const filters: SQL[] = [eq(notifications.tenantId, tenant)];
   if (query.userId !== undefined) filters.push(eq(notifications.userId, query.userId));
   if (query.status !== undefined) filters.push(eq(notifications.status, query.status));
-  if (query.cursor) filters.push(olderThan(query.cursor));
-  return db
-    .select({ ...viewColumns, cursorAt: createdAtExact })
-    .from(notifications)
-    .where(and(...filters))
-    .orderBy(...newestFirst)
-    .limit(query.limit + 1);
+  return newestPage(db, viewColumns, filters, query);
 }
 
 /**
@@ -139,13 +155,8 @@ export function createNotificationReader(db: Database, metrics: MetricsRecorder 
 
     async list(tenant, query) {
       const rows = await timeQuery(metrics, "list_notifications", () => listQuery(db, tenant, query));
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      const more = rows.length > query.limit && last !== undefined;
-      return {
-        data: page.map(toView),
-        nextCursor: more ? encodeCursor({ createdAt: last.cursorAt, id: last.id }) : null,
-      };
+      const { page, nextCursor } = splitPage(rows, query.limit);
+      return { data: page.map(toView), nextCursor };
     },
 
     async attempts(tenant, id) {
