@@ -10,6 +10,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Channel } from "../../schemas/enums.ts";
 import { labelNames, METRICS, type LabelName, type LabelSpec, type MetricKey } from "../../schemas/metrics.ts";
+import { withDeadline } from "../deadline.ts";
 import type { ConsumerStats, MetricsRecorder } from "./recorder.ts";
 
 /** The prom-client class of one catalogue metric, with its label names as the type parameter. */
@@ -152,14 +153,6 @@ function register(registry: Registry, key: MetricKey, collect?: () => void): Cou
   }
 }
 
-function withDeadline(work: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`metrics collector gave no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 /** A Registry with the whole catalogue, ready to record and to be scraped. */
 export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   const registry = new Registry();
@@ -229,7 +222,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
       collectors.push(collect);
     },
     async render() {
-      const results = await Promise.allSettled(collectors.map((c) => withDeadline(Promise.resolve().then(c), collectTimeoutMs)));
+      const results = await Promise.allSettled(collectors.map((c) => withDeadline(Promise.resolve().then(c), collectTimeoutMs, () => new Error(`metrics collector gave no answer within ${collectTimeoutMs} ms`))));
       for (const r of results) if (r.status === "rejected") opts.onCollectError?.(r.reason);
       return registry.metrics();
     },

@@ -19,6 +19,7 @@ import { propagation, trace, type Attributes, type Context, type Link, type Span
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type Sampler, type SamplingResult, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import { withDeadline } from "../deadline.ts";
 import { createOtlpFetchExporter, probeCollector } from "./otlp-fetch.ts";
 import { EDGE_SAMPLED, TRACER_NAME } from "./spans.ts";
 
@@ -153,20 +154,6 @@ export class TracingShutdownTimeout extends Error {
   }
 }
 
-/** `work`, or a TracingShutdownTimeout after `ms`; the timer never holds the process. */
-async function within(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TracingShutdownTimeout(ms)), ms);
-    timer.unref?.();
-  });
-  try {
-    await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Starts tracing as configured; call once per process, before serving. */
 export function startTracing(opts: TracingOptions): Tracing {
   if (!opts.endpoint && !opts.exporter) {
@@ -194,7 +181,8 @@ export function startTracing(opts: TracingOptions): Tracing {
     probe: async () => (opts.exporter || !opts.endpoint ? undefined : probeCollector(tracesUrl(opts.endpoint), opts.headers)),
     async shutdown() {
       try {
-        await within(provider.shutdown(), opts.shutdownTimeoutMillis ?? 2_000);
+        const ms = opts.shutdownTimeoutMillis ?? 2_000;
+        await withDeadline(provider.shutdown(), ms, () => new TracingShutdownTimeout(ms));
       } finally {
         if (global) {
           trace.disable();

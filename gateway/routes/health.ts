@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { withDeadline } from "../../bin/deadline.ts";
 import type { BaseEnv, ReadinessCheck } from "../context.ts";
 
 /** One dependency's answer in the readiness report. */
@@ -8,17 +9,11 @@ export type CheckResult = { ok: true; latencyMs: number } | { ok: false; latency
 export async function probe(readiness: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
   try {
-    await Promise.race([readiness.check(), deadline]);
+    await withDeadline(readiness.check(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
     return { ok: true, latencyMs: elapsed() };
   } catch (err) {
     return { ok: false, latencyMs: elapsed(), error: err instanceof Error ? err.message : String(err) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
