@@ -22,6 +22,7 @@
 //
 // Usage: flock -x /tmp/herald-cpu.lock bun bench/profile/telemetry-ab.ts
 //   [--rate 2000] [--seconds 4] [--rounds 6] [--variants off,log,t0,t10,on] [--variant name:K=V,...]
+//   [--warmup 3] (seconds of load per gateway, one after another, before the first round)
 //   [--saturate] (no fixed rate: 64 connections as fast as each gateway goes, and
 //   the figure is req/s, as in the bench's telemetry phase; what the variant costs
 //   the whole box — its log reader and span receiver included — shows here)
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     variants: { type: "string", default: "off,log,t0,t10,on" },
     variant: { type: "string", multiple: true, default: [] },
     saturate: { type: "boolean", default: false },
+    warmup: { type: "string", default: "3" },
   },
 });
 
@@ -85,7 +87,7 @@ try {
   for (const [name, env] of Object.entries(variants)) gateways.push({ name, ...(await startGateway({ ...stack.env, ...env }, clis[name])) });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
-  for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: 3 });
+  for (const g of gateways) await runAutocannon({ ...singleLoad(g.url, TENANT_KEY, 64), duration: Number(values.warmup) });
   const figures: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g.name, []]));
   // This process's own CPU per request: the OTLP receiver and the stdout line counter, which share the 2 cores.
   const harnessUs: Record<string, number[]> = Object.fromEntries(gateways.map((g) => [g.name, []]));
@@ -123,6 +125,7 @@ try {
   }
 } finally {
   await Promise.all(gateways.map(stopGateway));
+  console.log(`receiver: ${receiver.spans.length} spans in ${new Set(receiver.spans.map((s) => s.traceId)).size} traces`);
   await receiver.stop();
   await nc.close();
   await stack.cleanup();
