@@ -172,7 +172,7 @@ export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanu
     onP99: Math.max(...on.map((r) => r.p99)),
     overheadPct: offRps > 0 ? ((offRps - onRps) / offRps) * 100 : 0,
     spans: receiver.spans.length,
-    tracesSampled: new Set(receiver.spans.map((s) => s.traceId)).size,
+    tracesSampled: receiver.traceCount(),
     logLinesOn,
     acceptedOn,
   };

@@ -20,6 +20,12 @@ import { basename } from "node:path";
 
 const JIT_CODE_LOAD = 0;
 
+/** The process id in the name JSC gives its dump (`jit-<tid>-<pid>.dump`); undefined for any other name. */
+export function dumpPid(path: string): number | undefined {
+  const pid = /^jit-\d+-(\d+)\.dump$/.exec(basename(path))?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
 /** Code loads of a jitdump file (the perf jitdump format: a header, then records), the last one per address. */
 export function codeLoads(dump: Uint8Array): Map<bigint, { size: bigint; name: string }> {
   const view = new DataView(dump.buffer, dump.byteOffset, dump.byteLength);
@@ -45,8 +51,8 @@ export function codeLoads(dump: Uint8Array): Map<bigint, { size: bigint; name: s
 
 if (import.meta.main) {
   const path = process.argv[2];
-  const pid = path ? /^jit-\d+-(\d+)\.dump$/.exec(basename(path))?.[1] : undefined;
-  if (!path || !pid) {
+  const pid = path ? dumpPid(path) : undefined;
+  if (!path || pid === undefined) {
     console.error("usage: bun bench/profile/jitdump-map.ts DIR/jit-<tid>-<pid>.dump");
     process.exit(2);
   }

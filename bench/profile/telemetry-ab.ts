@@ -125,7 +125,7 @@ try {
   }
 } finally {
   await Promise.all(gateways.map(stopGateway));
-  console.log(`receiver: ${receiver.spans.length} spans in ${new Set(receiver.spans.map((s) => s.traceId)).size} traces`);
+  console.log(`receiver: ${receiver.spans.length} spans in ${receiver.traceCount()} traces`);
   await receiver.stop();
   await nc.close();
   await stack.cleanup();

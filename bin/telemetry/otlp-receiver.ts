@@ -41,6 +41,8 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Content types of the export requests seen. */
   readonly contentTypes: string[];
+  /** How many distinct trace ids the spans received so far carry. */
+  traceCount(): number;
   /** Resolves once `n` spans arrived (or rejects after `timeoutMs`). */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   stop(): Promise<void>;
@@ -91,6 +93,7 @@ export function startOtlpReceiver(): OtlpReceiver {
       return parsed();
     },
     contentTypes,
+    traceCount: () => new Set(parsed().map((s) => s.traceId)).size,
     async waitFor(n, timeoutMs = 5_000) {
       const until = Date.now() + timeoutMs;
       while (parsed().length < n) {
