@@ -1,53 +1,61 @@
 import { lookup } from "node:dns/promises";
+import ipaddr from "ipaddr.js";
+
+// Blocks of the IANA IPv4 and IPv6 Special-Purpose Address Registries that ipaddr.js's range() has no name for.
+const UNNAMED_SPECIAL_PURPOSE = { dummyIpv6Prefix: ipaddr.parseCIDR("100:0:0:1::/64") };
+const IPV4_COMPATIBLE = ipaddr.IPv6.parseCIDR("::/96");
+// IANA hands out IPv6 global unicast from 2000::/3 only; the rest of the space is unassigned.
+const IPV6_GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR("2000::/3");
+
+/** The IPv4 address an IPv6 transition form carries, or null when `address` is not one. */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
+  const bytes = address.toByteArray();
+  if (address.match(IPV4_COMPATIBLE)) return new ipaddr.IPv4(bytes.slice(12));
+  switch (address.range()) {
+    case "ipv4Mapped":
+    case "rfc6145": // IPv4-translated ::ffff:0:0:0/96
+    case "rfc6052": // NAT64, 64:ff9b::/96 and the local-use 64:ff9b:1::/48
+      return new ipaddr.IPv4(bytes.slice(12));
+    case "6to4":
+      return new ipaddr.IPv4(bytes.slice(2, 6));
+    case "teredo": // the client's address, inverted bit by bit
+      return new ipaddr.IPv4(bytes.slice(12).map((b) => b ^ 0xff));
+    default:
+      return null;
+  }
+}
+
+/** Plain global unicast: no special-purpose block, no multicast, nothing reserved. */
+function isGlobalUnicast(address: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  if (ipaddr.subnetMatch(address, UNNAMED_SPECIAL_PURPOSE, "unicast") !== "unicast") return false;
+  if (address instanceof ipaddr.IPv4) return address.range() === "unicast";
+  const v4 = embeddedIpv4(address);
+  // A transition form ends at the IPv4 host it carries, so it is judged as that host: NAT64 is how IPv6-only networks reach IPv4 receivers.
+  if (v4 !== null) return isGlobalUnicast(v4);
+  return address.range() === "unicast" && address.match(IPV6_GLOBAL_UNICAST);
+}
+
+/** Whether a webhook must not go to `address`; text that is no IP address at all is refused too. */
+function isRefusedAddress(address: string): boolean {
+  return !ipaddr.isValid(address) || !isGlobalUnicast(ipaddr.parse(address));
+}
+
+function unbracketed(host: string): string {
+  return host.replace(/^\[|\]$/g, "");
+}
 
 /**
- * Literal-address SSRF guard for webhook URLs: the host as written (the
- * WHATWG URL parser has already normalised forms like `2130706433` or
- * `0x7f.1` to dotted quads). A name is judged by what it resolves to:
- * `inspectHost`.
+ * Literal-address SSRF guard for webhook URLs: true for `localhost` names and
+ * for any address that is not plain global unicast (the blocks of the IANA
+ * special-purpose registries, multicast, reserved space, and IPv6 forms that
+ * carry such an IPv4 address). The host is judged as written; the WHATWG URL
+ * parser has already normalised forms like `2130706433` or `0x7f.1`. A name
+ * is judged by what it resolves to: `inspectHost`.
  */
 export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const host = unbracketed(hostname).toLowerCase().replace(/\.$/, "");
   if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const v4 = parseIpv4(host);
-  if (v4) return isPrivateIpv4(v4);
-  if (host.includes(":")) return isPrivateIpv6(host);
-  return false;
-}
-
-function parseIpv4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const octets = parts.map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
-function isPrivateIpv4([a = 0, b = 0]: number[]): boolean {
-  return (
-    a === 0 || // "this network"
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-    (a === 169 && b === 254) || // link-local, cloud metadata endpoints
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    a >= 224 // multicast and reserved
-  );
-}
-
-function isPrivateIpv6(host: string): boolean {
-  if (host === "::" || host === "::1") return true;
-  // IPv4-mapped (::ffff:a.b.c.d, which URL prints as ::ffff:7f00:1): judge the embedded IPv4.
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (mapped) {
-    const hi = parseInt(mapped[1] ?? "0", 16);
-    const lo = parseInt(mapped[2] ?? "0", 16);
-    return isPrivateIpv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
-  }
-  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host);
-  if (dotted) return isPrivateHost(dotted[1] ?? "");
-  const first = parseInt(host.split(":")[0] || "0", 16);
-  return (first & 0xfe00) === 0xfc00 /* unique local fc00::/7 */ || (first & 0xffc0) === 0xfe80 /* link-local fe80::/10 */;
+  return ipaddr.isValid(host) && isRefusedAddress(host);
 }
 
 /** Every address a host name resolves to. */
@@ -66,8 +74,7 @@ export interface HostVerdict {
 
 /** Whether `host` is an IP address as written (URL-normalised; IPv6 with or without brackets), not a name. */
 export function isIpLiteral(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "");
-  return parseIpv4(bare) !== null || bare.includes(":");
+  return ipaddr.isValid(unbracketed(host));
 }
 
 /**
@@ -76,11 +83,10 @@ export function isIpLiteral(host: string): boolean {
  * any of them. An IP literal is judged as written.
  */
 export async function inspectHost(hostname: string, resolve: Resolve = systemResolve): Promise<HostVerdict> {
-  const host = hostname.replace(/^\[|\]$/g, "");
-  if (isIpLiteral(host)) return { privateAddress: isPrivateHost(hostname) ? host : null, addresses: [host] };
+  const host = unbracketed(hostname);
+  if (isIpLiteral(host)) return { privateAddress: isPrivateHost(host) ? host : null, addresses: [host] };
   const addresses = await resolve(host);
-  const privateAddress = addresses.find((address) => isPrivateHost(address.includes(":") ? `[${address}]` : address)) ?? null;
-  return { privateAddress, addresses };
+  return { privateAddress: addresses.find(isRefusedAddress) ?? null, addresses };
 }
 
 /**
