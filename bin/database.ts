@@ -16,18 +16,41 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/**
+ * postgres.js's options for every pool: a connection whose start-up Postgres
+ * cut off (a restart, a terminated backend) is retried after a few seconds,
+ * not the default 30, which held a query that long.
+ */
+const CLIENT_OPTIONS = { onnotice: () => {}, connect_timeout: 5 } as const;
+
 /** A pooled postgres.js connection behind drizzle. */
 export function connectPostgres(url: string, opts: { max?: number } = {}): DatabaseHandle {
   const poolMax = opts.max ?? 10;
-  const client = postgres(url, { max: poolMax, onnotice: () => {}, prepare: true });
+  const client = postgres(url, { ...CLIENT_OPTIONS, max: poolMax, prepare: true });
   const db = drizzlePg(client, { schema }) as unknown as Database;
   return {
     db,
     kind: "postgres",
     poolMax,
-    migrate: () => migrate(db),
+    migrate: () => migratePostgres(url),
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * Migrates on a connection of its own: the advisory lock that serialises
+ * migrating processes belongs to one session, and a reserved postgres.js
+ * connection cannot open the transactions drizzle's migrator needs (it has no
+ * `begin`), so this is a pool of exactly one connection, closed when done,
+ * which also frees the lock if the unlock never ran.
+ */
+async function migratePostgres(url: string): Promise<void> {
+  const client = postgres(url, { ...CLIENT_OPTIONS, max: 1 });
+  try {
+    await migrate(drizzlePg(client, { schema }) as unknown as Database);
+  } finally {
+    await client.end({ timeout: 5 });
+  }
 }
 
 /** The embedded default of `npm start` when no Postgres answers: PGlite under the data dir. */

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { sql } from "drizzle-orm";
 import type { MigrationMeta } from "drizzle-orm/migrator";
 import { PgDialect, type PgSession } from "drizzle-orm/pg-core";
 import type { Database } from "./database.ts";
@@ -35,13 +36,26 @@ export function embeddedMigrations(): MigrationMeta[] {
   });
 }
 
+/** The advisory lock every migrating process takes: "herald" in ASCII, a bigint no other lock of ours uses. */
+const MIGRATION_LOCK = sql.raw("114784820031844");
+
 /**
  * Applies the migrations not yet applied, each in a transaction, recording
  * them in drizzle's own table, so a database migrated by drizzle-kit or by an
  * earlier Herald is recognised. Works on postgres.js and PGlite alike.
+ *
+ * Processes starting together take turns on a session-level advisory lock:
+ * drizzle creates its schema and table before its transaction, so a lock
+ * inside the transaction would come too late. `db` must therefore run every
+ * statement on one connection (a single-connection pool, or PGlite).
  */
 export async function migrate(db: Database): Promise<void> {
   // The dialect takes a session typed without our tables; migrations run plain SQL, so the schema type is moot.
   const session = db._.session as unknown as PgSession;
-  await new PgDialect().migrate(embeddedMigrations(), session, { migrationsFolder: "" });
+  await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK})`);
+  try {
+    await new PgDialect().migrate(embeddedMigrations(), session, { migrationsFolder: "" });
+  } finally {
+    await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`);
+  }
 }
