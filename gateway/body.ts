@@ -1,4 +1,4 @@
-import { AppError } from "./errors.ts";
+import { AppError, isAppError } from "./errors.ts";
 
 /** A request body read within its limit, with the bytes kept for hashing. */
 export interface JsonBody {
@@ -7,11 +7,30 @@ export interface JsonBody {
 }
 
 /**
+ * True when reading a request's body failed because its client went away:
+ * it closed its side mid-body, or sent too little and stalled until the
+ * server's idle timeout closed the connection. Both surface as an AbortError.
+ */
+export function isClientGone(err: unknown, req: Request): boolean {
+  return req.signal.aborted || (err instanceof DOMException && err.name === "AbortError");
+}
+
+/**
  * Reads at most `limit` bytes. A declared Content-Length over the limit is
  * refused before reading; a chunked body is counted as it streams, so an
- * oversize upload is cut off instead of buffered whole.
+ * oversize upload is cut off instead of buffered whole. A client that went
+ * away mid-body is a `client_closed_request`, not a server error.
  */
 export async function readLimited(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return await readWithin(req, limit);
+  } catch (err) {
+    if (!isAppError(err) && isClientGone(err, req)) throw new AppError("client_closed_request", { detail: "The client closed the connection before sending the whole body", cause: err });
+    throw err;
+  }
+}
+
+async function readWithin(req: Request, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const tooLarge = () => new AppError("payload_too_large", { detail: `The body exceeds ${limit} bytes` });
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
   if (declared > limit) throw tooLarge();

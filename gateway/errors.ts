@@ -1,4 +1,4 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ContentfulStatusCode, UnofficialStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 
 /** Every way a gateway request can fail; the union is closed so `statusOf` stays exhaustive. */
@@ -15,7 +15,8 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "rate_limited"
   | "unavailable"
-  | "internal";
+  | "internal"
+  | "client_closed_request";
 
 /** One field-level problem, `path` dotted from the body root (`payload.to`). */
 export interface FieldError {
@@ -57,6 +58,9 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
+/** nginx's "client closed request": nobody reads the answer, it is for the access count and the log. */
+const CLIENT_CLOSED_REQUEST = 499 as number as UnofficialStatusCode;
+
 /** The one code → status table. */
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   switch (code) {
@@ -80,6 +84,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 422;
     case "rate_limited":
       return 429;
+    case "client_closed_request":
+      return CLIENT_CLOSED_REQUEST;
     case "internal":
       return 500;
     case "unavailable":
@@ -103,6 +109,7 @@ const TITLES: Record<ErrorCode, string> = {
   rate_limited: "Too many requests",
   unavailable: "Service temporarily unavailable",
   internal: "Internal server error",
+  client_closed_request: "Client closed request",
 };
 
 /** The fixed human title of a code; `detail` carries the specifics. */

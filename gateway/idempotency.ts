@@ -1,4 +1,5 @@
 import type { Context as TraceContext } from "@opentelemetry/api";
+import { withDeadline } from "../bin/deadline.ts";
 import { maybeSpan, SPANS } from "../bin/telemetry/spans.ts";
 import { IdempotencyKey } from "../schemas/request.ts";
 import type { ResolvedDeps } from "./context.ts";
@@ -60,9 +61,19 @@ export async function releaseQuietly(deps: ResolvedDeps, scope: IdempotencyScope
 }
 
 /**
+ * How long a keyless answer waits for its read-your-writes copy: well above a
+ * healthy round trip of any store, below the accept-latency alert, so a store
+ * that hangs (connected but silent) cannot hold a 202 that is already durable.
+ */
+export const REMEMBER_DEADLINE_MS = 100;
+
+/**
  * Records what was accepted: the replayable response and the read-your-writes
  * views, in one await. The messages are already durable, so a store failure
- * here is logged rather than turned into an error the client would retry.
+ * here is logged rather than turned into an error the client would retry. A
+ * keyed answer waits for its record, which a retry must find to replay; a
+ * keyless one waits at most `REMEMBER_DEADLINE_MS`, and a write still running
+ * then logs its own failure should it come to one.
  */
 export async function settle(
   deps: ResolvedDeps,
@@ -72,12 +83,20 @@ export async function settle(
   views: readonly AcceptedView[],
 ): Promise<void> {
   const { store, options } = deps;
+  const recorded = Promise.all([
+    scope ? store.complete(tenant, scope.key, scope.bodyHash, response, options.idempotencyTtlMs) : undefined,
+    views.length > 0 ? store.remember(tenant, views, options.acceptedTtlMs) : undefined,
+  ]).catch((err: unknown) => {
+    // A warning, not an error: the id is derived from the key, so a retry still names this notification.
+    deps.logger.warn({ err, tenant }, "accepted, but the idempotency store did not record it");
+  });
+  if (scope !== null) {
+    await recorded;
+    return;
+  }
   try {
-    await Promise.all([
-      scope ? store.complete(tenant, scope.key, scope.bodyHash, response, options.idempotencyTtlMs) : undefined,
-      views.length > 0 ? store.remember(tenant, views, options.acceptedTtlMs) : undefined,
-    ]);
+    await withDeadline(recorded, REMEMBER_DEADLINE_MS, () => new Error(`no answer within ${REMEMBER_DEADLINE_MS} ms`));
   } catch (err) {
-    deps.logger.error({ err, tenant }, "accepted, but the idempotency store did not record it");
+    deps.logger.warn({ err, tenant }, "answered before the idempotency store remembered the notification");
   }
 }

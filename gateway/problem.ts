@@ -16,13 +16,21 @@ export function renderProblem(c: Context<BaseEnv>, err: AppError): Response {
 
 /**
  * The `app.onError` body: anything that is not an AppError is a bug, logged in
- * full and answered as an opaque 500 so internals never reach the client.
+ * full and answered as an opaque 500 so internals never reach the client. A
+ * client that went away is the client's doing: logged at info, never paged on.
  */
 export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger): Response {
   const appError = isAppError(err) ? err : new AppError("internal", { cause: err });
-  if (appError.status >= 500) {
+  const where = { correlationId: c.get("requestId"), path: c.req.path };
+  if (appError.code === "client_closed_request") {
+    logger.info({ ...where, reason: messageOf(appError.cause) }, "client closed request");
+  } else if (appError.status >= 500) {
     const level = appError.code === "internal" ? "error" : "warn";
-    logger[level]({ err: appError.cause ?? appError, correlationId: c.get("requestId"), path: c.req.path }, appError.message);
+    logger[level]({ ...where, err: appError.cause ?? appError }, appError.message);
   }
   return renderProblem(c, appError);
+}
+
+function messageOf(cause: unknown): string | undefined {
+  return cause instanceof Error ? cause.message : undefined;
 }

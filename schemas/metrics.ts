@@ -64,7 +64,8 @@ const L = {
     boundedBy: "the routes registered in gateway/app.ts",
   },
   method: { help: "HTTP method", values: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"] },
-  statusClass: { help: "response status class", values: ["1xx", "2xx", "3xx", "4xx", "5xx"] },
+  /** A client that went away before its answer is 499 (nginx's "client closed request"): a 4xx, never a 5xx alerts count. */
+  statusClass: { help: "response status class; 499 (the client closed the connection or stalled past the idle timeout) is 4xx", values: ["1xx", "2xx", "3xx", "4xx", "5xx"] },
   lane: { help: "priority lane (one durable consumer each)", values: PRIORITIES },
   /** `invalid`: a message whose channel could not be decoded (it dead-letters to `<ns>.v1.dlq.invalid`). */
   channel: { help: "notification channel; `invalid` when the message could not be decoded", values: [...CHANNELS, "invalid"] },

@@ -51,9 +51,10 @@ export interface HttpTelemetryOptions {
 }
 
 /**
- * Counts and times every request by route, method and status class, keeps the
- * in-flight gauge, and (with a tracer) opens a SERVER span that continues the
- * caller's `traceparent` and puts its context in the `traceContext` variable
+ * Counts and times every request by route, method and status class (a client
+ * that went away is 499, so 4xx), keeps the in-flight gauge, and (with a
+ * tracer) opens a SERVER span that continues the caller's `traceparent` and
+ * puts its context in the `traceContext` variable
  * (`traceContextOf(c)`), which handlers pass on as the parent of their spans —
  * idempotency, publish — and of the NATS headers. Register it first, before auth.
  *

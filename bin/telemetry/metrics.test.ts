@@ -111,6 +111,10 @@ describe("createMetrics", () => {
     ]);
   });
 
+  test("counts 499 (the client went away) under 4xx, so the 5xx alerts never see it", () => {
+    expect(statusClass(499)).toBe("4xx");
+  });
+
   test("counts pipeline outcomes with their labels", async () => {
     const m = createMetrics({ processMetrics: false });
     m.accepted("email", "high", 3);

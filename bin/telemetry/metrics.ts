@@ -58,7 +58,7 @@ export interface HeraldMetrics extends MetricsRecorder {
 const HTTP_METHODS = new Set<string>(METRICS.httpRequests.labels.method.values);
 const STATUS_CLASSES = METRICS.httpRequests.labels.status_class.values;
 
-/** `200` → `2xx`; anything outside 100..599 counts as a server error. */
+/** `200` → `2xx`, `499` (client closed request) → `4xx`; anything outside 100..599 counts as a server error. */
 export function statusClass(status: number): (typeof STATUS_CLASSES)[number] {
   return STATUS_CLASSES[Math.floor(status / 100) - 1] ?? "5xx";
 }

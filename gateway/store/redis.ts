@@ -19,12 +19,16 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Bun retries a lost connection with growing backoff and queues commands
- * meanwhile; its default of 20 retries holds a request ~30 s during an outage.
- * Five retries fail it within about two seconds, so the gateway answers 503
- * and /health/ready turns red instead of hanging.
+ * Bun's own reconnect queues commands while it retries, so during an outage
+ * every request waited out the retries, even one that did not need the store.
+ * The store reconnects by itself instead: straight away when a connection
+ * drops, then in the background while Redis stays gone (`markDown`), failing
+ * commands at once meanwhile.
  */
-const CLIENT_OPTIONS = { connectionTimeout: 2_000, maxRetries: 5 } as const;
+const CLIENT_OPTIONS = { connectionTimeout: 2_000, autoReconnect: false } as const;
+
+/** Pause before each reconnect attempt while Redis is down, doubling from `first` up to `max`. */
+const RECONNECT_DELAY_MS = { first: 100, max: 1_000 } as const;
 
 interface QueuedCommand {
   command: string;
@@ -42,20 +46,61 @@ interface QueuedCommand {
 export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
   const client: RedisClient = new Bun.RedisClient(opts.url, CLIENT_OPTIONS);
   const { prefix } = opts;
-  let reviving: Promise<void> | null = null;
   let closed = false;
+  /** The connection was lost and not yet regained: commands fail at once instead of waiting. */
+  let down = false;
+  let connecting: Promise<void> | null = null;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let retryDelayMs: number = RECONNECT_DELAY_MS.first;
+
+  /** One connect at a time, shared by whoever asks while it runs. */
+  function connect(): Promise<void> {
+    connecting ??= client
+      .connect()
+      .then(
+        () => {
+          down = false;
+          retryDelayMs = RECONNECT_DELAY_MS.first;
+        },
+        (err: unknown) => {
+          markDown();
+          throw err;
+        },
+      )
+      .finally(() => {
+        connecting = null;
+      });
+    return connecting;
+  }
 
   /**
-   * Once Bun has used up its retries the client stays closed for good
-   * ("Connection has failed") until `connect()` is called, so a Redis restart
-   * would otherwise need a gateway restart. One shared attempt per outage.
+   * Marks Redis gone and schedules the next reconnect attempt in the
+   * background, so a restarted Redis is used again without a gateway restart
+   * and without any request waiting for it. One timer at a time.
    */
-  function revive(): Promise<void> {
-    reviving ??= client.connect().finally(() => {
-      reviving = null;
-    });
-    return reviving;
+  function markDown(): void {
+    if (closed) return;
+    down = true;
+    if (retry !== undefined) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (closed || client.connected) return;
+      retryDelayMs = Math.min(retryDelayMs * 2, RECONNECT_DELAY_MS.max);
+      // A failed attempt has called markDown, which scheduled the next one: nothing is left to handle.
+      connect().catch(() => {});
+    }, retryDelayMs);
+    retry.unref?.();
   }
+
+  client.onclose = () => {
+    // A failed connect reports here too; its own promise handles that.
+    if (closed || down || connecting !== null) return;
+    // A connection that was up: reopen it at once, so a server closing idle clients costs no request a 503.
+    connect().catch(() => {});
+  };
+  client.onconnect = () => {
+    down = false;
+  };
 
   /**
    * Bun pipelines the commands issued within one callback into one write, but
@@ -88,7 +133,9 @@ export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
   async function send(command: string, args: string[]): Promise<unknown> {
     // After close() a command must fail, not quietly open a new connection.
     if (closed) throw new Error("redis store is closed");
-    if (!client.connected) await revive();
+    if (down) throw new Error("redis store is disconnected: reconnecting in the background");
+    // The first command, or one racing a close Bun has not reported yet.
+    if (!client.connected) await connect();
     return new Promise((resolve, reject) => {
       queue.push({ command, args, resolve, reject });
       if (!flushScheduled) {
@@ -139,6 +186,7 @@ export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
 
     async close() {
       closed = true;
+      clearTimeout(retry);
       client.close();
     },
   };
