@@ -20,22 +20,40 @@ export interface Acceptance {
 
 export interface AcceptContext {
   tenant: string;
-  /** The key stored with the row: the header's, or `<key>:<index>` for a batch item. */
+  /** The key stored with the row: the header's, or `batchItemKey` for a batch item. */
   idempotencyKey: string | null;
+  /** The id the key names (`idForKey`); a fresh UUIDv7 when there is no key. */
+  id?: string;
+  /** SHA-256 of the keyed request's body; none without a key. */
+  requestHash?: string;
   correlationId: string;
   now: Date;
   /** `now` as ISO text when the caller has it already: a batch formats it once for all its items. */
   acceptedAt?: string;
 }
 
-/** `Nats-Msg-Id`: `<tenant>:<key or id>`, so JetStream drops a retried publish of the same request. */
-export function msgIdFor(tenant: string, idempotencyKey: string | null, id: string): string {
-  return `${tenant}:${idempotencyKey ?? id}`;
+/**
+ * The key a keyed batch's item is stored and deduplicated under. A space
+ * cannot occur in a caller's Idempotency-Key, so no item key can equal a
+ * single request's key.
+ */
+export function batchItemKey(key: string, index: number): string {
+  return `${key} ${index}`;
+}
+
+/**
+ * `Nats-Msg-Id`: `<tenant>:<key>:<body hash>` for a keyed request, so JetStream
+ * drops a retry of the same request but lets the same key with another body
+ * through to the processor, which reports the conflict; `<tenant>:<id>` otherwise.
+ */
+export function msgIdFor(tenant: string, idempotencyKey: string | null, id: string, requestHash?: string): string {
+  if (idempotencyKey === null) return `${tenant}:${id}`;
+  return requestHash === undefined ? `${tenant}:${idempotencyKey}` : `${tenant}:${idempotencyKey}:${requestHash.slice(0, 32)}`;
 }
 
 /** Builds the envelope, the dedupe id, the read-your-writes view and the 202 body of one request. */
 export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance {
-  const id = uuidv7(ctx.now.getTime());
+  const id = ctx.id ?? uuidv7(ctx.now.getTime());
   const acceptedAt = ctx.acceptedAt ?? ctx.now.toISOString();
   // Normalised to UTC so every consumer compares the same string form.
   const scheduledFor = req.scheduledFor === undefined ? null : new Date(req.scheduledFor).toISOString();
@@ -51,6 +69,7 @@ export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance
     payload: req.payload,
     metadata: req.metadata ?? null,
     idempotencyKey: ctx.idempotencyKey,
+    ...(ctx.requestHash !== undefined ? { requestHash: ctx.requestHash } : {}),
     correlationId: ctx.correlationId,
     scheduledFor,
     acceptedAt,
@@ -67,5 +86,5 @@ export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance
     metadata: envelope.metadata,
     correlationId: ctx.correlationId,
   };
-  return { envelope, msgId: msgIdFor(ctx.tenant, ctx.idempotencyKey, id), view, body: { id, status, acceptedAt } };
+  return { envelope, msgId: msgIdFor(ctx.tenant, ctx.idempotencyKey, id, ctx.requestHash), view, body: { id, status, acceptedAt } };
 }

@@ -1,6 +1,6 @@
 import type { Context as TraceContext } from "@opentelemetry/api";
-import { NotificationRequest } from "../schemas/request.ts";
-import { accept, type AcceptContext } from "./accept.ts";
+import { parseNotificationRequest } from "../schemas/request.ts";
+import { accept, batchItemKey, type AcceptContext } from "./accept.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors, titleOf, type FieldError } from "./errors.ts";
 import type { AcceptedView } from "./store/types.ts";
@@ -22,8 +22,12 @@ export interface BatchOutcome {
 
 export interface BatchContext {
   tenant: string;
-  /** The batch's Idempotency-Key; item `i` is deduped as `<key>:<i>`. */
+  /** The batch's Idempotency-Key; item `i` is deduped as `batchItemKey(key, i)`. */
   key: string | null;
+  /** The id of item `i` under the key (`batchIdsForKey`); none without a key. */
+  idOf?: (index: number) => string;
+  /** SHA-256 of the batch's body, carried by every item; none without a key. */
+  requestHash?: string;
   correlationId: string;
   now: Date;
   /** The request's trace context: the parent of every item's publish span. */
@@ -50,14 +54,15 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
   let unavailable = 0;
   let publishError: unknown;
   // One context for every item (accept reads it synchronously), with the timestamp formatted once.
-  const itemCtx: AcceptContext = { tenant: ctx.tenant, idempotencyKey: null, correlationId: ctx.correlationId, now: ctx.now, acceptedAt: ctx.now.toISOString() };
+  const itemCtx: AcceptContext = { tenant: ctx.tenant, idempotencyKey: null, correlationId: ctx.correlationId, now: ctx.now, acceptedAt: ctx.now.toISOString(), requestHash: ctx.requestHash };
   items.forEach((item, index) => {
-    const parsed = NotificationRequest.safeParse(item);
+    const parsed = parseNotificationRequest(item);
     if (!parsed.success) {
       results[index] = rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
       return;
     }
-    itemCtx.idempotencyKey = ctx.key === null ? null : `${ctx.key}:${index}`;
+    itemCtx.idempotencyKey = ctx.key === null ? null : batchItemKey(ctx.key, index);
+    itemCtx.id = ctx.idOf?.(index);
     const { envelope, msgId, view, body } = accept(parsed.data, itemCtx);
     // The callbacks keep what the answer needs, not the envelope, which is garbage once encoded.
     const { channel, priority } = envelope;

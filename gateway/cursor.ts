@@ -1,3 +1,4 @@
+import { MIN_SCHEDULE_TIME } from "../schemas/storable.ts";
 import { isUuid } from "./ids.ts";
 
 /** Position after the last row of a page: its exact created_at (microseconds, UTC) and id. */
@@ -7,6 +8,12 @@ export interface Cursor {
 }
 
 const EXACT_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** A calendar date and time Postgres accepts: no 30 February, no month 13, nothing before Herald's time. */
+function isRealTime(exact: string): boolean {
+  const ms = Date.parse(exact);
+  return ms >= MIN_SCHEDULE_TIME && new Date(ms).toISOString().slice(0, 19) === exact.slice(0, 19);
+}
 
 /** Opaque to clients: base64url of a JSON pair, so its shape can change without a new API version. */
 export function encodeCursor(cursor: Cursor): string {
@@ -28,6 +35,6 @@ export function decodeCursor(raw: string): Cursor | null {
   if (!Array.isArray(value) || value.length !== 2) return null;
   const [createdAt, id] = value as unknown[];
   if (typeof createdAt !== "string" || typeof id !== "string") return null;
-  if (!EXACT_UTC.test(createdAt) || !isUuid(id)) return null;
+  if (!EXACT_UTC.test(createdAt) || !isRealTime(createdAt) || !isUuid(id)) return null;
   return { createdAt, id };
 }

@@ -18,12 +18,7 @@ export function uuidv7(now: number = Date.now()): string {
   bytes[5] = now & 0xff;
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  let out = "";
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
-    out += HEX[bytes[i] ?? 0];
-  }
-  return out;
+  return formatUuid(bytes);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,4 +31,50 @@ export function isUuid(value: string): boolean {
 /** The millisecond timestamp inside a UUIDv7. */
 export function uuidv7Time(id: string): number {
   return Number.parseInt(id.replaceAll("-", "").slice(0, 12), 16);
+}
+
+const encoder = new TextEncoder();
+
+function formatUuid(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
+    out += HEX[bytes[i] ?? 0];
+  }
+  return out;
+}
+
+async function digest(parts: string[]): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(["herald-notification-id-v1", ...parts].join("\u0000"))));
+}
+
+/** Version 8 (RFC 9562's custom layout) and the RFC variant, stamped onto hash bytes. */
+function stamp(bytes: Uint8Array): Uint8Array {
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  return bytes;
+}
+
+/**
+ * The id of the notification a tenant's Idempotency-Key names: a UUIDv8 from
+ * the SHA-256 of (tenant, key). Every gateway derives the same id for the
+ * same key, whatever the idempotency store remembers, so a retry can only
+ * ever name the notification the first request created.
+ */
+export async function idForKey(tenant: string, key: string): Promise<string> {
+  return formatUuid(stamp((await digest(["single", tenant, key])).slice(0, 16)));
+}
+
+/**
+ * The ids of a keyed batch's items: 96 bits of the SHA-256 of (tenant, key)
+ * followed by the item's index, so one digest serves a thousand items and no
+ * item id can equal a single request's (another hash domain).
+ */
+export async function batchIdsForKey(tenant: string, key: string): Promise<(index: number) => string> {
+  const base = (await digest(["batch", tenant, key])).slice(0, 16);
+  return (index) => {
+    const bytes = base.slice();
+    new DataView(bytes.buffer).setUint32(12, index);
+    return formatUuid(stamp(bytes));
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { STATUSES } from "../schemas/enums.ts";
+import { storableText } from "../schemas/storable.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { decodeCursor } from "./cursor.ts";
 import { AppError, invalidQuery } from "./errors.ts";
@@ -44,7 +45,7 @@ export async function findNotification(deps: ResolvedDeps, tenant: string, id: s
 }
 
 const ListParams = z.object({
-  userId: z.string().min(1).max(255).optional(),
+  userId: storableText().min(1).max(255).optional(),
   status: z.enum(STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(512).optional(),

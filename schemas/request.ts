@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "./enums.ts";
+import { isSchedulable, MAX_SCHEDULE_AHEAD_DAYS, storableIssues } from "./storable.ts";
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 const jsonObject = z.record(z.string(), z.unknown());
@@ -42,10 +43,25 @@ export const PushPayload = z.strictObject({
   data: stringMap.optional(),
 });
 
+/** An HTTP field name (RFC 9110 `token`). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A field value Herald can send as given: visible ASCII, spaces and tabs inside, nothing a fetch would trim or refuse. */
+const HEADER_VALUE = /^(?:[\x21-\x7e](?:[\t\x20-\x7e]*[\x21-\x7e])?)?$/;
+
+/** Headers Herald sets on every webhook: the signature, the receiver's dedupe key, the framing. */
+export function isReservedWebhookHeader(name: string): boolean {
+  const n = name.toLowerCase();
+  return n.startsWith("webhook-") || n === "content-type" || n === "content-length" || n === "host" || n === "transfer-encoding" || n === "connection";
+}
+
+const webhookHeaderName = z.string().min(1).max(256).regex(HEADER_NAME, "must be an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)");
+
 export const WebhookPayload = z.strictObject({
   url: httpUrl,
   body: z.json(),
-  headers: z.record(z.string().min(1).max(256), z.string().max(4096)).optional(),
+  headers: z
+    .record(webhookHeaderName, z.string().max(4096).regex(HEADER_VALUE, "must be printable ASCII without CR, LF or leading/trailing whitespace"))
+    .optional(),
 });
 
 export const InAppPayload = z.strictObject({
@@ -53,6 +69,15 @@ export const InAppPayload = z.strictObject({
   body: z.string().min(1).max(10_000),
   data: jsonObject.optional(),
 });
+
+/** A header Herald sets itself is refused at accept time; the sender drops one that got past an older gateway. */
+function refuseReservedHeaders(payload: z.infer<typeof WebhookPayload>, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(payload.headers ?? {})) {
+    if (isReservedWebhookHeader(name)) {
+      ctx.addIssue({ code: "custom", path: ["headers", name], message: "is set by Herald (webhook-*, content-type, content-length, host, transfer-encoding, connection)" });
+    }
+  }
+}
 
 /** The payload shape each channel accepts; a missing channel fails to compile. */
 export const PAYLOAD_BY_CHANNEL = {
@@ -67,7 +92,10 @@ const common = {
   userId: z.string().min(1).max(255),
   type: z.enum(NOTIFICATION_TYPES).default("transactional"),
   priority: z.enum(PRIORITIES).default("normal"),
-  scheduledFor: z.iso.datetime({ offset: true }).optional(),
+  scheduledFor: z.iso
+    .datetime({ offset: true })
+    .refine((at) => isSchedulable(at), `must be after 2000-01-01 and at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead`)
+    .optional(),
   metadata: stringMap.optional(),
 };
 
@@ -76,11 +104,25 @@ export const NotificationRequest = z.discriminatedUnion("channel", [
   z.strictObject({ ...common, channel: z.literal("email"), payload: EmailPayload }),
   z.strictObject({ ...common, channel: z.literal("sms"), payload: SmsPayload }),
   z.strictObject({ ...common, channel: z.literal("push"), payload: PushPayload }),
-  z.strictObject({ ...common, channel: z.literal("webhook"), payload: WebhookPayload }),
+  z.strictObject({ ...common, channel: z.literal("webhook"), payload: WebhookPayload.superRefine(refuseReservedHeaders) }),
   z.strictObject({ ...common, channel: z.literal("in_app"), payload: InAppPayload }),
 ]);
 export type NotificationRequest = z.infer<typeof NotificationRequest>;
 export type NotificationRequestInput = z.input<typeof NotificationRequest>;
+
+/**
+ * The one validation of a notification request, for single requests and each
+ * batch item alike: first what could never be stored or sent (NUL, unpaired
+ * surrogates, nesting past the bound), found without recursion, then the
+ * schema. Issues carry paths from the request's root.
+ */
+export function parseNotificationRequest(value: unknown): z.ZodSafeParseResult<NotificationRequest> {
+  const unstorable = storableIssues(value);
+  if (unstorable.length > 0) {
+    return { success: false, error: new z.ZodError(unstorable.map((i) => ({ code: "custom", path: i.path, message: i.message, input: undefined }))) as z.ZodError<NotificationRequest> };
+  }
+  return NotificationRequest.safeParse(value);
+}
 
 export const MAX_BATCH_ITEMS = 1000;
 

@@ -42,7 +42,7 @@ describe("POST /v1/notifications/batch", () => {
     for (const [i, id] of ids.entries()) expect((await f.message(before + 1 + i)).msgId).toBe(`acme:${id}`);
   });
 
-  test("dedupes items as <tenant>:<key>:<index> under a batch Idempotency-Key and replays the whole answer", async () => {
+  test("dedupes items as '<tenant>:<key> <index>' under a batch Idempotency-Key and replays the whole answer", async () => {
     const before = await f.count();
     const items = [VALID.email, { bad: true }, VALID.sms];
     const first = await batch(items, { "idempotency-key": "batch-1" });
@@ -53,8 +53,8 @@ describe("POST /v1/notifications/batch", () => {
     expect(again.body).toEqual(first.body);
     expect(await f.count()).toBe(before + 2);
     const stored = await Promise.all([f.message(before + 1), f.message(before + 2)]);
-    expect(stored.map((m) => m.msgId).sort()).toEqual(["acme:batch-1:0", "acme:batch-1:2"]);
-    expect(stored.map((m) => m.envelope.idempotencyKey).sort()).toEqual(["batch-1:0", "batch-1:2"]);
+    expect(stored.map((m) => (m.msgId ?? "").replace(/:[0-9a-f]{32}$/, "")).sort()).toEqual(["acme:batch-1 0", "acme:batch-1 2"]);
+    expect(stored.map((m) => m.envelope.idempotencyKey).sort()).toEqual(["batch-1 0", "batch-1 2"]);
     expect((await batch([VALID.push], { "idempotency-key": "batch-1" })).res.status).toBe(422);
   });
 

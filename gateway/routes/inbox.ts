@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { storableText } from "../../schemas/storable.ts";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { decodeCursor } from "../cursor.ts";
@@ -7,7 +8,7 @@ import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import { isUuid } from "../ids.ts";
 import { notFound } from "../lookup.ts";
 
-const userId = z.string().min(1).max(255);
+const userId = storableText().min(1).max(255);
 const ListParams = z.object({
   userId,
   unread: z.enum(["true", "false"]).default("false"),

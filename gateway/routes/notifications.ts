@@ -3,14 +3,14 @@ import { routeLabel } from "../../bin/telemetry/hono.ts";
 import { traceContextOf } from "../../bin/telemetry/hono.ts";
 import { logInfo } from "../../bin/telemetry/logging.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { BatchRequest, NotificationRequest } from "../../schemas/request.ts";
+import { BatchRequest, parseNotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
 import { acceptBatch } from "../batch.ts";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
-import { isUuid } from "../ids.ts";
+import { batchIdsForKey, idForKey, isUuid } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
 import { cancelNotification } from "./cancel.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
@@ -25,9 +25,17 @@ const JSON_HEADERS = { "content-type": "application/json" };
  */
 export const BATCH_BODY_LIMIT_FACTOR = 16;
 
-async function scopeOf(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>): Promise<IdempotencyScope | null> {
+/**
+ * The request's Idempotency-Key with its body's hash, and the ids the key
+ * names (derived, so a retry gets them whatever the store lost); null
+ * without a key. The hash and the ids are computed together.
+ */
+async function keyedBy<T>(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>, idsOf: (tenant: string, key: string) => Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
-  return key === null ? null : { tenant: c.var.tenant, key, bodyHash: await c.var.deps.hashBody(bytes) };
+  if (key === null) return null;
+  const { tenant, deps } = c.var;
+  const [bodyHash, ids] = await Promise.all([deps.hashBody(bytes), idsOf(tenant, key)]);
+  return { scope: { tenant, key, bodyHash }, ids };
 }
 
 function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
@@ -59,10 +67,11 @@ export function notificationRoutes(): Hono<TenantEnv> {
   routes.post("/", async (c) => {
     const { deps, tenant, requestId } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
-    const parsed = NotificationRequest.safeParse(body.value);
+    const parsed = parseNotificationRequest(body.value);
     if (!parsed.success) throw invalidBody(parsed.error);
-    const scope = await scopeOf(c, body.bytes);
-    const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date() });
+    const keyed = await keyedBy(c, body.bytes, idForKey);
+    const scope = keyed?.scope ?? null;
+    const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date(), id: keyed?.ids, requestHash: scope?.bodyHash });
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
@@ -85,7 +94,8 @@ export function notificationRoutes(): Hono<TenantEnv> {
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes * BATCH_BODY_LIMIT_FACTOR);
     const parsed = BatchRequest.safeParse(body.value);
     if (!parsed.success) throw invalidBody(parsed.error);
-    const scope = await scopeOf(c, body.bytes);
+    const keyed = await keyedBy(c, body.bytes, batchIdsForKey);
+    const scope = keyed?.scope ?? null;
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
@@ -95,7 +105,7 @@ export function notificationRoutes(): Hono<TenantEnv> {
       await releaseQuietly(deps, scope);
       throw rateLimited(deps.rateLimiter, tenant, waitMs);
     }
-    const ctx = { tenant, key: scope?.key ?? null, correlationId: requestId, now: new Date(), trace };
+    const ctx = { tenant, key: scope?.key ?? null, idOf: keyed?.ids, requestHash: scope?.bodyHash, correlationId: requestId, now: new Date(), trace };
     const outcome = await acceptBatch(deps, parsed.data.notifications, ctx);
     if (outcome.accepted === 0 && outcome.unavailable > 0) {
       // Nothing became durable: like a single request, keep nothing so the same key can be retried.

@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { isReservedWebhookHeader } from "../../schemas/request.ts";
 
 const PREFIX = "whsec_";
 
@@ -16,11 +17,6 @@ export function signWebhook(key: Buffer, id: string, timestampSeconds: number, b
   return `v1,${mac}`;
 }
 
-/** Headers a user may not set: ours carry the signature and the receiver's dedupe key. */
-function isReserved(name: string): boolean {
-  const n = name.toLowerCase();
-  return n.startsWith("webhook-") || n === "content-type" || n === "content-length" || n === "host" || n === "transfer-encoding";
-}
 
 /** User headers first, then ours, so nothing the user sends can override a webhook-* header. */
 export function webhookHeaders(opts: {
@@ -32,7 +28,7 @@ export function webhookHeaders(opts: {
 }): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(opts.user ?? {})) {
-    if (!isReserved(name)) headers[name.toLowerCase()] = value;
+    if (!isReservedWebhookHeader(name)) headers[name.toLowerCase()] = value;
   }
   const ts = Math.floor(opts.nowMs / 1000);
   headers["content-type"] = "application/json";
