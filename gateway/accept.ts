@@ -69,7 +69,8 @@ export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance
     payload: req.payload,
     metadata: req.metadata ?? null,
     idempotencyKey: ctx.idempotencyKey,
-    ...(ctx.requestHash !== undefined ? { requestHash: ctx.requestHash } : {}),
+    // Left undefined without a key: JSON leaves it out, and every envelope keeps one shape.
+    requestHash: ctx.requestHash,
     correlationId: ctx.correlationId,
     scheduledFor,
     acceptedAt,

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { isUuid, uuidv7, uuidv7Time } from "./ids.ts";
+import { sha256Hex } from "./body.ts";
+import { bunSha256Hex } from "./entry-bun.ts";
+import { batchIdsForKey, idForKey, isUuid, uuidv7, uuidv7Time } from "./ids.ts";
 
 describe("uuidv7", () => {
   test("sets version 7 and the RFC 9562 variant, and embeds the millisecond time", () => {
@@ -21,6 +23,28 @@ describe("uuidv7", () => {
     expect(isUuid(uuidv7())).toBe(true);
     expect(isUuid("not-a-uuid")).toBe(false);
     expect(isUuid(`${uuidv7()}x`)).toBe(false);
+  });
+});
+
+describe("ids of an Idempotency-Key", () => {
+  const V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+  test("name one notification per (tenant, key), whichever hasher a runtime brings", async () => {
+    const id = await idForKey(sha256Hex, "acme", "order-1");
+    expect(id).toMatch(V8);
+    expect(await idForKey(bunSha256Hex, "acme", "order-1")).toBe(id);
+    expect(await idForKey(sha256Hex, "beta", "order-1")).not.toBe(id);
+    expect(await idForKey(sha256Hex, "acme", "order-2")).not.toBe(id);
+  });
+
+  test("give a keyed batch's items ids of their own, none equal to a single request's", async () => {
+    const idOf = await batchIdsForKey(sha256Hex, "acme", "K");
+    const items = Array.from({ length: 1000 }, (_, i) => idOf(i));
+    expect(new Set(items).size).toBe(1000);
+    for (const id of items.slice(0, 3)) expect(id).toMatch(V8);
+    expect((await batchIdsForKey(bunSha256Hex, "acme", "K"))(7)).toBe(items[7] ?? "");
+    expect(items).not.toContain(await idForKey(sha256Hex, "acme", "K"));
+    expect(items).not.toContain(await idForKey(sha256Hex, "acme", "K 0"));
   });
 });
 

@@ -33,8 +33,6 @@ export function uuidv7Time(id: string): number {
   return Number.parseInt(id.replaceAll("-", "").slice(0, 12), 16);
 }
 
-const encoder = new TextEncoder();
-
 function formatUuid(bytes: Uint8Array): string {
   let out = "";
   for (let i = 0; i < 16; i++) {
@@ -44,15 +42,23 @@ function formatUuid(bytes: Uint8Array): string {
   return out;
 }
 
-async function digest(parts: string[]): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(["herald-notification-id-v1", ...parts].join("\u0000"))));
+const encoder = new TextEncoder();
+
+/** Lower-case hex SHA-256, synchronous where the runtime has it (the gateway's body hasher). */
+export type Sha256Hex = (bytes: Uint8Array<ArrayBuffer>) => string | Promise<string>;
+
+/**
+ * 32 hex digits as a UUID with version 8 (RFC 9562's custom layout) and the
+ * RFC variant stamped on: digit 12 becomes `8`, digit 16 keeps its low two bits.
+ */
+function uuidv8(hex: string): string {
+  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Version 8 (RFC 9562's custom layout) and the RFC variant, stamped onto hash bytes. */
-function stamp(bytes: Uint8Array): Uint8Array {
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  return bytes;
+/** The SHA-256 (hex) of `parts` in Herald's id domain: synchronous when the hasher is, so a keyed request pays no extra await. */
+function digest(sha256: Sha256Hex, parts: string[]): string | Promise<string> {
+  return sha256(encoder.encode(`herald-notification-id-v1\u0000${parts.join("\u0000")}`));
 }
 
 /**
@@ -61,8 +67,9 @@ function stamp(bytes: Uint8Array): Uint8Array {
  * same key, whatever the idempotency store remembers, so a retry can only
  * ever name the notification the first request created.
  */
-export async function idForKey(tenant: string, key: string): Promise<string> {
-  return formatUuid(stamp((await digest(["single", tenant, key])).slice(0, 16)));
+export function idForKey(sha256: Sha256Hex, tenant: string, key: string): string | Promise<string> {
+  const hex = digest(sha256, ["single", tenant, key]);
+  return typeof hex === "string" ? uuidv8(hex) : hex.then(uuidv8);
 }
 
 /**
@@ -70,11 +77,7 @@ export async function idForKey(tenant: string, key: string): Promise<string> {
  * followed by the item's index, so one digest serves a thousand items and no
  * item id can equal a single request's (another hash domain).
  */
-export async function batchIdsForKey(tenant: string, key: string): Promise<(index: number) => string> {
-  const base = (await digest(["batch", tenant, key])).slice(0, 16);
-  return (index) => {
-    const bytes = base.slice();
-    new DataView(bytes.buffer).setUint32(12, index);
-    return formatUuid(stamp(bytes));
-  };
+export async function batchIdsForKey(sha256: Sha256Hex, tenant: string, key: string): Promise<(index: number) => string> {
+  const base = (await digest(sha256, ["batch", tenant, key])).slice(0, 24);
+  return (index: number) => uuidv8(base + index.toString(16).padStart(8, "0"));
 }

@@ -48,6 +48,40 @@ export interface StorableIssue {
  * Stops after a few issues: one is enough to refuse the request.
  */
 export function storableIssues(root: unknown, maxDepth = MAX_JSON_DEPTH): StorableIssue[] {
+  return isStorable(root, maxDepth) ? [] : findIssues(root, maxDepth);
+}
+
+/** The check every request pays: no paths, no allocation beyond the two stacks. */
+function isStorable(root: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [root];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop() ?? 0;
+    if (typeof value === "string") {
+      if (!isStorableText(value)) return false;
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= maxDepth) return false;
+    if (Array.isArray(value)) {
+      for (const child of value) {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const key in value) {
+      if (!isStorableText(key)) return false;
+      values.push((value as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
+}
+
+/** The slow walk, once a body is known to be refused: every issue with its path. */
+function findIssues(root: unknown, maxDepth: number): StorableIssue[] {
   const issues: StorableIssue[] = [];
   const stack: Array<{ value: unknown; path: (string | number)[] }> = [{ value: root, path: [] }];
   while (stack.length > 0 && issues.length < MAX_ISSUES) {

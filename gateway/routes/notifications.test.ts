@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Envelope } from "../../schemas/envelope.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
+import { sha256Hex } from "../body.ts";
 import { idForKey, uuidv7Time } from "../ids.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "../test-fixture.ts";
 
@@ -22,7 +23,7 @@ describe("POST /v1/notifications", () => {
     expect(res.status).toBe(202);
     const body = (await res.json()) as { id: string; status: string; acceptedAt: string };
     expect(body.id).toMatch(UUIDV8);
-    expect(body.id).toBe(await idForKey("acme", `happy-${channel}`));
+    expect(body.id).toBe(await idForKey(sha256Hex, "acme", `happy-${channel}`));
     expect(body.status).toBe("accepted");
     expect(await f.count()).toBe(before + 1);
     const stored = await f.message(before + 1);

@@ -10,7 +10,7 @@ import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
-import { batchIdsForKey, idForKey, isUuid } from "../ids.ts";
+import { batchIdsForKey, idForKey, isUuid, type Sha256Hex } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
 import { cancelNotification } from "./cancel.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
@@ -30,12 +30,16 @@ export const BATCH_BODY_LIMIT_FACTOR = 16;
  * names (derived, so a retry gets them whatever the store lost); null
  * without a key. The hash and the ids are computed together.
  */
-async function keyedBy<T>(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>, idsOf: (tenant: string, key: string) => Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
+async function keyedBy<T>(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>, idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
   if (key === null) return null;
   const { tenant, deps } = c.var;
-  const [bodyHash, ids] = await Promise.all([deps.hashBody(bytes), idsOf(tenant, key)]);
-  return { scope: { tenant, key, bodyHash }, ids };
+  // Both synchronous with Bun's native hasher; awaited together when a runtime's hasher is not.
+  const bodyHash = deps.hashBody(bytes);
+  const ids = idsOf(deps.hashBody, tenant, key);
+  if (typeof bodyHash === "string" && !(ids instanceof Promise)) return { scope: { tenant, key, bodyHash }, ids };
+  const [hash, resolved] = await Promise.all([bodyHash, ids]);
+  return { scope: { tenant, key, bodyHash: hash }, ids: resolved };
 }
 
 function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
