@@ -1,10 +1,10 @@
 // Command line of `npm run bench`: which phases, how long. Pure, so it is unit-tested.
 import { parseArgs } from "node:util";
 
-export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"] as const;
+export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"] as const;
 export type Phase = (typeof PHASES)[number];
 /** What runs without --phases: every phase, so issue 4's telemetry overhead is measured in the same run. */
-export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"];
+export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"];
 
 export interface BenchPlan {
   mode: "suite" | "soak";
@@ -23,14 +23,18 @@ export interface BenchPlan {
   /** Measured seconds of the end-to-end phase, after its ramp. */
   e2eSeconds: number;
   e2eRampS: number;
+  /** Scheduler phase: notifications due `schedulerAheadS` ahead, and how many due at once beside them. */
+  schedulerCount: number;
+  schedulerDueNow: number;
+  schedulerAheadS: number;
   soakSeconds: number;
   /** Seconds between RSS readings. */
   sampleEveryS: number;
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,telemetry]
-                     [--duration S] [--warmup S] [--e2e-seconds S] [--connections N]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,telemetry]
+                     [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
 
@@ -53,6 +57,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
       duration: { type: "string" },
       warmup: { type: "string" },
       "e2e-seconds": { type: "string" },
+      "schedule-ahead": { type: "string" },
       connections: { type: "string" },
       "batch-connections": { type: "string" },
       "soak-seconds": { type: "string" },
@@ -80,6 +85,10 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     jetstreamWindow: 256,
     e2eSeconds,
     e2eRampS: quick ? 3 : 5,
+    // The issue's check: 10,000 webhooks two minutes ahead and 500 due now.
+    schedulerCount: quick ? 2000 : 10_000,
+    schedulerDueNow: quick ? 200 : 500,
+    schedulerAheadS: positive("schedule-ahead", values["schedule-ahead"], quick ? 20 : 120),
     soakSeconds: positive("soak-seconds", values["soak-seconds"], 600),
     sampleEveryS: positive("sample-every", values["sample-every"], values.soak ? 5 : 1),
     outDir: values.out ?? new URL("./results/", import.meta.url).pathname,

@@ -38,8 +38,9 @@ describe("bench arguments", () => {
   test("defaults to every phase with the issue's durations", () => {
     const plan = parseBenchArgs([]);
     expect(plan.mode).toBe("suite");
-    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "telemetry"]);
+    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"]);
     expect([plan.connections, plan.durationS, plan.e2eSeconds]).toEqual([64, 20, 60]);
+    expect([plan.schedulerCount, plan.schedulerAheadS, plan.schedulerDueNow]).toEqual([10_000, 120, 500]);
   });
 
   test("--quick shortens the phases but keeps end to end at 15 s or more", () => {

@@ -67,6 +67,15 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
         `${e.drained ? `drained ${e.drainS.toFixed(1)} s after feeding stopped` : "NOT DRAINED"}: lanes ${e.final.pending} pending / ${e.final.ackPending} ack-pending, Postgres ${int(e.final.byStatus.sent ?? 0)} sent`,
     ]);
   }
+  if (r.scheduler) {
+    const sc = r.scheduler;
+    rows.push([
+      `scheduler (${int(sc.scheduled)} due ${sc.aheadS} s ahead, ${int(sc.dueNow)} due now)`,
+      `due-now sent in ${sc.dueNowSentS.toFixed(2)} s`,
+      `scheduled ones sent ${int(sc.lateMs.min)} ms after their time at the earliest, ${int(sc.lateMs.p50)} ms at p50, ${int(sc.lateMs.p99)} ms p99, ${int(sc.lateMs.max)} ms max; lane ack-pending while they waited ≤ ${int(sc.maxAckPendingWhileWaiting)}; ` +
+        `${int(sc.sentOnce)} delivered once, ${sc.missing} missing, ${sc.duplicated} twice or more`,
+    ]);
+  }
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
   rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, `peak RSS of each process tree during the run${phasePeaks(r)}`]);
@@ -130,6 +139,14 @@ export function warnings(r: BenchResults): string[] {
     if (r.e2e.failedBatches > 0) w.push(`e2e: the gateway failed ${r.e2e.failedBatches} batches`);
     if (r.e2e.final.dlqMessages > 0) w.push(`e2e: ${r.e2e.final.dlqMessages} dead letters`);
   }
+  if (r.scheduler) {
+    const sc = r.scheduler;
+    if (sc.missing > 0 || sc.duplicated > 0) w.push(`scheduler: ${sc.missing} never delivered, ${sc.duplicated} delivered more than once`);
+    if (sc.lateMs.max > 2000) w.push(`scheduler: the latest scheduled notification was sent ${int(sc.lateMs.max)} ms after its time`);
+    if (sc.lateMs.min < 0) w.push(`scheduler: a scheduled notification was sent ${int(-sc.lateMs.min)} ms before its time`);
+    if (sc.dueNowSentS > 5) w.push(`scheduler: the due-now notifications took ${sc.dueNowSentS.toFixed(1)} s`);
+    if (!sc.quiet) w.push("scheduler: the box was busy before the phase");
+  }
   return w;
 }
 
@@ -161,6 +178,9 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     jetstream_publish_rps: round(r.jetstream?.rps),
     e2e_sent_per_s: round(r.e2e?.sentPerS),
     e2e_drained: r.e2e ? r.e2e.drained : null,
+    scheduler_due_now_s: round(r.scheduler?.dueNowSentS, 2),
+    scheduler_late_p99_ms: round(r.scheduler?.lateMs.p99),
+    scheduler_late_max_ms: round(r.scheduler?.lateMs.max),
     gateway_rss_mb: round(peakRss(r.memory.gateway) ?? undefined),
     processor_rss_mb: round(peakRss(r.memory.processor) ?? undefined),
     loadgen_cores: round(r.herald?.loadgenCores, 2),

@@ -21,6 +21,7 @@ import { e2ePhase } from "./phases/e2e.ts";
 import { batchPhase, fixedRatePhase, gatewayPhase, type HeraldGateway } from "./phases/herald-ingest.ts";
 import { bunServePhase, jetstreamPhase } from "./phases/limits.ts";
 import { peersPhase } from "./phases/peers.ts";
+import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
 import { renderText, resultLine } from "./report.ts";
 import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
@@ -71,7 +72,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     }
   };
 
-  if (has("gateway") || has("fixed") || has("batch") || has("e2e")) {
+  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("scheduler")) {
     const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
     const gw: HeraldGateway = { url: gateway.url, pid: gateway.proc.pid, apiKey: TENANT_KEY, nc, stream: topology(stack.namespace).streams.work };
     if (has("gateway")) {
@@ -101,6 +102,18 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
         log,
       ));
       await monitor.sampleNow();
+      await stopHerald(processor);
+    }
+    if (has("scheduler")) {
+      await purgeStream(nc, gw.stream);
+      const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+      cleanup.defer("scheduler webhook receiver", () => receiver.stop());
+      const processor = await startWatched("processor", stack.env, monitor, cleanup);
+      const opts = { scheduled: plan.schedulerCount, dueNow: plan.schedulerDueNow, aheadS: plan.schedulerAheadS };
+      log(`scheduler: ${opts.scheduled} webhooks ${opts.aheadS} s ahead, then ${opts.dueNow} due now`);
+      results.scheduler = await span("scheduler", () =>
+        schedulerPhase({ gatewayUrl: gw.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver }, opts, log),
+      );
       await stopHerald(processor);
     }
     await monitor.sampleNow();

@@ -86,6 +86,25 @@ export interface E2eRun {
   quiet: boolean;
 }
 
+/** Scheduled notifications at scale: due-now ones must not wait behind them, each scheduled one sent once near its time. */
+export interface SchedulerRun {
+  scheduled: number;
+  dueNow: number;
+  /** How far ahead the scheduled ones were due when accepted. */
+  aheadS: number;
+  /** From posting the due-now ones until Postgres had every one `sent`. */
+  dueNowSentS: number;
+  /** The normal lane's ack-pending, sampled while the scheduled ones waited: they hold none of it. */
+  maxAckPendingWhileWaiting: number;
+  /** `sent_at − scheduled_for` of the scheduled ones, ms. */
+  lateMs: { min: number; p50: number; p99: number; max: number };
+  /** Of all of them, delivered exactly once / never / more than once, by the verifying receiver. */
+  sentOnce: number;
+  missing: number;
+  duplicated: number;
+  quiet: boolean;
+}
+
 /** Issue 4: the gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
 export interface TelemetryRun {
   /** OTEL_TRACES_SAMPLER_ARG of the "on" rounds. */
@@ -134,6 +153,7 @@ export interface BenchResults {
   fixed?: FixedRateRun;
   batch?: BatchRun;
   e2e?: E2eRun;
+  scheduler?: SchedulerRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;

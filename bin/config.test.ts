@@ -90,3 +90,16 @@ test("reads the providers' keys: each set complete or absent, empty values unset
   ]);
   expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_FROM: "4155550100" })).toEqual(["TWILIO_FROM"]);
 });
+
+test("reads how long the dead-letter stream keeps its feed: 14 days by default, whole days of at least 1", () => {
+  expect(parseConfig({}).HERALD_DLQ_MAX_AGE_DAYS).toBe(14);
+  expect(parseConfig({ HERALD_DLQ_MAX_AGE_DAYS: "90" }).HERALD_DLQ_MAX_AGE_DAYS).toBe(90);
+  for (const bad of ["0", "1.5", "two weeks"]) {
+    try {
+      parseConfig({ HERALD_DLQ_MAX_AGE_DAYS: bad });
+      throw new Error("expected a ConfigError");
+    } catch (err) {
+      expect((err as ConfigError).keys).toEqual(["HERALD_DLQ_MAX_AGE_DAYS"]);
+    }
+  }
+});

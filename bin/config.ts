@@ -76,6 +76,10 @@ export const ConfigSchema = z.object({
   HERALD_RETRY_BASE_MS: int(1000, 1),
   HERALD_RETRY_MAX_MS: int(300_000, 1),
   HERALD_MAX_ATTEMPTS: int(8, 1, 100),
+  /** Deliveries of one message without a new attempt (crashes, lost acks) before it is failed as stalled. */
+  HERALD_STALL_LIMIT: int(10, 2, 1000),
+  /** How often each processor's scheduler looks for notifications that came due. */
+  HERALD_SCHEDULER_POLL_MS: int(200, 10, 60_000),
   HERALD_ACK_WAIT_MS: int(30_000, 1000),
   HERALD_BATCH_SIZE: int(512, 1, 10_000),
   HERALD_MAX_ACK_PENDING: int(4096, 1),
@@ -90,6 +94,8 @@ export const ConfigSchema = z.object({
   HERALD_DUPLICATE_WINDOW_MS: int(120_000, 1000),
   /** Stream replicas in a NATS cluster (production: 3); a single server takes only 1. */
   HERALD_STREAM_REPLICAS: int(1, 1, 5),
+  /** How long the dead-letter stream keeps its feed; replay reads Postgres, so nothing is lost when a dead letter ages out. */
+  HERALD_DLQ_MAX_AGE_DAYS: int(14, 1, 3650),
   HERALD_DATA_DIR: z.string().default(".data"),
   /** Email, SMS and push providers (./senders.ts): one call's deadline. */
   HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),

@@ -12,7 +12,7 @@ import { createNotificationReader } from "../gateway/reader.ts";
 import { createStore } from "../gateway/store/index.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
-import { listDeadLetters, replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
+import { deadLetterAdmin, replayDeadLetters, type ReplayOptions } from "../processor/replay.ts";
 import { replayOptions } from "./replay-flags.ts";
 import { ensureStreams } from "../processor/streams.ts";
 import { topology } from "../schemas/subjects.ts";
@@ -125,12 +125,13 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
     ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
     maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
     replicas: cfg.HERALD_STREAM_REPLICAS,
+    dlqMaxAgeDays: cfg.HERALD_DLQ_MAX_AGE_DAYS,
   });
   log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "migrations and streams are up to date");
   if (mode === "migrate" || mode === "replay") {
     if (replay) {
       const report = await replayDeadLetters(nc, db, topo, replay);
-      log.info({ replayed: report.replayed.length, stale: report.stale, invalid: report.invalid, kept: report.kept }, "dead letters replayed");
+      log.info({ replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped }, "dead letters handed to the scheduler");
       console.log(JSON.stringify(report));
     }
     for (const close of closers.reverse()) await close();
@@ -161,6 +162,8 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
         maxAttempts: cfg.HERALD_MAX_ATTEMPTS,
         retryBaseMs: cfg.HERALD_RETRY_BASE_MS,
         retryMaxMs: cfg.HERALD_RETRY_MAX_MS,
+        stallLimit: cfg.HERALD_STALL_LIMIT,
+        schedulerPollMs: cfg.HERALD_SCHEDULER_POLL_MS,
       },
     });
     await started.start();
@@ -209,7 +212,7 @@ async function run(mode: Mode, cfg: HeraldConfig, log: Logger, tracing: Tracing,
       ...(tracer ? { tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
       ...(rateLimiter ? { rateLimiter } : {}),
       ...(cfg.HERALD_ADMIN_KEYS.size > 0
-        ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: { list: (q) => listDeadLetters(nc, topo, q), replay: (o) => replayDeadLetters(nc, db, topo, o) } } }
+        ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: deadLetterAdmin(nc, db, topo) } }
         : {}),
       hashBody: bunSha256Hex,
       options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },

@@ -1,35 +1,38 @@
 import { z } from "zod";
-import type { DeadLetterSummary, ReplayReport } from "../processor/replay.ts";
+import type { DeadLetterSummary, InvalidDeadLetter } from "../processor/dead-letters.ts";
+import type { ReplayReport } from "../processor/replay.ts";
 import { CHANNELS } from "../schemas/enums.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, uuid } from "./openapi-components.ts";
 import { errors, ok, type JsonSchema, type Operation, type PathItem } from "./openapi.ts";
-import { ReplayBody } from "./routes/admin.ts";
+import { ReplayBody, type DeadLetterList, type InvalidDeadLetterList } from "./routes/admin.ts";
 
 const ADMIN: Operation["security"] = [{ adminKey: [] }];
+const nextCursor = nullable(str({ description: "Pass as `cursor` for the next page; null on the last page" }));
 
 /** The admin answers' schemas; `objectOf` makes each list every field of its type. */
 export function adminSchemas(): Record<string, JsonSchema> {
   return {
     DeadLetterSummary: objectOf<DeadLetterSummary>({
+      id: uuid,
+      tenantId: str(),
+      channel: str({ enum: [...CHANNELS] }),
+      error: nullable(str({ description: "The last attempt's error" })),
+      attempts: { type: "integer", minimum: 0 },
+      failedAt: { ...isoTime, description: "When the notification became `failed`" },
+    }),
+    DeadLetterList: objectOf<DeadLetterList>({ data: { type: "array", items: schemaRef("DeadLetterSummary") }, nextCursor }),
+    InvalidDeadLetter: objectOf<InvalidDeadLetter>({
       seq: { type: "integer", minimum: 1, description: "Its sequence in the dead-letter stream" },
-      reason: str({ enum: ["failed", "invalid"], description: "`failed`: a notification that ran out of attempts or met a permanent error; `invalid`: a message that was not an envelope" }),
-      id: nullable(uuid),
-      tenantId: nullable(str()),
-      channel: str({ description: "The subject's last token: a channel, or `invalid`" }),
-      error: str(),
-      attempts: nullable({ type: "integer", minimum: 0 }),
+      subject: str({ description: "The work subject it was published to" }),
+      error: str({ description: "Why it is not an envelope" }),
       failedAt: isoTime,
     }),
-    DeadLetterList: objectOf<{ data: DeadLetterSummary[]; total: number }>({
-      data: { type: "array", items: schemaRef("DeadLetterSummary") },
-      total: { type: "integer", minimum: 0, description: "Dead letters in the stream, before filters" },
-    }),
+    InvalidDeadLetterList: objectOf<InvalidDeadLetterList>({ data: { type: "array", items: schemaRef("InvalidDeadLetter") }, nextCursor }),
     ReplayRequest: embeddable(z.toJSONSchema(ReplayBody, { target: "draft-2020-12", io: "input" })),
     ReplayReport: objectOf<ReplayReport>({
-      replayed: { type: "array", items: uuid, description: "Handed back to the processor (or, on a dry run, that would be)" },
-      stale: { type: "integer", minimum: 0, description: "Dead letters of notifications sent or cancelled since: removed" },
-      invalid: { type: "integer", minimum: 0, description: "Garbage: kept" },
-      kept: { type: "integer", minimum: 0, description: "Left as they are: filtered out, past the limit, or without a row" },
+      replayed: { type: "array", items: uuid, description: "Handed back to the processor (or, on a dry run, that would be), oldest failure first" },
+      unreplayable: { type: "array", items: uuid, description: "Failed, but their stored payload is not valid for their channel (a message that could not be stored whole): left `failed`" },
+      skipped: { type: "integer", minimum: 0, description: "Taken by a concurrent replay, or replayed moments ago and still deduplicated by the work stream: left as they are" },
     }),
   };
 }
@@ -38,30 +41,45 @@ export function adminSchemas(): Record<string, JsonSchema> {
 export function adminPaths(): Record<string, PathItem> {
   const tags = ["admin"];
   const common = ["Unauthorized", "Forbidden", "InternalError"] as const;
+  const limit = { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } } as const;
+  const cursor = { name: "cursor", in: "query", required: false, description: "Opaque; from a previous page's `nextCursor`", schema: { type: "string", minLength: 1, maxLength: 512 } } as const;
   return {
     "/admin/v1/dead-letters": {
       get: {
         operationId: "listDeadLetters",
-        summary: "List dead letters, oldest first",
-        description: "What failed, why and when; payloads and recipients stay in the stream.",
+        summary: "List failed notifications, oldest failure first",
+        description: "The `failed` rows of Postgres, the record: what failed, why and when, without payloads or recipients, whether or not their dead letters are still in the stream. Keyset pagination: pass `nextCursor` back as `cursor`.",
         tags,
         security: ADMIN,
         parameters: [
           { name: "channel", in: "query", required: false, schema: { type: "string", enum: [...CHANNELS] } },
           { name: "tenant", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
-          { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+          limit,
+          cursor,
         ],
-        responses: { "200": ok("The dead letters", "DeadLetterList"), ...errors("InvalidQuery", ...common) },
+        responses: { "200": ok("The failed notifications", "DeadLetterList"), ...errors("InvalidQuery", ...common) },
+      },
+    },
+    "/admin/v1/dead-letters/invalid": {
+      get: {
+        operationId: "listInvalidDeadLetters",
+        summary: "List messages that were not envelopes, oldest first",
+        description: "Garbage published to the work subjects has no row, so it is read from the dead-letter stream, and only while the stream keeps it (HERALD_DLQ_MAX_AGE_DAYS). The raw message stays in the stream.",
+        tags,
+        security: ADMIN,
+        parameters: [limit, cursor],
+        responses: { "200": ok("The invalid messages", "InvalidDeadLetterList"), ...errors("InvalidQuery", ...common) },
       },
     },
     "/admin/v1/dead-letters/replay": {
       post: {
         operationId: "replayDeadLetters",
-        summary: "Hand dead letters back to the processor",
-        description: "As `herald replay`: each row goes `failed` → `retrying`, its envelope is published to its lane again, then its dead letter is removed; each gets a fresh retry budget (HERALD_MAX_ATTEMPTS more attempts).",
+        summary: "Hand failed notifications back to the processor",
+        description:
+          "As `herald replay`, from the `failed` rows of Postgres: each goes `failed` → `retrying` (so two concurrent replays never both take a row), its envelope is rebuilt from the row and published to its lane again, and a `retrying` event says so; each gets a fresh retry budget (HERALD_MAX_ATTEMPTS more attempts). A row whose payload is not valid for its channel cannot be replayed and stays `failed`.",
         tags,
         security: ADMIN,
-        requestBody: { required: true, content: { "application/json": { schema: schemaRef("ReplayRequest"), example: { channel: "webhook", dryRun: true } } } },
+        requestBody: { required: true, content: { "application/json": { schema: schemaRef("ReplayRequest"), example: { channel: "webhook", since: "2026-11-26T06:00:00Z", dryRun: true } } } },
         responses: { "200": ok("What was replayed", "ReplayReport"), ...errors("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", ...common) },
       },
     },

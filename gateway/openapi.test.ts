@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { jetstream } from "@nats-io/jetstream";
 import { compileErrors, validate } from "@readme/openapi-parser";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020";
 import { readFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { uuidv7 } from "./ids.ts";
 import { openApiDocument, type OpenApiDocument, type ResponseObject } from "./openapi.ts";
 import { operationsOf } from "./routes/docs.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "./test-fixture.ts";
-import { listDeadLetters, replayDeadLetters, type DeadLetterQuery, type ReplayOptions } from "../processor/replay.ts";
+import { deadLetterAdmin } from "../processor/replay.ts";
 
 const ADMIN_KEY = "admin-key-ops-0123456789";
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
   // With a metrics page and admin keys, as `herald gateway` can run, so /metrics and /admin/v1 are registered too.
   await f.jsm.streams.add({ name: f.topo.streams.dlq, subjects: [f.topo.wildcards.dlq] });
   await f.jsm.streams.add({ name: f.topo.streams.events, subjects: [f.topo.wildcards.events] });
-  const deadLetters = { list: (q: DeadLetterQuery) => listDeadLetters(f.nc, f.topo, q), replay: (o: ReplayOptions) => replayDeadLetters(f.nc, f.db.db, f.topo, o) };
+  const deadLetters = deadLetterAdmin(f.nc, f.db.db, f.topo);
   app = createApp({
     ...f.deps,
     metricsPage: { contentType: "text/plain; version=0.0.4", render: () => Promise.resolve("") },
@@ -237,11 +238,22 @@ describe("what the routes answer matches the document", () => {
 
   test("the admin routes: listing, replaying, and their refusals", async () => {
     const admin = { key: ADMIN_KEY };
-    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?limit=5", admin));
+    // A failed row, one that cannot be replayed, and a piece of garbage in the stream, so each list has something to show.
+    await f.db.db.insert(notifications).values([
+      { id: uuidv7(), tenantId: "acme", userId: "spec", channel: "sms", type: "transactional", priority: "normal", status: "failed", payload: { to: "+14155550100", body: "Hi" }, attempts: 3, lastError: "twilio 21211" },
+      { id: uuidv7(), tenantId: "acme", userId: "spec", channel: "sms", type: "transactional", priority: "normal", status: "failed", payload: {}, attempts: 0 },
+    ]);
+    await jetstream(f.nc).publish(`${f.topo.namespace}.v1.dlq.invalid`, JSON.stringify({ v: 1, reason: "invalid", error: "not JSON", failedAt: new Date().toISOString(), subject: "x", raw: "garbage" }));
+    const page = (await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?limit=1", admin))) as { nextCursor: string };
+    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, `/admin/v1/dead-letters?cursor=${page.nextCursor}`, admin));
+    expect(((await expectDocumented("get", "/admin/v1/dead-letters/invalid", await send(app, "/admin/v1/dead-letters/invalid", admin))) as { data: unknown[] }).data).toHaveLength(1);
     await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: true } }));
     await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: "yes" } }));
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters"));
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters", { key: null }));
+    await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?cursor=nope", admin));
+    await expectDocumented("get", "/admin/v1/dead-letters/invalid", await send(app, "/admin/v1/dead-letters/invalid?cursor=0", admin));
+    await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }));
   });
 
   test("the probes, the metrics page and this document's own routes", async () => {

@@ -63,7 +63,7 @@ export interface NotificationReader {
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** A row without the columns the API never shows (the payload can be large). */
-type ViewRow = Omit<NotificationRow, "payload" | "idempotencyKey" | "tenantId">;
+type ViewRow = Omit<NotificationRow, "payload" | "idempotencyKey" | "requestHash" | "tenantId">;
 
 export function toView(row: ViewRow): NotificationView {
   return {
@@ -85,7 +85,7 @@ export function toView(row: ViewRow): NotificationView {
 }
 
 // Never shown by the API, and the payload can be large: left out of every select.
-const { payload: _payload, idempotencyKey: _idempotencyKey, tenantId: _tenantId, ...columns } = getTableColumns(notifications);
+const { payload: _payload, idempotencyKey: _idempotencyKey, requestHash: _requestHash, tenantId: _tenantId, ...columns } = getTableColumns(notifications);
 /** The columns a `NotificationView` is made of. */
 export const viewColumns = columns;
 

@@ -8,6 +8,7 @@ import type { Envelope } from "../schemas/envelope.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import type { AckedPublisher } from "./acked-publisher.ts";
 import type { Senders } from "./channels/types.ts";
+import type { HoldOptions } from "./durable.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
 
@@ -21,7 +22,8 @@ export interface LaneContext {
   topo: Topology;
   senders: Senders;
   limiters: Record<Channel, Limiter>;
-  policy: RetryPolicy;
+  /** Retries, and how many deliveries without a new attempt make a message stalled. */
+  policy: RetryPolicy & { stallLimit: number };
   log: Logger;
   metrics: MetricsRecorder;
   /** Spans for consume, persist and provider calls; none when undefined. */
@@ -30,6 +32,8 @@ export interface LaneContext {
   signal: AbortSignal;
   /** Notification ids some batch of this process is working right now. */
   busy: Set<string>;
+  /** How a batch waits for a Postgres that does not answer, and when it stops waiting. */
+  hold: HoldOptions;
 }
 
 /** A decoded message of the batch. */

@@ -1,31 +1,58 @@
 import { isTerminal, type Status } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 
-/** How long a not-yet-due message sleeps per nak: long waits are re-checked in steps. */
-export const SCHEDULE_STEP_MS = 5 * 60 * 1000;
-
 export interface RowState {
   status: Status;
+  /** Attempts begun so far (counted before each send). */
   attempts: number;
   lastError: string | null;
+  /** The body hash of the keyed request that created the row; null without a key. */
+  requestHash: string | null;
+}
+
+/** What the plan needs to know about the message besides its envelope. */
+export interface Delivery {
+  /** The row was inserted by this batch's claim, with its first attempt begun if it is due. */
+  firstSeen: boolean;
+  /** JetStream's delivery count of this message (1 on first delivery). */
+  deliveries: number;
+  /** Deliveries without a new attempt after which a message is given up as stalled. */
+  stallLimit: number;
 }
 
 /** What to do with one decoded message once its row is known. */
 export type Plan =
-  | { kind: "collision" } // another id owns (tenant, idempotency key)
+  | { kind: "missing" } // no row and none could be made: nothing to send
   | { kind: "done" } // sent / cancelled / …: never send again
+  | { kind: "conflict"; error: string } // the key's notification exists with another request's body: report, never send this one
   | { kind: "dead"; error: string; attempts: number } // failed: make sure it is in the DLQ, then term
-  | { kind: "wait"; delayMs: number } // scheduled for later
-  | { kind: "send"; attempt: number };
+  | { kind: "schedule"; dueAt: string } // waits in the scheduler, not in the lane
+  | { kind: "stalled"; error: string } // delivered again and again without progress: fail it
+  | { kind: "send"; attempt: number; begun: boolean; interrupted: number | null };
 
-/** Pure: decides from the row and the clock; no I/O. */
-export function plan(envelope: Envelope, row: RowState | undefined, nowMs: number): Plan {
-  if (!row) return { kind: "collision" };
+/**
+ * Pure: decides from the row, the message and the clock; no I/O. A row still
+ * `processing` when its message comes back had its attempt cut short (the
+ * processor stopped during it): that attempt is reported as interrupted and
+ * the next one is made.
+ */
+export function plan(envelope: Envelope, row: RowState | undefined, nowMs: number, delivery: Delivery): Plan {
+  if (!row) return { kind: "missing" };
+  if (envelope.requestHash !== undefined && row.requestHash !== null && envelope.requestHash !== row.requestHash) {
+    return { kind: "conflict", error: `Idempotency-Key ${JSON.stringify(envelope.idempotencyKey)} was reused with another body; notification ${envelope.id} keeps the first request's` };
+  }
   if (row.status === "failed") return { kind: "dead", error: row.lastError ?? "failed", attempts: row.attempts };
   if (isTerminal(row.status)) return { kind: "done" };
-  const dueMs = envelope.scheduledFor ? Date.parse(envelope.scheduledFor) - nowMs : 0;
-  if (dueMs > 0) return { kind: "wait", delayMs: Math.min(dueMs, SCHEDULE_STEP_MS) };
-  return { kind: "send", attempt: row.attempts + 1 };
+  const progress = row.attempts - (envelope.attemptBase ?? 0);
+  if (!delivery.firstSeen && delivery.deliveries - progress > delivery.stallLimit) {
+    return { kind: "stalled", error: `delivered ${delivery.deliveries} times with ${Math.max(0, progress)} attempts: given up as stalled` };
+  }
+  if (row.status === "scheduled" && envelope.scheduledFor !== null && Date.parse(envelope.scheduledFor) > nowMs) {
+    return { kind: "schedule", dueAt: envelope.scheduledFor };
+  }
+  if (delivery.firstSeen) return { kind: "send", attempt: row.attempts, begun: true, interrupted: null };
+  const interrupted = row.status === "processing" && row.attempts > 0 ? row.attempts : null;
+  return { kind: "send", attempt: row.attempts + 1, begun: false, interrupted };
 }
 
 /** Status of a row seen for the first time. */

@@ -84,15 +84,17 @@ describe("processor", () => {
     await until(laneIdle); // termed, not left pending
   });
 
-  test("a second id with the same idempotency key is skipped", async () => {
+  test("a second id with the same idempotency key is never sent, and ends failed and dead-lettered with the reason", async () => {
     const first = envelope({ idempotencyKey: "order-1" });
     const second = envelope({ idempotencyKey: "order-1" });
     await h.publish(first);
     await sentRow(first.id);
     await h.publish(second);
     await until(laneIdle);
-    expect(await h.row(second.id)).toBeUndefined();
+    expect(await h.row(second.id)).toMatchObject({ status: "failed", idempotencyKey: null, lastError: expect.stringContaining("idempotency key already names another notification") });
     expect(sink.entries().filter((s) => s.id === second.id).length).toBe(0);
+    const dlq = await until(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === second.id));
+    expect(dlq.data).toMatchObject({ reason: "failed", error: expect.stringContaining("idempotency key") });
   });
 });
 

@@ -10,10 +10,17 @@ import type { Sender } from "./channels/types.ts";
 import type { LaneContext } from "./context.ts";
 import { createAckedPublisher, type AckedPublisher } from "./acked-publisher.ts";
 import { runLane } from "./lane.ts";
+import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 
 /** How long a batch waits for the stream to ack its lifecycle events (the JetStream client's default). */
 const EVENT_ACK_TIMEOUT_MS = 5000;
+
+/** Notifications the scheduler releases per transaction. */
+const SCHEDULER_BATCH = 1000;
+
+/** Release transactions in flight at once: most of a release is waiting on Postgres and the stream. */
+const SCHEDULER_CONCURRENCY = 4;
 
 /** Batches a lane may work at once; JetStream's max_ack_pending bounds the total across instances. */
 const LANE_IN_FLIGHT_BATCHES = 4;
@@ -26,6 +33,10 @@ export interface ProcessorOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Deliveries of one message without a new attempt before it is failed as stalled. */
+  stallLimit: number;
+  /** How often the scheduler looks for due notifications. */
+  schedulerPollMs: number;
 }
 
 export interface ProcessorDeps {
@@ -76,12 +87,14 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let stopping = false;
   let loops: Promise<void>[] = [];
   let events: AckedPublisher | undefined;
+  let scheduler: Scheduler | undefined;
 
   // Wrapped in an object: returning the loop's promise from an async function would await it.
   const startLane = async (priority: Priority, events: AckedPublisher): Promise<{ loop: Promise<void> }> => {
     const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
     const info = await consumer.info(true);
-    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy };
+    const hold = { log: log.child({ lane: priority }), stopping: () => stopping };
+    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy, hold };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
     const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
       log.fatal({ err, lane: priority }, "lane loop crashed"),
@@ -102,12 +115,22 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       events = createAckedPublisher(nc, { timeoutMs: EVENT_ACK_TIMEOUT_MS });
       const publisher = events;
       loops = (await Promise.all(PRIORITIES.map((p) => startLane(p, publisher)))).map((l) => l.loop);
+      scheduler = createScheduler({
+        db,
+        publisher,
+        topo,
+        log: log.child({ component: "scheduler" }),
+        options: { pollMs: options.schedulerPollMs, batchSize: SCHEDULER_BATCH, concurrency: SCHEDULER_CONCURRENCY },
+        metrics,
+      });
+      scheduler.start();
       log.info({ lanes: PRIORITIES, batchSize: options.batchSize, channelConcurrency: limit }, "lanes started");
     },
     async stop() {
       stopping = true;
-      await Promise.all(loops);
+      await Promise.all([...loops, scheduler?.stop()]);
       loops = [];
+      scheduler = undefined;
       // Every batch has waited for its events by now; nothing is left to ack.
       events?.close();
       events = undefined;

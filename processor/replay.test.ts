@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { eq } from "drizzle-orm";
-import { notifications } from "../schemas/tables.ts";
+import type { Envelope } from "../schemas/envelope.ts";
+import { notifications, schedules } from "../schemas/tables.ts";
 import { createSenders } from "./channels/index.ts";
 import { replayDeadLetters } from "./replay.ts";
 import { startReceiver } from "./test-receiver.ts";
 import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
 
-// A provider that is down long enough to dead-letter notifications, then
-// comes back: the replay hands them to the processor again.
+// A provider that is down long enough to fail notifications for good, then
+// comes back: the replay hands them to the processor again, from their rows.
 let down = true;
 const receiver = startReceiver(TEST_SECRET, { "/hook": () => ({ status: down ? 503 : 200 }) });
 let h: Harness;
@@ -23,51 +25,72 @@ afterAll(async () => {
 
 const hook = (tenantId: string) => envelope({ tenantId, channel: "webhook", payload: { url: receiver.url("/hook"), body: { n: 1 } } });
 
-async function dlq(): Promise<{ reason: string; envelope?: { id: string }; attempts?: number }[]> {
-  return (await h.readStream(h.topo.streams.dlq)).map((m) => m.data as { reason: string; envelope?: { id: string }; attempts?: number });
+/** Publishes notifications to a provider that is down and waits until each has failed for good. */
+async function failed<T extends string[]>(...tenants: T): Promise<{ [K in keyof T]: Envelope }> {
+  down = true;
+  const es = tenants.map(hook);
+  for (const e of es) await h.publish(e);
+  for (const e of es) await until(async () => (await h.row(e.id))?.status === "failed", 10_000);
+  return es as { [K in keyof T]: Envelope };
 }
 
-test("replays dead letters once the provider is back: sent on the next attempt, and their dead letters removed", async () => {
-  const [a1, a2, b1] = [hook("acme"), hook("acme"), hook("beta")];
-  for (const e of [a1, a2, b1]) await h.publish(e);
+async function sent(id: string) {
+  return until(async () => {
+    const r = await h.row(id);
+    return r?.status === "sent" ? r : null;
+  }, 10_000);
+}
+
+/** Messages ever stored in the work stream: acked ones leave it, its last sequence stays. */
+const published = async () => (await (await jetstreamManager(h.nc)).streams.info(h.topo.streams.work)).state.last_seq;
+
+/** The scheduler publishes a replay's messages within its poll: exactly `n` more, and no more a little later. */
+async function publishedSettles(n: number): Promise<void> {
+  await until(async () => (await published()) >= n);
+  await Bun.sleep(300);
+  expect(await published()).toBe(n);
+}
+
+test("replays failed notifications once the provider is back: sent on the next attempt, with a retrying event; the garbage and other tenants stay", async () => {
+  const [a1, a2, b1] = await failed("acme", "acme", "beta");
   await h.publishRaw(h.topo.sendSubject("normal", "webhook"), "not an envelope");
-  await until(async () => (await dlq()).length === 4, 10_000);
-  for (const e of [a1, a2, b1]) expect((await h.row(e.id))?.status).toBe("failed");
 
   // A dry run names what it would replay and changes nothing.
+  const before = await published();
   const dry = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme", dryRun: true });
-  expect(dry.replayed.sort()).toEqual([a1.id, a2.id].sort());
-  expect(dry).toMatchObject({ invalid: 1, kept: 1 });
-  expect((await dlq()).length).toBe(4);
+  expect([...dry.replayed].sort()).toEqual([a1.id, a2.id].sort());
   expect((await h.row(a1.id))?.status).toBe("failed");
+  expect(await published()).toBe(before);
 
   down = false;
   const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme" });
-  expect(report.replayed.sort()).toEqual([a1.id, a2.id].sort());
+  expect(report).toEqual({ replayed: dry.replayed, unreplayable: [], skipped: 0 });
   for (const e of [a1, a2]) {
-    const row = await until(async () => {
-      const r = await h.row(e.id);
-      return r?.status === "sent" ? r : null;
-    }, 10_000);
-    expect(row.attempts).toBe(3);
+    expect((await sent(e.id)).attempts).toBe(3);
     expect(receiver.hits(e.id)).toBe(3);
   }
-  // beta's dead letter and the garbage stay; acme's are gone.
-  expect((await dlq()).map((d) => d.envelope?.id ?? d.reason).sort()).toEqual([b1.id, "invalid"].sort());
-  const events = (await h.readStream(h.topo.streams.events)).filter((m) => m.subject === h.topo.eventSubject("retrying")).map((m) => m.data as { id: string; error?: string });
-  expect(events.filter((ev) => ev.error === "replayed from the dead-letter stream").map((ev) => ev.id).sort()).toEqual([a1.id, a2.id].sort());
-
-  // Running it again finds nothing of acme's to do.
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme" })).replayed).toEqual([]);
+  expect((await h.row(b1.id))?.status).toBe("failed");
+  const events = (await h.readStream(h.topo.streams.events)).filter((m) => m.subject === h.topo.eventSubject("retrying")).map((m) => m.data as { id: string; attempt?: number; error?: string });
+  const replayedEvents = events.filter((ev) => ev.error === "replayed after it failed");
+  expect(replayedEvents.map((ev) => ev.id).sort()).toEqual([a1.id, a2.id].sort());
+  expect(replayedEvents.map((ev) => ev.attempt)).toEqual([2, 2]);
 });
 
-test("a replayed notification gets a fresh retry budget; failing it too, it is dead-lettered again, not lost to the DLQ's duplicate window", async () => {
-  down = true;
-  const e = hook("gamma");
-  await h.publish(e);
-  await until(async () => (await h.row(e.id))?.status === "failed", 10_000);
-  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" });
+test("replays from Postgres after the dead-letter stream was purged: the notification is then sent", async () => {
+  const [e] = await failed("purged");
+  await until(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string } }).envelope?.id === e.id), 5_000);
+  await (await jetstreamManager(h.nc)).streams.purge(h.topo.streams.dlq);
+  expect(await h.readStream(h.topo.streams.dlq)).toEqual([]);
+
+  down = false;
+  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "purged" });
   expect(report.replayed).toEqual([e.id]);
+  expect((await sent(e.id)).attempts).toBe(3);
+});
+
+test("a replayed notification gets a fresh retry budget; failing it too, it is failed and dead-lettered again, and can be replayed again", async () => {
+  const [e] = await failed("gamma");
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" })).replayed).toEqual([e.id]);
   // maxAttempts 2: attempts 1-2 before the replay, 3-4 after it.
   const row = await until(async () => {
     const r = await h.row(e.id);
@@ -76,26 +99,73 @@ test("a replayed notification gets a fresh retry budget; failing it too, it is d
   expect(receiver.hits(e.id)).toBe(4);
   expect((await h.attempts(e.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
   expect(row.lastError).toContain("gave up after 4 attempts, 2 since the replay");
-  const mine = await until(async () => {
-    const found = (await dlq()).filter((d) => d.envelope?.id === e.id);
-    return found.length === 1 ? found : null;
-  }, 5_000);
-  expect(mine[0]?.attempts).toBe(4);
+  await until(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string }; attempts?: number }).envelope?.id === e.id && (m.data as { attempts?: number }).attempts === 4), 5_000);
+
+  // A new failure is a new replay (its msg id names the attempts), not a duplicate of the first.
+  down = false;
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" })).replayed).toEqual([e.id]);
+  expect((await sent(e.id)).attempts).toBe(5);
 });
 
-test("a dead letter whose notification was sent since is stale and removed; limit stops early", async () => {
-  down = true;
-  const [x, y] = [hook("delta"), hook("delta")];
-  for (const e of [x, y]) await h.publish(e);
-  await until(async () => (await dlq()).filter((d) => d.envelope?.id === x.id || d.envelope?.id === y.id).length === 2, 10_000);
-  // Sent some other way meanwhile (say, re-submitted and the row fixed by hand).
-  await h.db.db.update(notifications).set({ status: "sent" }).where(eq(notifications.id, x.id));
+test("a row whose payload cannot be sent on its channel is reported unreplayable and left failed", async () => {
+  const poison = hook("poison");
+  await h.db.db.insert(notifications).values({ id: poison.id, tenantId: "poison", userId: poison.userId, channel: "webhook", type: "transactional", priority: "normal", status: "failed", payload: {}, attempts: 0, lastError: "could not be stored" });
+  const [fine] = await failed("poison");
   down = false;
-  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", limit: 0 });
-  expect(report).toMatchObject({ replayed: [], stale: 0 });
-  const run = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta" });
-  expect(run.stale).toBe(1);
-  expect(run.replayed).toEqual([y.id]);
-  expect((await dlq()).some((d) => d.envelope?.id === x.id || d.envelope?.id === y.id)).toBe(false);
-  await until(async () => (await h.row(y.id))?.status === "sent", 10_000);
+  const before = await published();
+  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "poison" });
+  expect(report).toEqual({ replayed: [fine.id], unreplayable: [poison.id], skipped: 0 });
+  await publishedSettles(before + 1);
+  expect(await h.row(poison.id)).toMatchObject({ status: "failed", lastError: "could not be stored" });
+  await sent(fine.id);
+});
+
+test("two replays at once publish each row once, and a replay run again publishes nothing new", async () => {
+  const es = await failed("twice", "twice", "twice", "twice", "twice");
+  down = false;
+  const before = await published();
+  const [one, two] = await Promise.all([replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" }), replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" })]);
+  expect([...one.replayed, ...two.replayed].sort()).toEqual(es.map((e) => e.id).sort());
+  await publishedSettles(before + 5);
+  for (const e of es) await sent(e.id);
+  const again = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" });
+  expect(again).toEqual({ replayed: [], unreplayable: [], skipped: 0 });
+  await publishedSettles(before + 5);
+  for (const e of es) expect(receiver.hits(e.id)).toBe(3);
+});
+
+test("limit stops early, oldest failure first; since keeps older failures out; a notification sent since is not replayed", async () => {
+  const [x, y, z] = await failed("delta", "delta", "delta");
+  const at = (iso: string) => new Date(iso);
+  await h.db.db.update(notifications).set({ updatedAt: at("2026-11-20T06:00:00.000Z") }).where(eq(notifications.id, y.id));
+  await h.db.db.update(notifications).set({ updatedAt: at("2026-11-20T07:00:00.000Z") }).where(eq(notifications.id, x.id));
+  // Sent some other way meanwhile (say, re-submitted and the row fixed by hand): its dead letter is still in the stream.
+  await h.db.db.update(notifications).set({ status: "sent" }).where(eq(notifications.id, z.id));
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", limit: 0 })).replayed).toEqual([]);
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", limit: 1, dryRun: true })).replayed).toEqual([y.id]);
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", since: at("2026-11-20T06:30:00Z"), dryRun: true })).replayed).toEqual([x.id]);
+  down = false;
+  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta" })).replayed).toEqual([y.id, x.id]);
+  for (const e of [x, y]) await sent(e.id);
+  expect(receiver.hits(z.id)).toBe(2);
+});
+
+test("a replay commits the rows and their release together: with no processor running they wait, nothing is stranded, and a processor sends them", async () => {
+  const [e] = await failed("later");
+  const idle = await createHarness();
+  try {
+    // The same rows seen from a namespace with no processor: the replay only writes Postgres.
+    await idle.db.db.insert(notifications).values({ ...(await h.row(e.id))!, tenantId: "later" });
+    const report = await replayDeadLetters(idle.nc, idle.db.db, idle.topo, { tenant: "later" });
+    expect(report.replayed).toEqual([e.id]);
+    expect(await idle.row(e.id)).toMatchObject({ status: "retrying" });
+    const waiting = await idle.db.db.select().from(schedules).where(eq(schedules.notificationId, e.id));
+    expect(waiting.map((w) => w.reason)).toEqual(["replay"]);
+    down = false;
+    await idle.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true } }), { maxAttempts: 2 });
+    await until(async () => (await idle.row(e.id))?.status === "sent", 10_000);
+    expect(await idle.db.db.select().from(schedules)).toEqual([]);
+  } finally {
+    await idle.cleanup();
+  }
 });

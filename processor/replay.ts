@@ -1,18 +1,22 @@
-import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg, type StreamState } from "@nats-io/jetstream";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../schemas/database.ts";
 import type { Channel } from "../schemas/enums.ts";
-import { DeadLetterRecord } from "../schemas/dead-letter.ts";
+import { lifecycleEvent } from "../schemas/events.ts";
+import { PAYLOAD_BY_CHANNEL } from "../schemas/request.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
-import { lifecycleEvent } from "../schemas/events.ts";
+import { exactTime, failedRows, listDeadLetters, listInvalidDeadLetters, oldestFirst, type DeadLetterQuery, type FailedPosition } from "./dead-letters.ts";
+import { addSchedules } from "./schedules.ts";
 
 export interface ReplayOptions {
-  /** Only this channel's dead letters. */
+  /** Only this channel's failed notifications. */
   channel?: Channel;
   /** Only this tenant's. */
   tenant?: string;
+  /** Only those that failed after this time. */
+  since?: Date;
   /** Replay at most this many. */
   limit?: number;
   /** Report what would be replayed; change nothing. */
@@ -20,128 +24,86 @@ export interface ReplayOptions {
 }
 
 export interface ReplayReport {
-  /** Ids handed back to the processor (or that would be, with `dryRun`). */
+  /** Ids handed back to the processor (or that would be, with `dryRun`), oldest failure first. */
   replayed: string[];
-  /** Dead letters of notifications that ended since (sent or cancelled): removed. */
-  stale: number;
-  /** Garbage (reason `invalid`): kept, there is nothing to replay. */
-  invalid: number;
-  /** Left where they are: filtered out, past `limit`, or with no row to match. */
-  kept: number;
+  /** Failed rows whose payload is not a valid one for their channel (a poison message stored as `{}`): left `failed`. */
+  unreplayable: string[];
+  /** Failed rows this run did not hand back because another replay took them first. */
+  skipped: number;
 }
 
-
-/** A stored message's JSON, or null for bytes that are not JSON (published there by hand). */
-function recordOf(m: StoredMsg): unknown {
-  try {
-    return m.json();
-  } catch {
-    return null;
-  }
+/** What the admin routes are given (gateway/routes/admin.ts): the failed rows, the stream's garbage, and replay. */
+export function deadLetterAdmin(nc: NatsConnection, db: Database, topo: Topology) {
+  return {
+    list: (query: DeadLetterQuery) => listDeadLetters(db, query),
+    listInvalid: (query: { limit: number; after?: number }) => listInvalidDeadLetters(nc, topo, query),
+    replay: (opts: ReplayOptions) => replayDeadLetters(nc, db, topo, opts),
+  };
 }
 
-/** Each stored dead letter in stream order, with its record (null: not a record of ours); one already removed is skipped. */
-async function* deadLetters(jsm: JetStreamManager, topo: Topology, state: StreamState): AsyncGenerator<{ seq: number; subject: string; record: DeadLetterRecord | null }> {
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(topo.streams.dlq, { seq }).catch(() => null);
-    if (m === null) continue;
-    const parsed = DeadLetterRecord.safeParse(recordOf(m));
-    yield { seq, subject: m.subject, record: parsed.success ? parsed.data : null };
-  }
-}
-
-/** One dead letter as an operator reads it: what failed, why, when; no payload. */
-export interface DeadLetterSummary {
-  seq: number;
-  reason: "failed" | "invalid";
-  id: string | null;
-  tenantId: string | null;
-  channel: string;
-  error: string;
-  attempts: number | null;
-  failedAt: string;
-}
-
-export interface DeadLetterQuery {
-  channel?: Channel;
-  tenant?: string;
-  /** At most this many, oldest first. Default 100. */
-  limit?: number;
-}
-
-/** The dead letters in stream order, filtered; payloads and recipients stay in the stream. */
-export async function listDeadLetters(nc: NatsConnection, topo: Topology, query: DeadLetterQuery = {}): Promise<{ data: DeadLetterSummary[]; total: number }> {
-  const jsm = await jetstreamManager(nc);
-  const { state } = await jsm.streams.info(topo.streams.dlq);
-  const limit = query.limit ?? 100;
-  const data: DeadLetterSummary[] = [];
-  for await (const { seq, subject, record } of deadLetters(jsm, topo, state)) {
-    if (data.length >= limit) break;
-    if (record === null || (query.channel && subject !== topo.dlqSubject(query.channel))) continue;
-    const channel = subject.slice(subject.lastIndexOf(".") + 1);
-    if (record.reason === "failed") {
-      const { envelope: e, error, attempts, failedAt } = record;
-      if (query.tenant && e.tenantId !== query.tenant) continue;
-      data.push({ seq, reason: "failed", id: e.id, tenantId: e.tenantId, channel, error, attempts, failedAt });
-    } else if (!query.tenant) {
-      data.push({ seq, reason: "invalid", id: null, tenantId: null, channel, error: record.error, attempts: null, failedAt: record.failedAt });
-    }
-  }
-  return { data, total: state.messages };
-}
+const PAGE = 100;
 
 /**
- * Hands dead-lettered notifications back to the processor once their cause is
- * fixed. Per dead letter, in stream order: the row goes `failed` → `retrying`,
- * the envelope is published to its lane again, a `retrying` event says so,
- * and only then is the dead letter removed, so a replay cut short is resumed
- * by running it again (a row already `retrying` is published again, which
- * the msg id dedupes). A replayed notification gets a fresh retry budget
- * (`attemptBase`: HERALD_MAX_ATTEMPTS more attempts, with backoff from the
- * start); if they fail too, it is dead-lettered again.
+ * Hands failed notifications back to the processor once their cause is fixed,
+ * from their rows, whether or not their dead letters are still in the stream.
+ * A page at a time, oldest failure first, in one transaction per page: the
+ * rows go `failed` → `retrying` (only from `failed`, so of two concurrent
+ * replays one takes each row) and the scheduler is told to release them now.
+ * The scheduler publishes each to its lane with a fresh retry budget
+ * (`attemptBase`: HERALD_MAX_ATTEMPTS more attempts), so a replay cut short
+ * by a crash leaves every row either `failed` or on its way, never stranded.
+ * A `retrying` event says so once the page is committed.
  */
 export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: Topology, opts: ReplayOptions = {}): Promise<ReplayReport> {
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const report: ReplayReport = { replayed: [], stale: 0, invalid: 0, kept: 0 };
-  const wanted = opts.channel ? topo.dlqSubject(opts.channel) : undefined;
-  const { state } = await jsm.streams.info(topo.streams.dlq);
-  for await (const { seq, subject, record } of deadLetters(jsm, topo, state)) {
-    if (record === null || record.reason !== "failed") {
-      report.invalid++;
-      continue;
+  const report: ReplayReport = { replayed: [], unreplayable: [], skipped: 0 };
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  // Rows that fail again while this runs come after it in the order; the first page's clock keeps them out.
+  let until: string | undefined;
+  let after: FailedPosition | undefined;
+  while (report.replayed.length < limit) {
+    const rows = await db
+      .select({ id: notifications.id, channel: notifications.channel, payload: notifications.payload, at: exactTime(notifications.updatedAt), clock: exactTime(sql`now()`) })
+      .from(notifications)
+      .where(failedRows({ ...opts, until, after }))
+      .orderBy(...oldestFirst)
+      .limit(Math.min(PAGE, limit - report.replayed.length));
+    if (rows.length === 0) break;
+    until ??= rows[0]?.clock;
+    const wanted: string[] = [];
+    for (const row of rows) {
+      if (report.replayed.length + wanted.length >= limit) break;
+      after = { at: row.at, id: row.id };
+      if (PAYLOAD_BY_CHANNEL[row.channel].safeParse(row.payload).success) wanted.push(row.id);
+      else report.unreplayable.push(row.id);
     }
-    const { envelope: e } = record;
-    const full = opts.limit !== undefined && report.replayed.length >= opts.limit;
-    if ((wanted && subject !== wanted) || (opts.tenant && e.tenantId !== opts.tenant) || full) {
-      report.kept++;
-      continue;
-    }
-    const [row] = await db.select({ status: notifications.status, attempts: notifications.attempts }).from(notifications).where(eq(notifications.id, e.id));
-    if (row === undefined || !["failed", "retrying", "sent", "cancelled"].includes(row.status)) {
-      report.kept++;
-      continue;
-    }
-    if (opts.dryRun) {
-      if (row.status === "failed" || row.status === "retrying") report.replayed.push(e.id);
-      else report.stale++;
-      continue;
-    }
-    if (row.status === "sent" || row.status === "cancelled") {
-      await jsm.streams.deleteMessage(topo.streams.dlq, seq);
-      report.stale++;
-      continue;
-    }
-    await db
-      .update(notifications)
-      .set({ status: "retrying", updatedAt: sql`now()` })
-      .where(and(eq(notifications.id, e.id), inArray(notifications.status, ["failed", "retrying"])));
-    const again: typeof e = { ...e, attemptBase: row.attempts };
-    await js.publish(topo.sendSubject(e.priority, e.channel), JSON.stringify(again), { msgID: `${e.id}:replay:${row.attempts}` });
-    const event = lifecycleEvent("retrying", e, { attempt: row.attempts, error: "replayed from the dead-letter stream" });
-    await js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${e.id}:retrying:${row.attempts}` });
-    await jsm.streams.deleteMessage(topo.streams.dlq, seq);
-    report.replayed.push(e.id);
+    if (opts.dryRun) report.replayed.push(...wanted);
+    else if (wanted.length > 0) await replayPage(nc, db, topo, wanted, report);
   }
   return report;
+}
+
+/** One page: take the rows and schedule their release in one transaction, then announce them. */
+async function replayPage(nc: NatsConnection, db: Database, topo: Topology, ids: string[], report: ReplayReport): Promise<void> {
+  const taken = await db.transaction(async (tx) => {
+    const rows = await tx
+      .update(notifications)
+      .set({ status: "retrying", updatedAt: sql`now()` })
+      .where(and(inArray(notifications.id, ids), eq(notifications.status, "failed")))
+      .returning({ id: notifications.id, tenantId: notifications.tenantId, userId: notifications.userId, channel: notifications.channel, attempts: notifications.attempts });
+    const now = new Date().toISOString();
+    await addSchedules(tx, rows.map((r) => ({ id: r.id, dueAt: now, reason: "replay" as const })));
+    return rows;
+  });
+  report.skipped += ids.length - taken.length;
+  const byId = new Map(taken.map((t) => [t.id, t]));
+  // In the page's order, oldest failure first.
+  for (const id of ids) if (byId.has(id)) report.replayed.push(id);
+  // Informational, after the commit: a lost event changes nothing the rows say.
+  const js = jetstream(nc);
+  await Promise.allSettled(
+    taken.map((r) => {
+      const event = lifecycleEvent("retrying", r, { ...(r.attempts > 0 ? { attempt: r.attempts } : {}), error: "replayed after it failed" });
+      return js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${r.id}:replayed:${r.attempts}` });
+    }),
+  );
 }

@@ -1,19 +1,30 @@
 import { logInfo } from "../bin/telemetry/logging.ts";
 import { inSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
+import type { FailureReason } from "../bin/telemetry/recorder.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
 import type { OutboundNotification } from "./channels/types.ts";
 import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
 import { attemptOutcome, decide, settle, unreachable, type Decision } from "./outcome.ts";
 import { publishDeadLetter, publishEvents } from "./publish.ts";
-import { markProcessing, writeOutcomes, type OutcomeRecord } from "./store.ts";
+import { holding, isolating, refusalReason } from "./durable.ts";
+import { beginAttempts, markFailed, writeOutcomes, type OutcomeRecord } from "./store.ts";
 import { persist, secondsSince, sinceAccepted } from "./telemetry.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
   attempt: number;
-  /** Its row was inserted `processing` by this batch's claim: no need to mark it again. */
+  /** Its row was inserted `processing` with this attempt begun by this batch's claim. */
   claimed: boolean;
+  /** An earlier attempt the processor began and never finished, to record as `interrupted`. */
+  interrupted: number | null;
+}
+
+/** A message that ends `failed` without a send, and why. */
+export interface FailedItem extends Item {
+  error: string;
+  /** Attempts its row had begun, when it has a row. */
+  attempts?: number;
 }
 
 interface Result {
@@ -30,11 +41,16 @@ interface Result {
  * `earlierEvents`, so a subscriber sees them in order) → ack / nak / term.
  * Nothing is settled before the outcome is committed.
  */
-export async function sendDue(ctx: LaneContext, due: DueItem[], settled: Settled, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
-  const items = await takeForSending(ctx, due, settled);
+export async function sendDue(ctx: LaneContext, due: DueItem[], settled: Settled, stamp: string, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
+  const items = await takeForSending(ctx, due, settled, stamp);
   if (items.length === 0) return;
-  const results = await Promise.all(items.map((item) => sendOne(ctx, item)));
-  await persist(ctx, "write_outcomes", items, () => writeOutcomes(ctx.db, results.map(toRecord)));
+  const sent = await Promise.all(items.map((item) => sendOne(ctx, item)));
+  // Held while Postgres is away: a send that happened must not be redelivered and made again.
+  const { refused } = await isolating(sent, (part) =>
+    holding("write_outcomes", () => persist(ctx, "write_outcomes", part.map((r) => r.item), () => writeOutcomes(ctx.db, part.map(toRecord))), ctx.hold),
+  );
+  const results = sent.filter((r) => !refused.some((x) => x.item === r));
+  await failAll(ctx, refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })), "unstorable", settled);
   for (const r of results) recordOutcome(ctx, r);
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
@@ -72,14 +88,16 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
 }
 
 /**
- * The items this batch may send: those its claim inserted `processing`, and
- * those `markProcessing` moved there now. One cancelled since it was read
- * is acked and never sent.
+ * The items this batch may send: those its claim inserted with the attempt
+ * begun, and those whose attempt `beginAttempts` begins now. One cancelled
+ * since it was read, or begun by another consumer meanwhile, is acked and
+ * never sent by this batch.
  */
-async function takeForSending(ctx: LaneContext, due: DueItem[], settled: Settled): Promise<DueItem[]> {
+async function takeForSending(ctx: LaneContext, due: DueItem[], settled: Settled, stamp: string): Promise<DueItem[]> {
   const unclaimed = due.filter((i) => !i.claimed);
   if (unclaimed.length === 0) return due;
-  const marked = await persist(ctx, "mark_processing", unclaimed, () => markProcessing(ctx.db, unclaimed.map((i) => i.envelope.id)));
+  const starts = unclaimed.map((i) => ({ id: i.envelope.id, attempt: i.attempt }));
+  const marked = await holding("begin_attempts", () => persist(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.db, starts, stamp)), ctx.hold);
   const sendable: DueItem[] = [];
   for (const item of due) {
     if (item.claimed || marked.has(item.envelope.id)) sendable.push(item);
@@ -137,6 +155,7 @@ function toRecord(r: Result): OutcomeRecord {
     status: r.decision.status,
     error: r.decision.action === "ack" ? null : r.decision.error,
     providerMessageId: r.outcome.kind === "sent" ? (r.outcome.providerMessageId ?? null) : null,
+    interrupted: r.item.interrupted,
   };
 }
 
@@ -167,4 +186,29 @@ export async function deadLetter(ctx: LaneContext, item: Item, error: string, at
     noteLog(ctx, e).error({ err }, "could not publish the dead letter; will retry on redelivery");
     return false;
   }
+}
+
+/**
+ * Ends messages `failed` without a send — Postgres refused them, or they
+ * stalled — with their reason on the row, in the DLQ and in a `failed` event;
+ * then terms them. A dead letter that did not reach the DLQ is naked: the
+ * redelivery finds the row `failed` and publishes it again.
+ */
+export async function failAll(ctx: LaneContext, failed: FailedItem[], reason: FailureReason, settled: Settled): Promise<void> {
+  if (failed.length === 0) return;
+  const { refused } = await isolating(failed, (part) =>
+    holding("mark_failed", () => persist(ctx, "mark_failed", part, () => markFailed(ctx.db, part.map((f) => ({ envelope: f.envelope, error: f.error })))), ctx.hold),
+  );
+  for (const { item, error } of refused) noteLog(ctx, item.envelope).error({ err: error }, "Postgres refused even the failed row; the dead letter still records the failure");
+  const [delivered] = await Promise.all([
+    Promise.all(failed.map((f) => deadLetter(ctx, f, f.error, f.attempts ?? 0))),
+    publishEvents(ctx.events, ctx.topo, failed.map((f) => lifecycleEvent("failed", f.envelope, { error: f.error, ...(f.attempts ? { attempt: f.attempts } : {}) })), ctx.log, ctx.metrics),
+  ]);
+  failed.forEach((f, i) => {
+    noteLog(ctx, f.envelope).warn({ error: f.error, reason }, "notification failed without a send; dead-lettered");
+    ctx.metrics.failed(f.envelope.channel, ctx.priority, reason);
+    if (delivered[i]) f.msg.term();
+    else f.msg.nak(1000);
+    settled.add(f.msg);
+  });
 }

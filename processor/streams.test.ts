@@ -50,3 +50,17 @@ test("ensureStreams asks for the configured replicas: a single server refuses 3 
     await deleteNamespaceStreams(nc, other);
   }
 });
+
+test("ensureStreams keeps dead letters for the configured days, and a later run changes it on the live stream", async () => {
+  const other = topology(testNamespace());
+  try {
+    await ensureStreams(nc, other, { duplicateWindowMs: 60_000, ackWaitMs: 30_000, maxAckPending: 100, dlqMaxAgeDays: 30 });
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(other.streams.dlq)).config.max_age).toBe(30 * 24 * 3600 * 1e9);
+    await ensureStreams(nc, other, { duplicateWindowMs: 60_000, ackWaitMs: 30_000, maxAckPending: 100, dlqMaxAgeDays: 3 });
+    expect((await jsm.streams.info(other.streams.dlq)).config.max_age).toBe(3 * 24 * 3600 * 1e9);
+    expect((await jsm.streams.info(other.streams.events)).config.max_age).toBe(7 * 24 * 3600 * 1e9);
+  } finally {
+    await deleteNamespaceStreams(nc, other);
+  }
+});

@@ -25,6 +25,8 @@ export interface StreamOptions {
   maxAckPending: number;
   /** Copies of every stream (and its consumers) in a NATS cluster; 1 on a single server. Default 1. */
   replicas?: number;
+  /** How long the dead-letter stream keeps a dead letter. Default 14 days. */
+  dlqMaxAgeDays?: number;
 }
 
 /**
@@ -45,7 +47,8 @@ export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: St
     num_replicas: replicas,
   });
   await upsertStream(jsm, { ...keptStream(topo.streams.events, topo.wildcards.events, 7), num_replicas: replicas });
-  await upsertStream(jsm, { ...keptStream(topo.streams.dlq, topo.wildcards.dlq, 14), num_replicas: replicas });
+  // A feed for subscribers and alerts: replay and the admin list read the `failed` rows, so an aged-out dead letter loses nothing.
+  await upsertStream(jsm, { ...keptStream(topo.streams.dlq, topo.wildcards.dlq, opts.dlqMaxAgeDays ?? 14), num_replicas: replicas });
   for (const priority of PRIORITIES) {
     await upsertConsumer(jsm, topo.streams.work, {
       durable_name: topo.laneConsumer(priority),

@@ -7,20 +7,21 @@ import type { Channel } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import { deliveryAttempts, notifications } from "../schemas/tables.ts";
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamespace, topology, type TestDatabase } from "../test/support/services.ts";
+import type { MetricsRecorder } from "../bin/telemetry/recorder.ts";
 import type { Sender } from "./channels/types.ts";
 import { createProcessor, type Processor, type ProcessorOptions } from "./processor.ts";
 import { ensureStreams } from "./streams.ts";
 
 export const TEST_SECRET = `whsec_${Buffer.from("processor-test-secret-0123456789").toString("base64")}`;
 
-export const DEFAULT_OPTIONS: ProcessorOptions = { batchSize: 64, channelConcurrency: 16, maxAttempts: 3, retryBaseMs: 20, retryMaxMs: 200 };
+export const DEFAULT_OPTIONS: ProcessorOptions = { batchSize: 64, channelConcurrency: 16, maxAttempts: 3, retryBaseMs: 20, retryMaxMs: 200, stallLimit: 10, schedulerPollMs: 50 };
 
 /** One test file's isolated world: own namespace, streams and database. */
 export interface Harness {
   nc: NatsConnection;
   db: TestDatabase;
   topo: ReturnType<typeof topology>;
-  start(senders: Record<Channel, Sender>, options?: Partial<ProcessorOptions>): Promise<Processor>;
+  start(senders: Record<Channel, Sender>, options?: Partial<ProcessorOptions>, metrics?: MetricsRecorder): Promise<Processor>;
   publish(e: Envelope, msgId?: string): Promise<void>;
   publishRaw(subject: string, data: string): Promise<void>;
   row(id: string): Promise<typeof notifications.$inferSelect | undefined>;
@@ -31,18 +32,19 @@ export interface Harness {
 }
 
 /** Creates the namespace's streams and a fresh database; `cleanup()` removes both. */
-export async function createHarness(): Promise<Harness> {
+export async function createHarness(streams: { maxAckPending?: number; ackWaitMs?: number } = {}): Promise<Harness> {
   const topo = topology(testNamespace());
   const [nc, db] = await Promise.all([connectTestNats(), createTestDatabase()]);
-  await ensureStreams(nc, topo, { duplicateWindowMs: 60_000, ackWaitMs: 5_000, maxAckPending: 4096 });
+  await ensureStreams(nc, topo, { duplicateWindowMs: 60_000, ackWaitMs: streams.ackWaitMs ?? 5_000, maxAckPending: streams.maxAckPending ?? 4096 });
   const js = jetstream(nc);
   const running: Processor[] = [];
   return {
     nc,
     db,
     topo,
-    async start(senders, options = {}) {
-      const p = createProcessor({ nc, db: db.db, topology: topo, senders, logger: pino({ level: process.env.HERALD_TEST_LOG ?? "silent" }), options: { ...DEFAULT_OPTIONS, ...options } });
+    async start(senders, options = {}, metrics) {
+      const logger = pino({ level: process.env.HERALD_TEST_LOG ?? "silent" });
+      const p = createProcessor({ nc, db: db.db, topology: topo, senders, logger, options: { ...DEFAULT_OPTIONS, ...options }, ...(metrics ? { metrics } : {}) });
       await p.start();
       running.push(p);
       return p;

@@ -35,8 +35,13 @@ export function isTerminal(status: Status): boolean {
   return (TERMINAL_STATUSES as readonly Status[]).includes(status);
 }
 
-export const ATTEMPT_OUTCOMES = ["sent", "retryable_error", "permanent_error"] as const;
+/** `interrupted`: the processor stopped before the attempt's outcome was known (recorded when the message comes back). */
+export const ATTEMPT_OUTCOMES = ["sent", "retryable_error", "permanent_error", "interrupted"] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Why a notification waits in the scheduler: a `scheduledFor` in the future, or a replay of a failed one (due at once). */
+export const SCHEDULE_REASONS = ["scheduled", "replay"] as const;
+export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
 
 export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

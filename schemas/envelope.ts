@@ -16,6 +16,12 @@ export const Envelope = z.object({
   payload: z.record(z.string(), z.unknown()),
   metadata: z.record(z.string(), z.string()).nullable(),
   idempotencyKey: z.string().nullable(),
+  /**
+   * SHA-256 (hex) of the body of the keyed request that carried it: a second
+   * request with the same key and another body is told apart from a retry,
+   * even after the gateway's idempotency store forgot the key. Absent without a key.
+   */
+  requestHash: z.string().optional(),
   correlationId: z.string().nullable(),
   scheduledFor: z.iso.datetime({ offset: true }).nullable(),
   acceptedAt: z.iso.datetime({ offset: true }),

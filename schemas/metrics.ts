@@ -36,14 +36,17 @@ export interface MetricDefinition {
 
 /**
  * The DB call sites the instrumentation times, one per store function (processor/store.ts:
- * claim, readStates, markProcessing, writeOutcomes; gateway/reader.ts; readiness; migrations),
- * so the set stays closed.
+ * claim, readStates, beginAttempts, writeOutcomes, markFailed; processor/schedules.ts;
+ * gateway/reader.ts; readiness; migrations), so the set stays closed.
  */
 export const DB_OPERATIONS = [
   "claim",
   "read_states",
-  "mark_processing",
+  "begin_attempts",
   "write_outcomes",
+  "mark_failed",
+  "schedule",
+  "release_schedules",
   "get_notification",
   "list_notifications",
   "list_attempts",
@@ -55,7 +58,7 @@ export const DB_OPERATIONS = [
 ] as const;
 
 /** Why a notification ended `failed` (and went to the DLQ). */
-export const FAILURE_REASONS = ["permanent_error", "attempts_exhausted", "invalid_message"] as const;
+export const FAILURE_REASONS = ["permanent_error", "attempts_exhausted", "invalid_message", "unstorable", "stalled", "idempotency_conflict"] as const;
 
 /** Label specs shared by several metrics, so one label means the same thing everywhere. */
 const L = {
@@ -181,6 +184,19 @@ export const METRICS = {
     type: "counter",
     help: "Requests refused with 429 because the tenant's rate limit (HERALD_RATE_LIMIT) was used up.",
     labels: { route: L.route },
+  },
+  scheduleReleased: {
+    name: "herald_scheduler_released_total",
+    type: "counter",
+    help: "Scheduled notifications the scheduler handed back to their lanes when they came due.",
+    labels: {},
+  },
+  scheduleLag: {
+    name: "herald_scheduler_release_lag_seconds",
+    type: "histogram",
+    help: "How late a release was: from the latest due time among the notifications it released to their publish being acked, in seconds.",
+    labels: {},
+    buckets: BACKEND_BUCKETS_SECONDS,
   },
   dbQueryDuration: {
     name: "herald_db_query_duration_seconds",

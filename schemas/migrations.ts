@@ -8,6 +8,7 @@ import init from "./migrations/0000_init.sql" with { type: "text" };
 import attemptProviderMessageId from "./migrations/0001_attempt_provider_message_id.sql" with { type: "text" };
 import inboxReadAt from "./migrations/0002_inbox_read_at.sql" with { type: "text" };
 import inboxUnreadIndex from "./migrations/0003_inbox_unread_index.sql" with { type: "text" };
+import acceptedMeansSent from "./migrations/0004_accepted_means_sent.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -20,6 +21,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0001_attempt_provider_message_id": attemptProviderMessageId,
   "0002_inbox_read_at": inboxReadAt,
   "0003_inbox_unread_index": inboxUnreadIndex,
+  "0004_accepted_means_sent": acceptedMeansSent,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */

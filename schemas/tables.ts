@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, STATUSES } from "./enums.ts";
+import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, STATUSES } from "./enums.ts";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -18,6 +18,8 @@ export const notifications = pgTable(
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
     metadata: jsonb("metadata").$type<Record<string, string>>(),
     idempotencyKey: text("idempotency_key"),
+    /** SHA-256 of the keyed request's body: a second request with the key and another body is told apart from a retry. */
+    requestHash: text("request_hash"),
     correlationId: text("correlation_id"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
@@ -64,3 +66,24 @@ export const deliveryAttempts = pgTable(
 );
 export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
 export type NewDeliveryAttemptRow = typeof deliveryAttempts.$inferInsert;
+
+/**
+ * Notifications waiting for a time, held here rather than in the work stream
+ * (where a nak-delayed message holds a lane's ack-pending capacity). The
+ * scheduler publishes each to its lane when `due_at` comes and deletes it.
+ * `reason` says who deferred it, so later reasons (quiet hours, digests)
+ * share the same release.
+ */
+export const schedules = pgTable(
+  "schedules",
+  {
+    notificationId: uuid("notification_id")
+      .primaryKey()
+      .references(() => notifications.id, { onDelete: "cascade" }),
+    dueAt: tstz("due_at").notNull(),
+    reason: text("reason", { enum: SCHEDULE_REASONS }).notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("schedules_due").on(t.dueAt)],
+);
+export type ScheduleRow = typeof schedules.$inferSelect;

@@ -43,7 +43,7 @@ describe("the compiled binary", () => {
   test("replays dead letters: a dry run against the stack prints its report", async () => {
     const { code, out } = await run(["replay", "--dry-run"], { ...stack.env, LOG_LEVEL: "warn" });
     expect(code).toBe(0);
-    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "")).toEqual({ replayed: [], stale: 0, invalid: 0, kept: 0 });
+    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "")).toEqual({ replayed: [], unreplayable: [], skipped: 0 });
   });
 
   test("runs gateway and processor in one process: a notification is accepted and sent", async () => {
@@ -67,6 +67,6 @@ describe("the compiled binary", () => {
     expect(await proc.exited).toBe(0);
     const { tables, state } = JSON.parse(out) as { tables: unknown; state: unknown };
     expect(JSON.stringify(tables)).toContain("delivery_attempts");
-    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null });
+    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null });
   }, 60_000);
 });

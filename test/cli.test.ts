@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { eq } from "drizzle-orm";
+import { notifications } from "../schemas/tables.ts";
 import { createStack } from "./support/stack.ts";
 
 const CLI = new URL("../bin/herald.ts", import.meta.url).pathname;
@@ -50,6 +52,8 @@ test("replay refuses unknown or bad flags before connecting to anything, naming 
     [["--chanel", "email"], "--chanel"],
     [["--channel", "fax"], "--channel"],
     [["--limit", "-1"], "--limit"],
+    [["--since", "2026-11-26"], "--since: must be an ISO 8601 time with its offset"],
+    [["--since", "2026-02-30T00:00:00Z"], "--since"],
   ] as const) {
     const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], { env: { PATH: process.env.PATH ?? "", NATS_URL: "nats://127.0.0.1:1" }, stdout: "pipe", stderr: "pipe" });
     const stderr = await new Response(proc.stderr).text();
@@ -58,13 +62,28 @@ test("replay refuses unknown or bad flags before connecting to anything, naming 
   }
 });
 
-test("replay runs against the services and prints its report as one JSON line", async () => {
+test("replay reads the failed rows, with no dead letter in the stream, and prints its report as one JSON line", async () => {
   const stack = await createStack();
   try {
-    const proc = Bun.spawn([process.execPath, CLI, "replay", "--dry-run", "--channel", "webhook"], { env: { PATH: process.env.PATH ?? "", ...stack.env, LOG_LEVEL: "warn" }, stdout: "pipe", stderr: "pipe" });
-    const stdout = await new Response(proc.stdout).text();
-    expect(await proc.exited).toBe(0);
-    expect(JSON.parse(stdout.trim().split("\n").at(-1) ?? "")).toEqual({ replayed: [], stale: 0, invalid: 0, kept: 0 });
+    const id = crypto.randomUUID();
+    const poison = crypto.randomUUID();
+    const row = { tenantId: "acme", userId: "u", channel: "webhook", type: "transactional", priority: "normal", status: "failed", attempts: 8 } as const;
+    await stack.db.db.insert(notifications).values([
+      { ...row, id, payload: { url: "https://hooks.example.com/in", body: { a: 1 } }, updatedAt: new Date("2026-11-26T06:00:00Z") },
+      { ...row, id: poison, payload: {}, attempts: 0 },
+    ]);
+    const replay = async (...flags: string[]) => {
+      const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], { env: { PATH: process.env.PATH ?? "", ...stack.env, LOG_LEVEL: "warn" }, stdout: "pipe", stderr: "pipe" });
+      const stdout = await new Response(proc.stdout).text();
+      expect(await proc.exited).toBe(0);
+      return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as unknown;
+    };
+    expect(await replay("--dry-run", "--channel", "webhook")).toEqual({ replayed: [id], unreplayable: [poison], skipped: 0 });
+    expect(await replay("--dry-run", "--since", "2026-11-26T07:00:00+01:00")).toEqual({ replayed: [], unreplayable: [poison], skipped: 0 });
+    expect(await replay("--channel", "webhook")).toEqual({ replayed: [id], unreplayable: [poison], skipped: 0 });
+    const [after] = await stack.db.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, id));
+    expect(after?.status).toBe("retrying");
+    expect(await replay()).toEqual({ replayed: [], unreplayable: [poison], skipped: 0 });
   } finally {
     await stack.cleanup();
   }

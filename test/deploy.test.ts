@@ -176,6 +176,7 @@ const EXPECTED_ALERTS: Record<string, AlertRule["labels"]["severity"]> = {
   HeraldNotificationFailureRateHigh: "P2",
   HeraldDlqGrowing: "P2",
   HeraldProviderErrorRatioHigh: "P2",
+  HeraldSchedulerLagging: "P2",
   HeraldTrafficAboveWeeklyNorm: "P3",
   HeraldPublishErrors: "P3",
   HeraldDbErrors: "P3",
@@ -374,7 +375,8 @@ describe("deploy/runbooks.md", () => {
     const cited = [
       "could not start",
       "lane loop crashed",
-      "batch failed; returning it to the stream",
+      "Postgres step failed; holding the batch and retrying",
+      "could not release due notifications",
       "send failed",
       "could not publish some lifecycle events",
       "invalid configuration:",

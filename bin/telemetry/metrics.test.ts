@@ -54,8 +54,8 @@ describe("createMetrics", () => {
     expect(sample(text, "herald_notification_end_to_end_seconds_count", { channel: "in_app", lane: "high" })).toBe(0);
     expect(sample(text, "herald_jetstream_consumer_pending", { lane: "normal" })).toBe(0);
     expect(sample(text, "herald_dlq_messages", { channel: "invalid" })).toBe(0);
-    // Failed: 6 channels × 4 lanes × 3 reasons.
-    expect(text.split("\n").filter((l) => l.startsWith("herald_notifications_failed_total{")).length).toBe(72);
+    // Failed: 6 channels × 4 lanes × 6 reasons.
+    expect(text.split("\n").filter((l) => l.startsWith("herald_notifications_failed_total{")).length).toBe(144);
   });
 
   test("creates route and provider series at 0 from the routes and senders it is given", async () => {

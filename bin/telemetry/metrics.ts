@@ -256,6 +256,10 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     endToEnd(channel, lane, seconds) {
       endToEnd.get2(channel, lane).observe(seconds);
     },
+    scheduleReleased(count, lagSeconds) {
+      metric("scheduleReleased").inc(count);
+      metric("scheduleLag").observe(lagSeconds);
+    },
     providerRequest(providerName, channel, outcome, seconds) {
       provider.get3(providerName, channel, outcome).observe(seconds);
     },

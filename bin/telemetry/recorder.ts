@@ -41,6 +41,8 @@ export interface MetricsRecorder {
   failed(channel: MetricChannel, lane: Priority, reason: FailureReason): void;
   /** acceptedAt → provider accepted, retries included. */
   endToEnd(channel: Channel, lane: Priority, seconds: number): void;
+  /** A scheduler release: how many notifications, and how late after the latest due time. */
+  scheduleReleased(count: number, lagSeconds: number): void;
   providerRequest(provider: string, channel: Channel, outcome: AttemptOutcome, seconds: number): void;
   dbQuery(operation: DbOperation, outcome: CallOutcome, seconds: number): void;
   /** Queries in flight right now, counted by `timeQuery`; read as pool active / waiting. */
@@ -63,6 +65,7 @@ export const NOOP_METRICS: MetricsRecorder = {
   sent: noop,
   failed: noop,
   endToEnd: noop,
+  scheduleReleased: noop,
   providerRequest: noop,
   dbQuery: noop,
   dbInFlight: noop,

@@ -1,22 +1,36 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { DeadLetterQuery, DeadLetterSummary, ReplayOptions, ReplayReport } from "../../processor/replay.ts";
+import type { DeadLetterQuery, DeadLetterSummary, FailedPosition, InvalidDeadLetter } from "../../processor/dead-letters.ts";
+import type { ReplayOptions, ReplayReport } from "../../processor/replay.ts";
+import { storableText } from "../../schemas/storable.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { readJsonBody } from "../body.ts";
 import type { BaseEnv } from "../context.ts";
+import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import { bearerKey } from "../middleware/auth.ts";
 
-/** The dead-letter stream, as the admin routes use it (processor/replay.ts behind it). */
+/** Dead letters as the admin routes use them (processor/replay.ts behind it): `failed` rows from Postgres, garbage from the stream. */
 export interface DeadLetterAdmin {
-  list(query: DeadLetterQuery): Promise<{ data: DeadLetterSummary[]; total: number }>;
+  list(query: DeadLetterQuery): Promise<{ data: DeadLetterSummary[]; next: FailedPosition | null }>;
+  listInvalid(query: { limit: number; after?: number }): Promise<{ data: InvalidDeadLetter[]; next: number | null }>;
   replay(opts: ReplayOptions): Promise<ReplayReport>;
 }
 
-/** What `/admin/v1` needs: the operators' keys (HERALD_ADMIN_KEYS, name by key) and the stream. */
+/** What `/admin/v1` needs: the operators' keys (HERALD_ADMIN_KEYS, name by key) and the dead letters. */
 export interface AdminDeps {
   keys: ReadonlyMap<string, string>;
   deadLetters: DeadLetterAdmin;
+}
+
+/** The answers of the two lists; `nextCursor` goes back as `cursor`, null on the last page. */
+export interface DeadLetterList {
+  data: DeadLetterSummary[];
+  nextCursor: string | null;
+}
+export interface InvalidDeadLetterList {
+  data: InvalidDeadLetter[];
+  nextCursor: string | null;
 }
 
 interface AdminEnv {
@@ -37,24 +51,25 @@ function adminAuth(admins: ReadonlyMap<string, string>, tenants: ReadonlyMap<str
   };
 }
 
-const Query = z.object({
-  channel: z.enum(CHANNELS).optional(),
-  tenant: z.string().min(1).max(255).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
+const limit = z.coerce.number().int().min(1).max(1000).default(100);
+const cursor = z.string().min(1).max(512).optional();
+const Query = z.object({ channel: z.enum(CHANNELS).optional(), tenant: storableText().min(1).max(255).optional(), limit, cursor });
+const InvalidQuery = z.object({ limit, cursor: z.string().regex(/^[1-9]\d{0,15}$/, "Not a cursor from this API").optional() });
 
 /** The body of `POST /admin/v1/dead-letters/replay`; the OpenAPI document is generated from it. */
 export const ReplayBody = z.strictObject({
   channel: z.enum(CHANNELS).optional(),
-  tenant: z.string().min(1).max(255).optional(),
+  tenant: storableText().min(1).max(255).optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe("Only notifications that failed after this time"),
   limit: z.number().int().min(0).optional(),
   dryRun: z.boolean().default(false),
 });
 
 /**
- * `/admin/v1`: the dead-letter stream for operators. `GET /dead-letters`
- * lists what failed and why (no payloads); `POST /dead-letters/replay` hands
- * them back to the processor as `herald replay` does.
+ * `/admin/v1`: dead letters for operators. `GET /dead-letters` lists the
+ * `failed` notifications from Postgres (no payloads); `GET
+ * /dead-letters/invalid` the stream's messages that were never envelopes;
+ * `POST /dead-letters/replay` hands failed ones back as `herald replay` does.
  */
 export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, string>): Hono<AdminEnv> {
   const routes = new Hono<AdminEnv>();
@@ -63,7 +78,20 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
   routes.get("/dead-letters", async (c) => {
     const query = Query.safeParse(c.req.query());
     if (!query.success) throw invalidQuery(query.error);
-    return c.json(await admin.deadLetters.list(query.data));
+    const { cursor: token, ...filters } = query.data;
+    // The cursor's time is the row's updated_at here: when it failed.
+    const position = token === undefined ? undefined : decodeCursor(token);
+    if (position === null) throw invalidQuery([{ path: "cursor", message: "Not a cursor from this API" }]);
+    const { data, next } = await admin.deadLetters.list({ ...filters, ...(position ? { after: { at: position.createdAt, id: position.id } } : {}) });
+    return c.json({ data, nextCursor: next ? encodeCursor({ createdAt: next.at, id: next.id }) : null } satisfies DeadLetterList);
+  });
+
+  routes.get("/dead-letters/invalid", async (c) => {
+    const query = InvalidQuery.safeParse(c.req.query());
+    if (!query.success) throw invalidQuery(query.error);
+    const { limit, cursor: token } = query.data;
+    const { data, next } = await admin.deadLetters.listInvalid({ limit, ...(token ? { after: Number(token) } : {}) });
+    return c.json({ data, nextCursor: next === null ? null : String(next) } satisfies InvalidDeadLetterList);
   });
 
   routes.post("/dead-letters/replay", async (c) => {
@@ -71,8 +99,12 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
     const parsed = ReplayBody.safeParse(body.value);
     if (!parsed.success) throw invalidBody(parsed.error);
-    const report = await admin.deadLetters.replay(parsed.data);
-    deps.logger.info({ operator, correlationId: requestId, replayed: report.replayed.length, stale: report.stale, dryRun: parsed.data.dryRun }, "dead letters replayed");
+    const { since, ...opts } = parsed.data;
+    const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) });
+    deps.logger.info(
+      { operator, correlationId: requestId, replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped, dryRun: opts.dryRun },
+      "dead letters replayed",
+    );
     return c.json(report);
   });
 
