@@ -4,21 +4,14 @@
 // must be sent once, close to its time. Times come from Postgres (`sent_at`
 // against `scheduled_for`), once-ness from the verifying webhook receiver.
 import { jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import { topology } from "../../schemas/subjects.ts";
-import type { WebhookReceiver } from "../../test/support/webhook-receiver.ts";
 import { waitForQuiet } from "../lib/machine.ts";
 import type { SchedulerRun } from "../types.ts";
+import type { E2eDeps } from "./e2e.ts";
 
-export interface SchedulerDeps {
-  gatewayUrl: string;
-  apiKey: string;
-  nc: NatsConnection;
-  namespace: string;
-  databaseUrl: string;
-  receiver: WebhookReceiver;
-}
+/** What the end-to-end phase is given, but the process ids: the phase reads times from Postgres, not CPU. */
+export type SchedulerDeps = Omit<E2eDeps, "gatewayPid" | "processorPid">;
 
 export interface SchedulerOptions {
   scheduled: number;
