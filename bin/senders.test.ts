@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { closeSenders } from "../processor/channels/index.ts";
-import { ConfigError, parseConfig } from "./config.ts";
+import { ConfigError, parseConfig } from "../schemas/config.ts";
 import { loadServiceAccount, sendersFromConfig } from "./senders.ts";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
@@ -49,7 +49,7 @@ test("sendersFromConfig picks each channel's provider from the keys set, logs th
   const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
   try {
     expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({ email: "smtp", sms: "sink", push: "fcm", in_app: "inbox", webhook: "webhook" });
-    expect(lines.find((l) => l.msg === "channel providers")?.providers).toEqual({ email: "smtp", sms: "sink", push: "fcm", webhook: "webhook", in_app: "inbox" });
+    expect(lines.find((l) => l.msg === "channel providers")?.providers).toBe("email=smtp sms=sink push=fcm webhook=webhook in_app=inbox");
     // In-app goes to the inbox, so only SMS is warned about.
     expect(lines.filter((l) => l.level === 40).map((l) => l.channel)).toEqual(["sms"]);
   } finally {

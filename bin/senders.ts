@@ -3,7 +3,7 @@ import { createSenders, type Senders } from "../processor/channels/index.ts";
 import { importPkcs8, ServiceAccountKey } from "../processor/channels/google-oauth.ts";
 import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
 import { CHANNELS, type Channel } from "../schemas/enums.ts";
-import { ConfigError, type HeraldConfig } from "./config.ts";
+import { ConfigError, type HeraldConfig } from "../schemas/config.ts";
 
 /**
  * The service-account key named by HERALD_FCM_SERVICE_ACCOUNT: the JSON itself
@@ -70,11 +70,18 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
       : {}),
   });
   const providers = Object.fromEntries(CHANNELS.map((c) => [c, senders[c].provider])) as Record<Channel, string>;
-  log.info({ providers }, "channel providers");
+  // As "channel=provider" text: `email` is a key the logger redacts, as it would a recipient's address.
+  log.info({ providers: CHANNELS.map((c) => `${c}=${providers[c]}`).join(" ") }, "channel providers");
   if (cfg.NODE_ENV === "production") {
     for (const channel of CHANNELS) {
       if (providers[channel] === "sink") log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
     }
   }
   return senders;
+}
+
+/** The webhook signing secret a processor cannot start without. */
+export function requireWebhookSecret(secret: string | undefined): string {
+  if (!secret) throw new ConfigError(["HERALD_WEBHOOK_SECRET"], "invalid configuration:\n  HERALD_WEBHOOK_SECRET is required to sign webhooks");
+  return secret;
 }

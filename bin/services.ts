@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import postgres from "postgres";
-import type { HeraldConfig } from "./config.ts";
-import { connectPostgres, openPglite, type DatabaseHandle } from "./database.ts";
-import { answers, freePort, waitForPort } from "./probe.ts";
+import type { HeraldConfig } from "../schemas/config.ts";
+import { connectPostgres, openPglite, type DatabaseHandle } from "../lib/db/connect.ts";
+import { answers, freePort, waitForPort } from "../lib/probe.ts";
 
 const LOOPBACK = "127.0.0.1";
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
 import { createApp } from "./app.ts";
-import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
-import { createAppFixture, send, VALID, type AppFixture } from "./test-fixture.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
+import { type NotificationReader } from "../schemas/views.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { httpTelemetry, metricsHandler } from "../bin/telemetry/hono.ts";
+import { httpTelemetry, metricsHandler } from "./middleware/telemetry.ts";
 import { resolveDeps, type BaseEnv, type GatewayDeps, type TenantEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { bearerAuth } from "./middleware/auth.ts";

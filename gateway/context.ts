@@ -1,22 +1,18 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
+import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import { sha256Hex } from "./body.ts";
-import { instrumentPublisher, type Publisher } from "./publisher.ts";
+import type { Publisher } from "../lib/nats/work.ts";
+import type { DeadLetterAdmin } from "../schemas/dead-letter.ts";
+import { instrumentPublisher } from "./publisher.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
-import type { NotificationCanceller } from "./cancel.ts";
-import type { Inbox } from "./inbox.ts";
-import type { AdminDeps } from "./routes/admin.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import type { NotificationReader } from "./reader.ts";
 import type { GatewayStore } from "./store/types.ts";
 
-/** One dependency `/health/ready` probes (NATS, Postgres, the idempotency store). */
-export interface ReadinessCheck {
-  name: string;
-  /** Resolves when the dependency answers; any rejection marks it failing. */
-  check(): Promise<void>;
-}
+import type { ReadinessCheck } from "../lib/health.ts";
+import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
+
+export type { ReadinessCheck };
 
 export interface GatewayOptions {
   /** Largest accepted single-request body; the batch route allows 16× this. */
@@ -89,6 +85,12 @@ export interface GatewayDeps {
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
   options?: Partial<GatewayOptions>;
+}
+
+/** What `/admin/v1` needs: the operators' keys (HERALD_ADMIN_KEYS, name by key) and the dead letters. */
+export interface AdminDeps {
+  keys: ReadonlyMap<string, string>;
+  deadLetters: DeadLetterAdmin;
 }
 
 /** Deps with every option filled in, as handlers see them. */

@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type TestDatabase } from "../test/support/services.ts";
 import { STORE_ADAPTERS, type TestStore } from "../test/support/stores.ts";
 import { createApp } from "./app.ts";
-import type { Publisher } from "./publisher.ts";
-import { createNotificationCanceller } from "./cancel.ts";
-import { createInbox } from "./inbox.ts";
-import { createNotificationReader } from "./reader.ts";
-import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
+import type { Publisher } from "../lib/nats/work.ts";
+import { createNotificationCanceller } from "../lib/db/cancel.ts";
+import { createInbox } from "../lib/db/inbox.ts";
+import { createNotificationReader } from "../lib/db/reads.ts";
+import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
 
 let stream: StreamFixture;
 let db: TestDatabase;

@@ -1,10 +1,11 @@
 import type { Context as TraceContext } from "@opentelemetry/api";
-import { withDeadline } from "../bin/deadline.ts";
-import { maybeSpan, SPANS } from "../bin/telemetry/spans.ts";
+import { withDeadline } from "../lib/deadline.ts";
+import { maybeSpan, SPANS } from "../lib/telemetry/spans.ts";
 import { IdempotencyKey } from "../schemas/request.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors } from "./errors.ts";
-import type { AcceptedView, ClaimResult, StoredResponse } from "./store/types.ts";
+import type { ClaimResult, StoredResponse } from "./store/types.ts";
+import { type AcceptedView } from "../schemas/views.ts";
 
 /** One request's idempotency record: which tenant, which key, which body. */
 export interface IdempotencyScope {

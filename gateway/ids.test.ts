@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { decodeCursor, encodeCursor } from "../lib/db/cursor.ts";
 import { sha256Hex } from "./body.ts";
-import { bunSha256Hex } from "./entry-bun.ts";
-import { batchIdsForKey, idForKey, isUuid, uuidv7, uuidv7Time } from "./ids.ts";
+import { bunSha256Hex } from "./runtime/bun/serve.ts";
+import { batchIdsForKey, idForKey, uuidv7, uuidv7Time } from "./ids.ts";
+import { isUuid } from "../schemas/storable.ts";
 
 describe("uuidv7", () => {
   test("sets version 7 and the RFC 9562 variant, and embeds the millisecond time", () => {

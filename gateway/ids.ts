@@ -21,13 +21,6 @@ export function uuidv7(now: number = Date.now()): string {
   return formatUuid(bytes);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for any RFC 9562 textual UUID; used to answer 404 before Postgres would reject the cast. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
-
 /** The millisecond timestamp inside a UUIDv7. */
 export function uuidv7Time(id: string): number {
   return Number.parseInt(id.replaceAll("-", "").slice(0, 12), 16);

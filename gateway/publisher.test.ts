@@ -3,12 +3,10 @@ import type { Envelope } from "../schemas/envelope.ts";
 import { connectTestNats } from "../test/support/services.ts";
 import { accept } from "./accept.ts";
 import { createApp } from "./app.ts";
-import { createJetStreamPublisher, isPublishUnavailable, type Publisher } from "./publisher.ts";
-import type { NotificationCanceller } from "./cancel.ts";
-import type { Inbox } from "./inbox.ts";
-import type { NotificationReader } from "./reader.ts";
+import { createWorkPublisher, isPublishUnavailable, type Publisher } from "../lib/nats/work.ts";
 import { createMemoryStore } from "./store/memory.ts";
-import { addWorkStream, createStreamFixture, KEYS, send, silentLogger, VALID, type StreamFixture } from "./test-fixture.ts";
+import { addWorkStream, createStreamFixture, KEYS, send, silentLogger, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
+import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
 
 // No route here reads Postgres, so a reader that is never called stands in.
 const unusedReader: NotificationReader = {
@@ -35,7 +33,7 @@ function appWith(publisher: Publisher, store = createMemoryStore()) {
   return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, inbox: unusedInbox, readiness: [], logger: silentLogger }) };
 }
 
-describe("createJetStreamPublisher", () => {
+describe("createWorkPublisher", () => {
   test("fails fast with PublishUnavailableError when no stream takes the subject", async () => {
     const err = await f.publisher.publish(envelope(), "no-stream").catch((e: unknown) => e);
     expect(isPublishUnavailable(err)).toBe(true);
@@ -45,7 +43,7 @@ describe("createJetStreamPublisher", () => {
     const nc = await connectTestNats();
     // A subscriber that never answers swallows the request, so only the timeout can end it.
     const silent = nc.subscribe(f.topo.wildcards.work);
-    const publisher = createJetStreamPublisher(nc, f.topo, { timeoutMs: 150 });
+    const publisher = createWorkPublisher(nc, f.topo, { timeoutMs: 150 });
     const started = Date.now();
     const err = await publisher.publish(envelope(), "timeout").catch((e: unknown) => e);
     expect(isPublishUnavailable(err)).toBe(true);
@@ -57,7 +55,7 @@ describe("createJetStreamPublisher", () => {
   test("fails with PublishUnavailableError on a closed connection", async () => {
     const nc = await connectTestNats();
     await nc.close();
-    const err = await createJetStreamPublisher(nc, f.topo, { timeoutMs: 500 }).publish(envelope(), "closed").catch((e: unknown) => e);
+    const err = await createWorkPublisher(nc, f.topo, { timeoutMs: 500 }).publish(envelope(), "closed").catch((e: unknown) => e);
     expect(isPublishUnavailable(err)).toBe(true);
   });
 });
@@ -86,7 +84,7 @@ describe("publish failure at the route", () => {
   test("answers 503 on a closed connection and keeps no claim", async () => {
     const nc = await connectTestNats();
     await nc.close();
-    const { app, store } = appWith(createJetStreamPublisher(nc, f.topo, { timeoutMs: 500 }));
+    const { app, store } = appWith(createWorkPublisher(nc, f.topo, { timeoutMs: 500 }));
     const res = await send(app, "/v1/notifications", { body: VALID.email, headers: { "idempotency-key": "closed-1" } });
     expect(res.status).toBe(503);
     expect(await store.claim("acme", "closed-1", "h", 1_000)).toEqual({ kind: "claimed" });
@@ -104,7 +102,7 @@ describe("publish failure at the route", () => {
 describe("JetStream deduplication", () => {
   test("drops a second publish with the same Nats-Msg-Id and keeps many publishes in flight", async () => {
     await addWorkStream(f.jsm, f.topo);
-    const publisher = createJetStreamPublisher(f.nc, f.topo, { timeoutMs: 2_000 });
+    const publisher = createWorkPublisher(f.nc, f.topo, { timeoutMs: 2_000 });
     await Promise.all(Array.from({ length: 300 }, (_, i) => publisher.publish(envelope(), `acme:dup-${i % 100}`)));
     expect(await f.count()).toBe(100);
   });

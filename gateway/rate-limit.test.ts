@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createMetrics } from "../bin/telemetry/metrics.ts";
+import { createMetrics } from "../lib/telemetry/metrics.ts";
 import { createApp } from "./app.ts";
 import { createRateLimiter, rateLimiterFromConfig } from "./rate-limit.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "./test-fixture.ts";
+import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
 
 /** A limiter on a clock the test moves by hand. */
 function manual(perSecond: number, burst: number) {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import type { DestinationStream } from "pino";
-import { createHeraldLogger } from "../bin/telemetry/logging.ts";
-import { createMetrics, type HeraldMetrics } from "../bin/telemetry/metrics.ts";
-import { SPANS, startTracing, type Tracing } from "../bin/telemetry/tracing.ts";
-import { traceIdFromTraceparent } from "../bin/telemetry/correlation.ts";
+import { createHeraldLogger } from "../lib/telemetry/logging.ts";
+import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
+import { SPANS, startTracing, type Tracing } from "../lib/telemetry/tracing.ts";
+import { traceIdFromTraceparent } from "../lib/telemetry/correlation.ts";
 import { createApp } from "./app.ts";
-import { createNotificationReader } from "./reader.ts";
-import { createAppFixture, send, VALID, type AppFixture } from "./test-fixture.ts";
+import { createNotificationReader } from "../lib/db/reads.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 let metrics: HeraldMetrics;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAppFixture, send, TENANT_KEY, VALID, type AppFixture, type SendOptions } from "./test-fixture.ts";
+import { createAppFixture, send, TENANT_KEY, VALID, type AppFixture, type SendOptions } from "../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

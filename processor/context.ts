@@ -1,24 +1,26 @@
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { Context, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import type { MetricsRecorder } from "../bin/telemetry/recorder.ts";
-import type { Database } from "../schemas/database.ts";
+import type { MetricsRecorder } from "../lib/telemetry/recorder.ts";
+import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
+import type { Database, Sql } from "../schemas/database.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { Topology } from "../schemas/subjects.ts";
-import type { AckedPublisher } from "./acked-publisher.ts";
 import type { Senders } from "./channels/types.ts";
-import type { HoldOptions } from "./durable.ts";
+import type { HoldOptions } from "../lib/db/durable.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
 
 /** Everything a lane needs to work a batch. */
 export interface LaneContext {
   priority: Priority;
+  /** The batch statements (lib/db/notifications.ts). */
+  sql: Sql;
+  /** The schedules (lib/db/schedules.ts). */
   db: Database;
-  js: JetStreamClient;
-  /** Lifecycle events go out through this: many in flight, acked per batch. */
-  events: AckedPublisher;
+  /** Lifecycle events and dead letters go out through this: many in flight, each acked. */
+  publisher: AckPublisher;
   topo: Topology;
   senders: Senders;
   limiters: Record<Channel, Limiter>;
@@ -44,8 +46,6 @@ export interface Item {
   trace?: Context;
 }
 
-/** Messages of the current batch already acked / naked / termed. */
-export type Settled = Set<JsMsg>;
 
 /** Child logger carrying the ids an operator searches by (correlation id included). */
 export function noteLog(ctx: LaneContext, e: Envelope): Logger {

@@ -1,10 +1,11 @@
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { handleBatch } from "./batch.ts";
-import type { LaneContext, Settled } from "./context.ts";
+import type { LaneContext } from "./context.ts";
+import { createSettlement } from "./settlement.ts";
 
 /** The shortest pull expiry nats.js allows: bounds how long stop() waits for an idle lane. */
 export const FETCH_EXPIRES_MS = 1000;
-/** When Postgres fails, the whole batch comes back after this long. */
+/** When a batch cannot finish (the processor stops, a bug), its messages come back after this long. */
 export const BATCH_RETRY_MS = 2000;
 
 export interface LaneOptions {
@@ -61,20 +62,18 @@ export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOp
   await Promise.all(working);
 }
 
-/** Works one batch; never rejects: on failure the unsettled rest is naked. */
+/** Works one batch; never rejects: on failure (the processor stopping, a bug) the unsettled rest goes back to the stream. */
 async function work(ctx: LaneContext, batch: JsMsg[], ackWaitMs: number): Promise<void> {
-  const settled: Settled = new Set();
-  // Slow providers or a long queue for a channel slot must not let AckWait
-  // expire: that would redeliver to another instance and send twice.
-  const heartbeat = setInterval(() => {
-    for (const m of batch) if (!settled.has(m)) m.working();
-  }, Math.max(250, Math.floor(ackWaitMs / 3)));
+  const settlement = createSettlement(batch);
+  // Slow providers, a long queue for a channel slot or a Postgres outage must
+  // not let AckWait expire: that would redeliver to another instance and send twice.
+  settlement.keepAlive(Math.max(250, Math.floor(ackWaitMs / 3)));
   try {
-    await handleBatch(ctx, batch, settled);
+    await handleBatch(ctx, batch, settlement);
   } catch (err) {
-    ctx.log.error({ err, lane: ctx.priority, size: batch.length }, "batch failed; returning it to the stream");
-    for (const m of batch) if (!settled.has(m)) m.nak(BATCH_RETRY_MS);
+    const returned = settlement.returnRest(BATCH_RETRY_MS);
+    ctx.log.error({ err, lane: ctx.priority, size: batch.length, returned }, "batch failed; returning it to the stream");
   } finally {
-    clearInterval(heartbeat);
+    settlement.close();
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createSenders } from "./channels/index.ts";
 import type { Sender } from "./channels/types.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
 
 let h: Harness;
 

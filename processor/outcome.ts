@@ -1,4 +1,3 @@
-import type { JsMsg } from "@nats-io/jetstream";
 import type { AttemptOutcome } from "../schemas/enums.ts";
 import type { SendOutcome } from "./channels/errors.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
@@ -14,7 +13,7 @@ export type Decision =
   | { action: "term"; status: "failed"; error: string };
 
 /**
- * The one place that maps a send outcome to ack / nak(delay) / term (STYLE §5).
+ * The one place that maps a send outcome to ack / nak(delay) / term.
  * `attempt` is the 1-based number of the attempt that just finished; the
  * budget and the backoff count from `base`, the attempts made before a
  * replay (processor/replay.ts), so a replayed notification starts afresh.
@@ -49,22 +48,6 @@ export function attemptOutcome(outcome: SendOutcome): AttemptOutcome {
       return "permanent_error";
     default:
       return unreachable(outcome);
-  }
-}
-
-/** Applies a decision to the JetStream message; call only after the outcome is persisted. */
-export function settle(m: JsMsg, decision: Decision): void {
-  switch (decision.action) {
-    case "ack":
-      return m.ack();
-    case "nak":
-      return m.nak(decision.delayMs);
-    case "term":
-      // No reason argument: servers before 2.11 do not recognise `+TERM <reason>`
-      // and leave the message pending. The reason travels in the dead letter.
-      return m.term();
-    default:
-      return unreachable(decision);
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { createLimiter } from "./limiter.ts";
 import { plan } from "./plan.ts";
-import { envelope } from "./test-harness.ts";
+import { envelope } from "../test/support/processor-harness.ts";
 
 const now = Date.parse("2030-01-01T00:00:00Z");
 type S = "accepted" | "scheduled" | "processing" | "sent" | "failed" | "retrying" | "cancelled";

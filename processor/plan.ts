@@ -1,14 +1,6 @@
-import { isTerminal, type Status } from "../schemas/enums.ts";
+import type { RowState } from "../lib/db/notifications.ts";
+import { isTerminal } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
-
-export interface RowState {
-  status: Status;
-  /** Attempts begun so far (counted before each send). */
-  attempts: number;
-  lastError: string | null;
-  /** The body hash of the keyed request that created the row; null without a key. */
-  requestHash: string | null;
-}
 
 /** What the plan needs to know about the message besides its envelope. */
 export interface Delivery {
@@ -53,9 +45,4 @@ export function plan(envelope: Envelope, row: RowState | undefined, nowMs: numbe
   if (delivery.firstSeen) return { kind: "send", attempt: row.attempts, begun: true, interrupted: null };
   const interrupted = row.status === "processing" && row.attempts > 0 ? row.attempts : null;
   return { kind: "send", attempt: row.attempts + 1, begun: false, interrupted };
-}
-
-/** Status of a row seen for the first time. */
-export function initialStatus(envelope: Envelope, nowMs: number): "accepted" | "scheduled" {
-  return envelope.scheduledFor && Date.parse(envelope.scheduledFor) > nowMs ? "scheduled" : "accepted";
 }

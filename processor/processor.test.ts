@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CHANNELS } from "../schemas/enums.ts";
 import { LifecycleEvent } from "../schemas/events.ts";
 import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
-import { startReceiver, type Receiver } from "./test-receiver.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { startReceiver, type Receiver } from "../test/support/processor-receiver.ts";
 
 let h: Harness;
 let receiver: Receiver;

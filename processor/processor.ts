@@ -1,20 +1,20 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { createAckPublisher, type AckPublisher } from "../lib/nats/ack-publisher.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
-import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
-import type { Database } from "../schemas/database.ts";
+import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
+import type { Database, Sql } from "../schemas/database.ts";
 import { PRIORITIES, type Channel, type Priority } from "../schemas/enums.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import type { Sender } from "./channels/types.ts";
 import type { LaneContext } from "./context.ts";
-import { createAckedPublisher, type AckedPublisher } from "./acked-publisher.ts";
 import { runLane } from "./lane.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 
-/** How long a batch waits for the stream to ack its lifecycle events (the JetStream client's default). */
-const EVENT_ACK_TIMEOUT_MS = 5000;
+/** How long a batch waits for the streams to ack its events, dead letters and releases (the JetStream client's default). */
+const PUBLISH_ACK_TIMEOUT_MS = 5000;
 
 /** Notifications the scheduler releases per transaction. */
 const SCHEDULER_BATCH = 1000;
@@ -41,12 +41,15 @@ export interface ProcessorOptions {
 
 export interface ProcessorDeps {
   nc: NatsConnection;
+  /** The database for the scheduler's transactions. */
   db: Database;
+  /** The same database for the batch statements, prepared once per connection. */
+  sql: Sql;
   topology: Topology;
   senders: Record<Channel, Sender>;
   logger: Logger;
   options: ProcessorOptions;
-  /** Counters and timings (bin/telemetry's registry); default: nowhere. */
+  /** Counters and timings (lib/telemetry's registry); default: nowhere. */
   metrics?: MetricsRecorder;
   /** Spans continuing the gateway's trace from the message headers; none when left out. */
   tracer?: Tracer;
@@ -69,7 +72,7 @@ export interface Processor {
  * one never delays another.
  */
 export function createProcessor(deps: ProcessorDeps): Processor {
-  const { nc, db, topology: topo, senders, options } = deps;
+  const { nc, db, sql, topology: topo, senders, options } = deps;
   const log = deps.logger.child({ component: "processor" });
   const metrics = deps.metrics ?? NOOP_METRICS;
   const js = jetstream(nc);
@@ -86,15 +89,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const busy = new Set<string>();
   let stopping = false;
   let loops: Promise<void>[] = [];
-  let events: AckedPublisher | undefined;
+  let publisher: AckPublisher | undefined;
   let scheduler: Scheduler | undefined;
 
   // Wrapped in an object: returning the loop's promise from an async function would await it.
-  const startLane = async (priority: Priority, events: AckedPublisher): Promise<{ loop: Promise<void> }> => {
+  const startLane = async (priority: Priority, publisher: AckPublisher): Promise<{ loop: Promise<void> }> => {
     const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
     const info = await consumer.info(true);
     const hold = { log: log.child({ lane: priority }), stopping: () => stopping };
-    const ctx: LaneContext = { priority, db, js, events, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy, hold };
+    const ctx: LaneContext = { priority, sql, db, publisher, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy, hold };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
     const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
       log.fatal({ err, lane: priority }, "lane loop crashed"),
@@ -112,12 +115,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     async start() {
       if (loops.length > 0) return;
       stopping = false;
-      events = createAckedPublisher(nc, { timeoutMs: EVENT_ACK_TIMEOUT_MS });
-      const publisher = events;
-      loops = (await Promise.all(PRIORITIES.map((p) => startLane(p, publisher)))).map((l) => l.loop);
+      const out = createAckPublisher(nc, { timeoutMs: PUBLISH_ACK_TIMEOUT_MS });
+      publisher = out;
+      loops = (await Promise.all(PRIORITIES.map((p) => startLane(p, out)))).map((l) => l.loop);
       scheduler = createScheduler({
         db,
-        publisher,
+        publisher: out,
         topo,
         log: log.child({ component: "scheduler" }),
         options: { pollMs: options.schedulerPollMs, batchSize: SCHEDULER_BATCH, concurrency: SCHEDULER_CONCURRENCY },
@@ -132,8 +135,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       loops = [];
       scheduler = undefined;
       // Every batch has waited for its events by now; nothing is left to ack.
-      events?.close();
-      events = undefined;
+      publisher?.close();
+      publisher = undefined;
       // ack / nak / term are fire-and-forget publishes: make sure they left.
       if (!nc.isClosed()) await nc.flush();
       log.info("lanes drained");

@@ -4,9 +4,10 @@ import { eq } from "drizzle-orm";
 import type { Envelope } from "../schemas/envelope.ts";
 import { notifications, schedules } from "../schemas/tables.ts";
 import { createSenders } from "./channels/index.ts";
-import { replayDeadLetters } from "./replay.ts";
-import { startReceiver } from "./test-receiver.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
+import { replayDeadLetters, type ReplayDeps } from "./replay.ts";
+import { startReceiver } from "../test/support/processor-receiver.ts";
+import type { ReplayOptions } from "../schemas/dead-letter.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
 
 // A provider that is down long enough to fail notifications for good, then
 // comes back: the replay hands them to the processor again, from their rows.
@@ -22,6 +23,20 @@ afterAll(async () => {
   await h.cleanup();
   await receiver.stop();
 });
+
+const depsOf = (x: Harness): ReplayDeps => ({ db: x.db.db, publisher: x.out, topo: x.topo, log: x.log });
+
+async function replay(x: Harness, opts: Omit<ReplayOptions, "dryRun">) {
+  const report = await replayDeadLetters(depsOf(x), opts);
+  if (report.dryRun) throw new Error("a replay reported a dry run");
+  return report;
+}
+
+async function dryRun(x: Harness, opts: Omit<ReplayOptions, "dryRun">) {
+  const report = await replayDeadLetters(depsOf(x), { ...opts, dryRun: true });
+  if (!report.dryRun) throw new Error("a dry run reported a replay");
+  return report;
+}
 
 const hook = (tenantId: string) => envelope({ tenantId, channel: "webhook", payload: { url: receiver.url("/hook"), body: { n: 1 } } });
 
@@ -57,14 +72,14 @@ test("replays failed notifications once the provider is back: sent on the next a
 
   // A dry run names what it would replay and changes nothing.
   const before = await published();
-  const dry = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme", dryRun: true });
-  expect([...dry.replayed].sort()).toEqual([a1.id, a2.id].sort());
+  const dry = await dryRun(h, { tenant: "acme" });
+  expect([...dry.wouldReplay].sort()).toEqual([a1.id, a2.id].sort());
   expect((await h.row(a1.id))?.status).toBe("failed");
   expect(await published()).toBe(before);
 
   down = false;
-  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "acme" });
-  expect(report).toEqual({ replayed: dry.replayed, unreplayable: [], skipped: 0 });
+  const report = await replay(h, { tenant: "acme" });
+  expect(report).toEqual({ dryRun: false, replayed: dry.wouldReplay, unreplayable: [], skipped: 0 });
   for (const e of [a1, a2]) {
     expect((await sent(e.id)).attempts).toBe(3);
     expect(receiver.hits(e.id)).toBe(3);
@@ -83,14 +98,14 @@ test("replays from Postgres after the dead-letter stream was purged: the notific
   expect(await h.readStream(h.topo.streams.dlq)).toEqual([]);
 
   down = false;
-  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "purged" });
+  const report = await replay(h, { tenant: "purged" });
   expect(report.replayed).toEqual([e.id]);
   expect((await sent(e.id)).attempts).toBe(3);
 });
 
 test("a replayed notification gets a fresh retry budget; failing it too, it is failed and dead-lettered again, and can be replayed again", async () => {
   const [e] = await failed("gamma");
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" })).replayed).toEqual([e.id]);
+  expect((await replay(h, { tenant: "gamma" })).replayed).toEqual([e.id]);
   // maxAttempts 2: attempts 1-2 before the replay, 3-4 after it.
   const row = await until(async () => {
     const r = await h.row(e.id);
@@ -103,7 +118,7 @@ test("a replayed notification gets a fresh retry budget; failing it too, it is f
 
   // A new failure is a new replay (its msg id names the attempts), not a duplicate of the first.
   down = false;
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "gamma" })).replayed).toEqual([e.id]);
+  expect((await replay(h, { tenant: "gamma" })).replayed).toEqual([e.id]);
   expect((await sent(e.id)).attempts).toBe(5);
 });
 
@@ -113,8 +128,8 @@ test("a row whose payload cannot be sent on its channel is reported unreplayable
   const [fine] = await failed("poison");
   down = false;
   const before = await published();
-  const report = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "poison" });
-  expect(report).toEqual({ replayed: [fine.id], unreplayable: [poison.id], skipped: 0 });
+  const report = await replay(h, { tenant: "poison" });
+  expect(report).toEqual({ dryRun: false, replayed: [fine.id], unreplayable: [poison.id], skipped: 0 });
   await publishedSettles(before + 1);
   expect(await h.row(poison.id)).toMatchObject({ status: "failed", lastError: "could not be stored" });
   await sent(fine.id);
@@ -124,12 +139,12 @@ test("two replays at once publish each row once, and a replay run again publishe
   const es = await failed("twice", "twice", "twice", "twice", "twice");
   down = false;
   const before = await published();
-  const [one, two] = await Promise.all([replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" }), replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" })]);
+  const [one, two] = await Promise.all([replay(h, { tenant: "twice" }), replay(h, { tenant: "twice" })]);
   expect([...one.replayed, ...two.replayed].sort()).toEqual(es.map((e) => e.id).sort());
   await publishedSettles(before + 5);
   for (const e of es) await sent(e.id);
-  const again = await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "twice" });
-  expect(again).toEqual({ replayed: [], unreplayable: [], skipped: 0 });
+  const again = await replay(h, { tenant: "twice" });
+  expect(again).toEqual({ dryRun: false, replayed: [], unreplayable: [], skipped: 0 });
   await publishedSettles(before + 5);
   for (const e of es) expect(receiver.hits(e.id)).toBe(3);
 });
@@ -141,11 +156,11 @@ test("limit stops early, oldest failure first; since keeps older failures out; a
   await h.db.db.update(notifications).set({ updatedAt: at("2026-11-20T07:00:00.000Z") }).where(eq(notifications.id, x.id));
   // Sent some other way meanwhile (say, re-submitted and the row fixed by hand): its dead letter is still in the stream.
   await h.db.db.update(notifications).set({ status: "sent" }).where(eq(notifications.id, z.id));
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", limit: 0 })).replayed).toEqual([]);
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", limit: 1, dryRun: true })).replayed).toEqual([y.id]);
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta", since: at("2026-11-20T06:30:00Z"), dryRun: true })).replayed).toEqual([x.id]);
+  expect((await replay(h, { tenant: "delta", limit: 0 })).replayed).toEqual([]);
+  expect((await dryRun(h, { tenant: "delta", limit: 1 })).wouldReplay).toEqual([y.id]);
+  expect((await dryRun(h, { tenant: "delta", since: at("2026-11-20T06:30:00Z") })).wouldReplay).toEqual([x.id]);
   down = false;
-  expect((await replayDeadLetters(h.nc, h.db.db, h.topo, { tenant: "delta" })).replayed).toEqual([y.id, x.id]);
+  expect((await replay(h, { tenant: "delta" })).replayed).toEqual([y.id, x.id]);
   for (const e of [x, y]) await sent(e.id);
   expect(receiver.hits(z.id)).toBe(2);
 });
@@ -156,7 +171,7 @@ test("a replay commits the rows and their release together: with no processor ru
   try {
     // The same rows seen from a namespace with no processor: the replay only writes Postgres.
     await idle.db.db.insert(notifications).values({ ...(await h.row(e.id))!, tenantId: "later" });
-    const report = await replayDeadLetters(idle.nc, idle.db.db, idle.topo, { tenant: "later" });
+    const report = await replay(idle, { tenant: "later" });
     expect(report.replayed).toEqual([e.id]);
     expect(await idle.row(e.id)).toMatchObject({ status: "retrying" });
     const waiting = await idle.db.db.select().from(schedules).where(eq(schedules.notificationId, e.id));

@@ -1,43 +1,33 @@
-import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import { exactTime, failedRows, listDeadLetters, oldestFirst } from "../lib/db/dead-letters.ts";
+import { takeForReplay } from "../lib/db/notifications.ts";
+import { addSchedules } from "../lib/db/schedules.ts";
+import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
+import { listInvalidDeadLetters } from "../lib/nats/dead-letters.ts";
+import { publishEvents } from "../lib/nats/events.ts";
 import type { Database } from "../schemas/database.ts";
-import type { Channel } from "../schemas/enums.ts";
+import type { DeadLetterAdmin, FailedPosition, ReplayOptions, ReplayReport } from "../schemas/dead-letter.ts";
 import { lifecycleEvent } from "../schemas/events.ts";
 import { PAYLOAD_BY_CHANNEL } from "../schemas/request.ts";
 import type { Topology } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
-import { exactTime, failedRows, listDeadLetters, listInvalidDeadLetters, oldestFirst, type DeadLetterQuery, type FailedPosition } from "./dead-letters.ts";
-import { addSchedules } from "./schedules.ts";
 
-export interface ReplayOptions {
-  /** Only this channel's failed notifications. */
-  channel?: Channel;
-  /** Only this tenant's. */
-  tenant?: string;
-  /** Only those that failed after this time. */
-  since?: Date;
-  /** Replay at most this many. */
-  limit?: number;
-  /** Report what would be replayed; change nothing. */
-  dryRun?: boolean;
-}
-
-export interface ReplayReport {
-  /** Ids handed back to the processor (or that would be, with `dryRun`), oldest failure first. */
-  replayed: string[];
-  /** Failed rows whose payload is not a valid one for their channel (a poison message stored as `{}`): left `failed`. */
-  unreplayable: string[];
-  /** Failed rows this run did not hand back because another replay took them first. */
-  skipped: number;
+/** What a replay works with: the rows, and the stream its `retrying` events go to. */
+export interface ReplayDeps {
+  db: Database;
+  publisher: AckPublisher;
+  topo: Topology;
+  log: Logger;
 }
 
 /** What the admin routes are given (gateway/routes/admin.ts): the failed rows, the stream's garbage, and replay. */
-export function deadLetterAdmin(nc: NatsConnection, db: Database, topo: Topology) {
+export function deadLetterAdmin(nc: NatsConnection, deps: ReplayDeps): DeadLetterAdmin {
   return {
-    list: (query: DeadLetterQuery) => listDeadLetters(db, query),
-    listInvalid: (query: { limit: number; after?: number }) => listInvalidDeadLetters(nc, topo, query),
-    replay: (opts: ReplayOptions) => replayDeadLetters(nc, db, topo, opts),
+    list: (query) => listDeadLetters(deps.db, query),
+    listInvalid: (query) => listInvalidDeadLetters(nc, deps.topo, query),
+    replay: (opts) => replayDeadLetters(deps, opts),
   };
 }
 
@@ -54,8 +44,9 @@ const PAGE = 100;
  * by a crash leaves every row either `failed` or on its way, never stranded.
  * A `retrying` event says so once the page is committed.
  */
-export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: Topology, opts: ReplayOptions = {}): Promise<ReplayReport> {
-  const report: ReplayReport = { replayed: [], unreplayable: [], skipped: 0 };
+export async function replayDeadLetters(deps: ReplayDeps, opts: ReplayOptions = {}): Promise<ReplayReport> {
+  const { db } = deps;
+  const report = { replayed: [] as string[], unreplayable: [] as string[], skipped: 0 };
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   // Rows that fail again while this runs come after it in the order; the first page's clock keeps them out.
   let until: string | undefined;
@@ -77,19 +68,22 @@ export async function replayDeadLetters(nc: NatsConnection, db: Database, topo: 
       else report.unreplayable.push(row.id);
     }
     if (opts.dryRun) report.replayed.push(...wanted);
-    else if (wanted.length > 0) await replayPage(nc, db, topo, wanted, report);
+    else if (wanted.length > 0) await replayPage(deps, wanted, report);
   }
-  return report;
+  return opts.dryRun ? { dryRun: true, wouldReplay: report.replayed, unreplayable: report.unreplayable } : { dryRun: false, ...report };
+}
+
+/** What a run collects as it goes. */
+interface Tally {
+  replayed: string[];
+  unreplayable: string[];
+  skipped: number;
 }
 
 /** One page: take the rows and schedule their release in one transaction, then announce them. */
-async function replayPage(nc: NatsConnection, db: Database, topo: Topology, ids: string[], report: ReplayReport): Promise<void> {
+async function replayPage({ db, publisher, topo, log }: ReplayDeps, ids: string[], report: Tally): Promise<void> {
   const taken = await db.transaction(async (tx) => {
-    const rows = await tx
-      .update(notifications)
-      .set({ status: "retrying", updatedAt: sql`now()` })
-      .where(and(inArray(notifications.id, ids), eq(notifications.status, "failed")))
-      .returning({ id: notifications.id, tenantId: notifications.tenantId, userId: notifications.userId, channel: notifications.channel, attempts: notifications.attempts });
+    const rows = await takeForReplay(tx, ids);
     const now = new Date().toISOString();
     await addSchedules(tx, rows.map((r) => ({ id: r.id, dueAt: now, reason: "replay" as const })));
     return rows;
@@ -99,11 +93,6 @@ async function replayPage(nc: NatsConnection, db: Database, topo: Topology, ids:
   // In the page's order, oldest failure first.
   for (const id of ids) if (byId.has(id)) report.replayed.push(id);
   // Informational, after the commit: a lost event changes nothing the rows say.
-  const js = jetstream(nc);
-  await Promise.allSettled(
-    taken.map((r) => {
-      const event = lifecycleEvent("retrying", r, { ...(r.attempts > 0 ? { attempt: r.attempts } : {}), error: "replayed after it failed" });
-      return js.publish(topo.eventSubject("retrying"), JSON.stringify(event), { msgID: `${r.id}:replayed:${r.attempts}` });
-    }),
-  );
+  const events = taken.map((r) => lifecycleEvent("retrying", r, { ...(r.attempts > 0 ? { attempt: r.attempts } : {}), error: "replayed after it failed" }));
+  await publishEvents(publisher, topo, events, log);
 }

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { createSenders } from "./channels/index.ts";
 import type { Processor } from "./processor.ts";
-import type { DlqRecord } from "./publish.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
-import { startReceiver, type Receiver } from "./test-receiver.ts";
+import type { DeadLetterRecord as DlqRecord } from "../schemas/dead-letter.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { startReceiver, type Receiver } from "../test/support/processor-receiver.ts";
 
 // maxAttempts 3, retryBaseMs 20 (DEFAULT_OPTIONS): retries take tens of milliseconds.
 let h: Harness;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createNotificationCanceller } from "../gateway/cancel.ts";
+import { createNotificationCanceller } from "../lib/db/cancel.ts";
 import { schedules } from "../schemas/tables.ts";
 import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
 
 // Scheduled notifications wait in Postgres, not as nak-delayed messages, so
 // they hold none of a lane's ack-pending capacity, for any horizon.

@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
+import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import type { Database } from "../schemas/database.ts";
 import type { Topology } from "../schemas/subjects.ts";
-import type { AckedPublisher } from "./acked-publisher.ts";
-import { releaseDue, type Released } from "./schedules.ts";
+import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
+import { releaseDue, type Released } from "../lib/db/schedules.ts";
 
 export interface SchedulerOptions {
   /** How often to look for due entries when the last look found fewer than a full release. */
@@ -17,7 +17,7 @@ export interface SchedulerOptions {
 export interface SchedulerDeps {
   db: Database;
   /** The work stream's publisher: a release is durable once every message is acked. */
-  publisher: AckedPublisher;
+  publisher: AckPublisher;
   topo: Topology;
   log: Logger;
   options: SchedulerOptions;

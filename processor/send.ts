@@ -1,15 +1,16 @@
-import { logInfo } from "../bin/telemetry/logging.ts";
-import { inSpan, SpanKind, SPANS } from "../bin/telemetry/spans.ts";
-import type { FailureReason } from "../bin/telemetry/recorder.ts";
+import { holding, isolating, refusalReason } from "../lib/db/durable.ts";
+import { beginAttempts, writeOutcomes, type OutcomeRecord } from "../lib/db/notifications.ts";
+import { publishEvents } from "../lib/nats/events.ts";
+import { inSpan, SpanKind, SPANS } from "../lib/telemetry/spans.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
 import type { OutboundNotification } from "./channels/types.ts";
-import { noteLog, type Item, type LaneContext, type Settled } from "./context.ts";
-import { attemptOutcome, decide, settle, unreachable, type Decision } from "./outcome.ts";
-import { publishDeadLetter, publishEvents } from "./publish.ts";
-import { holding, isolating, refusalReason } from "./durable.ts";
-import { beginAttempts, markFailed, writeOutcomes, type OutcomeRecord } from "./store.ts";
+import { noteLog, type Item, type LaneContext } from "./context.ts";
+import { deadLetter, failAll } from "./failures.ts";
+import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts";
+import type { Settlement } from "./settlement.ts";
 import { persist, secondsSince, sinceAccepted } from "./telemetry.ts";
+import { logInfo } from "../lib/telemetry/log-lines.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
@@ -18,13 +19,6 @@ export interface DueItem extends Item {
   claimed: boolean;
   /** An earlier attempt the processor began and never finished, to record as `interrupted`. */
   interrupted: number | null;
-}
-
-/** A message that ends `failed` without a send, and why. */
-export interface FailedItem extends Item {
-  error: string;
-  /** Attempts its row had begun, when it has a row. */
-  attempts?: number;
 }
 
 interface Result {
@@ -41,26 +35,25 @@ interface Result {
  * `earlierEvents`, so a subscriber sees them in order) → ack / nak / term.
  * Nothing is settled before the outcome is committed.
  */
-export async function sendDue(ctx: LaneContext, due: DueItem[], settled: Settled, stamp: string, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
-  const items = await takeForSending(ctx, due, settled, stamp);
+export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, stamp: string, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
+  const items = await takeForSending(ctx, due, s, stamp);
   if (items.length === 0) return;
   const sent = await Promise.all(items.map((item) => sendOne(ctx, item)));
   // Held while Postgres is away: a send that happened must not be redelivered and made again.
   const { refused } = await isolating(sent, (part) =>
-    holding("write_outcomes", () => persist(ctx, "write_outcomes", part.map((r) => r.item), () => writeOutcomes(ctx.db, part.map(toRecord))), ctx.hold),
+    holding("write_outcomes", () => persist(ctx, "write_outcomes", part.map((r) => r.item), () => writeOutcomes(ctx.sql, part.map(toRecord))), ctx.hold),
   );
   const results = sent.filter((r) => !refused.some((x) => x.item === r));
-  await failAll(ctx, refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })), "unstorable", settled);
+  await failAll(ctx, refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })), "unstorable", s);
   for (const r of results) recordOutcome(ctx, r);
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
-    earlierEvents.then(() => publishEvents(ctx.events, ctx.topo, results.map(toEvent), ctx.log, ctx.metrics)),
+    earlierEvents.then(() => publishEvents(ctx.publisher, ctx.topo, results.map(toEvent), ctx.log, ctx.metrics)),
   ]);
   results.forEach((r, i) => {
     // A dead letter that did not reach the DLQ must not be termed: nak it, and
     // the redelivery (row already `failed`) publishes the dead letter again.
-    settle(r.item.msg, delivered[i] ? r.decision : { action: "nak", status: "retrying", delayMs: 1000, error: "dead letter not published" });
-    settled.add(r.item.msg);
+    s.apply(r.item.msg, delivered[i] ? r.decision : { action: "nak", status: "retrying", delayMs: 1000, error: "dead letter not published" });
   });
 }
 
@@ -93,18 +86,15 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
  * since it was read, or begun by another consumer meanwhile, is acked and
  * never sent by this batch.
  */
-async function takeForSending(ctx: LaneContext, due: DueItem[], settled: Settled, stamp: string): Promise<DueItem[]> {
+async function takeForSending(ctx: LaneContext, due: DueItem[], s: Settlement, stamp: string): Promise<DueItem[]> {
   const unclaimed = due.filter((i) => !i.claimed);
   if (unclaimed.length === 0) return due;
   const starts = unclaimed.map((i) => ({ id: i.envelope.id, attempt: i.attempt }));
-  const marked = await holding("begin_attempts", () => persist(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.db, starts, stamp)), ctx.hold);
+  const marked = await holding("begin_attempts", () => persist(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.sql, starts, stamp)), ctx.hold);
   const sendable: DueItem[] = [];
   for (const item of due) {
     if (item.claimed || marked.has(item.envelope.id)) sendable.push(item);
-    else {
-      item.msg.ack();
-      settled.add(item.msg);
-    }
+    else s.ack(item.msg);
   }
   return sendable;
 }
@@ -116,8 +106,8 @@ function providerSpan(item: DueItem, provider: string) {
 
 /**
  * Counts an outcome once its state is committed, and writes the info line
- * that carries the gateway's correlation id into the processor's logs (issue 4:
- * one id through both processes); failures have their warn line already.
+ * that carries the gateway's correlation id into the processor's logs (one
+ * id through both processes); failures have their warn line already.
  */
 function recordOutcome(ctx: LaneContext, r: Result): void {
   const e = r.item.envelope;
@@ -169,46 +159,4 @@ function toEvent(r: Result): LifecycleEvent {
 async function deadLetterIfFailed(ctx: LaneContext, r: Result): Promise<boolean> {
   if (r.decision.action !== "term") return true;
   return deadLetter(ctx, r.item, r.decision.error, r.item.attempt);
-}
-
-/**
- * Publishes a failed notification to `<ns>.v1.dlq.<channel>`; false (logged)
- * if the DLQ did not ack. The msg id names the attempts, so a redelivery
- * dedupes but the failure of a replayed notification (processor/replay.ts) is
- * a new dead letter.
- */
-export async function deadLetter(ctx: LaneContext, item: Item, error: string, attempts: number): Promise<boolean> {
-  const e = item.envelope;
-  try {
-    await publishDeadLetter(ctx.js, ctx.topo.dlqSubject(e.channel), { v: 1, reason: "failed", error, attempts, failedAt: new Date().toISOString(), envelope: e }, `dlq:${e.id}:${attempts}`, ctx.metrics);
-    return true;
-  } catch (err) {
-    noteLog(ctx, e).error({ err }, "could not publish the dead letter; will retry on redelivery");
-    return false;
-  }
-}
-
-/**
- * Ends messages `failed` without a send — Postgres refused them, or they
- * stalled — with their reason on the row, in the DLQ and in a `failed` event;
- * then terms them. A dead letter that did not reach the DLQ is naked: the
- * redelivery finds the row `failed` and publishes it again.
- */
-export async function failAll(ctx: LaneContext, failed: FailedItem[], reason: FailureReason, settled: Settled): Promise<void> {
-  if (failed.length === 0) return;
-  const { refused } = await isolating(failed, (part) =>
-    holding("mark_failed", () => persist(ctx, "mark_failed", part, () => markFailed(ctx.db, part.map((f) => ({ envelope: f.envelope, error: f.error })))), ctx.hold),
-  );
-  for (const { item, error } of refused) noteLog(ctx, item.envelope).error({ err: error }, "Postgres refused even the failed row; the dead letter still records the failure");
-  const [delivered] = await Promise.all([
-    Promise.all(failed.map((f) => deadLetter(ctx, f, f.error, f.attempts ?? 0))),
-    publishEvents(ctx.events, ctx.topo, failed.map((f) => lifecycleEvent("failed", f.envelope, { error: f.error, ...(f.attempts ? { attempt: f.attempts } : {}) })), ctx.log, ctx.metrics),
-  ]);
-  failed.forEach((f, i) => {
-    noteLog(ctx, f.envelope).warn({ error: f.error, reason }, "notification failed without a send; dead-lettered");
-    ctx.metrics.failed(f.envelope.channel, ctx.priority, reason);
-    if (delivered[i]) f.msg.term();
-    else f.msg.nak(1000);
-    settled.add(f.msg);
-  });
 }

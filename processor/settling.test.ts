@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { NOOP_METRICS, type MetricsRecorder } from "../bin/telemetry/recorder.ts";
+import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import { SERVICES } from "../test/support/services.ts";
 import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { claim } from "./store.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "./test-harness.ts";
+import { claim } from "../lib/db/notifications.ts";
+import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
 
 // One bad message never holds up the others, and no failure mid-way loses or repeats a send.
 
@@ -88,7 +88,7 @@ describe("one bad message", () => {
   test("a message delivered again and again without a new attempt is failed as stalled, not sent", async () => {
     const e = envelope();
     // As if a processor began attempt 1 and died, over and over.
-    await claim(h.db.db, [e], Date.now());
+    await claim(h.db.sql, [e], Date.now());
     await h.publish(e);
     const consumer = await jetstream(h.nc).consumers.get(h.topo.streams.work, h.topo.laneConsumer("normal"));
     for (let i = 0; i < 12; i++) {
@@ -107,7 +107,7 @@ describe("one bad message", () => {
 
   test("an attempt a crash cut short is recorded as interrupted and the next attempt sends", async () => {
     const e = envelope();
-    await claim(h.db.db, [e], Date.now()); // attempt 1 begun, never finished
+    await claim(h.db.sql, [e], Date.now()); // attempt 1 begun, never finished
     await h.publish(e);
     const p = await h.start(senders());
     const row = await until(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null));

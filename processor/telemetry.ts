@@ -1,7 +1,7 @@
 import { trace, TraceFlags, type Context } from "@opentelemetry/api";
-import { extractTraceContext } from "../bin/telemetry/nats-context.ts";
-import { secondsSince, timeQuery, type DbOperation } from "../bin/telemetry/recorder.ts";
-import { SpanKind, SpanStatusCode, SPANS, withSpan } from "../bin/telemetry/spans.ts";
+import { extractTraceContext } from "../lib/telemetry/nats-context.ts";
+import { secondsSince, timeQuery, type DbOperation } from "../lib/telemetry/recorder.ts";
+import { SpanKind, SpanStatusCode, SPANS, withSpan } from "../lib/telemetry/spans.ts";
 import type { Item, LaneContext } from "./context.ts";
 
 /**

@@ -10,4 +10,16 @@ export const schema = tables;
  */
 export type Database = PgDatabase<PgQueryResultHKT, typeof tables>;
 
+/** A row of a statement run through `Sql`, column names as Postgres returns them. */
+export type SqlRow = Record<string, unknown>;
+
+/**
+ * Fixed SQL run as a named prepared statement, so Postgres parses and plans
+ * it once per connection: the processor's batch statements, which the query
+ * builder would send unnamed every time. Implemented for postgres.js and PGlite.
+ */
+export interface Sql {
+  run(text: string, params: unknown[]): Promise<SqlRow[]>;
+}
+
 export const MIGRATIONS_FOLDER = new URL("./migrations", import.meta.url).pathname;

@@ -33,3 +33,8 @@ export const Envelope = z.object({
   attemptBase: z.number().int().min(0).optional(),
 });
 export type Envelope = z.infer<typeof Envelope>;
+
+/** Status of a row seen for the first time: `scheduled` while its time is ahead. */
+export function initialStatus(envelope: Pick<Envelope, "scheduledFor">, nowMs: number): "accepted" | "scheduled" {
+  return envelope.scheduledFor && Date.parse(envelope.scheduledFor) > nowMs ? "scheduled" : "accepted";
+}

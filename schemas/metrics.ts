@@ -89,6 +89,9 @@ export const PROVIDER_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 /** Accepted → sent, including retries with backoff (HERALD_RETRY_MAX_MS caps one wait at 5 min). */
 export const END_TO_END_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] as const;
 
+/** deploy/prometheus/prometheus.yml scrapes a lone processor here (HERALD_METRICS_PORT). */
+export const DEFAULT_METRICS_PORT = 9464;
+
 /** Every Herald metric. Keys are for code; `name` is what Prometheus sees. */
 export const METRICS = {
   httpRequests: {

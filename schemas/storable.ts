@@ -114,3 +114,10 @@ export function isSchedulable(iso: string, nowMs: number = Date.now()): boolean 
   const at = Date.parse(iso);
   return at >= MIN_SCHEDULE_TIME && at <= nowMs + MAX_SCHEDULE_AHEAD_DAYS * DAY_MS;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for any RFC 9562 textual UUID: anything else would fail Postgres's uuid cast. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

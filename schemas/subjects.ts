@@ -2,6 +2,9 @@ import type { Channel, EventType, Priority } from "./enums.ts";
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
+/** What `herald migrate` creates the streams and lane consumers with unless configured otherwise. */
+export const DEFAULT_STREAM_OPTIONS = { duplicateWindowMs: 120_000, ackWaitMs: 30_000, maxAckPending: 4096 } as const;
+
 /** Every stream, consumer and subject name, derived from `HERALD_NAMESPACE`. */
 export interface Topology {
   namespace: string;

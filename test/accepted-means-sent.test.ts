@@ -126,14 +126,30 @@ describe("accepted means sent", () => {
   });
 });
 
-test("a gateway and a processor started at the same moment on an empty database both come up", async () => {
+const CLI = new URL("../bin/herald.ts", import.meta.url).pathname;
+
+async function herald(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
+  const proc = Bun.spawn([process.execPath, CLI, ...args], { env: { ...process.env, LOG_LEVEL: "info", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code: await proc.exited, out: out + err };
+}
+
+test("only `herald migrate` changes the schema: two at once on an empty database both succeed, and a gateway on it before refuses", async () => {
   const name = `herald_t_race_${Date.now().toString(36)}`;
   const admin = postgres(SERVICES.postgresAdmin, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
   const env = { ...stack.env, DATABASE_URL: SERVICES.postgresAdmin.replace(/\/[^/]*$/, `/${name}`), HERALD_NAMESPACE: `${stack.namespace}r` };
   try {
-    const both = await Promise.all([startHerald("gateway", env), startHerald("processor", env)]);
-    for (const p of both) expect(await p.signal("SIGTERM")).toBe(0);
+    const refused = await herald(["gateway"], { ...env, HERALD_PORT: "0" });
+    expect(refused.code).toBe(78);
+    expect(refused.out).toContain("not migrated");
+    expect(refused.out).toContain("run `herald migrate`");
+    const db = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    const [tables] = await db`select count(*)::int as n from pg_tables where schemaname = 'public'`.finally(() => db.end());
+    expect(tables?.n).toBe(0);
+
+    const both = await Promise.all([herald(["migrate"], env), herald(["migrate"], env)]);
+    for (const run of both) expect(run).toMatchObject({ code: 0, out: expect.stringContaining("migrations and streams are up to date") });
   } finally {
     const nc = await connectTestNats();
     await deleteNamespaceStreams(nc, topology(env.HERALD_NAMESPACE));

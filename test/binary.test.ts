@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildArgs } from "../bin/build.ts";
+import { freePort } from "../lib/probe.ts";
+import { connectTestNats, deleteNamespaceStreams, topology } from "./support/services.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";
 
@@ -13,11 +14,18 @@ let binary: string;
 let stack: Stack;
 let herald: HeraldProcess | undefined;
 
+const BUILD = join(import.meta.dir, "..", "bin", "build.ts");
+
+/** `npm run build`, as a user runs it: `bun bin/build.ts <outfile> [entry]`. */
+function build(outfile: string, entry?: string): void {
+  const built = Bun.spawnSync([process.execPath, BUILD, outfile, ...(entry ? [entry] : [])], { stdout: "pipe", stderr: "pipe" });
+  if (built.exitCode !== 0) throw new Error(`bun build --compile failed: ${built.stderr.toString()}`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "herald-binary-"));
   binary = join(dir, "herald");
-  const built = Bun.spawnSync([process.execPath, ...buildArgs(binary)], { stdout: "pipe", stderr: "pipe" });
-  if (built.exitCode !== 0) throw new Error(`bun build --compile failed: ${built.stderr.toString()}`);
+  build(binary);
   stack = await createStack();
 }, 60_000);
 
@@ -43,8 +51,40 @@ describe("the compiled binary", () => {
   test("replays dead letters: a dry run against the stack prints its report", async () => {
     const { code, out } = await run(["replay", "--dry-run"], { ...stack.env, LOG_LEVEL: "warn" });
     expect(code).toBe(0);
-    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "")).toEqual({ replayed: [], unreplayable: [], skipped: 0 });
+    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "")).toEqual({ dryRun: true, wouldReplay: [], unreplayable: [] });
   });
+
+  test("answers --version and --help without any configuration", async () => {
+    const version = await run(["--version"], {});
+    expect(version.code).toBe(0);
+    expect(version.out).toMatch(/^herald \d+\.\d+\.\d+/);
+    const help = await run(["replay", "--help"], {});
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("--dry-run");
+  });
+
+  test("starts `all` in an interactive terminal, with its human-readable logs", async () => {
+    // `script` gives the binary a pseudo-terminal, as a developer's shell would: pretty logs come from pino-pretty inside it.
+    const env = { ...stack.env, HERALD_PORT: String(freePort()), NODE_ENV: "development", HERALD_NAMESPACE: `${stack.namespace}t` };
+    const proc = Bun.spawn(["script", "-qfec", binary + " all", "/dev/null"], { cwd: dir, env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...env }, stdout: "pipe", stderr: "pipe" });
+    let out = "";
+    const reader = proc.stdout.getReader();
+    const decoder = new TextDecoder();
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("Herald is listening") && Date.now() < deadline) {
+      const { value, done } = await Promise.race([reader.read(), Bun.sleep(500).then(() => ({ value: undefined, done: false }))]);
+      if (done) break;
+      if (value) out += decoder.decode(value);
+    }
+    proc.kill("SIGTERM");
+    await proc.exited;
+    const nc = await connectTestNats();
+    await deleteNamespaceStreams(nc, topology(env.HERALD_NAMESPACE));
+    await nc.close();
+    expect(out).not.toContain("Cannot find package");
+    expect(out).toContain("Herald is listening at http://127.0.0.1:");
+    expect(out).toContain("INFO");
+  }, 30_000);
 
   test("runs gateway and processor in one process: a notification is accepted and sent", async () => {
     herald = await startHerald("all", stack.env, { command: [binary] });
@@ -60,8 +100,7 @@ describe("the compiled binary", () => {
     // `herald all` uses it only when no Postgres answers, which is never the case here, so a
     // probe compiled the same way opens it through the same code (bin/database.ts).
     const probe = join(dir, "pglite-probe");
-    const args = buildArgs(probe).map((a) => (a.endsWith(join("bin", "herald.ts")) ? join(import.meta.dir, "support", "pglite-probe.ts") : a));
-    expect(Bun.spawnSync([process.execPath, ...args], { stdout: "ignore", stderr: "pipe" }).exitCode).toBe(0);
+    build(probe, join(import.meta.dir, "support", "pglite-probe.ts"));
     const proc = Bun.spawn([probe, join(dir, "pglite")], { cwd: dir, stdout: "pipe", stderr: "pipe" });
     const out = await new Response(proc.stdout).text();
     expect(await proc.exited).toBe(0);

@@ -20,7 +20,7 @@ test("refuses to start on bad configuration, naming the bad keys", async () => {
 test("prints usage for an unknown command", async () => {
   const proc = Bun.spawn([process.execPath, CLI, "serve"], { stdout: "pipe", stderr: "pipe" });
   expect(await proc.exited).toBe(2);
-  expect(await new Response(proc.stderr).text()).toContain("herald <gateway | processor | all | migrate | replay>");
+  expect(await new Response(proc.stderr).text()).toContain('herald: unknown command "serve"\n\nusage: herald <command> [options]');
 });
 
 test("refuses to start on provider keys that do not go together or a missing FCM key file, naming them", async () => {
@@ -78,12 +78,12 @@ test("replay reads the failed rows, with no dead letter in the stream, and print
       expect(await proc.exited).toBe(0);
       return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as unknown;
     };
-    expect(await replay("--dry-run", "--channel", "webhook")).toEqual({ replayed: [id], unreplayable: [poison], skipped: 0 });
-    expect(await replay("--dry-run", "--since", "2026-11-26T07:00:00+01:00")).toEqual({ replayed: [], unreplayable: [poison], skipped: 0 });
-    expect(await replay("--channel", "webhook")).toEqual({ replayed: [id], unreplayable: [poison], skipped: 0 });
+    expect(await replay("--dry-run", "--channel", "webhook")).toEqual({ dryRun: true, wouldReplay: [id], unreplayable: [poison] });
+    expect(await replay("--dry-run", "--since", "2026-11-26T07:00:00+01:00")).toEqual({ dryRun: true, wouldReplay: [], unreplayable: [poison] });
+    expect(await replay("--channel", "webhook")).toEqual({ dryRun: false, replayed: [id], unreplayable: [poison], skipped: 0 });
     const [after] = await stack.db.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, id));
     expect(after?.status).toBe("retrying");
-    expect(await replay()).toEqual({ replayed: [], unreplayable: [poison], skipped: 0 });
+    expect(await replay()).toEqual({ dryRun: false, replayed: [], unreplayable: [poison], skipped: 0 });
   } finally {
     await stack.cleanup();
   }

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
 import pino from "pino";
-import { createMetrics } from "../bin/telemetry/metrics.ts";
+import { createMetrics } from "../lib/telemetry/metrics.ts";
 import { createApp } from "../gateway/app.ts";
-import { serveGateway } from "../gateway/entry-bun.ts";
-import { createAppFixture, TENANT_KEY, VALID, type AppFixture } from "../gateway/test-fixture.ts";
+import { serveGateway } from "../gateway/runtime/bun/serve.ts";
+import { createAppFixture, TENANT_KEY, VALID, type AppFixture } from "./support/gateway-fixture.ts";
 
 let fx: AppFixture;
 let server: ReturnType<typeof serveGateway>;

@@ -1,5 +1,5 @@
 // The operator assets under deploy/ against the contracts they rely on: metric
-// names and labels (schemas/metrics.ts), config keys (bin/config.ts), stream and
+// names and labels (schemas/metrics.ts), config keys (schemas/config.ts), stream and
 // subject names (schemas/subjects.ts), tables (a real migrated Postgres), and
 // Prometheus itself (`promtool`, when installed).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { z } from "zod";
-import { ConfigSchema } from "../bin/config.ts";
+import { ConfigSchema } from "../schemas/config.ts";
 import { CHANNELS, EVENT_TYPES, PRIORITIES } from "../schemas/enums.ts";
 import { DEFAULT_PROCESS_METRICS, HTTP_BUCKETS_SECONDS, METRICS, type LabelSpec, type MetricDefinition } from "../schemas/metrics.ts";
 import { topology } from "../schemas/subjects.ts";
@@ -339,7 +339,7 @@ describe("deploy/runbooks.md", () => {
     for (const [, anchor] of runbooks.matchAll(/\]\(#([^)]+)\)/g)) expect({ anchor, exists: anchors.has(anchor ?? "") }).toEqual({ anchor, exists: true });
   });
 
-  test("names only config keys that bin/config.ts parses", () => {
+  test("names only config keys that schemas/config.ts parses", () => {
     // HERALD_METRICS_PORT is the processor's metrics port of issue 4 item 3, added with the instrumentation.
     const planned = ["HERALD_METRICS_PORT"];
     const known = new Set([...Object.keys(ConfigSchema.shape), ...planned]);
@@ -381,7 +381,7 @@ describe("deploy/runbooks.md", () => {
       "could not publish some lifecycle events",
       "invalid configuration:",
     ];
-    const sources = ["bin", "processor", "gateway"]
+    const sources = ["bin", "lib", "processor", "gateway"]
       .flatMap((dir) => [...new Bun.Glob("**/*.ts").scanSync(join(ROOT, dir))].filter((f) => !f.endsWith(".test.ts")).map((f) => read(ROOT, dir, f)))
       .join("\n");
     for (const msg of cited) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { count } from "drizzle-orm";
-import { freePort, waitForPort } from "../bin/probe.ts";
+import { freePort, waitForPort } from "../lib/probe.ts";
 import { notifications } from "../schemas/tables.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { createStack, eventually, post, type Stack } from "./support/stack.ts";

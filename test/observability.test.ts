@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort } from "../bin/probe.ts";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../bin/telemetry/otlp-receiver.ts";
-import { SPANS } from "../bin/telemetry/spans.ts";
+import { freePort } from "../lib/probe.ts";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./support/otlp-receiver.ts";
+import { SPANS } from "../lib/telemetry/spans.ts";
 import { METRICS } from "../schemas/metrics.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";

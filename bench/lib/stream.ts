@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { parseConfig } from "../../bin/config.ts";
-import { ensureStreams } from "../../processor/streams.ts";
+import { ensureStreams } from "../../lib/nats/streams.ts";
+import { DEFAULT_STREAM_OPTIONS } from "../../schemas/subjects.ts";
 import { PRIORITIES } from "../../schemas/enums.ts";
 import { topology } from "../../schemas/subjects.ts";
 
@@ -20,12 +20,7 @@ export function benchNamespace(prefix = "b"): string {
  */
 export async function createWorkStream(nc: NatsConnection, namespace: string): Promise<string> {
   const topo = topology(namespace);
-  const defaults = parseConfig({});
-  await ensureStreams(nc, topo, {
-    duplicateWindowMs: defaults.HERALD_DUPLICATE_WINDOW_MS,
-    ackWaitMs: defaults.HERALD_ACK_WAIT_MS,
-    maxAckPending: defaults.HERALD_MAX_ACK_PENDING,
-  });
+  await ensureStreams(nc, topo, DEFAULT_STREAM_OPTIONS);
   return topo.streams.work;
 }
 

@@ -10,9 +10,9 @@
 // Metrics are always on, so they are in both.
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Subprocess } from "bun";
-import { freePort, waitForPort } from "../../bin/probe.ts";
-import { RUNTIME_ENV } from "../../bin/runtime-env.ts";
-import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
+import { freePort, waitForPort } from "../../lib/probe.ts";
+import { RUNTIME_ENV } from "../../lib/runtime-env.ts";
+import { startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import type { BenchPlan } from "../args.ts";
 import type { Cleanup } from "../lib/cleanup.ts";
 import { mean } from "../lib/stats.ts";

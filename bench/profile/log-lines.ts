@@ -8,8 +8,9 @@
 // Figures go to stderr; the lines themselves go to a `cat > /dev/null` child.
 import pino from "pino";
 import { parseArgs } from "node:util";
-import { createLineBuffer, fdWriter } from "../../bin/telemetry/line-buffer.ts";
-import { createHeraldLogger, logInfo, type LogContext } from "../../bin/telemetry/logging.ts";
+import { createLineBuffer, fdWriter } from "../../lib/telemetry/line-buffer.ts";
+import { createHeraldLogger } from "../../lib/telemetry/logging.ts";
+import { logInfo, type LogContext } from "../../lib/telemetry/log-lines.ts";
 
 const { values } = parseArgs({ options: { lines: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, child: { type: "boolean", default: false } } });
 const N = Number(values.lines);

@@ -21,10 +21,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { count, eq, max } from "drizzle-orm";
 import { readdirSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../../bin/config.ts";
+import { parseConfig } from "../../schemas/config.ts";
 import { uuidv7 } from "../../gateway/ids.ts";
-import { createAckedPublisher } from "../../processor/acked-publisher.ts";
-import { ensureStreams } from "../../processor/streams.ts";
+import { createAckPublisher } from "../../lib/nats/ack-publisher.ts";
+import { ensureStreams } from "../../lib/nats/streams.ts";
 import { PRIORITIES } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
 import { notifications } from "../../schemas/tables.ts";
@@ -99,7 +99,7 @@ function envelopeAt(i: number): Envelope {
  * window costs, not a request per message.
  */
 async function publishAll(total: number, perSecond: number): Promise<number> {
-  const publisher = createAckedPublisher(nc, { timeoutMs: 10_000 });
+  const publisher = createAckPublisher(nc, { timeoutMs: 10_000 });
   const chunk = 256;
   const started = performance.now();
   let next = 0;

@@ -27,7 +27,7 @@
 //   the figure is req/s, as in the bench's telemetry phase; what the variant costs
 //   the whole box — its log reader and span receiver included — shows here)
 import { parseArgs } from "node:util";
-import { startOtlpReceiver } from "../../bin/telemetry/otlp-receiver.ts";
+import { startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
 import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
 import { connectTestNats } from "../../test/support/services.ts";
 import { topology } from "../../schemas/subjects.ts";

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
-import { routeLabel } from "../../bin/telemetry/hono.ts";
-import type { MetricsRecorder } from "../../bin/telemetry/recorder.ts";
+import { routeLabel } from "./telemetry.ts";
+import type { MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { AppError } from "../errors.ts";
 import type { RateLimiter } from "../rate-limit.ts";
 import type { AuthVariables } from "./auth.ts";

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { correlationId } from "../../bin/telemetry/correlation.ts";
+import { correlationId } from "../../lib/telemetry/correlation.ts";
 
 /** Context variables set by `requestId()`. */
 export interface RequestIdVariables {

@@ -1,27 +1,13 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { DeadLetterQuery, DeadLetterSummary, FailedPosition, InvalidDeadLetter } from "../../processor/dead-letters.ts";
-import type { ReplayOptions, ReplayReport } from "../../processor/replay.ts";
+import type { DeadLetterSummary, FailedPosition, InvalidDeadLetter } from "../../schemas/dead-letter.ts";
 import { storableText } from "../../schemas/storable.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { readJsonBody } from "../body.ts";
-import type { BaseEnv } from "../context.ts";
-import { decodeCursor, encodeCursor } from "../cursor.ts";
+import type { AdminDeps, BaseEnv } from "../context.ts";
+import { decodeCursor, encodeCursor } from "../../lib/db/cursor.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import { bearerKey } from "../middleware/auth.ts";
-
-/** Dead letters as the admin routes use them (processor/replay.ts behind it): `failed` rows from Postgres, garbage from the stream. */
-export interface DeadLetterAdmin {
-  list(query: DeadLetterQuery): Promise<{ data: DeadLetterSummary[]; next: FailedPosition | null }>;
-  listInvalid(query: { limit: number; after?: number }): Promise<{ data: InvalidDeadLetter[]; next: number | null }>;
-  replay(opts: ReplayOptions): Promise<ReplayReport>;
-}
-
-/** What `/admin/v1` needs: the operators' keys (HERALD_ADMIN_KEYS, name by key) and the dead letters. */
-export interface AdminDeps {
-  keys: ReadonlyMap<string, string>;
-  deadLetters: DeadLetterAdmin;
-}
 
 /** The answers of the two lists; `nextCursor` goes back as `cursor`, null on the last page. */
 export interface DeadLetterList {
@@ -101,10 +87,8 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
     if (!parsed.success) throw invalidBody(parsed.error);
     const { since, ...opts } = parsed.data;
     const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) });
-    deps.logger.info(
-      { operator, correlationId: requestId, replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped, dryRun: opts.dryRun },
-      "dead letters replayed",
-    );
+    if (report.dryRun) deps.logger.info({ operator, correlationId: requestId, wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length }, "dry run of a replay: nothing changed");
+    else deps.logger.info({ operator, correlationId: requestId, replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped }, "failed notifications handed to the scheduler");
     return c.json(report);
   });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApp } from "../app.ts";
-import { PublishUnavailableError, type Publisher } from "../publisher.ts";
+import { PublishUnavailableError, type Publisher } from "../../lib/nats/work.ts";
 import { createMemoryStore } from "../store/memory.ts";
-import { createAppFixture, send, VALID, type AppFixture } from "../test-fixture.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { createApp } from "../app.ts";
 import { uuidv7 } from "../ids.ts";
-import { createEventPublisher } from "../publisher.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../test-fixture.ts";
+import { publishEvent } from "../../lib/nats/events.ts";
+import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 let app: ReturnType<typeof createApp>;
@@ -12,7 +12,7 @@ beforeAll(async () => {
   f = await createAppFixture();
   // The events stream of this namespace, so the `cancelled` event can be read back from JetStream.
   await f.jsm.streams.add({ name: f.topo.streams.events, subjects: [f.topo.wildcards.events] });
-  app = createApp({ ...f.deps, events: createEventPublisher(f.nc, f.topo) });
+  app = createApp({ ...f.deps, events: { publish: (ev) => publishEvent(f.out, f.topo, ev) } });
 });
 afterAll(async () => {
   await f.cleanup();

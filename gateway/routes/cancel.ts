@@ -1,11 +1,11 @@
 import type { Context } from "hono";
-import { logInfo } from "../../bin/telemetry/logging.ts";
 import { lifecycleEvent } from "../../schemas/events.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { isUuid } from "../ids.ts";
 import { notFound, recallQuietly } from "../lookup.ts";
-import type { NotificationView } from "../reader.ts";
+import { type NotificationView } from "../../schemas/views.ts";
+import { logInfo } from "../../lib/telemetry/log-lines.ts";
+import { isUuid } from "../../schemas/storable.ts";
 
 /**
  * `POST /v1/notifications/:id/cancel`: 200 with the notification, now

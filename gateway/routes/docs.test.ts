@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { openApiDocument, type OpenApiDocument } from "../openapi.ts";
-import { createAppFixture, send, type AppFixture } from "../test-fixture.ts";
+import { openApiDocument } from "../openapi/document.ts";
+import type { OpenApiDocument } from "../openapi/types.ts";
+import { createAppFixture, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
 import { escapeHtml, operationsOf, renderDocsPage } from "./docs.ts";
 
 let f: AppFixture;

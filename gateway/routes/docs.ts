@@ -1,6 +1,7 @@
 import { Hono, type Context } from "hono";
 import type { BaseEnv } from "../context.ts";
-import { HTTP_METHODS, openApiDocument, type Components, type MediaType, type OpenApiDocument, type Operation, type Parameter, type Reference, type ResponseObject } from "../openapi.ts";
+import { openApiDocument } from "../openapi/document.ts";
+import { HTTP_METHODS, type Components, type MediaType, type OpenApiDocument, type Operation, type Parameter, type Reference, type ResponseObject } from "../openapi/types.ts";
 
 /** Both pages depend only on the code, so a client or proxy may keep them for a while; the ETag revalidates cheaply. */
 const CACHE_CONTROL = "public, max-age=300";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { createApp } from "../app.ts";
 import type { ReadinessCheck } from "../context.ts";
-import { createAppFixture, send, type AppFixture } from "../test-fixture.ts";
+import { createAppFixture, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

@@ -1,26 +1,6 @@
 import { Hono } from "hono";
-import { withDeadline } from "../../bin/deadline.ts";
-import type { BaseEnv, ReadinessCheck } from "../context.ts";
-
-/** One dependency's answer in the readiness report. */
-export type CheckResult = { ok: true; latencyMs: number } | { ok: false; latencyMs: number; error: string };
-
-/** Runs one check against a deadline, so a hung dependency reports as failing instead of hanging the probe. */
-export async function probe(readiness: ReadinessCheck, timeoutMs: number): Promise<CheckResult> {
-  const started = performance.now();
-  const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
-  try {
-    await withDeadline(readiness.check(), timeoutMs, () => new Error(`no answer within ${timeoutMs} ms`));
-    return { ok: true, latencyMs: elapsed() };
-  } catch (err) {
-    return { ok: false, latencyMs: elapsed(), error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-async function report(checks: readonly ReadinessCheck[], timeoutMs: number): Promise<{ ok: boolean; checks: Record<string, CheckResult | undefined> }> {
-  const results = await Promise.all(checks.map((r) => probe(r, timeoutMs)));
-  return { ok: results.every((r) => r.ok), checks: Object.fromEntries(checks.map((r, i) => [r.name, results[i]])) };
-}
+import { report } from "../../lib/health.ts";
+import type { BaseEnv } from "../context.ts";
 
 /**
  * `/health`: liveness (the process answers), startup (streams and migrations

@@ -3,10 +3,10 @@ import { z } from "zod";
 import { storableText } from "../../schemas/storable.ts";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
-import { decodeCursor } from "../cursor.ts";
+import { decodeCursor } from "../../lib/db/cursor.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
-import { isUuid } from "../ids.ts";
 import { notFound } from "../lookup.ts";
+import { isUuid } from "../../schemas/storable.ts";
 
 const userId = storableText().min(1).max(255);
 const ListParams = z.object({

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { deliveryAttempts, notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { uuidv7 } from "../ids.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../test-fixture.ts";
+import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

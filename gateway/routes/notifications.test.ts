@@ -3,7 +3,7 @@ import { Envelope } from "../../schemas/envelope.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { sha256Hex } from "../body.ts";
 import { idForKey, uuidv7Time } from "../ids.ts";
-import { createAppFixture, send, VALID, type AppFixture } from "../test-fixture.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

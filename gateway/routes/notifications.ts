@@ -1,7 +1,6 @@
 import { Hono, type Context } from "hono";
-import { routeLabel } from "../../bin/telemetry/hono.ts";
-import { traceContextOf } from "../../bin/telemetry/hono.ts";
-import { logInfo } from "../../bin/telemetry/logging.ts";
+import { routeLabel } from "../middleware/telemetry.ts";
+import { traceContextOf } from "../middleware/telemetry.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, parseNotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
@@ -10,11 +9,13 @@ import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
-import { batchIdsForKey, idForKey, isUuid, type Sha256Hex } from "../ids.ts";
+import { batchIdsForKey, idForKey, type Sha256Hex } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
 import { cancelNotification } from "./cancel.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
 import type { StoredResponse } from "../store/types.ts";
+import { logInfo } from "../../lib/telemetry/log-lines.ts";
+import { isUuid } from "../../schemas/storable.ts";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 

@@ -1,4 +1,5 @@
-import type { AcceptedView, ClaimResult, StoredResponse } from "./types.ts";
+import type { ClaimResult, StoredResponse } from "./types.ts";
+import { type AcceptedView } from "../../schemas/views.ts";
 
 /**
  * The one encoding of store records shared by every adapter, so a record

@@ -1,4 +1,5 @@
 import type { Channel, NotificationType, Priority } from "../../schemas/enums.ts";
+import type { AcceptedView } from "../../schemas/views.ts";
 /**
  * The gateway's only shared state: idempotency records (DESIGN §4 layer 1) and
  * a short-lived copy of what was just accepted, so a GET right after the 202
@@ -45,16 +46,3 @@ export interface StoredResponse {
   body: string;
 }
 
-/** What GET /v1/notifications/:id shows before the processor has written the row. */
-export interface AcceptedView {
-  id: string;
-  userId: string;
-  channel: Channel;
-  type: NotificationType;
-  priority: Priority;
-  status: "accepted" | "scheduled";
-  createdAt: string;
-  scheduledFor: string | null;
-  metadata: Record<string, string> | null;
-  correlationId: string | null;
-}

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { startReceiver } from "../test-receiver.ts";
-import { TEST_SECRET } from "../test-harness.ts";
+import { startReceiver } from "../../test/support/processor-receiver.ts";
+import { TEST_SECRET } from "../../test/support/processor-harness.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";

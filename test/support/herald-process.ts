@@ -1,6 +1,6 @@
 import type { Subprocess } from "bun";
-import { freePort, waitForPort } from "../../bin/probe.ts";
-import { RUNTIME_ENV } from "../../bin/runtime-env.ts";
+import { freePort, waitForPort } from "../../lib/probe.ts";
+import { RUNTIME_ENV } from "../../lib/runtime-env.ts";
 
 const CLI = new URL("../../bin/herald.ts", import.meta.url).pathname;
 

@@ -4,9 +4,9 @@
 // the test sees PGlite's files work from inside a binary and the processor's
 // SQL work on PGlite. Prints the tables and the row's final state as JSON.
 import { sql } from "drizzle-orm";
-import { openPglite } from "../../bin/database.ts";
-import { claim, readStates, writeOutcomes } from "../../processor/store.ts";
-import { envelope } from "../../processor/test-harness.ts";
+import { openPglite } from "../../lib/db/connect.ts";
+import { claim, readStates, writeOutcomes } from "../../lib/db/notifications.ts";
+import { envelope } from "./processor-harness.ts";
 
 const dir = process.argv[2];
 if (dir === undefined) throw new Error("usage: pglite-probe <data dir>");
@@ -14,7 +14,7 @@ const handle = await openPglite(dir);
 await handle.migrate();
 const tables = await handle.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
 const e = envelope();
-await claim(handle.db, [e], Date.now());
-await writeOutcomes(handle.db, [{ id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" }]);
-console.log(JSON.stringify({ tables, state: (await readStates(handle.db, [e.id])).get(e.id) }));
+await claim(handle.sql, [e], Date.now());
+await writeOutcomes(handle.sql, [{ id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" }]);
+console.log(JSON.stringify({ tables, state: (await readStates(handle.sql, [e.id])).get(e.id) }));
 await handle.close();

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
-import { connectPostgres, type DatabaseHandle } from "../../bin/database.ts";
+import { connectPostgres, type DatabaseHandle } from "../../lib/db/connect.ts";
 import { topology, type Topology } from "../../schemas/subjects.ts";
 
 /** Where the real services of this machine answer; overridable for CI boxes that differ. */
@@ -70,8 +70,8 @@ export async function deleteRedisPrefix(prefix: string, url: string = SERVICES.r
   redis.close();
 }
 
-export async function connectTestNats(): Promise<NatsConnection> {
-  return connect({ servers: SERVICES.nats });
+export async function connectTestNats(url: string = SERVICES.nats): Promise<NatsConnection> {
+  return connect({ servers: url });
 }
 
 export { topology };

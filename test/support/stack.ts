@@ -1,4 +1,6 @@
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, deleteRedisPrefix, SERVICES, testNamespace, topology, type TestDatabase } from "./services.ts";
+import { ensureStreams } from "../../lib/nats/streams.ts";
+import { DEFAULT_STREAM_OPTIONS } from "../../schemas/subjects.ts";
 import { TEST_WEBHOOK_SECRET } from "./webhook-receiver.ts";
 
 export const TENANT_KEY = "key-acme-0123456789";
@@ -12,9 +14,24 @@ export interface Stack {
   cleanup(): Promise<void>;
 }
 
+/**
+ * A migrated database and the namespace's streams, as `herald migrate` leaves
+ * them (a gateway or processor refuses to start without); `extra` may set the
+ * stream options, e.g. a short HERALD_ACK_WAIT_MS.
+ */
 export async function createStack(extra: Record<string, string> = {}): Promise<Stack> {
   const namespace = testNamespace();
   const db = await createTestDatabase();
+  const nc = await connectTestNats(extra.NATS_URL);
+  try {
+    await ensureStreams(nc, topology(namespace), {
+      duplicateWindowMs: Number(extra.HERALD_DUPLICATE_WINDOW_MS ?? DEFAULT_STREAM_OPTIONS.duplicateWindowMs),
+      ackWaitMs: Number(extra.HERALD_ACK_WAIT_MS ?? DEFAULT_STREAM_OPTIONS.ackWaitMs),
+      maxAckPending: Number(extra.HERALD_MAX_ACK_PENDING ?? DEFAULT_STREAM_OPTIONS.maxAckPending),
+    });
+  } finally {
+    await nc.close();
+  }
   const env: Record<string, string> = {
     HERALD_API_KEYS: `acme:${TENANT_KEY},beta:${OTHER_KEY}`,
     HERALD_ADMIN_KEYS: "ops:admin-key-0123456789",

@@ -1,5 +1,5 @@
 import { createMemoryStore } from "../../gateway/store/memory.ts";
-import { createRedisStore } from "../../gateway/store/redis.ts";
+import { createRedisStore } from "../../gateway/runtime/bun/redis-store.ts";
 import type { GatewayStore } from "../../gateway/store/types.ts";
 import { createUpstashStore } from "../../gateway/store/upstash.ts";
 import { deleteRedisPrefix, SERVICES } from "./services.ts";

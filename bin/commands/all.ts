@@ -1,0 +1,44 @@
+import { loadDevCredentials } from "../dev-credentials.ts";
+import type { ProcessContext } from "../lifecycle.ts";
+import { sendersFromConfig } from "../senders.ts";
+import { connect, migrateAll, startGateway, startProcessor } from "../wiring.ts";
+
+/**
+ * `herald all` (`npm start`): gateway and processor in one process for a
+ * developer's machine — embedded fallbacks, migrations run, a dev key and
+ * webhook secret when none are configured, listening on loopback by default.
+ */
+export async function all(ctx: ProcessContext): Promise<void> {
+  const { cfg } = ctx;
+  const dev = cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
+  const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
+  const senders = await sendersFromConfig(cfg, cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret ?? "", ctx.log);
+  const c = await connect(ctx, { embedded: true });
+  await migrateAll(cfg, c);
+  const processor = await startProcessor(ctx, c, senders);
+  const { hostname, port } = await startGateway(ctx, c, { keys, hostname: cfg.HERALD_HOST ?? "127.0.0.1", processor });
+  process.stdout.write(welcome(hostname, port, dev !== null && cfg.HERALD_API_KEYS.size === 0 ? dev.apiKey : null));
+}
+
+/** The banner: where it listens, as it is, and a curl that works from this machine. */
+function welcome(hostname: string, port: number, devKey: string | null): string {
+  const local = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;
+  const url = `http://${local.includes(":") ? `[${local}]` : local}:${port}`;
+  const key = devKey ?? "<one of HERALD_API_KEYS>";
+  const where = hostname === "0.0.0.0" || hostname === "::" ? `on every interface, port ${port} (${url} from here)` : `at ${url}`;
+  return [
+    "",
+    `Herald is listening ${where}`,
+    devKey ? `dev API key (tenant "dev"): ${devKey}` : "API keys: from HERALD_API_KEYS",
+    "",
+    "Send one:",
+    `curl -s -X POST ${url}/v1/notifications \\`,
+    `  -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+    `  -d '{"userId":"user-123","channel":"in_app","payload":{"title":"Hi","body":"Hello from Herald"}}'`,
+    "",
+    `Then: curl -s ${url}/v1/notifications/<id> -H 'Authorization: Bearer ${key}'`,
+    "",
+    `API reference: ${url}/docs (OpenAPI: ${url}/openapi.json)`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,196 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import { createApp } from "../gateway/app.ts";
+import { rateLimiterFromConfig } from "../gateway/rate-limit.ts";
+import { bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";
+import { createNotificationCanceller } from "../lib/db/cancel.ts";
+import type { DatabaseHandle } from "../lib/db/connect.ts";
+import { createInbox } from "../lib/db/inbox.ts";
+import { pendingMigrations } from "../lib/db/migrate.ts";
+import { createNotificationReader } from "../lib/db/reads.ts";
+import { createAckPublisher } from "../lib/nats/ack-publisher.ts";
+import { publishEvent } from "../lib/nats/events.ts";
+import { ensureStreams, missingTopology } from "../lib/nats/streams.ts";
+import { createWorkPublisher } from "../lib/nats/work.ts";
+import type { ReadinessCheck } from "../lib/health.ts";
+import { jetStreamGauges } from "../lib/telemetry/jetstream-gauges.ts";
+import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
+import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
+import { timeQuery } from "../lib/telemetry/recorder.ts";
+import { closeSenders } from "../processor/channels/index.ts";
+import type { Senders } from "../processor/channels/types.ts";
+import { createProcessor, type Processor } from "../processor/processor.ts";
+import { deadLetterAdmin } from "../processor/replay.ts";
+import type { Topology } from "../schemas/subjects.ts";
+import { topology } from "../schemas/subjects.ts";
+import type { HeraldConfig } from "../schemas/config.ts";
+import { StartupError, type ProcessContext } from "./lifecycle.ts";
+import { resolveDatabase, resolveNats, resolveRedisUrl } from "./services.ts";
+import { createStore } from "./store.ts";
+
+/** NATS and Postgres connected, and everything a command builds on them. */
+export interface Connected {
+  nc: NatsConnection;
+  database: DatabaseHandle;
+  topo: Topology;
+  metrics: HeraldMetrics;
+  readiness: { nats: ReadinessCheck; postgres: ReadinessCheck };
+}
+
+/** Connects NATS and Postgres (the embedded fallbacks only for `all`), closed with the process. */
+export async function connect(ctx: ProcessContext, opts: { embedded: boolean }): Promise<Connected> {
+  const { cfg, log, closers } = ctx;
+  const nats = await resolveNats(cfg, log, opts.embedded);
+  closers.push(nats.close);
+  const database = await resolveDatabase(cfg, log, opts.embedded);
+  closers.push(database.close);
+  // One registry per process: in `all` the gateway's /metrics shows both halves.
+  const metrics = createMetrics({ onCollectError: (err) => log.warn({ err }, "a metrics collector failed; the scrape answered without it") });
+  metrics.dbPoolMax(database.value.poolMax);
+  const nc = nats.value;
+  const db = database.value.db;
+  log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "connected");
+  return {
+    nc,
+    database: database.value,
+    topo: topology(cfg.HERALD_NAMESPACE),
+    metrics,
+    readiness: {
+      nats: { name: "nats", check: async () => void (await nc.rtt()) },
+      postgres: { name: "postgres", check: () => timeQuery(metrics, "readiness", async () => void (await db.execute(sql`select 1`))) },
+    },
+  };
+}
+
+/** `migrate` and `all`: the committed migrations, then the streams and lane consumers, created or updated. */
+export async function migrateAll(cfg: HeraldConfig, c: Connected): Promise<void> {
+  await timeQuery(c.metrics, "migrate", () => c.database.migrate());
+  await ensureStreams(c.nc, c.topo, {
+    duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS,
+    ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
+    maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
+    replicas: cfg.HERALD_STREAM_REPLICAS,
+    dlqMaxAgeDays: cfg.HERALD_DLQ_MAX_AGE_DAYS,
+  });
+}
+
+/** `gateway`, `processor` and `replay` serve what `migrate` made, and refuse to start on a schema or topology it has not made yet. */
+export async function requireMigrated(c: Connected): Promise<void> {
+  const [pending, missing] = await Promise.all([pendingMigrations(c.database.db), missingTopology(c.nc, c.topo)]);
+  const problems = [
+    ...(pending > 0 ? [`the database lacks ${pending} of Herald's migrations`] : []),
+    ...(missing.length > 0 ? [`NATS lacks ${missing.join(", ")}`] : []),
+  ];
+  if (problems.length > 0) throw new StartupError([], `not migrated:\n  ${problems.join("\n  ")}\nrun \`herald migrate\` with the same DATABASE_URL, NATS_URL and HERALD_NAMESPACE first`);
+}
+
+/** Starts the processor; it drains before NATS and Postgres close. */
+export async function startProcessor(ctx: ProcessContext, c: Connected, senders: Senders): Promise<Processor> {
+  const { cfg, log, tracing, closers } = ctx;
+  // Pushed before the processor's stop, so it runs after it: no send is cut off.
+  closers.push(() => closeSenders(senders));
+  c.metrics.initSeries({ senders });
+  c.metrics.addCollector(jetStreamGauges(c.nc, c.topo, c.metrics));
+  const processor = createProcessor({
+    nc: c.nc,
+    db: c.database.db,
+    sql: c.database.sql,
+    topology: c.topo,
+    senders,
+    logger: log,
+    metrics: c.metrics,
+    ...(tracing.enabled ? { tracer: tracing.tracer } : {}),
+    options: {
+      batchSize: cfg.HERALD_BATCH_SIZE,
+      channelConcurrency: cfg.HERALD_CHANNEL_CONCURRENCY,
+      maxAttempts: cfg.HERALD_MAX_ATTEMPTS,
+      retryBaseMs: cfg.HERALD_RETRY_BASE_MS,
+      retryMaxMs: cfg.HERALD_RETRY_MAX_MS,
+      stallLimit: cfg.HERALD_STALL_LIMIT,
+      schedulerPollMs: cfg.HERALD_SCHEDULER_POLL_MS,
+    },
+  });
+  await processor.start();
+  closers.push(() => processor.stop());
+  log.info("processor consuming");
+  return processor;
+}
+
+/**
+ * `/metrics` and the probes of a processor running alone, on HERALD_METRICS_PORT.
+ * A port already taken (a second processor on one host) costs the probes, not
+ * the processing: logged as an error, and Prometheus sees the target down.
+ */
+export function serveProcessorProbes(ctx: ProcessContext, c: Connected, processor: Processor): void {
+  const { cfg, log, closers } = ctx;
+  try {
+    const server = serveMetrics(c.metrics, {
+      port: cfg.HERALD_METRICS_PORT,
+      hostname: cfg.HERALD_HOST ?? "0.0.0.0",
+      readiness: [c.readiness.nats, c.readiness.postgres],
+      details: async () => ({ lanes: await processor.lanes() }),
+      onError: (err) => log.error({ err }, "could not render /metrics"),
+    });
+    closers.push(() => server.stop());
+    log.info({ port: server.port }, "metrics and health probes listening");
+  } catch (err) {
+    log.error({ err, port: cfg.HERALD_METRICS_PORT }, "could not serve /metrics and the health probes (HERALD_METRICS_PORT taken?); processing goes on without them");
+  }
+}
+
+export interface GatewayOptions {
+  keys: ReadonlyMap<string, string>;
+  /** The interface it listens on. */
+  hostname: string;
+  /** The processor `all` runs beside it: its lane backlog goes into /health/ready. */
+  processor?: Processor;
+}
+
+/** Builds and serves the gateway; it stops taking requests before NATS closes. Resolves to the address it listens on. */
+export async function startGateway(ctx: ProcessContext, c: Connected, opts: GatewayOptions): Promise<{ hostname: string; port: number }> {
+  const { cfg, log, tracing, closers } = ctx;
+  const { nc, topo, metrics } = c;
+  const db = c.database.db;
+  const store = createStore({ redisUrl: await resolveRedisUrl(cfg), upstashUrl: cfg.UPSTASH_REDIS_REST_URL, upstashToken: cfg.UPSTASH_REDIS_REST_TOKEN, prefix: `${cfg.HERALD_NAMESPACE}:` });
+  closers.push(() => store.close());
+  const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
+  closers.push(async () => out.close());
+  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  const { processor } = opts;
+  const app = createApp({
+    keys: opts.keys,
+    store,
+    publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
+    reader: createNotificationReader(db, metrics),
+    canceller: createNotificationCanceller(db, metrics),
+    inbox: createInbox(db, metrics),
+    events: { publish: (event) => publishEvent(out, topo, event, metrics) },
+    readiness: [c.readiness.nats, c.readiness.postgres, { name: "idempotency", check: () => store.ping() }],
+    startup: [
+      { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },
+      {
+        name: "streams",
+        check: async () => {
+          const missing = await missingTopology(nc, topo);
+          if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}`);
+        },
+      },
+    ],
+    ...(processor ? { readinessDetails: async () => ({ lanes: await processor.lanes() }) } : {}),
+    logger: log,
+    metrics,
+    metricsPage: metrics,
+    ...(tracing.enabled ? { tracer: tracing.tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
+    ...(rateLimiter ? { rateLimiter } : {}),
+    ...(cfg.HERALD_ADMIN_KEYS.size > 0 ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: deadLetterAdmin(nc, { db, publisher: out, topo, log }) } } : {}),
+    hashBody: bunSha256Hex,
+    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
+  });
+  metrics.initSeries({ routes: app.routes });
+  const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: opts.hostname });
+  // Stop taking requests first; in-flight ones finish before NATS closes.
+  closers.push(async () => void (await server.stop()));
+  log.info({ hostname: opts.hostname, port: server.port, store: store.kind, tracing: tracing.enabled }, "gateway listening");
+  return { hostname: opts.hostname, port: server.port ?? cfg.HERALD_PORT };
+}

@@ -1,0 +1,48 @@
+import { DEFAULT_OPTIONS } from "../context.ts";
+import { AppError, statusOf, toProblem, type ErrorCode } from "../errors.ts";
+import { BATCH_BODY_LIMIT_FACTOR } from "../routes/notifications.ts";
+import { ref, REQUEST_ID, schemaRef } from "./shapes.ts";
+import type { Operation, ResponseObject } from "./types.ts";
+
+const RETRY_AFTER_HEADER = { "Retry-After": ref("headers", "RetryAfter") };
+
+/** A problem+json answer whose example is what `onError` renders for the code. */
+export function problem(code: ErrorCode, description: string, extraHeaders: ResponseObject["headers"] = {}): ResponseObject {
+  const example = toProblem(new AppError(code), "0199a3f4-6a7b-7c8d-9e0f-112233445566");
+  return { description, headers: { ...REQUEST_ID, ...extraHeaders }, content: { "application/problem+json": { schema: schemaRef("Problem"), example } } };
+}
+
+/** Every named error answer: its code (hence its status, from the one code → status table), what it means, its extra headers. */
+export const ERRORS = {
+  BadRequest: ["invalid_body", "Malformed JSON, a body that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
+  InvalidQuery: ["invalid_query", "A query parameter failed validation, or a cursor this API did not issue (`errors` names each parameter)"],
+  Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
+  Unauthorized: ["unauthorized", "Missing or unknown API key", { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } }],
+  NotFound: ["not_found", "No notification with this id for this tenant (another tenant's id and a malformed id answer the same)"],
+  IdempotencyInFlight: ["idempotency_in_flight", "A request with the same Idempotency-Key is still in flight; retry after `Retry-After`", RETRY_AFTER_HEADER],
+  PayloadTooLarge: [
+    "payload_too_large",
+    `The body exceeds the size limit: HERALD_BODY_LIMIT_BYTES, ${DEFAULT_OPTIONS.bodyLimitBytes / 1024} KiB by default; ${BATCH_BODY_LIMIT_FACTOR} times that for a batch`,
+  ],
+  UnsupportedMediaType: ["unsupported_media_type", "Content-Type is not `application/json`"],
+  NotCancellable: ["not_cancellable", "It can no longer be cancelled: it is being sent (`processing`) or has ended (`sent`, `failed`, …)"],
+  IdempotencyMismatch: ["idempotency_mismatch", "The Idempotency-Key was used before with a different body"],
+  RateLimited: ["rate_limited", "The tenant's rate limit is used up (only when rate limits are configured); retry after `Retry-After`", RETRY_AFTER_HEADER],
+  Unavailable: ["unavailable", "JetStream did not acknowledge the publish, or the idempotency store did not answer; nothing was stored", RETRY_AFTER_HEADER],
+  InternalError: ["internal", "An unexpected failure (for example Postgres unreachable); details are only in the gateway's log"],
+} as const satisfies Record<string, readonly [ErrorCode, string, ResponseObject["headers"]?]>;
+export type ErrorResponse = keyof typeof ERRORS;
+
+/** The HTTP status a named error answers with. */
+export function errorStatus(name: ErrorResponse): string {
+  return String(statusOf(ERRORS[name][0]));
+}
+
+
+/** The error answers an operation can give, each keyed by its status. */
+export function errors(...names: ErrorResponse[]): Operation["responses"] {
+  return Object.fromEntries(names.map((name) => [errorStatus(name), { $ref: `#/components/responses/${name}` }]));
+}
+
+// Every /v1 route sits behind bearer auth and the rate limit; any of them can fail unexpectedly.
+export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "RateLimited", "InternalError"];

@@ -1,0 +1,134 @@
+// The Redis store when its server dies or hangs, on a redis-server of this
+// test's own (never the shared one): a request that does not need the store
+// (no Idempotency-Key) must not wait on it, one that does must get a fast 503,
+// and everything must work again once Redis is back.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { freePort, waitForPort } from "../../../lib/probe.ts";
+import { REMEMBER_DEADLINE_MS } from "../../idempotency.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../../../test/support/gateway-fixture.ts";
+import { createRedisStore } from "./redis-store.ts";
+
+const port = freePort();
+const dir = mkdtempSync(join(tmpdir(), "herald-redis-outage-"));
+let redis: Subprocess | null = null;
+let fx: AppFixture | undefined;
+
+async function startRedis(): Promise<void> {
+  redis = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
+  if (!(await waitForPort("127.0.0.1", port, 5_000))) throw new Error(`redis-server did not listen on ${port}`);
+}
+
+async function stopRedis(): Promise<void> {
+  redis?.kill("SIGKILL");
+  await redis?.exited;
+  redis = null;
+}
+
+beforeAll(async () => {
+  await startRedis();
+  fx = await createAppFixture({ store: createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: "outage:" }) });
+});
+afterAll(async () => {
+  try {
+    await fx?.cleanup();
+  } finally {
+    redis?.kill("SIGCONT");
+    await stopRedis();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const app = () => fx!.app;
+const post = (key?: string) => send(app(), "/v1/notifications", { body: VALID.email, headers: key ? { "idempotency-key": key } : {} });
+
+/** Latencies in ms of `n` POSTs, `concurrency` in flight at a time, with each answer's status. */
+async function measure(n: number, concurrency: number, key?: (i: number) => string): Promise<{ ms: number[]; statuses: Set<number> }> {
+  const ms: number[] = [];
+  const statuses = new Set<number>();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const started = performance.now();
+        const res = await post(key?.(i));
+        await res.arrayBuffer();
+        ms.push(performance.now() - started);
+        statuses.add(res.status);
+      }
+    }),
+  );
+  return { ms, statuses };
+}
+
+function percentile(ms: number[], p: number): number {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const summary = (label: string, ms: number[]) => console.log(`${label}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms (n=${ms.length})`);
+
+test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed ones a fast 503, and both recover when it is back", async () => {
+  const warm = await measure(50, 10);
+  expect([...warm.statuses]).toEqual([202]);
+  summary("redis up, keyless", warm.ms);
+
+  await stopRedis();
+  const keyless = await measure(200, 10);
+  summary("redis down, keyless", keyless.ms);
+  expect([...keyless.statuses]).toEqual([202]);
+  expect(percentile(keyless.ms, 99)).toBeLessThan(100);
+
+  const keyed = await measure(50, 10, (i) => `down-${i}`);
+  summary("redis down, keyed", keyed.ms);
+  expect([...keyed.statuses]).toEqual([503]);
+  expect(percentile(keyed.ms, 99)).toBeLessThan(100);
+
+  await startRedis();
+  // Back within a second or two: a keyed request is accepted once more, and replayed.
+  const deadline = Date.now() + 5_000;
+  let status = 0;
+  while (Date.now() < deadline && (status = (await post("after-outage")).status) !== 202) await Bun.sleep(50);
+  expect(status).toBe(202);
+  expect((await post("after-outage")).headers.get("idempotency-replayed")).toBe("true");
+  // And a keyless one is remembered again: read-your-writes before the processor wrote anything.
+  const { id } = (await (await post()).json()) as { id: string };
+  expect(await (await send(app(), `/v1/notifications/${id}`)).json()).toMatchObject({ id, status: "accepted" });
+}, 60_000);
+
+test("with Redis hung, keyless POSTs still answer 202 within the remember deadline, and the late writes land once it resumes", async () => {
+  expect((await post()).status).toBe(202); // connected again after the previous test
+  redis?.kill("SIGSTOP");
+  let late: { id: string };
+  try {
+    const keyless = await measure(50, 10);
+    summary("redis hung, keyless", keyless.ms);
+    expect([...keyless.statuses]).toEqual([202]);
+    expect(percentile(keyless.ms, 99)).toBeLessThan(REMEMBER_DEADLINE_MS + 100);
+    late = (await (await post()).json()) as { id: string };
+  } finally {
+    redis?.kill("SIGCONT");
+  }
+  // Its read-your-writes copy was written after the 202 went out.
+  const deadline = Date.now() + 5_000;
+  let res: Response;
+  while ((res = await send(app(), `/v1/notifications/${late.id}`)).status !== 200 && Date.now() < deadline) await Bun.sleep(20);
+  expect(await res.json()).toMatchObject({ id: late.id, status: "accepted" });
+}, 30_000);
+
+test("a connection the server closes (an idle timeout) is reopened for the next request, which is not refused", async () => {
+  expect((await post("before-idle-close")).status).toBe(202);
+  const admin = new Bun.RedisClient(`redis://127.0.0.1:${port}`);
+  try {
+    await admin.send("CLIENT", ["KILL", "TYPE", "normal", "SKIPME", "yes"]);
+  } finally {
+    admin.close();
+  }
+  await Bun.sleep(20);
+  expect((await post("after-idle-close")).status).toBe(202);
+  expect((await post("after-idle-close")).headers.get("idempotency-replayed")).toBe("true");
+});

@@ -1,0 +1,361 @@
+import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import type { Database, Sql, SqlRow as Row } from "../../schemas/database.ts";
+import { initialStatus, type Envelope } from "../../schemas/envelope.ts";
+import { CANCELLABLE_STATUSES, STATUSES, TERMINAL_STATUSES, type AttemptOutcome, type Status } from "../../schemas/enums.ts";
+import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
+import { toStorableText } from "../../schemas/storable.ts";
+import { inboxColumns, viewColumns } from "./reads.ts";
+
+// The one writer of `notifications` and `delivery_attempts`: every status
+// change is a function here, with its lock rule beside it.
+//
+// The processor's writes, batched:
+// one statement per step, whatever the batch size. Each statement takes the
+// whole batch as one jsonb parameter and unpacks it with jsonb_to_recordset,
+// so its text never changes and is prepared once per connection, and building
+// it costs nothing (the query builder spent more CPU assembling long VALUES
+// lists than Postgres spent running them).
+
+/** A row's state as the processor plans by it. */
+export interface RowState {
+  status: Status;
+  /** Attempts begun so far (counted before each send). */
+  attempts: number;
+  lastError: string | null;
+  /** The body hash of the keyed request that created the row; null without a key. */
+  requestHash: string | null;
+}
+
+function asStatus(value: unknown): Status {
+  const found = STATUSES.find((s) => s === value);
+  if (!found) throw new Error(`unknown status in the database: ${String(value)}`);
+  return found;
+}
+
+function toState(r: Row): RowState {
+  return {
+    status: asStatus(r.status),
+    attempts: Number(r.attempts),
+    lastError: r.last_error == null ? null : String(r.last_error),
+    requestHash: r.request_hash == null ? null : String(r.request_hash),
+  };
+}
+
+const CLAIM_SQL = `
+  insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+    idempotency_key, request_hash, correlation_id, attempts, scheduled_for, created_at, updated_at)
+  select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
+    idempotency_key, request_hash, correlation_id, attempts, scheduled_for, created_at, $2::timestamptz
+  from jsonb_to_recordset($1::jsonb) as x(
+    id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text, attempts int,
+    payload jsonb, metadata jsonb, idempotency_key text, request_hash text, correlation_id text,
+    scheduled_for timestamptz, created_at timestamptz)
+  on conflict (id) do nothing
+  returning id, status, attempts, last_error, request_hash`;
+
+export interface Claimed {
+  /** Ids whose row this statement created. */
+  firstSeen: Set<string>;
+  /** The state of every id that has a row. */
+  rows: Map<string, RowState>;
+}
+
+/**
+ * Inserts the batch's new rows (a redelivered id does nothing) and returns the
+ * state of every row, new or old: for a batch of new notifications the insert
+ * step and the read step are one statement, one commit. A second id with a
+ * taken idempotency key is a unique violation, not a silent skip: the caller
+ * isolates it like any row Postgres refuses.
+ *
+ * A new row that is due goes in as `processing` with its first attempt begun,
+ * not `accepted`: the batch that inserts it sends it next, and an `accepted`
+ * row that the same batch then marks `processing` costs Postgres a second
+ * version of the row in every index (status is indexed, so the update is
+ * never HOT). The `accepted` event still goes out for it.
+ */
+export async function claim(db: Sql, envelopes: Envelope[], nowMs: number, stamp: string = batchStamp(nowMs)): Promise<Claimed> {
+  const input = JSON.stringify(
+    envelopes.map((e) => ({
+      id: e.id,
+      tenant_id: e.tenantId,
+      user_id: e.userId,
+      channel: e.channel,
+      type: e.type,
+      priority: e.priority,
+      status: initialStatus(e, nowMs) === "scheduled" ? "scheduled" : "processing",
+      attempts: initialStatus(e, nowMs) === "scheduled" ? 0 : 1,
+      payload: e.payload,
+      metadata: e.metadata,
+      idempotency_key: e.idempotencyKey,
+      request_hash: e.requestHash ?? null,
+      correlation_id: e.correlationId,
+      scheduled_for: e.scheduledFor,
+      created_at: e.acceptedAt,
+    })),
+  );
+  const claimed: Claimed = { firstSeen: new Set(), rows: new Map() };
+  for (const r of await db.run(CLAIM_SQL, [input, stamp])) {
+    const id = String(r.id);
+    claimed.rows.set(id, toState(r));
+    claimed.firstSeen.add(id);
+  }
+  // Redeliveries: a second statement, only when there are any, so a batch of
+  // new notifications costs one. It runs after the insert committed, so it
+  // also sees rows another instance committed meanwhile. A row carrying this
+  // batch's stamp was inserted by this claim on an earlier try whose answer
+  // was lost: it is still first seen here.
+  const existing = envelopes.map((e) => e.id).filter((id) => !claimed.rows.has(id));
+  if (existing.length > 0) {
+    for (const r of await db.run(CLAIM_READ_SQL, [JSON.stringify(existing), stamp])) {
+      const id = String(r.id);
+      claimed.rows.set(id, toState(r));
+      if (r.mine === true) claimed.firstSeen.add(id);
+    }
+  }
+  return claimed;
+}
+
+const CLAIM_READ_SQL = `
+  select id, status, attempts, last_error, request_hash, updated_at = $2::timestamptz as mine from notifications
+  where id in (select jsonb_array_elements_text($1::jsonb)::uuid)`;
+
+/**
+ * A batch's write stamp: its clock time with random microseconds, written as
+ * `updated_at` by its claim and its attempt starts. A retried statement
+ * (its first try committed but the answer was lost) recognises its own rows by it.
+ */
+export function batchStamp(nowMs: number): string {
+  const micros = Math.floor(Math.random() * 1000).toString().padStart(3, "0");
+  return new Date(nowMs).toISOString().replace("Z", `${micros}Z`);
+}
+
+/** The current state of the given rows, in one read. */
+export async function readStates(db: Sql, ids: string[]): Promise<Map<string, RowState>> {
+  const rows = await db.run(READ_STATES_SQL, [JSON.stringify(ids)]);
+  return new Map(rows.map((r) => [String(r.id), toState(r)]));
+}
+
+const READ_STATES_SQL = `
+  select id, status, attempts, last_error, request_hash from notifications
+  where id in (select jsonb_array_elements_text($1::jsonb)::uuid)`;
+
+const TERMINAL = JSON.stringify(TERMINAL_STATUSES);
+
+/** An attempt about to be made on a row read with `attempt - 1` attempts. */
+export interface AttemptStart {
+  id: string;
+  attempt: number;
+}
+
+/**
+ * Begins the attempts in one statement: each row goes `processing` with its
+ * attempt counted before the send, and only from the attempt count it was
+ * read with and a status that is not terminal. Returns the ids it began; a
+ * row left out was cancelled meanwhile or begun by another consumer, and the
+ * caller must not send it. Counting before the send means an attempt cut
+ * short by a crash still uses up budget and is recorded as `interrupted`.
+ */
+export async function beginAttempts(db: Sql, starts: AttemptStart[], stamp: string = batchStamp(Date.now())): Promise<Set<string>> {
+  if (starts.length === 0) return new Set();
+  const rows = await db.run(BEGIN_ATTEMPTS_SQL, [JSON.stringify(starts), TERMINAL, stamp]);
+  return new Set(rows.map((r) => String(r.id)));
+}
+
+// The second branch is this batch's own earlier try, committed with its answer lost.
+const BEGIN_ATTEMPTS_SQL = `
+  update notifications n set status = 'processing', attempts = x.attempt, updated_at = $3::timestamptz
+  from jsonb_to_recordset($1::jsonb) as x(id uuid, attempt int)
+  where n.id = x.id
+    and ((n.attempts = x.attempt - 1 and n.status not in (select jsonb_array_elements_text($2::jsonb)))
+      or (n.attempts = x.attempt and n.status = 'processing' and n.updated_at = $3::timestamptz))
+  returning n.id`;
+
+export interface OutcomeRecord {
+  id: string;
+  attempt: number;
+  provider: string;
+  outcome: AttemptOutcome;
+  latencyMs: number;
+  status: "sent" | "retrying" | "failed";
+  error: string | null;
+  /** What the sender returned for a sent attempt; null otherwise. */
+  providerMessageId: string | null;
+  /** An earlier attempt that began and never finished (the processor stopped during it), recorded with this one. */
+  interrupted?: number | null;
+}
+
+/**
+ * All outcomes of a batch in one statement, so one commit: the attempts insert
+ * (its primary key makes a replayed write a no-op) runs as a data-modifying
+ * CTE of the status update.
+ */
+export async function writeOutcomes(db: Sql, records: OutcomeRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const input = JSON.stringify(
+    records.map((r) => ({
+      id: r.id,
+      attempt: r.attempt,
+      provider: r.provider,
+      outcome: r.outcome,
+      latency_ms: r.latencyMs,
+      status: r.status,
+      // Provider answers end up here: text Postgres refuses must not fail the batch.
+      error: r.error === null ? null : toStorableText(r.error),
+      provider_message_id: r.providerMessageId === null ? null : toStorableText(r.providerMessageId),
+      interrupted: r.interrupted ?? null,
+    })),
+  );
+  await db.run(WRITE_OUTCOMES_SQL, [input]);
+}
+
+const WRITE_OUTCOMES_SQL = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as x(
+      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text, provider_message_id text, interrupted int)
+  ), attempts as (
+    insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error, provider_message_id)
+    select id, attempt, provider, outcome, latency_ms, error, provider_message_id from input
+    union all
+    select id, interrupted, provider, 'interrupted', 0, 'the processor stopped before this attempt finished', null from input where interrupted is not null
+    on conflict do nothing
+  )
+  update notifications n set
+    status = input.status,
+    attempts = input.attempt,
+    -- a sent row keeps the error of the attempt before it, for the record
+    last_error = coalesce(input.error, n.last_error),
+    sent_at = case when input.status = 'sent' then now() else n.sent_at end,
+    updated_at = now()
+  from input
+  where n.id = input.id`;
+
+/** A notification that must end `failed` outside a send: Postgres refused it, or it stopped making progress. */
+export interface Failure {
+  envelope: Envelope;
+  error: string;
+}
+
+/**
+ * Ends the rows `failed` with their reason, in one statement. A row that does
+ * not exist (Postgres refused to store it) is inserted without its payload and
+ * with every text made storable, so the id a client was given still answers
+ * with what happened; its idempotency key is left out, as it may be what
+ * collided. A row already terminal stays as it is.
+ */
+export async function markFailed(db: Sql, failures: Failure[]): Promise<void> {
+  if (failures.length === 0) return;
+  const text = (s: string | null) => (s === null ? null : toStorableText(s));
+  const input = JSON.stringify(
+    failures.map(({ envelope: e, error }) => ({
+      id: e.id,
+      tenant_id: text(e.tenantId),
+      user_id: text(e.userId),
+      channel: e.channel,
+      type: e.type,
+      priority: e.priority,
+      correlation_id: text(e.correlationId),
+      created_at: storableTime(e.acceptedAt),
+      last_error: text(error),
+    })),
+  );
+  await db.run(MARK_FAILED_SQL, [input, TERMINAL]);
+}
+
+/** An envelope's timestamp as Postgres takes it, or now when it is out of Postgres's range. */
+function storableTime(iso: string): string {
+  const ms = Date.parse(iso);
+  return ms >= Date.UTC(1970, 0, 1) && ms < Date.UTC(10000, 0, 1) ? new Date(ms).toISOString() : new Date().toISOString();
+}
+
+const MARK_FAILED_SQL = `
+  insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, correlation_id,
+    last_error, created_at, updated_at)
+  select id, tenant_id, user_id, channel, type, priority, 'failed', '{}'::jsonb, correlation_id,
+    last_error, created_at, now()
+  from jsonb_to_recordset($1::jsonb) as x(
+    id uuid, tenant_id text, user_id text, channel text, type text, priority text, correlation_id text,
+    last_error text, created_at timestamptz)
+  on conflict (id) do update set status = 'failed', last_error = excluded.last_error, updated_at = now()
+  where notifications.status not in (select jsonb_array_elements_text($2::jsonb))`;
+
+// The writes of the gateway and of the operators' tools, through the query
+// builder: they touch one row or one page at a time.
+
+/** The database or a transaction on it. */
+type Executor = Pick<Database, "execute" | "update" | "insert">;
+
+const owned = (tenant: string, id: string) => and(eq(notifications.tenantId, tenant), eq(notifications.id, id));
+
+/**
+ * Cancels a row still in a cancellable status, in one statement. The row's
+ * status is the lock: a row goes `processing` only from a cancellable status
+ * (`beginAttempts`) and is cancelled only from one, so a notification is
+ * either cancelled or sent, never both. Undefined when the row is not (or no
+ * longer) cancellable, or does not exist.
+ */
+export async function cancelRow(db: Executor, tenant: string, id: string) {
+  const [row] = await db
+    .update(notifications)
+    .set({ status: "cancelled", updatedAt: sql`now()` })
+    .where(and(owned(tenant, id), inArray(notifications.status, [...CANCELLABLE_STATUSES])))
+    .returning(viewColumns);
+  return row;
+}
+
+/**
+ * The row that stands for a notification cancelled before the processor
+ * recorded it: when its message arrives, the processor's insert meets this
+ * id, reads `cancelled` and acks without sending. The payload was never kept
+ * outside the message, so the row has none. Undefined when the processor
+ * recorded the row first.
+ */
+export async function insertCancelled(db: Executor, row: Omit<NewNotificationRow, "status" | "payload">) {
+  const [inserted] = await db
+    .insert(notifications)
+    .values({ ...row, status: "cancelled", payload: {} })
+    .onConflictDoNothing()
+    .returning(viewColumns);
+  return inserted;
+}
+
+/** A user's delivered in-app notifications. */
+export function deliveredInApp(tenant: string, userId: string): SQL | undefined {
+  return and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), eq(notifications.channel, "in_app"), eq(notifications.status, "sent"));
+}
+
+/** Marks one delivered in-app notification read; the first read time stays. Undefined when there is no such notification. */
+export async function markRead(db: Executor, tenant: string, id: string) {
+  const [row] = await db
+    .update(notifications)
+    .set({ readAt: sql`coalesce(${notifications.readAt}, now())` })
+    .where(and(owned(tenant, id), eq(notifications.channel, "in_app"), eq(notifications.status, "sent")))
+    .returning(inboxColumns);
+  return row;
+}
+
+/** Marks all of a user's delivered in-app notifications read; how many were unread. */
+export async function markAllRead(db: Executor, tenant: string, userId: string): Promise<number> {
+  const rows = await db
+    .update(notifications)
+    .set({ readAt: sql`now()` })
+    .where(and(deliveredInApp(tenant, userId), isNull(notifications.readAt)))
+    .returning({ id: notifications.id });
+  return rows.length;
+}
+
+/** Failed rows handed back for a replay: `failed` → `retrying`, only from `failed`, so of two concurrent replays one takes each row. */
+export async function takeForReplay(db: Executor, ids: string[]) {
+  return db
+    .update(notifications)
+    .set({ status: "retrying", updatedAt: sql`now()` })
+    .where(and(inArray(notifications.id, ids), eq(notifications.status, "failed")))
+    .returning({ id: notifications.id, tenantId: notifications.tenantId, userId: notifications.userId, channel: notifications.channel, attempts: notifications.attempts });
+}
+
+/** Scheduled rows the scheduler released to their lanes: `scheduled` → `accepted`. */
+export async function markReleased(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.execute(sql`
+    update notifications set status = 'accepted', updated_at = now()
+    where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid) and status = 'scheduled'`);
+}

@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { DEFAULT_METRICS_PORT } from "./metrics.ts";
+import { DEFAULT_STREAM_OPTIONS } from "./subjects.ts";
+import { SmsPayload } from "./request.ts";
+import { NAMESPACE_PATTERN } from "./subjects.ts";
+
+
+const ratio = z.coerce.number().min(0).max(1);
+
+export const TELEMETRY_CONFIG_SHAPE = {
+  /** `herald processor` serves /metrics and the health probes here (deploy/prometheus/prometheus.yml scrapes 9464). */
+  HERALD_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_METRICS_PORT),
+  /** Share of info/debug lines kept, decided per correlation id; warn and above are always kept. */
+  HERALD_LOG_SAMPLE: ratio.default(1),
+  /** OTLP/HTTP collector base URL; spans go to `<url>/v1/traces`. Unset: tracing off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** Share of new traces sampled (parent-based: a continued trace follows its caller). */
+  OTEL_TRACES_SAMPLER_ARG: ratio.default(1),
+  /** Milliseconds between span exports (the OpenTelemetry SDK's variable; its default, 5000). */
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().positive().default(5_000),
+  /** Overrides `service.name` (default herald-<mode>). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+};
+
+export const TelemetryConfigSchema = z.object(TELEMETRY_CONFIG_SHAPE);
+export type TelemetryConfig = z.infer<typeof TelemetryConfigSchema>;
+
+const bool = z
+  .enum(["0", "1", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** `tenant:key,tenant:key` → key → tenant. A key may belong to one tenant only. */
+const keyList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const keys = new Map<string, string>();
+    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const at = part.indexOf(":");
+      const tenant = part.slice(0, at).trim();
+      const key = part.slice(at + 1).trim();
+      if (at <= 0 || !tenant || key.length < 8) {
+        ctx.addIssue({ code: "custom", message: `entry "${part.slice(0, 12)}…" must be tenant:key with a key of 8+ characters` });
+        return z.NEVER;
+      }
+      if (keys.has(key) && keys.get(key) !== tenant) {
+        ctx.addIssue({ code: "custom", message: `a key is listed for two tenants` });
+        return z.NEVER;
+      }
+      keys.set(key, tenant);
+    }
+    return keys;
+  });
+
+/** An optional key where deployment templates render an unset variable as `KEY=`: empty means unset. */
+const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+const twilioSid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
+const httpsUrl = z.url({ protocol: /^https?$/ });
+
+/** `tenant:perSecond[:burst],…` → tenant → its own rate limit; 0 per second: not limited. */
+const rateLimitList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const limits = new Map<string, { perSecond: number; burst: number | undefined }>();
+    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+      const [tenant = "", perSecond = "", burst, ...rest] = part.split(":").map((p) => p.trim());
+      const rate = Number(perSecond);
+      const size = burst === undefined ? undefined : Number(burst);
+      if (!tenant || rest.length > 0 || perSecond === "" || !Number.isFinite(rate) || rate < 0 || (size !== undefined && !(Number.isInteger(size) && size >= 1))) {
+        ctx.addIssue({ code: "custom", message: `entry "${part.slice(0, 40)}" must be tenant:perSecond or tenant:perSecond:burst (perSecond ≥ 0, burst a whole number ≥ 1)` });
+        return z.NEVER;
+      }
+      limits.set(tenant, { perSecond: rate, burst: size });
+    }
+    return limits;
+  });
+
+/** The one place that reads the environment (STYLE §3). */
+export const ConfigSchema = z.object({
+  HERALD_PORT: int(8080, 0, 65535),
+  /** The interface to listen on; unset: 0.0.0.0, but 127.0.0.1 for `all`, a developer's machine. */
+  HERALD_HOST: unlessEmpty(z.string().min(1)),
+  NATS_URL: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  UPSTASH_REDIS_REST_URL: z.url().optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  HERALD_API_KEYS: keyList,
+  HERALD_ADMIN_KEYS: keyList,
+  HERALD_NAMESPACE: z.string().regex(NAMESPACE_PATTERN, "lower-case letters, digits, _ and -; up to 32").default("herald"),
+  HERALD_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  HERALD_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, "must be whsec_ followed by base64 of 18+ random bytes")
+    .optional(),
+  HERALD_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  HERALD_RETRY_BASE_MS: int(1000, 1),
+  HERALD_RETRY_MAX_MS: int(300_000, 1),
+  HERALD_MAX_ATTEMPTS: int(8, 1, 100),
+  /** Deliveries of one message without a new attempt (crashes, lost acks) before it is failed as stalled. */
+  HERALD_STALL_LIMIT: int(10, 2, 1000),
+  /** How often each processor's scheduler looks for notifications that came due. */
+  HERALD_SCHEDULER_POLL_MS: int(200, 10, 60_000),
+  HERALD_ACK_WAIT_MS: int(DEFAULT_STREAM_OPTIONS.ackWaitMs, 1000),
+  HERALD_BATCH_SIZE: int(512, 1, 10_000),
+  HERALD_MAX_ACK_PENDING: int(DEFAULT_STREAM_OPTIONS.maxAckPending, 1),
+  HERALD_CHANNEL_CONCURRENCY: int(64, 1, 10_000),
+  HERALD_BODY_LIMIT_BYTES: int(256 * 1024, 1024),
+  /** Requests (a batch: notifications) per second per tenant and gateway instance; 0: no limit. */
+  HERALD_RATE_LIMIT: z.coerce.number().min(0).default(0),
+  /** The bucket size; 0: one second's worth of HERALD_RATE_LIMIT. */
+  HERALD_RATE_LIMIT_BURST: int(0),
+  HERALD_RATE_LIMIT_TENANTS: rateLimitList,
+  HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
+  HERALD_DUPLICATE_WINDOW_MS: int(DEFAULT_STREAM_OPTIONS.duplicateWindowMs, 1000),
+  /** Stream replicas in a NATS cluster (production: 3); a single server takes only 1. */
+  HERALD_STREAM_REPLICAS: int(1, 1, 5),
+  /** How long the dead-letter stream keeps its feed; replay reads Postgres, so nothing is lost when a dead letter ages out. */
+  HERALD_DLQ_MAX_AGE_DAYS: int(14, 1, 3650),
+  HERALD_DATA_DIR: z.string().default(".data"),
+  /** Email, SMS and push providers (./senders.ts): one call's deadline. */
+  HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),
+  HERALD_SMTP_URL: unlessEmpty(z.string().regex(/^smtps?:\/\/[^/]+/, "must be an smtp:// or smtps:// URL")),
+  HERALD_EMAIL_FROM: unlessEmpty(z.string().min(3)),
+  HERALD_SMTP_MAX_CONNECTIONS: int(5, 1, 100),
+  TWILIO_ACCOUNT_SID: unlessEmpty(twilioSid("AC")),
+  TWILIO_AUTH_TOKEN: unlessEmpty(z.string().min(1)),
+  TWILIO_API_KEY_SID: unlessEmpty(twilioSid("SK")),
+  TWILIO_API_KEY_SECRET: unlessEmpty(z.string().min(1)),
+  TWILIO_FROM: unlessEmpty(SmsPayload.shape.to),
+  TWILIO_MESSAGING_SERVICE_SID: unlessEmpty(twilioSid("MG")),
+  TWILIO_API_URL: unlessEmpty(httpsUrl),
+  TWILIO_STATUS_CALLBACK_URL: unlessEmpty(httpsUrl),
+  /** A service-account key file's path, or its JSON. */
+  HERALD_FCM_SERVICE_ACCOUNT: unlessEmpty(z.string().min(1)),
+  HERALD_FCM_API_URL: unlessEmpty(httpsUrl),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  NODE_ENV: z.string().default("development"),
+  ...TELEMETRY_CONFIG_SHAPE,
+  // Deployment templates often render an unset variable as `KEY=`: an empty endpoint means tracing off, not a bad URL.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === "" ? undefined : v), TELEMETRY_CONFIG_SHAPE.OTEL_EXPORTER_OTLP_ENDPOINT),
+});
+
+export type HeraldConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly keys: string[], message: string) {
+    super(message);
+  }
+}
+
+/** Parses the environment once at startup; fails fast naming every bad key. */
+export function parseConfig(env: Record<string, string | undefined>): HeraldConfig {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    const keys = [...new Set(result.error.issues.map((i) => String(i.path[0])))];
+    throw new ConfigError(keys, `invalid configuration:\n${lines.join("\n")}`);
+  }
+  const cfg = result.data;
+  const problems = [...pairingProblems(cfg)];
+  if (problems.length > 0) {
+    throw new ConfigError([...new Set(problems.flatMap((p) => p.keys))], `invalid configuration:\n${problems.map((p) => `  ${p.message}`).join("\n")}`);
+  }
+  return cfg;
+}
+
+/** Keys that only work together: each problem names the keys to look at. */
+function* pairingProblems(cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
+  if (Boolean(cfg.UPSTASH_REDIS_REST_URL) !== Boolean(cfg.UPSTASH_REDIS_REST_TOKEN)) {
+    yield { keys: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together" };
+  }
+  if (Boolean(cfg.HERALD_SMTP_URL) !== Boolean(cfg.HERALD_EMAIL_FROM)) {
+    yield { keys: ["HERALD_SMTP_URL", "HERALD_EMAIL_FROM"], message: "HERALD_SMTP_URL and HERALD_EMAIL_FROM go together" };
+  }
+  const twilio = [cfg.TWILIO_ACCOUNT_SID, cfg.TWILIO_AUTH_TOKEN, cfg.TWILIO_API_KEY_SID, cfg.TWILIO_API_KEY_SECRET, cfg.TWILIO_FROM, cfg.TWILIO_MESSAGING_SERVICE_SID];
+  if (twilio.every((v) => v === undefined)) return;
+  if (!cfg.TWILIO_ACCOUNT_SID) yield { keys: ["TWILIO_ACCOUNT_SID"], message: "TWILIO_ACCOUNT_SID is required with the other TWILIO_ keys" };
+  const token = cfg.TWILIO_AUTH_TOKEN !== undefined;
+  const apiKey = cfg.TWILIO_API_KEY_SID !== undefined || cfg.TWILIO_API_KEY_SECRET !== undefined;
+  if (token === apiKey || (apiKey && !(cfg.TWILIO_API_KEY_SID && cfg.TWILIO_API_KEY_SECRET))) {
+    yield { keys: ["TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"], message: "Twilio needs either TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET" };
+  }
+  if ((cfg.TWILIO_FROM === undefined) === (cfg.TWILIO_MESSAGING_SERVICE_SID === undefined)) {
+    yield { keys: ["TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID"], message: "Twilio needs exactly one of TWILIO_FROM and TWILIO_MESSAGING_SERVICE_SID" };
+  }
+}

@@ -1,0 +1,22 @@
+// DESIGN §2 as a test: layers point one way (bin → gateway | processor → lib →
+// schemas) and the gateway core stays runtime-neutral. One test per rule, each
+// failure listing every offending import; test/support/imports.ts has the rules.
+import { describe, expect, test } from "bun:test";
+import { buildGraph, checkAll, formatCheck } from "./support/imports.ts";
+
+const graph = buildGraph();
+
+describe("layers", () => {
+  test("the graph covers every layer and follows imports out of gateway/app.ts", () => {
+    for (const dir of ["bin", "gateway", "processor", "lib", "schemas"]) {
+      expect(graph.files.some((f) => f.startsWith(`${dir}/`))).toBe(true);
+    }
+    expect(graph.edges.some((e) => e.from === "gateway/app.ts" && e.kind === "file")).toBe(true);
+  });
+
+  for (const check of checkAll(graph)) {
+    test(check.name, () => {
+      if (check.violations.length > 0) throw new Error(formatCheck(check));
+    });
+  }
+});
