@@ -111,7 +111,26 @@ function operationalPaths(): Record<string, PathItem> {
     "/health/ready": { get: health("Ready", "Readiness", "Every dependency answered within the deadline, each with its latency. `herald all` adds the processor's lane backlog.", { "200": report("Ready"), "503": report("A dependency failed or did not answer") }) },
     "/metrics": { get: { operationId: "metrics", summary: "Prometheus metrics", description: "Served when the gateway runs with metrics (as `herald gateway` and `herald all` do). Bounded labels, no tenant or user data.", tags: ["operations"], ...common, responses: { "200": text("Prometheus text exposition", "text/plain", REQUEST_ID) } } },
     "/openapi.json": { get: { operationId: "openApiDocument", summary: "This document", tags: ["operations"], ...common, responses: cacheable(text("The OpenAPI 3.1 document", "application/json")) } },
-    "/docs": { get: { operationId: "docs", summary: "This document as a page", description: "Self-contained HTML: no script and no external resource.", tags: ["operations"], ...common, responses: cacheable(text("HTML reference", "text/html")) } },
+    "/docs": { get: { operationId: "docs", summary: "This document as a page", description: "An interactive reference (Redoc) with search and curl and TypeScript samples, served from this origin only.", tags: ["operations"], ...common, responses: cacheable(text("HTML reference", "text/html")) } },
+    "/docs/assets/{file}": {
+      get: {
+        operationId: "docsAsset",
+        summary: "A file the docs page loads",
+        description: "Redoc's script and this document with request samples, named by their content hash.",
+        tags: ["operations"],
+        ...common,
+        parameters: [{ name: "file", in: "path", required: true, description: "As named by the `/docs` page", schema: { type: "string" } }],
+        responses: {
+          "200": {
+            description: "The asset; `Cache-Control: public, max-age=31536000, immutable` with an `ETag`",
+            headers: REQUEST_ID,
+            content: { "text/javascript": { schema: { type: "string" } }, "application/json": { schema: { type: "object" } } },
+          },
+          "304": { description: "`If-None-Match` named the current ETag", headers: REQUEST_ID },
+          ...errors("NotFound"),
+        },
+      },
+    },
   };
 }
 
