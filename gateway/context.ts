@@ -6,10 +6,10 @@ import type { Publisher } from "../lib/nats/work.ts";
 import type { DeadLetterAdmin } from "../schemas/dead-letter.ts";
 import { instrumentPublisher } from "./publisher.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
-import type { RateLimiter } from "./rate-limit.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
 import type { GatewayStore } from "./store/types.ts";
 
-import type { ReadinessCheck } from "../lib/health.ts";
+import type { ReadinessCheck } from "../lib/readiness.ts";
 import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
 
 export type { ReadinessCheck };

@@ -3,8 +3,8 @@ import { createTestDatabase, type TestDatabase } from "../test/support/services.
 import { STORE_ADAPTERS, type TestStore } from "../test/support/stores.ts";
 import { createApp } from "./app.ts";
 import type { Publisher } from "../lib/nats/work.ts";
-import { createNotificationCanceller } from "../lib/db/cancel.ts";
-import { createInbox } from "../lib/db/inbox.ts";
+import { createNotificationCanceller } from "../lib/db/canceller.ts";
+import { createInbox } from "../lib/db/inbox-store.ts";
 import { createNotificationReader } from "../lib/db/reads.ts";
 import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
 

@@ -1,8 +1,8 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import { holding, isolating, refusalReason } from "../lib/db/durable.ts";
-import { batchStamp, claim, type RowState } from "../lib/db/notifications.ts";
+import { batchStamp, claim, type RowState } from "../lib/db/notification-repository.ts";
 import { addSchedules, type ScheduleEntry } from "../lib/db/schedules.ts";
-import { publishEvents } from "../lib/nats/events.ts";
+import { publishEvents } from "../lib/nats/event-publisher.ts";
 import { initialStatus } from "../schemas/envelope.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { noteLog, type Item, type LaneContext } from "./context.ts";
@@ -12,7 +12,7 @@ import { unreachable } from "./outcome.ts";
 import { plan } from "./plan.ts";
 import { sendDue, type DueItem } from "./send.ts";
 import type { Settlement } from "./settlement.ts";
-import { endConsume, persist, startConsume } from "./telemetry.ts";
+import { endConsume, persist, startConsume } from "./lane-telemetry.ts";
 
 /** A copy of a notification another batch is working returns after this long. */
 const BUSY_RETRY_MS = 500;

@@ -15,7 +15,7 @@ import type { RetryPolicy } from "./outcome.ts";
 /** Everything a lane needs to work a batch. */
 export interface LaneContext {
   priority: Priority;
-  /** The batch statements (lib/db/notifications.ts). */
+  /** The batch statements (lib/db/notification-repository.ts). */
   sql: Sql;
   /** The schedules (lib/db/schedules.ts). */
   db: Database;
@@ -42,7 +42,7 @@ export interface LaneContext {
 export interface Item {
   msg: JsMsg;
   envelope: Envelope;
-  /** Its consume span's context, when its trace is sampled (processor/telemetry.ts). */
+  /** Its consume span's context, when its trace is sampled (processor/lane-telemetry.ts). */
   trace?: Context;
 }
 

@@ -1,15 +1,15 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import { holding, isolating } from "../lib/db/durable.ts";
-import { markFailed } from "../lib/db/notifications.ts";
+import { markFailed } from "../lib/db/notification-repository.ts";
 import { dlqSubjectFor, publishDeadLetter } from "../lib/nats/dead-letters.ts";
-import { publishEvents } from "../lib/nats/events.ts";
+import { publishEvents } from "../lib/nats/event-publisher.ts";
 import type { FailureReason } from "../lib/telemetry/recorder.ts";
 import type { DeadLetterRecord } from "../schemas/dead-letter.ts";
 import { lifecycleEvent } from "../schemas/events.ts";
 import { noteLog, type Item, type LaneContext } from "./context.ts";
 import type { Settlement } from "./settlement.ts";
-import { persist } from "./telemetry.ts";
+import { persist } from "./lane-telemetry.ts";
 
 /** A message that ends `failed` without a send, and why. */
 export interface FailedItem extends Item {

@@ -16,7 +16,7 @@ export type Decision =
  * The one place that maps a send outcome to ack / nak(delay) / term.
  * `attempt` is the 1-based number of the attempt that just finished; the
  * budget and the backoff count from `base`, the attempts made before a
- * replay (processor/replay.ts), so a replayed notification starts afresh.
+ * replay (processor/dead-letter-admin.ts), so a replayed notification starts afresh.
  */
 export function decide(outcome: SendOutcome, attempt: number, policy: RetryPolicy, random?: () => number, base = 0): Decision {
   switch (outcome.kind) {

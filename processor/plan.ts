@@ -1,4 +1,4 @@
-import type { RowState } from "../lib/db/notifications.ts";
+import type { RowState } from "../lib/db/notification-repository.ts";
 import { isTerminal } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 

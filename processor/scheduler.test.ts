@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createNotificationCanceller } from "../lib/db/cancel.ts";
+import { createNotificationCanceller } from "../lib/db/canceller.ts";
 import { schedules } from "../schemas/tables.ts";
 import { createSenders, createSinkRecorder } from "./channels/index.ts";
 import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";

@@ -1,6 +1,6 @@
 import { holding, isolating, refusalReason } from "../lib/db/durable.ts";
-import { beginAttempts, writeOutcomes, type OutcomeRecord } from "../lib/db/notifications.ts";
-import { publishEvents } from "../lib/nats/events.ts";
+import { beginAttempts, writeOutcomes, type OutcomeRecord } from "../lib/db/notification-repository.ts";
+import { publishEvents } from "../lib/nats/event-publisher.ts";
 import { inSpan, SpanKind, SPANS } from "../lib/telemetry/spans.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
@@ -9,7 +9,7 @@ import { noteLog, type Item, type LaneContext } from "./context.ts";
 import { deadLetter, failAll } from "./failures.ts";
 import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts";
 import type { Settlement } from "./settlement.ts";
-import { persist, secondsSince, sinceAccepted } from "./telemetry.ts";
+import { persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
 import { logInfo } from "../lib/telemetry/log-lines.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
@@ -72,7 +72,7 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     }
     ctx.metrics.providerRequest(sender.provider, e.channel, attemptOutcome(outcome), secondsSince(started));
     const latencyMs = Math.round(performance.now() - started);
-    // A replayed notification's budget counts from its replay (processor/replay.ts).
+    // A replayed notification's budget counts from its replay (processor/dead-letter-admin.ts).
     const decision = decide(outcome, attempt, ctx.policy, undefined, e.attemptBase ?? 0);
     // A child logger per message costs more than the send to the sink: build it only to write.
     if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");

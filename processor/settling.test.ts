@@ -5,7 +5,7 @@ import postgres from "postgres";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import { SERVICES } from "../test/support/services.ts";
 import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { claim } from "../lib/db/notifications.ts";
+import { claim } from "../lib/db/notification-repository.ts";
 import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
 
 // One bad message never holds up the others, and no failure mid-way loses or repeats a send.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { eq } from "drizzle-orm";
-import { deadLetterAdmin } from "../processor/replay.ts";
+import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 import { createScheduler } from "../processor/scheduler.ts";
 import { envelope, until } from "./support/processor-harness.ts";
 import type { ReplayReport } from "../schemas/dead-letter.ts";

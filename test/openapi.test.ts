@@ -11,7 +11,7 @@ import { openApiDocument } from "../gateway/openapi/document.ts";
 import type { OpenApiDocument, ResponseObject } from "../gateway/openapi/types.ts";
 import { operationsOf } from "../gateway/routes/docs.ts";
 import { createAppFixture, send, silentLogger, VALID, type AppFixture } from "./support/gateway-fixture.ts";
-import { deadLetterAdmin } from "../processor/replay.ts";
+import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 
 const ADMIN_KEY = "admin-key-ops-0123456789";
 

@@ -1,5 +1,5 @@
 import { createAckPublisher } from "../../lib/nats/ack-publisher.ts";
-import { replayDeadLetters } from "../../processor/replay.ts";
+import { replayDeadLetters } from "../../processor/dead-letter-admin.ts";
 import type { ProcessContext } from "../lifecycle.ts";
 import { connect, requireMigrated } from "../wiring.ts";
 import { replayOptions } from "./replay-flags.ts";

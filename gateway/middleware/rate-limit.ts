@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { routeLabel } from "./telemetry.ts";
 import type { MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { AppError } from "../errors.ts";
-import type { RateLimiter } from "../rate-limit.ts";
+import type { RateLimiter } from "../rate-limiter.ts";
 import type { AuthVariables } from "./auth.ts";
 
 /**

@@ -1,14 +1,14 @@
 import { z } from "zod";
-import type { CheckResult } from "../../lib/health.ts";
+import type { CheckResult } from "../../lib/readiness.ts";
 import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, STATUSES } from "../../schemas/enums.ts";
 import { BatchRequest, EmailPayload, IdempotencyKey, InAppPayload, NotificationRequest, PushPayload, SmsPayload, WebhookPayload } from "../../schemas/request.ts";
 import type { AttemptView, NotificationPage, NotificationView } from "../../schemas/views.ts";
 import type { AcceptedBody } from "../accept.ts";
-import type { BatchResult } from "../batch.ts";
+import type { BatchResult } from "../accept-batch.ts";
 import { DEFAULT_OPTIONS } from "../context.ts";
 import type { FieldError, Problem } from "../errors.ts";
-import { adminSchemas } from "./admin.ts";
-import { inboxSchemas } from "./inbox.ts";
+import { adminSchemas } from "./admin-paths.ts";
+import { inboxSchemas } from "./inbox-paths.ts";
 import { ERRORS, problem } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, stringMap, uuid } from "./shapes.ts";
 import type { Components, JsonSchema } from "./types.ts";

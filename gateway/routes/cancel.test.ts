@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { createApp } from "../app.ts";
 import { uuidv7 } from "../ids.ts";
-import { publishEvent } from "../../lib/nats/events.ts";
+import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;

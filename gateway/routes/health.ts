@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { report } from "../../lib/health.ts";
+import { report } from "../../lib/readiness.ts";
 import type { BaseEnv } from "../context.ts";
 
 /**

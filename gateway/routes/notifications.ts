@@ -4,7 +4,7 @@ import { traceContextOf } from "../middleware/telemetry.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, parseNotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
-import { acceptBatch } from "../batch.ts";
+import { acceptBatch } from "../accept-batch.ts";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";

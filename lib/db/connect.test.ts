@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import { claim, readStates, writeOutcomes } from "./notifications.ts";
+import { claim, readStates, writeOutcomes } from "./notification-repository.ts";
 import { envelope } from "../../test/support/processor-harness.ts";
-import { embeddedMigrations } from "./migrate.ts";
+import { embeddedMigrations } from "./migrations.ts";
 import { SERVICES } from "../../test/support/services.ts";
 import { connectPostgres, openPglite } from "./connect.ts";
 

@@ -1,7 +1,7 @@
 import { drizzle as drizzlePg } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { schema, type Database, type Sql, type SqlRow } from "../../schemas/database.ts";
-import { migrate } from "./migrate.ts";
+import { migrate } from "./migrations.ts";
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
 import initdbWasm from "@electric-sql/pglite/initdb.wasm" with { type: "file" };
 import pgliteWasm from "@electric-sql/pglite/pglite.wasm" with { type: "file" };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";
-import { inboxPageQuery, unreadCountQuery } from "./inbox.ts";
+import { inboxPageQuery, unreadCountQuery } from "./inbox-store.ts";
 import { listQuery } from "./reads.ts";
 
 interface PlanNode {

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../schemas/database.ts";
 import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, type ScheduleReason } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
-import { markReleased } from "./notifications.ts";
+import { markReleased } from "./notification-repository.ts";
 
 /** The one writer of the `schedules` table: what waits for a time, and its release. */
 

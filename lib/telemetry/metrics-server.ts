@@ -4,7 +4,7 @@
  * gateway serves its own `/metrics`; `herald all` uses the gateway's only.
  */
 import { DEFAULT_METRICS_PORT } from "../../schemas/metrics.ts";
-import { report, type ReadinessCheck } from "../health.ts";
+import { report, type ReadinessCheck } from "../readiness.ts";
 
 
 /** What the server needs from the registry: `HeraldMetrics` satisfies it. */

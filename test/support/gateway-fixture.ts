@@ -9,8 +9,8 @@ import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamesp
 import { createApp, type GatewayDeps } from "../../gateway/app.ts";
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { createWorkPublisher, type Publisher } from "../../lib/nats/work.ts";
-import { createNotificationCanceller } from "../../lib/db/cancel.ts";
-import { createInbox } from "../../lib/db/inbox.ts";
+import { createNotificationCanceller } from "../../lib/db/canceller.ts";
+import { createInbox } from "../../lib/db/inbox-store.ts";
 import { createNotificationReader } from "../../lib/db/reads.ts";
 import { createMemoryStore } from "../../gateway/store/memory.ts";
 

@@ -5,7 +5,7 @@
 // SQL work on PGlite. Prints the tables and the row's final state as JSON.
 import { sql } from "drizzle-orm";
 import { openPglite } from "../../lib/db/connect.ts";
-import { claim, readStates, writeOutcomes } from "../../lib/db/notifications.ts";
+import { claim, readStates, writeOutcomes } from "../../lib/db/notification-repository.ts";
 import { envelope } from "./processor-harness.ts";
 
 const dir = process.argv[2];

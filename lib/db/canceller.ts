@@ -4,7 +4,7 @@ import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/reco
 import type { Database } from "../../schemas/database.ts";
 import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "../../schemas/enums.ts";
 import { notifications } from "../../schemas/tables.ts";
-import { cancelRow, insertCancelled } from "./notifications.ts";
+import { cancelRow, insertCancelled } from "./notification-repository.ts";
 import { toView, viewColumns } from "./reads.ts";
 import type { AcceptedView, CancelResult, NotificationCanceller, NotificationView } from "../../schemas/views.ts";
 

@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { connectPostgres } from "./connect.ts";
 import { createTestDatabase } from "../../test/support/services.ts";
 import { MIGRATIONS_FOLDER } from "../../schemas/database.ts";
-import { embeddedMigrations } from "./migrate.ts";
+import { embeddedMigrations } from "./migrations.ts";
 
 const created: Array<{ drop(): Promise<void> }> = [];
 afterAll(async () => {

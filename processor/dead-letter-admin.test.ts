@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import type { Envelope } from "../schemas/envelope.ts";
 import { notifications, schedules } from "../schemas/tables.ts";
 import { createSenders } from "./channels/index.ts";
-import { replayDeadLetters, type ReplayDeps } from "./replay.ts";
+import { replayDeadLetters, type ReplayDeps } from "./dead-letter-admin.ts";
 import { startReceiver } from "../test/support/processor-receiver.ts";
 import type { ReplayOptions } from "../schemas/dead-letter.ts";
 import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";

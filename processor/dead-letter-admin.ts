@@ -1,12 +1,12 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { exactTime, failedRows, listDeadLetters, oldestFirst } from "../lib/db/dead-letters.ts";
-import { takeForReplay } from "../lib/db/notifications.ts";
+import { exactTime, failedRows, listDeadLetters, oldestFirst } from "../lib/db/failed-rows.ts";
+import { takeForReplay } from "../lib/db/notification-repository.ts";
 import { addSchedules } from "../lib/db/schedules.ts";
 import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
 import { listInvalidDeadLetters } from "../lib/nats/dead-letters.ts";
-import { publishEvents } from "../lib/nats/events.ts";
+import { publishEvents } from "../lib/nats/event-publisher.ts";
 import type { Database } from "../schemas/database.ts";
 import type { DeadLetterAdmin, FailedPosition, ReplayOptions, ReplayReport } from "../schemas/dead-letter.ts";
 import { lifecycleEvent } from "../schemas/events.ts";

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { deliveryAttempts, notifications } from "../../schemas/tables.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";
 import { isRefusedData } from "./durable.ts";
-import { beginAttempts, claim, markFailed, readStates, writeOutcomes, type OutcomeRecord } from "./notifications.ts";
+import { beginAttempts, claim, markFailed, readStates, writeOutcomes, type OutcomeRecord } from "./notification-repository.ts";
 import { envelope } from "../../test/support/processor-harness.ts";
 
 let db: TestDatabase;

@@ -3,7 +3,7 @@ import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/reco
 import type { Database } from "../../schemas/database.ts";
 import { InAppPayload } from "../../schemas/request.ts";
 import { notifications } from "../../schemas/tables.ts";
-import { deliveredInApp, markAllRead, markRead } from "./notifications.ts";
+import { deliveredInApp, markAllRead, markRead } from "./notification-repository.ts";
 import { inboxColumns, iso, newestPage, splitPage } from "./reads.ts";
 import type { Cursor, Inbox, InboxItem, InboxPage, InboxQuery } from "../../schemas/views.ts";
 
