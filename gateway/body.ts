@@ -1,11 +1,5 @@
 import { AppError, isAppError } from "./errors.ts";
 
-/** A request body read within its limit, with the bytes kept for hashing. */
-export interface JsonBody {
-  bytes: Uint8Array<ArrayBuffer>;
-  value: unknown;
-}
-
 /**
  * True when reading a request's body failed because its client went away:
  * it closed its side mid-body, or sent too little and stalled until the
@@ -73,17 +67,17 @@ export function isJsonContentType(header: string | null): boolean {
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The route's first steps, in contract order: 413, then 415, then 400 for malformed JSON. */
-export async function readJsonBody(req: Request, limit: number): Promise<JsonBody> {
+export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
   const bytes = await readLimited(req, limit);
   if (!isJsonContentType(req.headers.get("content-type"))) throw new AppError("unsupported_media_type");
   try {
-    return { bytes, value: JSON.parse(decoder.decode(bytes)) as unknown };
+    return JSON.parse(decoder.decode(bytes)) as unknown;
   } catch {
     throw new AppError("invalid_body", { detail: "The body is not valid UTF-8 JSON" });
   }
 }
 
-/** Lower-case hex SHA-256 via Web Crypto: the body fingerprint an Idempotency-Key is bound to. */
+/** Lower-case hex SHA-256 via Web Crypto: the fingerprint of the canonical body an Idempotency-Key is bound to. */
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   let hex = "";

@@ -74,6 +74,35 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
     expect(await stream.count()).toBe(before + 1);
   });
 
+  test("replays when the same JSON comes back serialized differently: key order, whitespace, escapes", async () => {
+    const app = appWith();
+    const before = await stream.count();
+    const key = `${adapter.name}-reserialized`;
+    const first = await post(app, key, '{"userId":"user-1","channel":"email","payload":{"to":"a@example.com","subject":"Hi","body":"Hello"}}');
+    const again = await post(app, key, '{ "payload": { "body": "Hell\\u006f", "subject": "Hi", "to": "a@example.com" },\n  "channel": "email", "userId": "user-1" }');
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get("idempotency-replayed")).toBe("true");
+    expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
+    const changed = await post(app, key, '{"userId":"user-1","channel":"email","payload":{"to":"a@example.com","subject":"Hi","body":"Hello!"}}');
+    expect(changed.status).toBe(422);
+    expect(await stream.count()).toBe(before + 1);
+  });
+
+  test("replays a batch sent again with its items' keys reordered", async () => {
+    const app = appWith();
+    const before = await stream.count();
+    const key = `${adapter.name}-batch-reserialized`;
+    const batch = (items: unknown[]) => send(app, "/v1/notifications/batch", { body: { notifications: items }, headers: { "idempotency-key": key } });
+    const reversed = (o: object) => Object.fromEntries(Object.entries(o).reverse());
+    const first = await batch([VALID.sms, VALID.in_app]);
+    const again = await batch([reversed(VALID.sms), reversed(VALID.in_app)]);
+    expect([first.status, again.status]).toEqual([202, 202]);
+    expect(again.headers.get("idempotency-replayed")).toBe("true");
+    expect(await again.text()).toBe(await first.text());
+    expect((await batch([VALID.in_app, VALID.sms])).status).toBe(422);
+    expect(await stream.count()).toBe(before + 2);
+  });
+
   test("keeps keys apart per tenant", async () => {
     const app = appWith();
     const key = `${adapter.name}-tenant`;

@@ -83,7 +83,7 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
   routes.post("/dead-letters/replay", async (c) => {
     const { deps, operator, requestId } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
-    const parsed = ReplayBody.safeParse(body.value);
+    const parsed = ReplayBody.safeParse(body);
     if (!parsed.success) throw invalidBody(parsed.error);
     const { since, ...opts } = parsed.data;
     const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) });

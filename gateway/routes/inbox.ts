@@ -39,7 +39,7 @@ export function inboxRoutes(): Hono<TenantEnv> {
   routes.post("/read-all", async (c) => {
     const { deps, tenant } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
-    const parsed = ReadAll.safeParse(body.value);
+    const parsed = ReadAll.safeParse(body);
     if (!parsed.success) throw invalidBody(parsed.error);
     return c.json({ marked: await deps.inbox.markAllRead(tenant, parsed.data.userId) });
   });

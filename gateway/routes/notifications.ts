@@ -6,6 +6,7 @@ import { BatchRequest, parseNotificationRequest } from "../../schemas/request.ts
 import { accept } from "../accept.ts";
 import { acceptBatch } from "../accept-batch.ts";
 import { readJsonBody } from "../body.ts";
+import { canonicalJson } from "../canonical-json.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
@@ -26,17 +27,20 @@ const JSON_HEADERS = { "content-type": "application/json" };
  */
 export const BATCH_BODY_LIMIT_FACTOR = 16;
 
+const encoder = new TextEncoder();
+
 /**
  * The request's Idempotency-Key with its body's hash, and the ids the key
  * names (derived, so a retry gets them whatever the store lost); null
- * without a key. The hash and the ids are computed together.
+ * without a key. The hash is of the parsed body in canonical form, so the
+ * same JSON serialized differently is the same request.
  */
-async function keyedBy<T>(c: Context<TenantEnv>, bytes: Uint8Array<ArrayBuffer>, idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
+async function keyedBy<T>(c: Context<TenantEnv>, body: unknown, idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
   if (key === null) return null;
   const { tenant, deps } = c.var;
   // Both synchronous with Bun's native hasher; awaited together when a runtime's hasher is not.
-  const bodyHash = deps.hashBody(bytes);
+  const bodyHash = deps.hashBody(encoder.encode(canonicalJson(body)));
   const ids = idsOf(deps.hashBody, tenant, key);
   if (typeof bodyHash === "string" && !(ids instanceof Promise)) return { scope: { tenant, key, bodyHash }, ids };
   const [hash, resolved] = await Promise.all([bodyHash, ids]);
@@ -72,9 +76,9 @@ export function notificationRoutes(): Hono<TenantEnv> {
   routes.post("/", async (c) => {
     const { deps, tenant, requestId } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
-    const parsed = parseNotificationRequest(body.value);
+    const parsed = parseNotificationRequest(body);
     if (!parsed.success) throw invalidBody(parsed.error);
-    const keyed = await keyedBy(c, body.bytes, idForKey);
+    const keyed = await keyedBy(c, body, idForKey);
     const scope = keyed?.scope ?? null;
     const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date(), id: keyed?.ids, requestHash: scope?.bodyHash });
     const trace = traceContextOf(c);
@@ -97,9 +101,9 @@ export function notificationRoutes(): Hono<TenantEnv> {
   routes.post("/batch", async (c) => {
     const { deps, tenant, requestId } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes * BATCH_BODY_LIMIT_FACTOR);
-    const parsed = BatchRequest.safeParse(body.value);
+    const parsed = BatchRequest.safeParse(body);
     if (!parsed.success) throw invalidBody(parsed.error);
-    const keyed = await keyedBy(c, body.bytes, batchIdsForKey);
+    const keyed = await keyedBy(c, body, batchIdsForKey);
     const scope = keyed?.scope ?? null;
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
