@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 
 export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"] as const;
 export type Phase = (typeof PHASES)[number];
-/** What runs without --phases: every phase, so issue 4's telemetry overhead is measured in the same run. */
+/** What runs without --phases: every phase, so the telemetry overhead is measured in the same run. */
 export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"];
 
 export interface BenchPlan {
@@ -69,7 +69,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
   const phases = values.phases === undefined ? [...DEFAULT_PHASES] : values.phases.split(",").map((p) => p.trim());
   const unknown = phases.filter((p) => !(PHASES as readonly string[]).includes(p));
   if (unknown.length > 0) throw new Error(`--phases: unknown ${unknown.join(", ")} (known: ${PHASES.join(", ")})`);
-  // The issue's minimums: 20 s per load phase and ≥ 60 s end to end; --quick
+  // The targets' minimums: 20 s per load phase and ≥ 60 s end to end; --quick
   // keeps the end-to-end phase at ≥ 15 s and the whole run within 4 minutes.
   const e2eMin = quick ? 15 : 60;
   const e2eSeconds = positive("e2e-seconds", values["e2e-seconds"], e2eMin);
@@ -85,7 +85,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     jetstreamWindow: 256,
     e2eSeconds,
     e2eRampS: quick ? 3 : 5,
-    // The issue's check: 10,000 webhooks two minutes ahead and 500 due now.
+    // The scheduler target: 10,000 webhooks two minutes ahead and 500 due now.
     schedulerCount: quick ? 2000 : 10_000,
     schedulerDueNow: quick ? 200 : 500,
     schedulerAheadS: positive("schedule-ahead", values["schedule-ahead"], quick ? 20 : 120),

@@ -239,7 +239,7 @@ export function renderText(r: BenchResults): string {
     const systems = systemRows(r, ratios);
     if (systems.length > 0) parts.push(textTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
     parts.push(textTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
-    parts.push(textTable(["target (issue 3)", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
+    parts.push(textTable(["target", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
   }
   const w = warnings(r);
   if (w.length > 0) parts.push("", "WARNINGS:", ...w.map((line) => `  - ${line}`));
@@ -258,7 +258,7 @@ export function renderMarkdown(r: BenchResults, chartFile?: string): string {
     const systems = systemRows(r, ratios);
     if (systems.length > 0) parts.push(markdownTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
     parts.push(markdownTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
-    parts.push(markdownTable(["target (issue 3)", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
+    parts.push(markdownTable(["target", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
   }
   if (chartFile) parts.push("", `![throughput and p99 per system](${chartFile})`);
   const w = warnings(r);

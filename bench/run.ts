@@ -1,4 +1,4 @@
-// `npm run bench` (issue 3): one invocation measures Herald's gateway, a
+// `npm run bench`: one invocation measures Herald's gateway, a
 // fixed-rate latency run, batch ingest, end to end, the Express and Fastify
 // peers, and the box's ceilings (bare Bun.serve, JetStream publish), all on
 // namespaces and a database of its own that it removes afterwards, even on
@@ -127,7 +127,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     // Here its off and on rounds alternate, so whatever the earlier phases leave hits both alike.
     const stream = topology(stack.namespace).streams.work;
     results.telemetry = await span("telemetry", () => telemetryPhase({ env: stack.env, apiKey: TENANT_KEY, nc, stream }, plan, cleanup, log));
-    results.notes.push("Telemetry phase (issue 4): two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
+    results.notes.push("Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
   }
   if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("telemetry")) {
     // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.

@@ -105,7 +105,7 @@ export interface SchedulerRun {
   quiet: boolean;
 }
 
-/** Issue 4: the gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
+/** The gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
 export interface TelemetryRun {
   /** OTEL_TRACES_SAMPLER_ARG of the "on" rounds. */
   sampleRatio: number;

@@ -27,7 +27,7 @@ export interface GatewayOptions {
   readinessTimeoutMs: number;
 }
 
-/** DESIGN §3/§4 defaults: 256 KiB bodies, 24 h keys, 60 s pending claims, 1 h read-your-writes. */
+/** The contract's defaults: body size, how long keys and read-your-writes copies live. */
 export const DEFAULT_OPTIONS: GatewayOptions = {
   bodyLimitBytes: 256 * 1024,
   idempotencyTtlMs: 24 * 60 * 60 * 1000,
@@ -37,10 +37,9 @@ export const DEFAULT_OPTIONS: GatewayOptions = {
 };
 
 /**
- * Lower-case hex SHA-256 of a request body, the fingerprint an Idempotency-Key
- * is bound to. Web Crypto's digest is async and hops to a worker thread (≈13 µs
- * and a wake-up per request on Bun); a runtime entry may pass a synchronous
- * native hash instead.
+ * Lower-case hex SHA-256, the fingerprint an Idempotency-Key is bound to.
+ * Web Crypto's digest is async and hops to a worker thread; a runtime entry
+ * may pass a synchronous native hash instead.
  */
 export type BodyHasher = (bytes: Uint8Array<ArrayBuffer>) => string | Promise<string>;
 

@@ -1,8 +1,8 @@
 /**
- * Per-tenant token buckets (DESIGN §2: auth → rate limit → zod). In memory,
- * per gateway instance: the hot path keeps its one Redis round trip, and a
- * tenant behind N instances can reach N × its limit (the README says to
- * divide the limit by the instance count).
+ * Per-tenant token buckets, checked after auth and before validation. In
+ * memory, per gateway instance: the hot path keeps its one Redis round trip,
+ * and a tenant behind N instances can reach N × its limit (so divide the
+ * limit by the instance count).
  */
 
 /** How fast one tenant's bucket refills and how much it holds. */

@@ -77,7 +77,7 @@ const rateLimitList = z
     return limits;
   });
 
-/** The one place that reads the environment (STYLE §3). */
+/** Every setting Herald reads from the environment, parsed once at start. */
 export const ConfigSchema = z.object({
   HERALD_PORT: int(8080, 0, 65535),
   /** The interface to listen on; unset: 0.0.0.0, but 127.0.0.1 for `all`, a developer's machine. */

@@ -99,7 +99,7 @@ const common = {
   metadata: stringMap.optional(),
 };
 
-/** Body of `POST /v1/notifications`: a discriminated union on `channel` (DESIGN §3). */
+/** Body of `POST /v1/notifications`: a discriminated union on `channel`. */
 export const NotificationRequest = z.discriminatedUnion("channel", [
   z.strictObject({ ...common, channel: z.literal("email"), payload: EmailPayload }),
   z.strictObject({ ...common, channel: z.literal("sms"), payload: SmsPayload }),

@@ -64,7 +64,7 @@ const SCENARIOS = {
 };
 
 // Per scenario: what "passing" means. Errors are never acceptable below the
-// stress rates; latency bars follow the p99 ≤ 10 ms at steady load.
+// stress rates; latency bars follow the target's p99 ≤ 10 ms at steady load.
 const THRESHOLDS = {
   smoke: { http_req_failed: ["rate==0"], checks: ["rate==1"] },
   load: { http_req_failed: ["rate<0.001"], http_req_duration: ["p(99)<10"], checks: ["rate>0.999"] },

@@ -1,5 +1,5 @@
 // Node 20 cannot import TypeScript, yet the peers must validate with the very
-// same zod schema as Herald (issue 3: "same zod validation"). Bundling
+// same zod schema as Herald (the same validation). Bundling
 // schemas/request.ts, zod included, into one plain ESM file gives Node exactly
 // that code with nothing to resolve at run time.
 // Usage: bun bench/peers/build.ts   (the smoke and bench scripts call it first)

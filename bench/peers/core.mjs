@@ -1,7 +1,7 @@
 // The contract both Node peers implement, kept in one place so Express and
 // Fastify differ only in what the framework itself does (routing, body
-// parsing, serialisation, error plumbing). Same order as Herald's hot path
-// (DESIGN §6): key lookup in memory → zod → one Redis SET NX → JetStream
+// parsing, serialisation, error plumbing). Same order as Herald's hot path:
+// key lookup in memory → zod → one Redis SET NX → JetStream
 // publish awaiting the ack → 202.
 import { createHash, randomUUID } from "node:crypto";
 import { jetstream } from "@nats-io/jetstream";
@@ -33,14 +33,14 @@ export class HttpError extends Error {
   }
 }
 
-/** RFC 9457 body shared by every error response (DESIGN §3). */
+/** RFC 9457 body shared by every error response (as Herald's). */
 export function problemBody(status, title, detail, errors) {
   const body = { type: "about:blank", title, status, detail, requestId: randomUUID() };
   if (errors) body.errors = errors;
   return body;
 }
 
-/** Config read once at startup (STYLE 3); fails fast with the names of the missing keys. */
+/** Config read once at startup ; fails fast with the names of the missing keys. */
 export function readConfig(env) {
   const missing = ["PORT", "NATS_URL", "REDIS_URL", "HERALD_NAMESPACE", "HERALD_API_KEYS"].filter((k) => !env[k]);
   if (missing.length > 0) throw new Error(`missing environment: ${missing.join(", ")}`);
@@ -55,8 +55,8 @@ export function readConfig(env) {
 
 /**
  * RFC 9562 version 7 (48-bit ms timestamp, then random), as Herald's ids are.
- * Built on randomUUID, which draws from Node's pooled entropy cache: a fresh
- * getRandomValues call per request cost ~4% of the Express peer's CPU.
+ * Built on randomUUID, which draws from Node's pooled entropy cache instead
+ * of a getRandomValues call per request.
  */
 function uuidv7() {
   const ts = Date.now().toString(16).padStart(12, "0");

@@ -1,9 +1,9 @@
-// Issue 4's overhead figure: the gateway phase's load (same body, a fresh
+// Telemetry's overhead: the gateway phase's load (same body, a fresh
 // Idempotency-Key per request, `plan.connections` connections) against two
 // `herald gateway`s, telemetry off and on, side by side and warmed once per
 // leg (four legs, restarted for each, the start order alternating: see LEGS); the load alternates
 // between them in short rounds (off on, on off, …), so drift on a shared
-// 2-core box hits both alike: one round's figure swings by ±15% there.
+// box hits both alike.
 //   off: no OTLP endpoint (tracing a no-op), LOG_LEVEL=warn — as the gateway phase.
 //   on:  OTLP/HTTP to a local receiver, 10% of traces sampled, LOG_LEVEL=info
 //        (one info line per accepted request).
@@ -93,16 +93,9 @@ export function roundOrder(i: number): readonly ["off", "on"] | readonly ["on", 
 /**
  * The order the two gateways are started in, per leg: off first, then on
  * first, twice. Identical gateways started one after another do not measure
- * alike, and not always in the same direction (telemetry-ab --saturate, this
- * box): of four, the second, third and fourth 5.5, 11.0 and 6.0% slower than
- * the first (8 rounds); of two, the second 4.8 ± 4.6% slower in one run and
- * 1.3 ± 3.5% faster in another (10 rounds), and on a later day +12.8 ± 3.3%
- * faster, and with the order swapped the first 8.4 ± 4.1% slower (8 rounds).
- * A process's own speed is part of its figure, whatever its telemetry: at a
- * fixed 3,000 req/s, tracing at 10% measured +14.7 ± 3.7 µs over off in one
- * run and +2.4 ± 4.1 µs in the next, each with one process per variant. So
- * the rounds are spread over four pairs of processes, not two, and each start
- * order is used twice.
+ * alike, and not always in the same direction, and a process's own speed is
+ * part of its figure whatever its telemetry; so the rounds are spread over
+ * four pairs of processes, not two, and each start order is used twice.
  */
 export const LEGS = [
   ["off", "on"],

@@ -1,4 +1,4 @@
-// A focused, repeatable probe of the gateway's ingest path (issue 3): starts
+// A focused, repeatable probe of the gateway's ingest path: starts
 // `herald gateway` alone (no processor, so only ingest is measured) on its own
 // namespace, database and Redis prefix, then drives it with autocannon in its
 // own Node process and reports where the 2 cores went.

@@ -1,4 +1,4 @@
-// Processor probe (issue 3): how fast does `herald processor` turn work-stream
+// Processor probe: how fast does `herald processor` turn work-stream
 // messages into `sent` rows, and who burns the CPU while it does?
 //
 // On its own namespace and database it publishes N envelopes of the gateway's

@@ -14,7 +14,7 @@
 // (`git worktree add /tmp/before HEAD~1`, node_modules linked in) for a
 // before/after of a code change in one run.
 // Gateways start in the order given, and identical ones measure apart by their
-// start order, by up to 13% and in either direction (see LEGS in
+// start order, in either direction (see LEGS in
 // bench/phases/telemetry.ts): run a comparison twice, the order swapped
 // (`--variants ""` and the variants as `--variant`s, off last), and take both.
 // Spans go to the bench's OTLP receiver (bodies kept, not parsed); the

@@ -1,7 +1,7 @@
 import type { Channel, NotificationType, Priority } from "../../schemas/enums.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 /**
- * The gateway's only shared state: idempotency records (DESIGN §4 layer 1) and
+ * The gateway's only shared state: idempotency records (the first of the dedupe layers) and
  * a short-lived copy of what was just accepted, so a GET right after the 202
  * answers before the processor has written the row (read-your-writes).
  * Three adapters implement it: Redis over TCP, Upstash REST, and in-memory.

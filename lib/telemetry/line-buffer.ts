@@ -4,8 +4,7 @@
  *
  * Why not pino's sonic-boom: with a line per accepted request, its per-write
  * bookkeeping (byte counting, a write queue, callbacks) is most of a line's
- * cost. On a pipe, a pino line cost 7.6 µs of CPU through sonic-boom and
- * 5.1 µs through this buffer (bench/profile/log-lines.ts, best of 3).
+ * cost (bench/profile/log-lines.ts compares the two).
  *
  * The pipe to a log collector may be full. Writes never block the event loop:
  * bytes the kernel refuses (EAGAIN, or a partial write) wait and are retried,

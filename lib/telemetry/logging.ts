@@ -27,14 +27,7 @@ export interface LoggingOptions {
 /** How long a buffered line may wait for company before it is written anyway. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
 
-/**
- * A chunk is written once this much is waiting: one write(2), and one wake-up
- * of whoever reads the pipe, per 64 KiB. With a line per request and the
- * gateway saturated (bench/profile/telemetry-ab.ts --saturate, 8 rounds, one
- * run), the info line cost 5.0 ± 0.9% of throughput with 4 KiB chunks,
- * 4.1 ± 1.5% with 16 KiB and 2.2 ± 2.2% with 64 KiB; the pipe's reader used
- * 2.7, 1.4 and 1.0 µs of CPU per request.
- */
+/** A chunk is written once this much is waiting: one write(2), and one wake-up of the pipe's reader, per chunk. */
 export const LOG_CHUNK_BYTES = 64 * 1024;
 
 /**
@@ -64,9 +57,7 @@ export function createHeraldLogger(opts: LoggingOptions): Logger {
   const options: LoggerOptions = {
     level: opts.level,
     base: { service: opts.service },
-    // A key lookup per field instead of pino's redact paths: with the wildcards
-    // (`*.payload`) those cost ≈4.5 µs per line (6.2 vs 1.7 µs to /dev/null),
-    // which one line per accepted request turned into a third of the gateway's throughput.
+    // A key lookup per field: pino's wildcard redact paths cost more per line than the rest of the line.
     formatters: { log: redactSecrets },
   };
   if (rate < 1) {

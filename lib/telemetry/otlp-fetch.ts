@@ -6,12 +6,7 @@
  *
  * The SDK's Node transport pipes a Readable into a `node:http` ClientRequest,
  * which Bun emulates in JavaScript on top of its native client; `fetch` is that
- * native client. With every trace sampled at a fixed 2,000 req/s
- * (bench/profile/gateway.ts --rate 2000, runs alternating), the gateway used
- * 114.9 and 111.4 µs of CPU per request over node:http, 110.1 and 105.1 µs over
- * fetch, and peaked at 154 against 147-150 MB RSS. At the default 10% the
- * difference is below what a saturated run can see (telemetry-ab --saturate,
- * 8 rounds, same run: node:http cost 14.0% of throughput, fetch 14.6%).
+ * native client, slightly cheaper in CPU and memory.
  *
  * Retries follow the OTLP spec as the SDK's Node exporter does them: 429, 502,
  * 503 and 504 are retried up to 5 times with jittered exponential backoff
@@ -101,14 +96,11 @@ const EMPTY_EXPORT = new TextEncoder().encode('{"resourceSpans":[]}');
 
 /**
  * Sends the collector an empty export once: undefined when it answered 2xx,
- * else why not. Herald calls it as tracing starts (bin/herald.ts), so an
- * operator learns at start that spans have nowhere to go, and so the
- * process's first `fetch` and `AbortSignal.timeout` — both lazily set up
- * by the runtime — happen before any request is served. Made later, by the
- * first batch export after the request path was compiled, they set off
- * thousands of OSR exits (`BadConstantCache`, 4,387 in 20 s over 245
- * functions with tracing at 10%, down to 0 with this probe first; see the
- * README, Telemetry overhead) and ≈10 s of recompiling.
+ * else why not. Herald calls it as tracing starts, so an operator learns at
+ * start that spans have nowhere to go, and so the process's first `fetch`
+ * and `AbortSignal.timeout` (both set up lazily by the runtime) happen
+ * before any request is served: made later, they throw the compiled request
+ * path away.
  */
 export async function probeCollector(url: string, headers: Record<string, string> = {}, timeoutMillis = 5_000): Promise<string | undefined> {
   const answer = await post(url, { ...headers, "content-type": "application/json" }, EMPTY_EXPORT, timeoutMillis);

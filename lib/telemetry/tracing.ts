@@ -7,13 +7,10 @@
  * No context manager is installed: Herald hands trace context on explicitly
  * (the request's context in a Hono variable, then to the publisher and into
  * the NATS headers; in the processor, from the headers to each item), so no
- * request pays for AsyncLocalStorage carrying it through every await. With
- * the gateway probe at a fixed 2,500 req/s, tracing at 10% added 39, 40 and
- * 41 µs of CPU per request with AsyncLocalStorage, and 47, −11 and 25 µs
- * without it (bench/profile/gateway.ts --rate 2500, 3 interleaved rounds).
+ * request pays for AsyncLocalStorage carrying it through every await.
  *
  * Options come from config (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER_ARG
- * parsed in bin/config.ts); nothing here reads the environment.
+ * parsed in schemas/config.ts); nothing here reads the environment.
  */
 import { propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -106,13 +103,9 @@ export class EdgeDecisionSampler implements Sampler {
  * exports from inside `onEnd` when a batch is full, and swaps its buffer for
  * a new one; compiled into the hottest function (the HTTP middleware, where
  * the server span ends), that path made JavaScriptCore throw the
- * middleware's top-tier code away every 20-odd seconds and compile it again
- * (36 KiB, 128-162 ms each; BUN_JSC_reportFTLCompileTimes over 45 s at
- * 3,000 req/s, tracing at 10%). Handed off here, the middleware stayed
- * compiled from 9 s to the end in two runs, and compiling from 20 to 40 s
- * took 144 and 145 ms instead of 976 and 436 ms. `onEnd` is now a push, the
- * same few instructions every time, and no request pays for a batch's
- * serialization.
+ * middleware's top-tier code away and compile it again, over and over.
+ * `onEnd` is now a push, the same few instructions every time, and no
+ * request pays for a batch's serialization.
  */
 export class HandOffSpanProcessor implements SpanProcessor {
   #ended: ReadableSpan[] = [];

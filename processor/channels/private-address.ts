@@ -105,7 +105,7 @@ export interface AddressVerdicts {
 /**
  * Remembers each host's verdict for `ttlMs` (at most `max` hosts, oldest
  * dropped first): without it every webhook paid a lookup, a DNS round trip
- * on hosts without a local cache (42 µs here even from /etc/hosts). Failed
+ * on hosts without a local cache. Failed
  * lookups are not remembered. The webhook sender connects to a remembered
  * address itself, so within the TTL a changed DNS answer moves nothing.
  */
