@@ -54,16 +54,14 @@ ensureDependencies();
 const [mode, ...rest] = process.argv.slice(2);
 // Herald's runtime settings (bin/runtime-env.ts says why), under anything the caller set.
 const env = { ...pkg.herald.runtimeEnv, ...process.env, PATH: `${join(tools, "node_modules", ".bin")}:${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
-switch (mode) {
-  case "run":
-    process.exit(run(bun, rest, { env }));
-  case "exec":
-    process.exit(run(bun, ["x", ...rest], { env }));
-  case "test":
-    process.exit(run(bun, [join(root, "test", "run.ts"), ...rest], { env }));
-  case "install":
-    process.exit(0);
-  default:
-    console.error("usage: bootstrap.mjs run <file> [args] | exec <bin> [args] | test [filters] | install");
-    process.exit(2);
+const commands = {
+  run: () => run(bun, rest, { env }),
+  exec: () => run(bun, ["x", ...rest], { env }),
+  test: () => run(bun, [join(root, "test", "run.ts"), ...rest], { env }),
+  install: () => 0,
+};
+if (!Object.hasOwn(commands, mode ?? "")) {
+  console.error("usage: bootstrap.mjs run <file> [args] | exec <bin> [args] | test [filters] | install");
+  process.exit(2);
 }
+process.exit(commands[mode]());

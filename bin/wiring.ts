@@ -1,6 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
-import type { Logger } from "pino";
 import { createApp } from "../gateway/app.ts";
 import { rateLimiterFromConfig } from "../gateway/rate-limiter.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";

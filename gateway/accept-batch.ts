@@ -3,7 +3,7 @@ import { parseNotificationRequest } from "../schemas/request.ts";
 import { accept, batchItemKey, type AcceptContext } from "./accept.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors, titleOf, type FieldError } from "./errors.ts";
-import { type AcceptedView } from "../schemas/views.ts";
+import type { AcceptedView } from "../schemas/views.ts";
 
 /** One item's line in the batch answer; `index` is its position in the request. */
 export type BatchResult =

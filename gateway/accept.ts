@@ -1,7 +1,7 @@
 import type { Envelope } from "../schemas/envelope.ts";
 import type { NotificationRequest } from "../schemas/request.ts";
 import { uuidv7 } from "./ids.ts";
-import { type AcceptedView } from "../schemas/views.ts";
+import type { AcceptedView } from "../schemas/views.ts";
 
 /** The 202 body of one accepted notification. */
 export interface AcceptedBody {

@@ -10,7 +10,7 @@ import type { RateLimiter } from "./rate-limiter.ts";
 import type { GatewayStore } from "./store/types.ts";
 
 import type { ReadinessCheck } from "../lib/readiness.ts";
-import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
+import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
 
 export type { ReadinessCheck };
 

@@ -5,7 +5,7 @@ import { IdempotencyKey } from "../schemas/request.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { AppError, fieldErrors } from "./errors.ts";
 import type { ClaimResult, StoredResponse } from "./store/types.ts";
-import { type AcceptedView } from "../schemas/views.ts";
+import type { AcceptedView } from "../schemas/views.ts";
 
 /** One request's idempotency record: which tenant, which key, which body. */
 export interface IdempotencyScope {

@@ -4,7 +4,7 @@ import { storableText } from "../schemas/storable.ts";
 import type { ResolvedDeps } from "./context.ts";
 import { decodeCursor } from "../lib/db/cursor.ts";
 import { AppError, invalidQuery } from "./errors.ts";
-import { type ListQuery, type NotificationView, type AcceptedView } from "../schemas/views.ts";
+import type { ListQuery, NotificationView, AcceptedView } from "../schemas/views.ts";
 
 /** An accepted-but-not-yet-persisted notification shown in the shape of a row. */
 export function fromAccepted(view: AcceptedView): NotificationView {

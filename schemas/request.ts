@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "./enums.ts";
+import { type CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "./enums.ts";
 import { isSchedulable, MAX_SCHEDULE_AHEAD_DAYS, storableIssues } from "./storable.ts";
 
 const E164 = /^\+[1-9]\d{1,14}$/;

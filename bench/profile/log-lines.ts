@@ -23,7 +23,7 @@ if (!values.child) {
 
 const ctx = (i: number): LogContext => ({ correlationId: `req-${i}-4f1c2b`, notificationId: "0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b", tenantId: "acme", channel: "in_app" });
 
-async function perLine(label: string, write: (i: number) => void): Promise<number> {
+async function perLine(write: (i: number) => void): Promise<number> {
   const before = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     write(i);
@@ -40,10 +40,10 @@ const direct = createHeraldLogger({ level: "info", service: "herald-gateway", de
 
 const rows: Record<string, number[]> = { "no line (event-loop turn only)": [], "pino → sonic-boom (before)": [], "pino → line buffer": [], "logInfo direct line → line buffer": [] };
 for (let r = 0; r < Number(values.rounds); r++) {
-  rows["no line (event-loop turn only)"]?.push(await perLine("none", () => {}));
-  rows["pino → sonic-boom (before)"]?.push(await perLine("sonic", (i) => logInfo(sonic, ctx(i), "notification accepted")));
-  rows["pino → line buffer"]?.push(await perLine("pino", (i) => viaPino.info(ctx(i), "notification accepted")));
-  rows["logInfo direct line → line buffer"]?.push(await perLine("direct", (i) => logInfo(direct, ctx(i), "notification accepted")));
+  rows["no line (event-loop turn only)"]?.push(await perLine(() => {}));
+  rows["pino → sonic-boom (before)"]?.push(await perLine((i) => logInfo(sonic, ctx(i), "notification accepted")));
+  rows["pino → line buffer"]?.push(await perLine((i) => viaPino.info(ctx(i), "notification accepted")));
+  rows["logInfo direct line → line buffer"]?.push(await perLine((i) => logInfo(direct, ctx(i), "notification accepted")));
 }
 buffered.flushSync();
 const base = Math.min(...(rows["no line (event-loop turn only)"] ?? [0]));

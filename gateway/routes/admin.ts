@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { DeadLetterSummary, FailedPosition, InvalidDeadLetter } from "../../schemas/dead-letter.ts";
+import type { DeadLetterSummary, InvalidDeadLetter } from "../../schemas/dead-letter.ts";
 import { storableText } from "../../schemas/storable.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { readJsonBody } from "../body.ts";

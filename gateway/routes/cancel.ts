@@ -3,7 +3,7 @@ import { lifecycleEvent } from "../../schemas/events.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { notFound, recallQuietly } from "../lookup.ts";
-import { type NotificationView } from "../../schemas/views.ts";
+import type { NotificationView } from "../../schemas/views.ts";
 import { logInfo } from "../../lib/telemetry/log-lines.ts";
 import { isUuid } from "../../schemas/storable.ts";
 

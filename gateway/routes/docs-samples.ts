@@ -116,10 +116,12 @@ function typescript(doc: OpenApiDocument, r: RequestShape, op: Operation): strin
   const decls = typeof ref === "string" ? typeDeclarations(doc, refName(ref)) : [];
   const headers = [...(r.keyVar ? [`Authorization: \`Bearer \${process.env.${r.keyVar}}\``] : []), ...r.headers.map(([name, , ts]) => `${/^\w+$/.test(name) ? name : `"${name}"`}: ${ts}`)];
   const init = [...(r.method === "GET" ? [] : [`method: "${r.method}"`]), ...(headers.length ? [`headers: {\n    ${headers.join(",\n    ")},\n  }`] : []), ...(r.body === undefined ? [] : [`body: JSON.stringify(${indent(json(r.body), "  ")})`])];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: writes the sample's own template literal
   const url = r.url.includes("<") ? `\`${r.url.replace(/=<(\w+)>/g, "=${encodeURIComponent($1)}").replace(/<(\w+)>/g, "${$1}")}\`` : `"${r.url}"`;
   const call = `const res = await fetch(${url}${init.length ? `, {\n  ${init.join(",\n  ")},\n}` : ""});`;
   const placeholders = [...r.url.matchAll(/<(\w+)>/g)].map(([, name]) => `const ${name} = "<${name}>";`);
   const read = decls.length ? `const answer: ${refName(ref as string)} = await res.json();` : type?.includes("json") ? "const answer: unknown = await res.json();" : "const answer: string = await res.text();";
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: writes the sample's own template literal
   const check = "if (!res.ok) throw new Error(`${res.status}: ${await res.text()}`); // an application/problem+json body";
   return [...decls, ...(decls.length ? [""] : []), ...placeholders, call, check, read].join("\n");
 }

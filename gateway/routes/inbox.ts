@@ -4,7 +4,7 @@ import { storableText } from "../../schemas/storable.ts";
 import { readJsonBody } from "../body.ts";
 import type { TenantEnv } from "../context.ts";
 import { decodeCursor } from "../../lib/db/cursor.ts";
-import { AppError, invalidBody, invalidQuery } from "../errors.ts";
+import { invalidBody, invalidQuery } from "../errors.ts";
 import { notFound } from "../lookup.ts";
 import { isUuid } from "../../schemas/storable.ts";
 

@@ -1,5 +1,5 @@
 import type { ClaimResult, StoredResponse } from "./types.ts";
-import { type AcceptedView } from "../../schemas/views.ts";
+import type { AcceptedView } from "../../schemas/views.ts";
 
 /**
  * The one encoding of store records shared by every adapter, so a record

@@ -1,4 +1,4 @@
-import type { Channel, NotificationType, Priority } from "../../schemas/enums.ts";
+
 import type { AcceptedView } from "../../schemas/views.ts";
 /**
  * The gateway's only shared state: idempotency records (the first of the dedupe layers) and

@@ -1,11 +1,11 @@
-import { and, count, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, count, isNull, } from "drizzle-orm";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/recorder.ts";
 import type { Database } from "../../schemas/database.ts";
 import { InAppPayload } from "../../schemas/request.ts";
 import { notifications } from "../../schemas/tables.ts";
 import { deliveredInApp, markAllRead, markRead } from "./notification-repository.ts";
 import { inboxColumns, iso, newestPage, splitPage } from "./reads.ts";
-import type { Cursor, Inbox, InboxItem, InboxPage, InboxQuery } from "../../schemas/views.ts";
+import type { Inbox, InboxItem, InboxQuery } from "../../schemas/views.ts";
 
 const columns = inboxColumns;
 type Row = { id: string; payload: Record<string, unknown>; type: string; metadata: Record<string, string> | null; createdAt: Date; sentAt: Date | null; readAt: Date | null };

@@ -2,10 +2,9 @@ import { and, asc, eq, getTableColumns, sql, type SQL } from "drizzle-orm";
 import type { SelectedFields } from "drizzle-orm/pg-core";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/recorder.ts";
 import type { Database } from "../../schemas/database.ts";
-import type { AttemptOutcome, Channel, NotificationType, Priority, Status } from "../../schemas/enums.ts";
 import { deliveryAttempts, notifications, type NotificationRow } from "../../schemas/tables.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
-import type { AttemptView, Cursor, ListQuery, NotificationPage, NotificationReader, NotificationView } from "../../schemas/views.ts";
+import { encodeCursor } from "./cursor.ts";
+import type { Cursor, ListQuery, NotificationReader, NotificationView } from "../../schemas/views.ts";
 
 
 /** A nullable timestamp as the API shows it. */

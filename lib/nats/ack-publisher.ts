@@ -102,7 +102,10 @@ export function createAckPublisher(nc: NatsConnection, opts: AckPublisherOptions
   }
 
   function onAck(err: Error | null, msg: Msg): void {
-    if (err) return failAll(err);
+    if (err) {
+      failAll(err);
+      return;
+    }
     const token = msg.subject.slice(prefix.length);
     settle(token, ackError(msg));
     if (queue.length > 0) scheduleFlush();

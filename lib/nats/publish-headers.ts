@@ -38,7 +38,10 @@ export class PublishHeaders implements MsgHdrs {
   }
 
   append(name: string, value: string, match: Match = Match.Exact): void {
-    if (this.#full !== undefined || match !== Match.Exact || !TOKEN.test(name)) return this.full().append(name, value, match);
+    if (this.#full !== undefined || match !== Match.Exact || !TOKEN.test(name)) {
+      this.full().append(name, value, match);
+      return;
+    }
     if (LINE_BREAK.test(value)) throw new TypeError(`header ${name}: a value cannot contain \\r or \\n`);
     const line = value.trim();
     this.#pairs.push([name, line]);

@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { ROOT_CONTEXT, type Context as TraceContext } from "@opentelemetry/api";
-import type { Channel, Priority } from "../../schemas/enums.ts";
+import { CHANNELS, PRIORITIES, type Channel, type Priority } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
 import type { Topology } from "../../schemas/subjects.ts";
 import { createAckPublisher, DEFAULT_MAX_IN_FLIGHT } from "./ack-publisher.ts";
@@ -50,9 +50,9 @@ export function createWorkPublisher(nc: NatsConnection, topo: Topology, opts: Wo
     maxInFlight: opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
     failure: unavailable,
   });
-  // 20 subjects at most: built once each instead of one string per message.
-  const subjects: Partial<Record<Priority, Partial<Record<Channel, string>>>> = {};
-  const subjectOf = (priority: Priority, channel: Channel): string => ((subjects[priority] ??= {})[channel] ??= topo.sendSubject(priority, channel));
+  // Built once each instead of one string per message.
+  const subjects = Object.fromEntries(PRIORITIES.map((p) => [p, Object.fromEntries(CHANNELS.map((c) => [c, topo.sendSubject(p, c)]))])) as Record<Priority, Record<Channel, string>>;
+  const subjectOf = (priority: Priority, channel: Channel): string => subjects[priority][channel];
   return {
     // Not async and no closure: a batch keeps thousands of these in flight, each alive until its ack.
     publish(envelope, msgId, trace = ROOT_CONTEXT) {

@@ -96,7 +96,10 @@ export function createLineBuffer(write: WriteBytes, opts: LineBufferOptions = {}
   function flush(): void {
     if (refused !== null) {
       refused = writeSome(refused);
-      if (refused !== null) return scheduleRetry();
+      if (refused !== null) {
+        scheduleRetry();
+        return;
+      }
     }
     if (dropped > droppedReported) text = droppedLine() + text;
     if (text.length === 0) return;

@@ -4,7 +4,7 @@
 // traceparent written into a publish's headers, 64 requests at a time, with
 // the SDK's batch processor and a no-op exporter.
 // Run: flock -x /tmp/herald-cpu.lock bun bin/telemetry/spans.bench.ts [ratio ...]
-import { ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, type Context, type Span } from "@opentelemetry/api";
 import { PublishHeaders } from "../nats/publish-headers.ts";
 import { injectTraceContext } from "./nats-context.ts";
 import { EDGE_SAMPLED, inSpan, keepNewTrace, maybeSpan, notSampled, sampledParent, withSpan } from "./spans.ts";

@@ -1,7 +1,7 @@
 import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
-import { connectOrder, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type Resolve } from "./private-address.ts";
+import { connectOrder, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type HostVerdict, type Resolve } from "./private-address.ts";
 import type { Sender } from "./types.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
@@ -51,7 +51,7 @@ export function pinnedRoute(target: URL, address: string): WebhookRoute {
 async function routesOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute[]> {
   if (!allowPrivate && isPrivateHost(target.hostname)) throw new PermanentError(`refusing to call a private address (${target.hostname})`);
   if (isIpLiteral(target.hostname)) return [{ url: target }];
-  let verdict;
+  let verdict: HostVerdict;
   try {
     verdict = await verdicts.check(target.hostname);
   } catch (err) {
