@@ -35,7 +35,7 @@ function fixture(): BenchResults {
 }
 
 describe("bench arguments", () => {
-  test("defaults to every phase with the issue's durations", () => {
+  test("defaults to every phase with the standard durations", () => {
     const plan = parseBenchArgs([]);
     expect(plan.mode).toBe("suite");
     expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"]);
@@ -81,7 +81,7 @@ describe("bench report", () => {
     expect(checkTargets(partial, computeRatios(partial)).find((c) => c.name === "single POST vs Express")?.met).toBeNull();
   });
 
-  test("ends with a RESULT object carrying the issue's keys", () => {
+  test("ends with a RESULT object carrying the headline keys", () => {
     const line = resultLine(fixture());
     for (const key of ["gateway_rps", "gateway_p99_ms", "express_rps", "fastify_rps", "batch_rps", "jetstream_publish_rps", "e2e_sent_per_s", "gateway_rss_mb", "processor_rss_mb"]) {
       expect(line[key]).toBeNumber();
@@ -152,7 +152,7 @@ test("a soak's RESULT carries start, peak and end RSS of both processes and whet
   expect(line).toMatchObject({ soak_seconds: 600, gateway_rss_peak_mb: 121, gateway_rss_flat: true, processor_rss_end_mb: 190, processor_rss_flat: false });
 });
 
-test("telemetry (issue 4): a default phase, overhead judged against 10%, its figures in RESULT and the text", () => {
+test("telemetry: a default phase, overhead judged against 10%, its figures in RESULT and the text", () => {
   expect(parseBenchArgs([]).phases).toContain("telemetry");
   expect(parseBenchArgs(["--phases", "telemetry"]).phases).toEqual(["telemetry"]);
   const f = fixture();

@@ -8,8 +8,9 @@
 import { connect } from "@nats-io/transport-node";
 import { topology } from "../schemas/subjects.ts";
 import { deleteRedisPrefix, SERVICES } from "../test/support/services.ts";
-import { createStack, TENANT_KEY } from "../test/support/stack.ts";
-import { startWebhookReceiver, TEST_WEBHOOK_SECRET } from "../test/support/webhook-receiver.ts";
+import { TENANT_KEY } from "../test/support/constants.ts";
+import { createStack } from "../test/support/stack.ts";
+import { startWebhookReceiver } from "../test/support/webhook-receiver.ts";
 import { parseBenchArgs, USAGE, type BenchPlan } from "./args.ts";
 import { cleanupOnSignals, createCleanup, type Cleanup } from "./lib/cleanup.ts";
 import { serviceVersions, startWatched, stopHerald } from "./lib/herald.ts";
@@ -92,7 +93,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     }
     if (has("e2e")) {
       await purgeStream(nc, gw.stream);
-      const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+      const receiver = startWebhookReceiver();
       cleanup.defer("webhook receiver", () => receiver.stop());
       const processor = await startWatched("processor", stack.env, monitor, cleanup);
       log(`e2e: ${plan.e2eRampS} s ramp + ${plan.e2eSeconds} s measured`);
@@ -106,7 +107,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     }
     if (has("scheduler")) {
       await purgeStream(nc, gw.stream);
-      const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+      const receiver = startWebhookReceiver();
       cleanup.defer("scheduler webhook receiver", () => receiver.stop());
       const processor = await startWatched("processor", stack.env, monitor, cleanup);
       const opts = { scheduled: plan.schedulerCount, dueNow: plan.schedulerDueNow, aheadS: plan.schedulerAheadS };
@@ -121,10 +122,8 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor"), phases: spans };
   }
   if (has("telemetry")) {
-    // After the other Herald phases, on the same namespace. Run first, it slowed the phases after it
-    // (what it leaves: ≈500,000 requests' Redis keys, a purged stream): batch 51,099/s = 0.89× the
-    // ceiling and fixed-rate p99 137 ms, against 62,774-64,935/s (≥ 1.0×) and p99 10-12 ms without it.
-    // Here its off and on rounds alternate, so whatever the earlier phases leave hits both alike.
+    // Last of the Herald phases: what it leaves (Redis keys, a purged stream) slows any phase after it,
+    // and here its off and on rounds alternate, so whatever the earlier phases leave hits both alike.
     const stream = topology(stack.namespace).streams.work;
     results.telemetry = await span("telemetry", () => telemetryPhase({ env: stack.env, apiKey: TENANT_KEY, nc, stream }, plan, cleanup, log));
     results.notes.push("Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
@@ -150,7 +149,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
 async function runSoak(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Promise<Omit<BenchResults, "elapsedS">> {
   const { nc, stack, monitor, machine } = await setUp(plan, cleanup);
   const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
-  const receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+  const receiver = startWebhookReceiver();
   cleanup.defer("webhook receiver", () => receiver.stop());
   const processor = await startWatched("processor", stack.env, monitor, cleanup);
   await monitor.sampleNow();

@@ -3,10 +3,10 @@ import { generateKeyPairSync } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
 import { closeSenders } from "../processor/channels/index.ts";
 import { ConfigError, parseConfig } from "../schemas/config.ts";
 import { loadServiceAccount, sendersFromConfig } from "./senders.ts";
+import { captureLogs } from "../test/support/loggers.ts";
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
 const key = { type: "service_account", project_id: "p", private_key_id: "k1", private_key: privateKey, client_email: "herald@p.iam.gserviceaccount.com", token_uri: "https://oauth2.googleapis.com/token" };
@@ -38,8 +38,7 @@ test("loadServiceAccount stops the start on a missing file, non-JSON, a missing 
 });
 
 test("sendersFromConfig picks each channel's provider from the keys set, logs them, and warns in production for the sink", async () => {
-  const lines: Array<{ msg: string; providers?: unknown; channel?: string; level: number }> = [];
-  const log = pino({ level: "info" }, { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[number]) });
+  const { logger: log, lines } = captureLogs<{ msg: string; providers?: unknown; channel?: string; level: number }>("info");
   const cfg = parseConfig({
     NODE_ENV: "production",
     HERALD_SMTP_URL: "smtp://127.0.0.1:2525",

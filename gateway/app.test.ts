@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import pino from "pino";
 import { createApp } from "./app.ts";
 import type { GatewayStore } from "./store/types.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
+import { captureLogs } from "../test/support/loggers.ts";
 import { type NotificationReader } from "../schemas/views.ts";
 
 let f: AppFixture;
@@ -31,8 +31,7 @@ describe("createApp", () => {
   });
 
   test("turns an unexpected error into an opaque 500 and logs it", async () => {
-    const lines: string[] = [];
-    const logger = pino({ level: "error" }, { write: (line: string) => void lines.push(line) });
+    const { logger, lines } = captureLogs("error");
     const reader: NotificationReader = { ...f.deps.reader, get: () => Promise.reject(new Error("secret connection string")) };
     const app = createApp({ ...f.deps, reader, logger });
     const res = await send(app, "/v1/notifications/0190b6a0-0000-7000-8000-000000000000");
@@ -40,7 +39,7 @@ describe("createApp", () => {
     const text = await res.text();
     expect(text).not.toContain("secret");
     expect(JSON.parse(text)).toMatchObject({ status: 500, title: "Internal server error" });
-    expect(lines.join("")).toContain("secret connection string");
+    expect(JSON.stringify(lines)).toContain("secret connection string");
   });
 
   test("answers 503 with Retry-After when the idempotency store is down, and publishes nothing", async () => {

@@ -6,7 +6,9 @@ import type { Publisher } from "../lib/nats/work.ts";
 import { createNotificationCanceller } from "../lib/db/canceller.ts";
 import { createInbox } from "../lib/db/inbox-store.ts";
 import { createNotificationReader } from "../lib/db/reads.ts";
-import { blockingPublisher, createStreamFixture, KEYS, OTHER_KEY, send, silentLogger, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
+import { OTHER_KEY } from "../test/support/constants.ts";
+import { blockingPublisher, createStreamFixture, KEYS, send, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
+import { silentLogger } from "../test/support/loggers.ts";
 
 let stream: StreamFixture;
 let db: TestDatabase;

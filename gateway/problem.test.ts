@@ -1,13 +1,12 @@
 import { expect, test } from "bun:test";
 import { Hono } from "hono";
-import pino from "pino";
 import type { BaseEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { handleError } from "./problem.ts";
+import { captureLogs } from "../test/support/loggers.ts";
 
 function appLogging(err: Error) {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const { logger, lines } = captureLogs("info");
   const app = new Hono<BaseEnv>();
   app.post("/v1/notifications", () => {
     throw err;

@@ -5,7 +5,8 @@ import { accept } from "./accept.ts";
 import { createApp } from "./app.ts";
 import { createWorkPublisher, isPublishUnavailable, type Publisher } from "../lib/nats/work.ts";
 import { createMemoryStore } from "./store/memory.ts";
-import { addWorkStream, createStreamFixture, KEYS, send, silentLogger, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
+import { addWorkStream, createStreamFixture, KEYS, send, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
+import { silentLogger } from "../test/support/loggers.ts";
 import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
 
 // No route here reads Postgres, so a reader that is never called stands in.

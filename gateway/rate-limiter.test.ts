@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMetrics } from "../lib/telemetry/metrics.ts";
 import { createApp } from "./app.ts";
 import { createRateLimiter, rateLimiterFromConfig } from "./rate-limiter.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
+import { OTHER_KEY } from "../test/support/constants.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
 
 /** A limiter on a clock the test moves by hand. */
 function manual(perSecond: number, burst: number) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createAppFixture, send, TENANT_KEY, VALID, type AppFixture, type SendOptions } from "../test/support/gateway-fixture.ts";
+import { TENANT_KEY } from "../test/support/constants.ts";
+import { createAppFixture, send, VALID, type AppFixture, type SendOptions } from "../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

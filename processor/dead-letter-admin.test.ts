@@ -3,21 +3,20 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { eq } from "drizzle-orm";
 import type { Envelope } from "../schemas/envelope.ts";
 import { notifications, schedules } from "../schemas/tables.ts";
-import { createSenders } from "./channels/index.ts";
 import { replayDeadLetters, type ReplayDeps } from "./dead-letter-admin.ts";
-import { startReceiver } from "../test/support/processor-receiver.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { startWebhookReceiver } from "../test/support/webhook-receiver.ts";
 import type { ReplayOptions } from "../schemas/dead-letter.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
 
-// A provider that is down long enough to fail notifications for good, then
-// comes back: the replay hands them to the processor again, from their rows.
+// A provider down long enough to fail notifications for good comes back, and the replay sends them again from their rows.
 let down = true;
-const receiver = startReceiver(TEST_SECRET, { "/hook": () => ({ status: down ? 503 : 200 }) });
+const receiver = startWebhookReceiver({ "/hook": () => ({ status: down ? 503 : 200 }) });
 let h: Harness;
 
 beforeAll(async () => {
   h = await createHarness();
-  await h.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true } }), { maxAttempts: 2 });
+  await h.start(testSenders(), { maxAttempts: 2 });
 });
 afterAll(async () => {
   await h.cleanup();
@@ -38,22 +37,22 @@ async function dryRun(x: Harness, opts: Omit<ReplayOptions, "dryRun">) {
   return report;
 }
 
-const hook = (tenantId: string) => envelope({ tenantId, channel: "webhook", payload: { url: receiver.url("/hook"), body: { n: 1 } } });
+const hook = (tenantId: string) => envelope({ tenantId, channel: "webhook", payload: { url: receiver.url(), body: { n: 1 } } });
 
 /** Publishes notifications to a provider that is down and waits until each has failed for good. */
 async function failed<T extends string[]>(...tenants: T): Promise<{ [K in keyof T]: Envelope }> {
   down = true;
   const es = tenants.map(hook);
   for (const e of es) await h.publish(e);
-  for (const e of es) await until(async () => (await h.row(e.id))?.status === "failed", 10_000);
+  for (const e of es) await eventually(async () => (await h.row(e.id))?.status === "failed", { timeoutMs: 10_000 });
   return es as { [K in keyof T]: Envelope };
 }
 
 async function sent(id: string) {
-  return until(async () => {
+  return eventually(async () => {
     const r = await h.row(id);
     return r?.status === "sent" ? r : null;
-  }, 10_000);
+  }, { timeoutMs: 10_000 });
 }
 
 /** Messages ever stored in the work stream: acked ones leave it, its last sequence stays. */
@@ -61,7 +60,7 @@ const published = async () => (await (await jetstreamManager(h.nc)).streams.info
 
 /** The scheduler publishes a replay's messages within its poll: exactly `n` more, and no more a little later. */
 async function publishedSettles(n: number): Promise<void> {
-  await until(async () => (await published()) >= n);
+  await eventually(async () => (await published()) >= n);
   await Bun.sleep(300);
   expect(await published()).toBe(n);
 }
@@ -93,7 +92,7 @@ test("replays failed notifications once the provider is back: sent on the next a
 
 test("replays from Postgres after the dead-letter stream was purged: the notification is then sent", async () => {
   const [e] = await failed("purged");
-  await until(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string } }).envelope?.id === e.id), 5_000);
+  await eventually(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string } }).envelope?.id === e.id), { timeoutMs: 5_000 });
   await (await jetstreamManager(h.nc)).streams.purge(h.topo.streams.dlq);
   expect(await h.readStream(h.topo.streams.dlq)).toEqual([]);
 
@@ -107,14 +106,14 @@ test("a replayed notification gets a fresh retry budget; failing it too, it is f
   const [e] = await failed("gamma");
   expect((await replay(h, { tenant: "gamma" })).replayed).toEqual([e.id]);
   // maxAttempts 2: attempts 1-2 before the replay, 3-4 after it.
-  const row = await until(async () => {
+  const row = await eventually(async () => {
     const r = await h.row(e.id);
     return r?.status === "failed" && r.attempts === 4 ? r : null;
-  }, 10_000);
+  }, { timeoutMs: 10_000 });
   expect(receiver.hits(e.id)).toBe(4);
   expect((await h.attempts(e.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
   expect(row.lastError).toContain("gave up after 4 attempts, 2 since the replay");
-  await until(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string }; attempts?: number }).envelope?.id === e.id && (m.data as { attempts?: number }).attempts === 4), 5_000);
+  await eventually(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string }; attempts?: number }).envelope?.id === e.id && (m.data as { attempts?: number }).attempts === 4), { timeoutMs: 5_000 });
 
   // A new failure is a new replay (its msg id names the attempts), not a duplicate of the first.
   down = false;
@@ -177,8 +176,8 @@ test("a replay commits the rows and their release together: with no processor ru
     const waiting = await idle.db.db.select().from(schedules).where(eq(schedules.notificationId, e.id));
     expect(waiting.map((w) => w.reason)).toEqual(["replay"]);
     down = false;
-    await idle.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true } }), { maxAttempts: 2 });
-    await until(async () => (await idle.row(e.id))?.status === "sent", 10_000);
+    await idle.start(testSenders(), { maxAttempts: 2 });
+    await eventually(async () => (await idle.row(e.id))?.status === "sent", { timeoutMs: 10_000 });
     expect(await idle.db.db.select().from(schedules)).toEqual([]);
   } finally {
     await idle.cleanup();

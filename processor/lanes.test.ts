@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createSenders } from "./channels/index.ts";
 import type { Sender } from "./channels/types.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
 
 let h: Harness;
 
-/** The sink, made slow: 30 ms per in-app send, like a sluggish provider. */
+/** `sender`, made slow by `ms` per send, like a sluggish provider. */
 function slow(sender: Sender, ms: number): Sender {
   return { provider: sender.provider, send: async (n, ctx) => (await Bun.sleep(ms), sender.send(n, ctx)) };
 }
 
 beforeAll(async () => {
   h = await createHarness();
-  const senders = createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 1000, allowPrivate: true } });
+  const senders = testSenders();
   await h.start({ ...senders, in_app: slow(senders.in_app, 30) }, { batchSize: 256, channelConcurrency: 16 });
 });
 afterAll(() => h.cleanup());
@@ -22,12 +22,12 @@ test("a backlog of 2,000 low messages does not delay an urgent one", async () =>
   const low = Array.from({ length: 2000 }, () => envelope({ priority: "low" }));
   for (let i = 0; i < low.length; i += 500) await Promise.all(low.slice(i, i + 500).map((e) => h.publish(e)));
   // Let the low lane get busy: the first batch is in the senders' queue.
-  await until(async () => (await h.row(low[0]?.id ?? ""))?.status === "sent");
+  await eventually(async () => (await h.row(low[0]?.id ?? ""))?.status === "sent");
 
   const urgent = envelope({ priority: "urgent" });
   const started = Date.now();
   await h.publish(urgent);
-  await until(async () => (await h.row(urgent.id))?.status === "sent", 5000, 10);
+  await eventually(async () => (await h.row(urgent.id))?.status === "sent", { timeoutMs: 5000, everyMs: 10 });
   const took = Date.now() - started;
 
   const jsm = await jetstreamManager(h.nc);

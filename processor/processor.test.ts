@@ -1,25 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CHANNELS } from "../schemas/enums.ts";
 import { LifecycleEvent } from "../schemas/events.ts";
-import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
-import { startReceiver, type Receiver } from "../test/support/processor-receiver.ts";
+import { createSinkRecorder } from "./channels/index.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../test/support/webhook-receiver.ts";
 
 let h: Harness;
-let receiver: Receiver;
+let receiver: WebhookReceiver;
 const sink = createSinkRecorder(100);
 
 beforeAll(async () => {
   h = await createHarness();
-  receiver = startReceiver(TEST_SECRET, {});
-  await h.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true }, sink }));
+  receiver = startWebhookReceiver();
+  await h.start(testSenders(sink));
 });
 afterAll(async () => {
   await h.cleanup();
   await receiver.stop();
 });
 
-const sentRow = (id: string) => until(async () => ((await h.row(id))?.status === "sent" ? h.row(id) : null));
+const sentRow = (id: string) => eventually(async () => ((await h.row(id))?.status === "sent" ? h.row(id) : null), { label: `${id} sent` });
 
 describe("processor", () => {
   test("sends one notification per channel: row sent, one attempt, a sent event", async () => {
@@ -36,7 +37,7 @@ describe("processor", () => {
     }
     expect(receiver.hits(envs.find((e) => e.channel === "webhook")?.id ?? "")).toBe(1);
     expect(sink.entries().length).toBe(4);
-    const events = await until(async () => {
+    const events = await eventually(async () => {
       const all = (await h.readStream(h.topo.streams.events)).filter((m) => m.subject === h.topo.eventSubject("sent"));
       return all.length >= envs.length ? all : null;
     });
@@ -50,7 +51,7 @@ describe("processor", () => {
     await h.publish(e, "first");
     await sentRow(e.id);
     await h.publish(e, "second");
-    await until(laneIdle);
+    await eventually(() => h.laneIdle(), { label: "an idle lane" });
     expect(receiver.hits(e.id)).toBe(1);
     expect((await h.attempts(e.id)).length).toBe(1);
     expect((await h.row(e.id))?.attempts).toBe(1);
@@ -60,10 +61,10 @@ describe("processor", () => {
     const due = Date.now() + 1500;
     const e = envelope({ scheduledFor: new Date(due).toISOString() });
     await h.publish(e);
-    await until(async () => (await h.row(e.id))?.status === "scheduled");
+    await eventually(async () => (await h.row(e.id))?.status === "scheduled");
     await Bun.sleep(500);
     expect((await h.row(e.id))?.status).toBe("scheduled");
-    const row = await until(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null), 4000);
+    const row = await eventually(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null), { timeoutMs: 4000 });
     expect(row?.sentAt?.getTime()).toBeGreaterThanOrEqual(due);
     expect(sink.entries().filter((s) => s.id === e.id).length).toBe(1);
   });
@@ -74,14 +75,14 @@ describe("processor", () => {
     const next = envelope({ channel: "email" });
     await h.publish(next);
     await sentRow(next.id);
-    const dlq = await until(async () => {
+    const dlq = await eventually(async () => {
       const all = await h.readStream(h.topo.streams.dlq);
       return all.length >= 2 ? all : null;
     });
     expect(dlq.map((m) => m.subject)).toEqual([h.topo.dlqSubject("email"), h.topo.dlqSubject("email")]);
     expect(dlq.map((m) => (m.data as { reason: string }).reason)).toEqual(["invalid", "invalid"]);
     expect(await h.row("not-a-uuid").catch(() => undefined)).toBeUndefined();
-    await until(laneIdle); // termed, not left pending
+    await eventually(() => h.laneIdle(), { label: "an idle lane" }); // termed, not left pending
   });
 
   test("a second id with the same idempotency key is never sent, and ends failed and dead-lettered with the reason", async () => {
@@ -90,17 +91,10 @@ describe("processor", () => {
     await h.publish(first);
     await sentRow(first.id);
     await h.publish(second);
-    await until(laneIdle);
+    await eventually(() => h.laneIdle(), { label: "an idle lane" });
     expect(await h.row(second.id)).toMatchObject({ status: "failed", idempotencyKey: null, lastError: expect.stringContaining("idempotency key already names another notification") });
     expect(sink.entries().filter((s) => s.id === second.id).length).toBe(0);
-    const dlq = await until(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === second.id));
+    const dlq = await eventually(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === second.id));
     expect(dlq.data).toMatchObject({ reason: "failed", error: expect.stringContaining("idempotency key") });
   });
 });
-
-async function laneIdle(): Promise<boolean> {
-  const { jetstreamManager } = await import("@nats-io/jetstream");
-  const jsm = await jetstreamManager(h.nc);
-  const info = await jsm.consumers.info(h.topo.streams.work, h.topo.laneConsumer("normal"));
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-}

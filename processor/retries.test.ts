@@ -1,25 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createSenders } from "./channels/index.ts";
 import type { Processor } from "./processor.ts";
 import type { DeadLetterRecord as DlqRecord } from "../schemas/dead-letter.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
-import { startReceiver, type Receiver } from "../test/support/processor-receiver.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "../test/support/webhook-receiver.ts";
 
 // maxAttempts 3, retryBaseMs 20 (DEFAULT_OPTIONS): retries take tens of milliseconds.
 let h: Harness;
-let receiver: Receiver;
+let receiver: WebhookReceiver;
 let processor: Processor;
 
 beforeAll(async () => {
   h = await createHarness();
-  receiver = startReceiver(TEST_SECRET, {
+  receiver = startWebhookReceiver({
     "/flaky": (nth) => ({ status: nth <= 2 ? 503 : 200 }),
     "/bad": () => ({ status: 400 }),
     "/down": () => ({ status: 503 }),
     "/slow": () => ({ status: 200, holdMs: 700 }),
   });
-  processor = await h.start(createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 3000, allowPrivate: true } }));
+  processor = await h.start(testSenders());
 });
 afterAll(async () => {
   await h.cleanup();
@@ -27,13 +27,13 @@ afterAll(async () => {
 });
 
 const hook = (path: string) => envelope({ channel: "webhook", priority: "high", payload: { url: receiver.url(path), body: { path } } });
-const settledRow = (id: string, status: string) => until(async () => ((await h.row(id))?.status === status ? h.row(id) : null));
+const settledRow = (id: string, status: string) => eventually(async () => ((await h.row(id))?.status === status ? h.row(id) : null), { label: `${id} ${status}` });
 
 async function deadLetter(id: string): Promise<{ subject: string; record: DlqRecord }> {
-  return until(async () => {
+  return eventually(async () => {
     const found = (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as DlqRecord).reason === "failed" && (m.data as { envelope: { id: string } }).envelope.id === id);
     return found ? { subject: found.subject, record: found.data as DlqRecord } : null;
-  });
+  }, { label: `the dead letter of ${id}` });
 }
 
 describe("retries and dead letters", () => {
@@ -78,7 +78,7 @@ describe("retries and dead letters", () => {
   test("stop() lets in-flight webhooks finish, persists and acks them", async () => {
     const envs = Array.from({ length: 5 }, () => hook("/slow"));
     await Promise.all(envs.map((e) => h.publish(e)));
-    await until(async () => receiver.inFlight() === 5);
+    await eventually(async () => receiver.inFlight() === 5, { label: "five webhooks held" });
     await processor.stop();
     for (const e of envs) expect((await h.row(e.id))?.status).toBe("sent");
     expect(receiver.inFlight()).toBe(0);

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { createNotificationCanceller } from "../lib/db/canceller.ts";
 import { schedules } from "../schemas/tables.ts";
-import { createSenders, createSinkRecorder } from "./channels/index.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { createSinkRecorder } from "./channels/index.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
 
-// Scheduled notifications wait in Postgres, not as nak-delayed messages, so
-// they hold none of a lane's ack-pending capacity, for any horizon.
+// Scheduled notifications wait in Postgres, not as nak-delayed messages, so they hold no lane capacity for any horizon.
 
 const MAX_ACK_PENDING = 50;
 let h: Harness;
 const sink = createSinkRecorder(10_000);
-const senders = () => createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true }, sink });
+const senders = () => testSenders(sink);
 const sends = (id: string) => sink.entries().filter((s) => s.id === id).length;
 
 beforeAll(async () => {
@@ -20,11 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.cleanup();
 });
-
-async function lane() {
-  const info = await (await jetstreamManager(h.nc)).consumers.info(h.topo.streams.work, h.topo.laneConsumer("normal"));
-  return { pending: info.num_pending, ackPending: info.num_ack_pending };
-}
 
 const sentAt = async (id: string) => (await h.row(id))?.sentAt?.getTime() ?? null;
 
@@ -35,15 +29,12 @@ describe("the scheduler", () => {
     const inAYear = new Date(Date.now() + 360 * 86_400_000).toISOString();
     const waiting = Array.from({ length: 6 * MAX_ACK_PENDING }, (_, i) => envelope({ scheduledFor: i % 2 === 0 ? ahead : inAYear }));
     await Promise.all(waiting.map((e) => h.publish(e)));
-    await until(async () => (await h.db.db.$count(schedules)) === waiting.length, 10_000);
-    await until(async () => {
-      const l = await lane();
-      return l.pending === 0 && l.ackPending === 0;
-    });
+    await eventually(async () => (await h.db.db.$count(schedules)) === waiting.length, { timeoutMs: 10_000 });
+    await eventually(() => h.laneIdle(), { label: "an idle lane" });
     const due = Array.from({ length: 20 }, () => envelope());
     const started = Date.now();
     await Promise.all(due.map((e) => h.publish(e)));
-    await until(async () => due.every((e) => sends(e.id) === 1));
+    await eventually(async () => due.every((e) => sends(e.id) === 1));
     expect(Date.now() - started).toBeLessThan(2000);
     for (const e of waiting.slice(0, 5)) expect((await h.row(e.id))?.status).toBe("scheduled");
     await p.stop();
@@ -54,7 +45,7 @@ describe("the scheduler", () => {
     const dueAt = Date.now() + 2000;
     const batch = Array.from({ length: 200 }, () => envelope({ scheduledFor: new Date(dueAt).toISOString() }));
     await Promise.all(batch.map((e) => h.publish(e)));
-    await until(async () => batch.every((e) => sends(e.id) >= 1), 10_000);
+    await eventually(async () => batch.every((e) => sends(e.id) >= 1), { timeoutMs: 10_000 });
     await Bun.sleep(500);
     for (const e of batch) expect(sends(e.id)).toBe(1);
     const late = await Promise.all(batch.map(async (e) => ((await sentAt(e.id)) ?? Number.POSITIVE_INFINITY) - dueAt));
@@ -67,12 +58,12 @@ describe("the scheduler", () => {
     const p = await h.start(senders());
     const e = envelope({ scheduledFor: new Date(Date.now() + 2500).toISOString() });
     await h.publish(e);
-    await until(async () => (await h.row(e.id))?.status === "scheduled");
+    await eventually(async () => (await h.row(e.id))?.status === "scheduled");
     await p.stop();
     await Bun.sleep(3000);
     expect(sends(e.id)).toBe(0);
     const again = await h.start(senders());
-    await until(async () => sends(e.id) === 1);
+    await eventually(async () => sends(e.id) === 1);
     await Bun.sleep(300);
     expect(sends(e.id)).toBe(1);
     await again.stop();
@@ -82,10 +73,10 @@ describe("the scheduler", () => {
     const p = await h.start(senders());
     const e = envelope({ scheduledFor: new Date(Date.now() + 1000).toISOString() });
     await h.publish(e);
-    await until(async () => (await h.row(e.id))?.status === "scheduled");
+    await eventually(async () => (await h.row(e.id))?.status === "scheduled");
     const result = await createNotificationCanceller(h.db.db).cancel(e.tenantId, e.id, async () => null);
     expect(result.kind).toBe("cancelled");
-    await until(async () => (await h.db.db.$count(schedules)) === 6 * MAX_ACK_PENDING, 5_000);
+    await eventually(async () => (await h.db.db.$count(schedules)) === 6 * MAX_ACK_PENDING, { timeoutMs: 5_000 });
     expect(sends(e.id)).toBe(0);
     expect((await h.row(e.id))?.status).toBe("cancelled");
     await p.stop();

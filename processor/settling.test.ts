@@ -4,15 +4,16 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import { SERVICES } from "../test/support/services.ts";
-import { createSenders, createSinkRecorder } from "./channels/index.ts";
+import { createSinkRecorder } from "./channels/index.ts";
 import { claim } from "../lib/db/notification-repository.ts";
-import { createHarness, envelope, TEST_SECRET, until, type Harness } from "../test/support/processor-harness.ts";
+import { eventually } from "../test/support/eventually.ts";
+import { createHarness, envelope, testSenders, type Harness } from "../test/support/processor-harness.ts";
 
 // One bad message never holds up the others, and no failure mid-way loses or repeats a send.
 
 let h: Harness;
 const sink = createSinkRecorder(10_000);
-const senders = () => createSenders({ webhook: { secret: TEST_SECRET, timeoutMs: 2000, allowPrivate: true }, sink });
+const senders = () => testSenders(sink);
 const sends = (id: string) => sink.entries().filter((s) => s.id === id).length;
 
 /** Counts failed claim statements, to show a poison message does not fail batch after batch. */
@@ -27,15 +28,8 @@ function claimErrors(): MetricsRecorder & { count(): number } {
   };
 }
 
-async function laneIdle(): Promise<boolean> {
-  const { jetstreamManager } = await import("@nats-io/jetstream");
-  const jsm = await jetstreamManager(h.nc);
-  const info = await jsm.consumers.info(h.topo.streams.work, h.topo.laneConsumer("normal"));
-  return info.num_pending === 0 && info.num_ack_pending === 0;
-}
-
 const deadLetterOf = (id: string) =>
-  until(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === id), 10_000);
+  eventually(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === id), { timeoutMs: 10_000 });
 
 beforeAll(async () => {
   h = await createHarness();
@@ -64,7 +58,7 @@ describe("one bad message", () => {
     for (const e of all) if (e) await h.publish(e);
     const metrics = claimErrors();
     const p = await h.start(senders(), { batchSize: 64 }, metrics);
-    await until(async () => good.every((e) => sends(e.id) === 1) && (await laneIdle()), 20_000);
+    await eventually(async () => good.every((e) => sends(e.id) === 1) && (await h.laneIdle()), { timeoutMs: 20_000 });
     for (const e of good) expect(sends(e.id)).toBe(1);
 
     for (const poison of [...refusedByPostgres, nul, lateYear]) {
@@ -97,11 +91,11 @@ describe("one bad message", () => {
       m.nak();
     }
     const p = await h.start(senders(), { stallLimit: 10 });
-    const row = await until(async () => ((await h.row(e.id))?.status === "failed" ? h.row(e.id) : null));
+    const row = await eventually(async () => ((await h.row(e.id))?.status === "failed" ? h.row(e.id) : null));
     expect(row?.lastError).toContain("given up as stalled");
     expect(sends(e.id)).toBe(0);
     expect((await deadLetterOf(e.id)).data).toMatchObject({ reason: "failed" });
-    await until(laneIdle);
+    await eventually(() => h.laneIdle(), { label: "an idle lane" });
     await p.stop();
   });
 
@@ -110,7 +104,7 @@ describe("one bad message", () => {
     await claim(h.db.sql, [e], Date.now()); // attempt 1 begun, never finished
     await h.publish(e);
     const p = await h.start(senders());
-    const row = await until(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null));
+    const row = await eventually(async () => ((await h.row(e.id))?.status === "sent" ? h.row(e.id) : null));
     expect(row?.attempts).toBe(2);
     expect((await h.attempts(e.id)).map((a) => [a.attempt, a.outcome])).toEqual([
       [1, "interrupted"],
@@ -139,17 +133,16 @@ describe("one bad message", () => {
       await cuts;
       await admin.end();
     }
-    await until(async () => batch.every((e) => sends(e.id) >= 1) && (await laneIdle()), 20_000).catch(async (err: unknown) => {
+    await eventually(async () => batch.every((e) => sends(e.id) >= 1) && (await h.laneIdle()), { timeoutMs: 20_000 }).catch(async (err: unknown) => {
       const unsent = batch.filter((e) => sends(e.id) === 0);
       const { jetstreamManager } = await import("@nats-io/jetstream");
       const info = await (await jetstreamManager(h.nc)).consumers.info(h.topo.streams.work, h.topo.laneConsumer("normal"));
-      console.log("DIAG unsent", unsent.length, "pending", info.num_pending, "ackPending", info.num_ack_pending, "redelivered", info.num_redelivered);
-      for (const e of unsent.slice(0, 3)) console.log("DIAG row", JSON.stringify(await h.row(e.id).catch((x: unknown) => String(x))));
-      throw err;
+      const rows = await Promise.all(unsent.slice(0, 3).map((e) => h.row(e.id).catch((x: unknown) => String(x))));
+      const lane = `pending ${info.num_pending}, ack pending ${info.num_ack_pending}, redelivered ${info.num_redelivered}`;
+      throw new Error(`${unsent.length} never sent; lane: ${lane}; first rows: ${JSON.stringify(rows)}`, { cause: err });
     });
     for (const e of batch) expect(sends(e.id)).toBe(1);
-    // Not one attempt was cut short or repeated: a lost answer to a committed statement is recognised on its retry.
-    // Read on a fresh connection: the test's own pool lost its connections too.
+    // A lost answer to a committed statement is recognised on its retry; read on a fresh connection, as the test's pool lost its own.
     const fresh = postgres(h.db.url, { max: 1, onnotice: () => {} });
     try {
       const ids = batch.map((e) => e.id);

@@ -3,13 +3,15 @@ import { jetstream } from "@nats-io/jetstream";
 import { eq } from "drizzle-orm";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 import { createScheduler } from "../processor/scheduler.ts";
-import { envelope, until } from "./support/processor-harness.ts";
+import { envelope } from "./support/processor-harness.ts";
 import type { ReplayReport } from "../schemas/dead-letter.ts";
 import { notifications } from "../schemas/tables.ts";
 import { createApp } from "../gateway/app.ts";
-import { createAppFixture, send, TENANT_KEY, type AppFixture, silentLogger } from "./support/gateway-fixture.ts";
+import { ADMIN_KEY, TENANT_KEY } from "./support/constants.ts";
+import { eventually } from "./support/eventually.ts";
+import { ADMIN_KEYS, createAppFixture, send, type AppFixture } from "./support/gateway-fixture.ts";
+import { silentLogger } from "./support/loggers.ts";
 
-const ADMIN_KEY = "admin-key-ops-0123456789";
 let f: AppFixture;
 let app: ReturnType<typeof createApp>;
 const failed = envelope({ channel: "email", tenantId: "acme", payload: { to: "a@example.com", subject: "Hi", body: "x" } });
@@ -21,7 +23,7 @@ beforeAll(async () => {
   await f.jsm.streams.add({ name: f.topo.streams.dlq, subjects: [f.topo.wildcards.dlq] });
   await f.jsm.streams.add({ name: f.topo.streams.events, subjects: [f.topo.wildcards.events] });
   const db = f.db.db;
-  app = createApp({ ...f.deps, admin: { keys: new Map([[ADMIN_KEY, "ops"]]), deadLetters: deadLetterAdmin(f.nc, { db, publisher: f.out, topo: f.topo, log: silentLogger }) } });
+  app = createApp({ ...f.deps, admin: { keys: ADMIN_KEYS, deadLetters: deadLetterAdmin(f.nc, { db, publisher: f.out, topo: f.topo, log: silentLogger }) } });
   // Notifications that failed for good, as the processor leaves their rows; the dead letter of the first only is still in the stream.
   await db.insert(notifications).values({ id: failed.id, tenantId: "acme", userId: failed.userId, channel: "email", type: "transactional", priority: "normal", status: "failed", attempts: 3, lastError: "smtp EENVELOPE: 550", payload: failed.payload });
   for (const { e, at } of older) {
@@ -119,7 +121,7 @@ describe("/admin/v1", () => {
     const scheduler = createScheduler({ db: f.db.db, publisher: f.out, topo: f.topo, log: silentLogger, options: { pollMs: 20, batchSize: 100 } });
     scheduler.start();
     try {
-      await until(async () => (await f.count()) === work + 1);
+      await eventually(async () => (await f.count()) === work + 1, { label: "the replay published" });
     } finally {
       await scheduler.stop();
     }

@@ -1,6 +1,4 @@
-// DESIGN §2 as a test: layers point one way (bin → gateway | processor → lib →
-// schemas) and the gateway core stays runtime-neutral. One test per rule, each
-// failure listing every offending import; test/support/imports.ts has the rules.
+// One test per rule of test/support/imports.ts, each failure listing every offending import.
 import { describe, expect, test } from "bun:test";
 import { buildGraph, checkAll, formatCheck } from "./support/imports.ts";
 

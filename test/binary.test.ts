@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { freePort } from "../lib/probe.ts";
 import { connectTestNats, deleteNamespaceStreams, topology } from "./support/services.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, post, statusOf, type Stack } from "./support/stack.ts";
 
-// The deployable artefact: `npm run build`'s single executable, run outside
-// the source tree (its migrations and PGlite's files must be inside it).
+// `npm run build`'s executable runs outside the source tree, so its migrations and PGlite's files must be inside it.
 let dir: string;
 let binary: string;
 let stack: Stack;
@@ -91,14 +91,13 @@ describe("the compiled binary", () => {
     const res = await post(herald.url, "/v1/notifications", { userId: "u-bin", channel: "in_app", payload: { title: "Hi", body: "from the binary" } });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    await eventually(async () => ((await (await get(herald?.url ?? "", `/v1/notifications/${id}`)).json()) as { status: string }).status === "sent", 10_000);
+    await eventually(async () => (await statusOf(herald?.url ?? "", id)) === "sent", { timeoutMs: 10_000 });
     expect(await herald.signal("SIGTERM")).toBe(0);
     herald = undefined;
   }, 30_000);
 
   test("carries PGlite's files: the embedded Postgres migrates and runs the processor's statements inside a compiled binary", async () => {
-    // `herald all` uses it only when no Postgres answers, which is never the case here, so a
-    // probe compiled the same way opens it through the same code (bin/database.ts).
+    // A Postgres always answers here, so a probe compiled the same way opens PGlite through `herald all`'s code.
     const probe = join(dir, "pglite-probe");
     build(probe, join(import.meta.dir, "support", "pglite-probe.ts"));
     const proc = Bun.spawn([probe, join(dir, "pglite")], { cwd: dir, stdout: "pipe", stderr: "pipe" });

@@ -1,22 +1,20 @@
-// A client that goes away mid-body, against the gateway served by Bun as in
-// production: it is the client's doing, so it must not be logged as an error
-// nor counted as a 5xx that would page someone.
+// A client that leaves mid-body is its own doing: not an error in the logs nor a 5xx that would page someone.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect } from "node:net";
-import pino from "pino";
 import { createMetrics } from "../lib/telemetry/metrics.ts";
 import { createApp } from "../gateway/app.ts";
 import { serveGateway } from "../gateway/runtime/bun/serve.ts";
-import { createAppFixture, TENANT_KEY, VALID, type AppFixture } from "./support/gateway-fixture.ts";
+import { TENANT_KEY } from "./support/constants.ts";
+import { createAppFixture, VALID, type AppFixture } from "./support/gateway-fixture.ts";
+import { captureLogs } from "./support/loggers.ts";
 
 let fx: AppFixture;
 let server: ReturnType<typeof serveGateway>;
-const logs: Array<Record<string, unknown>> = [];
+const { logger, lines: logs } = captureLogs("info");
 const metrics = createMetrics({ processMetrics: false });
 
 beforeAll(async () => {
   fx = await createAppFixture();
-  const logger = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const app = createApp({ ...fx.deps, logger, metrics, metricsPage: metrics });
   metrics.initSeries({ routes: app.routes });
   server = serveGateway(app, { port: 0, hostname: "127.0.0.1" });
@@ -26,11 +24,7 @@ afterAll(async () => {
   await fx.cleanup();
 });
 
-/**
- * Declares a 1,000-byte body and sends 20 bytes of it, then either closes its
- * side or stays silent until the server closes it. Resolves with the
- * milliseconds until the connection closed and what the server wrote.
- */
+/** Sends 20 bytes of a declared 1,000-byte body, then closes or stalls; resolves with the ms until the close and what the server wrote. */
 function partialPost(then: "close" | "stall"): Promise<{ ms: number; answer: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {

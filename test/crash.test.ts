@@ -2,8 +2,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { count, eq, inArray } from "drizzle-orm";
 import { deliveryAttempts, notifications } from "../schemas/tables.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, post, type Stack } from "./support/stack.ts";
-import { startWebhookReceiver, TEST_WEBHOOK_SECRET, type WebhookReceiver } from "./support/webhook-receiver.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, post, type Stack } from "./support/stack.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
 
 // A processor that dies mid-batch must lose nothing and send nothing twice.
 let stack: Stack;
@@ -13,10 +14,7 @@ let holdMs = 0;
 
 beforeAll(async () => {
   stack = await createStack({ HERALD_ACK_WAIT_MS: "2000", HERALD_WEBHOOK_TIMEOUT_MS: "20000" });
-  receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET, async () => {
-    if (holdMs > 0) await Bun.sleep(holdMs);
-    return 200;
-  });
+  receiver = startWebhookReceiver({ "/hook": () => ({ status: 200, holdMs }) });
   gateway = await startHerald("gateway", stack.env);
 });
 
@@ -28,7 +26,7 @@ afterAll(async () => {
 
 async function acceptWebhooks(n: number, tag: string): Promise<string[]> {
   const res = await Promise.all(
-    Array.from({ length: n }, (_, i) => post(gateway.url, "/v1/notifications", { userId: tag, channel: "webhook", payload: { url: receiver.url, body: { tag, i } } })),
+    Array.from({ length: n }, (_, i) => post(gateway.url, "/v1/notifications", { userId: tag, channel: "webhook", payload: { url: receiver.url(), body: { tag, i } } })),
   );
   expect(res.map((r) => r.status)).toEqual(Array(n).fill(202));
   return Promise.all(res.map(async (r) => ((await r.json()) as { id: string }).id));
@@ -38,7 +36,7 @@ test("a processor killed with SIGKILL before acking is redelivered; each id succ
   holdMs = 5000; // the first processor's POSTs hang until it is killed
   const first = await startHerald("processor", stack.env);
   const ids = await acceptWebhooks(20, "crash");
-  await eventually(async () => receiver.inFlight >= 20);
+  await eventually(async () => receiver.inFlight() >= 20, { label: "20 webhooks held" });
   expect(await first.signal("SIGKILL")).not.toBe(0);
   holdMs = 0;
 
@@ -47,7 +45,7 @@ test("a processor killed with SIGKILL before acking is redelivered; each id succ
     const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(inArray(notifications.id, ids));
     const [sent] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
     return row?.n === ids.length && sent?.n === ids.length;
-  }, 30_000, 100);
+  }, { timeoutMs: 30_000, everyMs: 100 });
   await second.signal("SIGTERM");
 
   const successes = receiver.successes();
@@ -60,7 +58,7 @@ test("SIGTERM lets in-flight sends finish, persists and acks them, and exits 0",
   holdMs = 700;
   const proc = await startHerald("processor", stack.env);
   const ids = await acceptWebhooks(10, "drain");
-  await eventually(async () => receiver.inFlight >= 10);
+  await eventually(async () => receiver.inFlight() >= 10, { label: "10 webhooks held" });
   expect(await proc.signal("SIGTERM")).toBe(0);
   const rows = await stack.db.db.select({ status: notifications.status }).from(notifications).where(inArray(notifications.id, ids));
   expect(rows.map((r) => r.status)).toEqual(Array(ids.length).fill("sent"));

@@ -1,5 +1,4 @@
-// /docs as a person sees it: a real gateway on loopback, Debian's Chromium
-// driven by playwright-core, and nothing asked of any other host.
+// /docs as a person sees it, in a real browser, with nothing asked of any other host.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

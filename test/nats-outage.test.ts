@@ -6,7 +6,8 @@ import { count } from "drizzle-orm";
 import { freePort, waitForPort } from "../lib/probe.ts";
 import { notifications } from "../schemas/tables.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, post, type Stack } from "./support/stack.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, post, type Stack } from "./support/stack.ts";
 import { SERVICES } from "./support/services.ts";
 
 // NATS of our own (a real nats-server child) so the test can take it away.
@@ -64,6 +65,6 @@ test("NATS unreachable at publish → 503 + Retry-After, nothing stored; the sam
   const accepted = await eventually(async () => {
     const res = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "outage-1" });
     return res.status === 202 ? res : null;
-  }, 15_000, 250);
+  }, { timeoutMs: 15_000, everyMs: 250 });
   expect(accepted.headers.get("idempotency-replayed")).toBeNull();
 }, 40_000);

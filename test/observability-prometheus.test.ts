@@ -5,11 +5,10 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort, waitForPort } from "../lib/probe.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, post, type Stack } from "./support/stack.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, post, type Stack } from "./support/stack.ts";
 
-// Issue 4 item 8: a real Prometheus (Debian's `prometheus` package) scrapes a
-// running `herald all` every second, loads the committed alert rules plus one
-// probe rule, and the probe alert fires on a counter Herald moved.
+// A real Prometheus loads the committed alert rules and a probe rule, and the probe fires on a counter Herald moved.
 const PROMETHEUS = Bun.which("prometheus");
 if (!PROMETHEUS) console.log("skipped test/observability-prometheus.test.ts: no `prometheus` binary on PATH (Debian package prometheus)");
 
@@ -71,7 +70,7 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus scraping Herald", () => {
       { stdout: "ignore", stderr: Bun.file(join(dir, "prometheus.log")) },
     );
     if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error("prometheus did not listen");
-    await eventually(async () => (await fetch(`${api}/-/ready`)).ok, 20_000, 200);
+    await eventually(async () => (await fetch(`${api}/-/ready`)).ok, { timeoutMs: 20_000, everyMs: 200 });
   }, 60_000);
 
   afterAll(async () => {
@@ -86,7 +85,7 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus scraping Herald", () => {
     const up = await eventually(async () => {
       const data = await query<{ result: Array<{ value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent('up{job="herald-gateway"}')}`);
       return data.result[0]?.value[1] === "1" ? data : null;
-    }, 20_000, 250);
+    }, { timeoutMs: 20_000, everyMs: 250 });
     expect(up.result).toHaveLength(1);
 
     const res = await post(herald.url, "/v1/notifications", { userId: "user-prom", channel: "in_app", payload: { title: "Hi", body: "Hello" } });
@@ -95,14 +94,14 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus scraping Herald", () => {
     const firing = await eventually(async () => {
       const data = await query<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>("/api/v1/alerts");
       return data.alerts.find((a) => a.labels.alertname === "HeraldProbeAccepted" && a.state === "firing") ?? null;
-    }, 20_000, 250);
+    }, { timeoutMs: 20_000, everyMs: 250 });
     expect(firing.labels.severity).toBe("test");
 
     const { groups } = await eventually(async () => {
       const data = await query<{ groups: RuleGroup[] }>("/api/v1/rules");
       const committed = data.groups.filter((g) => g.file === ALERTS);
       return committed.length > 0 && committed.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))) ? data : null;
-    }, 20_000, 250);
+    }, { timeoutMs: 20_000, everyMs: 250 });
     const committed = groups.filter((g) => g.file === ALERTS);
     expect(committed.map((g) => g.name)).toContain("herald-process");
     for (const rule of committed.flatMap((g) => g.rules)) expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? "" }).toEqual({ rule: rule.name, health: "ok", error: "" });

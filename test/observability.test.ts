@@ -4,12 +4,10 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./suppo
 import { SPANS } from "../lib/telemetry/spans.ts";
 import { METRICS } from "../schemas/metrics.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, post, statusOf, type Stack } from "./support/stack.ts";
 
-// Issue 4's "done when", end to end: gateway and processor as two real
-// processes exporting spans over OTLP/HTTP to a local receiver; one request
-// with X-Request-Id must show up in both processes' logs at the default level,
-// in one trace from the HTTP request to the provider call, and in the metrics.
+// One request must be followable across both processes: in their logs, in one trace to the provider call, and in the metrics.
 const X = "obs-req-7f3a";
 let stack: Stack;
 let receiver: OtlpReceiver;
@@ -35,7 +33,7 @@ beforeAll(async () => {
   expect(res.status).toBe(202);
   expect(res.headers.get("x-request-id")).toBe(X);
   notificationId = ((await res.json()) as { id: string }).id;
-  await eventually(async () => ((await (await get(gateway.url, `/v1/notifications/${notificationId}`)).json()) as { status: string }).status === "sent");
+  await eventually(async () => (await statusOf(gateway.url, notificationId)) === "sent");
 });
 
 afterAll(async () => {
@@ -77,7 +75,7 @@ describe("observability of one notification", () => {
       return spans.some((s) => s.name === SPANS.provider) ? spans : null;
     };
     // Both processes export every 200 ms (OTEL_BSP_SCHEDULE_DELAY).
-    const spans = await eventually(inTrace, 10_000, 50);
+    const spans = await eventually(inTrace, { timeoutMs: 10_000, everyMs: 50 });
     const names = (service: string) => new Set(spans.filter((s) => s.service === service).map((s) => s.name));
     expect([...names("herald-gateway")]).toEqual(expect.arrayContaining(["POST /v1/notifications", SPANS.publish]));
     expect([...names("herald-processor")]).toEqual(expect.arrayContaining([SPANS.consume, SPANS.persist, SPANS.provider]));

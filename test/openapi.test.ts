@@ -10,10 +10,10 @@ import { uuidv7 } from "../gateway/ids.ts";
 import { openApiDocument } from "../gateway/openapi/document.ts";
 import type { OpenApiDocument, ResponseObject } from "../gateway/openapi/types.ts";
 import { operationsOf } from "../gateway/routes/docs.ts";
-import { createAppFixture, send, silentLogger, VALID, type AppFixture } from "./support/gateway-fixture.ts";
+import { ADMIN_KEYS, createAppFixture, send, VALID, type AppFixture } from "./support/gateway-fixture.ts";
+import { ADMIN_KEY } from "./support/constants.ts";
+import { silentLogger } from "./support/loggers.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
-
-const ADMIN_KEY = "admin-key-ops-0123456789";
 
 const doc = openApiDocument();
 const clone = () => structuredClone(doc) as unknown as Exclude<Parameters<typeof validate>[0], string>;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   app = createApp({
     ...f.deps,
     metricsPage: { contentType: "text/plain; version=0.0.4", render: () => Promise.resolve("") },
-    admin: { keys: new Map([[ADMIN_KEY, "ops"]]), deadLetters },
+    admin: { keys: ADMIN_KEYS, deadLetters },
   });
 });
 afterAll(async () => {

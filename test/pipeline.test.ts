@@ -4,11 +4,12 @@ import { notifications } from "../schemas/tables.ts";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { connectTestNats, topology } from "./support/services.ts";
-import { createStack, eventually, get, OTHER_KEY, post, type Stack } from "./support/stack.ts";
-import { startWebhookReceiver, TEST_WEBHOOK_SECRET, type WebhookReceiver } from "./support/webhook-receiver.ts";
+import { eventually } from "./support/eventually.ts";
+import { ADMIN_KEY, OTHER_KEY } from "./support/constants.ts";
+import { createStack, get, post, statusOf, type Stack } from "./support/stack.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
 
-// Gateway and processor as two real processes, configured only through the
-// environment, against the machine's real NATS, Postgres and Redis.
+// Gateway and processor as two real processes configured only through the environment, as they are deployed.
 let stack: Stack;
 let gateway: HeraldProcess;
 let processor: HeraldProcess;
@@ -17,7 +18,7 @@ const BETA_PER_SECOND = 0.001;
 
 beforeAll(async () => {
   stack = await createStack();
-  receiver = startWebhookReceiver(TEST_WEBHOOK_SECRET);
+  receiver = startWebhookReceiver();
   processor = await startHerald("processor", stack.env);
   // Tenant beta may make 5 requests, refilled too slowly for any test to see a token come back.
   gateway = await startHerald("gateway", { ...stack.env, HERALD_RATE_LIMIT_TENANTS: `beta:${BETA_PER_SECOND}:5` });
@@ -39,7 +40,7 @@ describe("gateway → JetStream → processor → Postgres", () => {
     const sent = await eventually(async () => {
       const body = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number };
       return body.status === "sent" ? body : null;
-    }, 2000);
+    }, { timeoutMs: 2000 });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(sent.attempts).toBe(1);
     expect((await get(gateway.url, `/v1/notifications/${id}`, OTHER_KEY)).status).toBe(404);
@@ -49,7 +50,7 @@ describe("gateway → JetStream → processor → Postgres", () => {
     const n = 500;
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        post(gateway.url, "/v1/notifications", { userId: `u-${i % 7}`, channel: "webhook", payload: { url: receiver.url, body: { i } } }),
+        post(gateway.url, "/v1/notifications", { userId: `u-${i % 7}`, channel: "webhook", payload: { url: receiver.url(), body: { i } } }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(n).fill(202));
@@ -57,15 +58,15 @@ describe("gateway → JetStream → processor → Postgres", () => {
     await eventually(async () => {
       const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
       return (row?.n ?? 0) >= n + 1;
-    }, 60_000, 200);
+    }, { timeoutMs: 60_000, everyMs: 200 });
     const successes = receiver.successes();
-    expect(receiver.rejected).toBe(0);
+    expect(receiver.rejected()).toBe(0);
     for (const id of ids) expect(successes.get(id)).toBe(1);
     expect(receiver.received.length).toBe(n);
   }, 90_000);
 
   test("the same Idempotency-Key replays the first response and sends once", async () => {
-    const body = { userId: "user-9", channel: "webhook", payload: { url: receiver.url, body: { once: true } } };
+    const body = { userId: "user-9", channel: "webhook", payload: { url: receiver.url(), body: { once: true } } };
     const first = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "order-42" });
     const second = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "order-42" });
     expect(first.status).toBe(202);
@@ -75,7 +76,7 @@ describe("gateway → JetStream → processor → Postgres", () => {
     expect(((await second.json()) as { id: string }).id).toBe(id);
     await eventually(async () => receiver.successes().get(id) === 1);
     await Bun.sleep(300);
-    expect(receiver.received.filter((r) => r.id === id).length).toBe(1);
+    expect(receiver.hits(id)).toBe(1);
   });
 
   test("a tenant past its rate limit gets 429 with Retry-After; other tenants go on", async () => {
@@ -92,11 +93,11 @@ describe("gateway → JetStream → processor → Postgres", () => {
 
   test("a scheduled notification cancelled before it is due is never sent, and its message is settled", async () => {
     const scheduledFor = new Date(Date.now() + 1500).toISOString();
-    const res = await post(gateway.url, "/v1/notifications", { userId: "user-c", channel: "webhook", scheduledFor, payload: { url: receiver.url, body: { cancelled: true } } });
+    const res = await post(gateway.url, "/v1/notifications", { userId: "user-c", channel: "webhook", scheduledFor, payload: { url: receiver.url(), body: { cancelled: true } } });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     // Wait until the processor holds it as scheduled, so the cancel meets its row, not the accepted copy.
-    await eventually(async () => ((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string }).status === "scheduled");
+    await eventually(async () => (await statusOf(gateway.url, id)) === "scheduled");
     const cancelled = await post(gateway.url, `/v1/notifications/${id}/cancel`, {});
     expect(cancelled.status).toBe(200);
     expect(((await cancelled.json()) as { status: string }).status).toBe("cancelled");
@@ -109,16 +110,16 @@ describe("gateway → JetStream → processor → Postgres", () => {
       await eventually(async () => {
         const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer("normal"));
         return info.num_pending === 0 && info.num_ack_pending === 0;
-      }, 10_000);
+      }, { timeoutMs: 10_000, label: "an idle lane" });
     } finally {
       await nc.close();
     }
-    expect(receiver.received.filter((r) => r.id === id).length).toBe(0);
+    expect(receiver.hits(id)).toBe(0);
     expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number })).toMatchObject({ status: "cancelled", attempts: 0 });
   });
 
   test("the admin routes are served with HERALD_ADMIN_KEYS: the admin key lists dead letters, a tenant's key gets 403", async () => {
-    const listed = await get(gateway.url, "/admin/v1/dead-letters", "admin-key-0123456789");
+    const listed = await get(gateway.url, "/admin/v1/dead-letters", ADMIN_KEY);
     expect(listed.status).toBe(200);
     expect(((await listed.json()) as { data: unknown[] }).data).toBeArray();
     expect((await get(gateway.url, "/admin/v1/dead-letters")).status).toBe(403);

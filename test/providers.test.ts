@@ -2,13 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, verify } from "node:crypto";
 import { SMTPServer } from "smtp-server";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
-import { createStack, eventually, get, post, type Stack } from "./support/stack.ts";
+import { eventually } from "./support/eventually.ts";
+import { createStack, get, post, type Stack } from "./support/stack.ts";
 
-// The email, SMS and push providers in a real processor, configured only
-// through the environment, each against a local peer speaking its protocol:
-// a real SMTP server, and one HTTP server playing Twilio's Messages API,
-// Google's token endpoint and FCM's HTTP v1 API (checking their documented
-// request shapes: auth, path, body).
+// Each provider against a local peer that speaks its protocol and checks the documented request shapes, not a mock.
 
 const ACCOUNT_SID = `AC${"5f".repeat(16)}`;
 const AUTH_TOKEN = "twilio-test-token";
@@ -168,7 +165,7 @@ async function settled(id: string): Promise<View> {
   return eventually(async () => {
     const view = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View;
     return view.status === "sent" || view.status === "failed" ? view : null;
-  }, 10_000);
+  }, { timeoutMs: 10_000 });
 }
 
 /** The first attempt's provider and the id that provider gave the message. */
@@ -222,6 +219,6 @@ describe("providers configured from the environment", () => {
   test("the processor stops cleanly on SIGTERM with its SMTP pool open: exit 0, the SMTP session closed", async () => {
     const code = await processor.signal("SIGTERM");
     expect(code).toBe(0);
-    await eventually(async () => smtp.server.connections.size === 0, 5_000);
+    await eventually(async () => smtp.server.connections.size === 0, { timeoutMs: 5_000 });
   });
 });

@@ -60,7 +60,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
         apiKey: deps.apiKey,
         nc: deps.nc,
         workStream: topo.streams.work,
-        webhookUrl: deps.receiver.url,
+        webhookUrl: deps.receiver.url(),
         batchSize: opts.batchSize,
         // One second more than asked, so the whole-second window below still spans `seconds`.
         seconds: opts.rampS + opts.seconds + 1,
@@ -126,7 +126,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
         dlqMessages: await streamMessages(deps.nc, topo.streams.dlq),
         byStatus,
       },
-      webhookReceiver: { delivered: deps.receiver.successes().size, rejected: deps.receiver.rejected },
+      webhookReceiver: { delivered: deps.receiver.successes().size, rejected: deps.receiver.rejected() },
       feederCores: (cpu.user + cpu.system) / 1e6 / feedS,
       gatewayCores: (gw1.cpuSeconds - gw0.cpuSeconds) / feedS,
       processorCores: (pr1.cpuSeconds - pr0.cpuSeconds) / feedS,

@@ -49,7 +49,7 @@ export async function schedulerPhase(deps: SchedulerDeps, opts: SchedulerOptions
   try {
     const quiet = await waitForQuiet();
     const dueAt = new Date(Date.now() + opts.aheadS * 1000);
-    const hook = (body: unknown, scheduledFor?: string) => ({ userId: "bench-scheduler", channel: "webhook", payload: { url: deps.receiver.url, body }, ...(scheduledFor ? { scheduledFor } : {}) });
+    const hook = (body: unknown, scheduledFor?: string) => ({ userId: "bench-scheduler", channel: "webhook", payload: { url: deps.receiver.url(), body }, ...(scheduledFor ? { scheduledFor } : {}) });
     const scheduled = await postAll(deps, Array.from({ length: opts.scheduled }, (_, i) => hook({ i }, dueAt.toISOString())));
     log(`scheduler: ${opts.scheduled} accepted for ${dueAt.toISOString()}`);
 

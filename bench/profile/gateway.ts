@@ -20,7 +20,8 @@ import { idleFraction } from "../lib/machine.ts";
 import { runAutocannon, type LoadOptions, type LoadResult } from "../lib/autocannon.ts";
 import { startHerald } from "../../test/support/herald-process.ts";
 import { SERVICES } from "../../test/support/services.ts";
-import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
+import { TENANT_KEY } from "../../test/support/constants.ts";
+import { createStack } from "../../test/support/stack.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { cpuSplit, pidsOf, rssOf, snapshot } from "./cpu.ts";
 

@@ -28,7 +28,8 @@
 //   the whole box — its log reader and span receiver included — shows here)
 import { parseArgs } from "node:util";
 import { startOtlpReceiver } from "../../test/support/otlp-receiver.ts";
-import { createStack, TENANT_KEY } from "../../test/support/stack.ts";
+import { TENANT_KEY } from "../../test/support/constants.ts";
+import { createStack } from "../../test/support/stack.ts";
 import { connectTestNats } from "../../test/support/services.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { runAutocannon } from "../lib/autocannon.ts";

@@ -4,7 +4,8 @@ import { notifications, type NewNotificationRow } from "../../schemas/tables.ts"
 import { createApp } from "../app.ts";
 import { uuidv7 } from "../ids.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
+import { OTHER_KEY } from "../../test/support/constants.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 let app: ReturnType<typeof createApp>;

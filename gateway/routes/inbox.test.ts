@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { uuidv7 } from "../ids.ts";
-import { createAppFixture, OTHER_KEY, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
+import { OTHER_KEY } from "../../test/support/constants.ts";
+import { createAppFixture, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 const user = `inbox-user-${uuidv7()}`;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { deliveryAttempts, notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { uuidv7 } from "../ids.ts";
-import { createAppFixture, OTHER_KEY, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
+import { OTHER_KEY } from "../../test/support/constants.ts";
+import { createAppFixture, send, VALID, type AppFixture } from "../../test/support/gateway-fixture.ts";
 
 let f: AppFixture;
 beforeAll(async () => {
@@ -48,8 +49,7 @@ describe("GET /v1/notifications/:id", () => {
 
 describe("GET /v1/notifications", () => {
   test("walks every row of a user exactly once, newest first, with limit 2", async () => {
-    // Microsecond offsets: two rows share a timestamp (the id breaks the tie) and two share a millisecond,
-    // which a cursor rounded to JS milliseconds would skip.
+    // Two rows share a timestamp (the id breaks the tie) and two a millisecond, which a millisecond cursor would skip.
     const micros = [0, 1_000_000, 1_000_000, 1_000_100, 1_000_900, 2_000_000];
     const at = (us: number) => `2026-03-01T00:00:0${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")}Z`;
     const rows = micros.map((us) => ({ ...row({ userId: "pager" }), createdAt: sql`${at(us)}::timestamptz` }));

@@ -13,9 +13,7 @@ import { connectPostgres, openPglite } from "./connect.ts";
 const dir = join(tmpdir(), `herald-pglite-${process.pid}`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// `npm start` without a Postgres: the embedded PGlite under the data dir runs
-// the same migrations and the processor's batch statements (test/binary.test.ts
-// does the same from inside a compiled binary).
+// `npm start` without a Postgres runs the same migrations and batch statements on the embedded PGlite.
 test("PGlite migrates and runs the processor's claim and outcomes statements", async () => {
   const handle = await openPglite(dir);
   try {
@@ -31,8 +29,7 @@ test("PGlite migrates and runs the processor's claim and outcomes statements", a
   }
 }, 60_000);
 
-// The gateway and the processor start together on an empty database: each runs
-// the migrations, and none may fail on the other's half-made schema.
+// Gateway and processor start together on an empty database, and neither may fail on the other's half-made schema.
 test("several pools migrating one empty database at once all succeed and record each migration once", async () => {
   const name = `herald_t_race_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(SERVICES.postgresAdmin, { max: 1, onnotice: () => {} });
@@ -53,9 +50,7 @@ test("several pools migrating one empty database at once all succeed and record 
   }
 }, 60_000);
 
-// A restarting Postgres terminates every backend. postgres.js (patched, see
-// patches/) must settle each query with an error the caller can retry: no
-// query left waiting forever, no exception thrown outside any caller.
+// A restarting Postgres terminates every backend; the patched postgres.js must settle each query with a retryable error.
 test("a pool whose connections are terminated again and again settles every query", async () => {
   const name = `herald_t_cut_${process.pid}_${Date.now().toString(36)}`;
   const admin = postgres(SERVICES.postgresAdmin, { max: 1, onnotice: () => {} });

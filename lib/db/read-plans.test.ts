@@ -1,8 +1,4 @@
-// The read paths' plans on the real Postgres: every page comes straight off an
-// index in its order (no Sort over all the matching rows), and the inbox's
-// unread count reads only the unread rows. With a plain `desc()` the pages
-// had asked for NULLS FIRST, which the DESC NULLS LAST indexes cannot give,
-// and a tenant's 1M-row list took 288 ms instead of 0.16 ms.
+// A plain `desc()` asks for NULLS FIRST, which the DESC NULLS LAST indexes cannot give: each page must come off an index in order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";

@@ -28,12 +28,7 @@ function twilioError(status: number, code: number, message: string, headers?: Re
   return Response.json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status }, { status, headers });
 }
 
-/**
- * A local stand-in for api.twilio.com that checks the documented request shape:
- * POST, the account's Messages.json path, Basic auth with the account token or
- * the API key, a form body with To, Body and exactly one of From or
- * MessagingServiceSid. It answers the way Twilio documents.
- */
+/** A local api.twilio.com that checks the documented request (path, Basic auth, To, Body, one origin) and answers as Twilio documents. */
 function startTwilioPeer() {
   const seen: Seen[] = [];
   const scripts: Script[] = [];

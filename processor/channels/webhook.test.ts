@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { startReceiver } from "../../test/support/processor-receiver.ts";
-import { TEST_SECRET } from "../../test/support/processor-harness.ts";
+import { TEST_WEBHOOK_SECRET } from "../../test/support/constants.ts";
+import { startWebhookReceiver } from "../../test/support/webhook-receiver.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import { hostname } from "node:os";
@@ -11,7 +11,7 @@ import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender, pinnedRoute } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
 
-const receiver = startReceiver(TEST_SECRET, {
+const receiver = startWebhookReceiver({
   "/ok": () => ({ status: 200 }),
   "/redirect": () => ({ status: 302, headers: { location: "http://169.254.169.254/" } }),
   "/slow": () => ({ status: 200, holdMs: 500 }),
@@ -20,7 +20,7 @@ const receiver = startReceiver(TEST_SECRET, {
 });
 afterAll(() => receiver.stop());
 
-const sender = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 150, allowPrivate: true });
+const sender = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 150, allowPrivate: true });
 const ctx = { attempt: 1, signal: new AbortController().signal };
 
 function note(payload: Record<string, unknown>): OutboundNotification {
@@ -45,8 +45,8 @@ describe("webhook sender", () => {
 
   test("matches the library's own signature byte for byte", () => {
     const at = new Date(1_700_000_000_000);
-    const mine = signWebhook(webhookKey(TEST_SECRET), "msg_1", 1_700_000_000, '{"a":1}');
-    expect(mine).toBe(new Webhook(TEST_SECRET).sign("msg_1", at, '{"a":1}'));
+    const mine = signWebhook(webhookKey(TEST_WEBHOOK_SECRET), "msg_1", 1_700_000_000, '{"a":1}');
+    expect(mine).toBe(new Webhook(TEST_WEBHOOK_SECRET).sign("msg_1", at, '{"a":1}'));
   });
 
   test("user headers cannot override webhook-* or content-type", async () => {
@@ -85,7 +85,7 @@ describe("webhook sender", () => {
   });
 
   test("refuses private and loopback addresses unless allowed", async () => {
-    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false });
+    const strict = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 500, allowPrivate: false });
     const n = note({ url: receiver.url("/ok"), body: {} });
     expect(await failure(strict.send(n, ctx))).toBeInstanceOf(PermanentError);
     expect(receiver.hits(n.id)).toBe(0);
@@ -93,7 +93,7 @@ describe("webhook sender", () => {
   });
 
   test("refuses a name that resolves to a private address: the machine's own name, through the system resolver", async () => {
-    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false });
+    const strict = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 500, allowPrivate: false });
     const own = hostname();
     // This machine's /etc/hosts maps its name to 127.0.0.1; say so if another one does not.
     expect((await inspectHost(own)).privateAddress).not.toBeNull();
@@ -115,7 +115,7 @@ describe("webhook sender", () => {
     expect((await inspectHost("v6.example", resolve)).privateAddress).toBe("fd12::1");
     expect((await inspectHost("public.example", resolve)).privateAddress).toBeNull();
     expect((await inspectHost("[::1]", resolve)).privateAddress).toBe("::1");
-    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, resolve });
+    const strict = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 500, allowPrivate: false, resolve });
     expect(await failure(strict.send(note({ url: "https://mixed.example/hook", body: {} }), ctx))).toBeInstanceOf(PermanentError);
     expect(await failure(strict.send(note({ url: "https://gone.example/hook", body: {} }), ctx))).toBeInstanceOf(RetryableError);
   });
@@ -152,7 +152,7 @@ describe("webhook sender", () => {
       return new Response(null, { status: 204 });
     }) as typeof fetch;
     let answer = ["2606:4700::1111", "93.184.215.14"];
-    const strict = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 500, allowPrivate: false, fetch: spy, resolve: async () => answer });
+    const strict = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 500, allowPrivate: false, fetch: spy, resolve: async () => answer });
     await strict.send(note({ url: "https://hooks.example/in?x=1", body: {}, headers: { Host: "metadata.internal" } }), ctx);
     // Rebound to the metadata address after the check: the remembered, checked address is still the one called.
     answer = ["169.254.169.254"];
@@ -165,7 +165,7 @@ describe("webhook sender", () => {
   test("a pinned https call reaches the named receiver over verified TLS, past a refused address, and fails on a certificate for another name", async () => {
     const tlsDir = `${import.meta.dir}/../../test/support/tls`;
     const seen: { host: string | null; verified: boolean }[] = [];
-    const verifier = new Webhook(TEST_SECRET);
+    const verifier = new Webhook(TEST_WEBHOOK_SECRET);
     const server = Bun.serve({
       port: 0,
       // IPv6 loopback only: the name's IPv4 address, tried first, refuses, and the call goes on to this one.
@@ -185,7 +185,7 @@ describe("webhook sender", () => {
     });
     try {
       // Both names resolve to the test receiver; private addresses are allowed here so loopback can stand in for the internet.
-      const pinned = createWebhookSender({ secret: TEST_SECRET, timeoutMs: 2_000, allowPrivate: true, ca: readFileSync(`${tlsDir}/ca.crt`, "utf8"), resolve: async () => ["::1", "127.0.0.1"] });
+      const pinned = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 2_000, allowPrivate: true, ca: readFileSync(`${tlsDir}/ca.crt`, "utf8"), resolve: async () => ["::1", "127.0.0.1"] });
       await pinned.send(note({ url: `https://hooks.test:${server.port}/in`, body: { a: 1 } }), ctx);
       expect(seen).toEqual([{ host: `hooks.test:${server.port}`, verified: true }]);
       const err = await failure(pinned.send(note({ url: `https://other.test:${server.port}/in`, body: {} }), ctx));

@@ -1,7 +1,6 @@
 // Shared setup for the gateway's tests: real NATS, Postgres and stores from test/support.
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import pino from "pino";
 import type { Envelope } from "../../schemas/envelope.ts";
 import type { NotificationRequestInput } from "../../schemas/request.ts";
 import { topology, type Topology } from "../../schemas/subjects.ts";
@@ -13,14 +12,19 @@ import { createNotificationCanceller } from "../../lib/db/canceller.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
 import { createNotificationReader } from "../../lib/db/reads.ts";
 import { createMemoryStore } from "../../gateway/store/memory.ts";
+import { ADMIN_KEY, OTHER_KEY, TENANT_KEY } from "./constants.ts";
+import { silentLogger } from "./loggers.ts";
 
-export const TENANT_KEY = "test-key-acme-0123456789";
-export const OTHER_KEY = "test-key-beta-0123456789";
+// gateway/idempotency.test.ts imports these two from here.
+
+/** The tenants' keys, as the gateway's `keys` dependency. */
 export const KEYS: ReadonlyMap<string, string> = new Map([
   [TENANT_KEY, "acme"],
   [OTHER_KEY, "beta"],
 ]);
-export const silentLogger = pino({ level: "silent" });
+
+/** The operator's key, as the admin routes' `keys` dependency. */
+export const ADMIN_KEYS: ReadonlyMap<string, string> = new Map([[ADMIN_KEY, "ops"]]);
 
 /** A valid request for each channel. */
 export const VALID: Record<NotificationRequestInput["channel"], NotificationRequestInput> = {

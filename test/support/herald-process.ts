@@ -16,12 +16,7 @@ export interface HeraldProcess {
 }
 
 export interface StartOptions {
-  /**
-   * False: once the child is ready, its stdout is drained, not parsed and
-   * kept. The bench runs the processor at info, a line per sent
-   * notification; parsing and keeping each one would put this process's CPU
-   * and a heap of millions of objects on the cores the processor is measured on.
-   */
+  /** False: once ready, stdout is drained unparsed, so a bench's line-per-send logging costs none of the cores it measures. */
   keepLogs?: boolean;
   /** What runs `herald`: Bun on bin/herald.ts by default, or a compiled binary's path. */
   command?: string[];

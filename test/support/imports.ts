@@ -1,6 +1,4 @@
-// The import graph of the repo, built with TypeScript's own parser and module
-// resolution, and the layer rules of DESIGN §2 checked against it.
-// `bun test/support/imports.ts` prints every violation.
+// The import graph as `tsc` resolves it, checked against the layer rules; `bun test/support/imports.ts` prints every violation.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
@@ -16,11 +14,7 @@ const PRODUCT_DIRS = ["bin", "gateway", "processor", "lib", "schemas"];
 /** Repo-root data a layer may read (the version string), not a layer itself. */
 const ROOT_DATA = new Set(["package.json"]);
 
-/**
- * Packages that do I/O or tie code to a runtime; `schemas/` is contracts only.
- * A name ending in "/" matches the whole scope; every `bun`, `bun:*` and Node
- * builtin (with or without `node:`) counts as well.
- */
+/** Packages that do I/O or tie code to a runtime, kept out of `schemas/`; "x/" is a scope, and every `bun*` and Node builtin counts too. */
 export const IO_PACKAGES = [
   "postgres",
   "@nats-io/",
@@ -49,10 +43,7 @@ export type Edge = {
   from: string;
   /** A repo-relative path for a file, the specifier for a package or builtin. */
   to: string;
-  /**
-   * `file`: a file in the repo; `missing`: a relative import naming no file (`to` is the path it names);
-   * `generated`: the same, into a git-ignored build output; `package`: a package or builtin.
-   */
+  /** `file` in the repo; `missing`: no file at the relative path `to`; `generated`: that, in a git-ignored output; `package` or builtin. */
   kind: "file" | "missing" | "generated" | "package";
   /** `import type` / `export type` / `typeof import("…")`: erased before it runs. */
   typeOnly: boolean;
@@ -226,10 +217,7 @@ export function binImports(g: Graph): string[] {
   return pathEdges(g).filter((e) => under(e.to, "bin") && !under(e.from, "bin")).map(show);
 }
 
-/**
- * Rule 3: lib/ sees lib/ and schemas/; schemas/ sees schemas/ and packages that do no I/O.
- * Unit tests beside the code may also use test/support/ and their runner's packages.
- */
+/** Rule 3: lib/ sees lib/ and schemas/, schemas/ only schemas/ and I/O-free packages; their unit tests may use test/support/ too. */
 export function libSchemasEdges(g: Graph): string[] {
   const bad = g.edges.filter((e) => {
     const fromLib = under(e.from, "lib");
@@ -247,11 +235,7 @@ export function productImportsTests(g: Graph): string[] {
   return pathEdges(g).filter((e) => isProductFile(e.from) && (under(e.to, "test") || under(e.to, "bench"))).map(show);
 }
 
-/**
- * Rule 5: everything `gateway/app.ts` loads at run time, through any folder,
- * stays off `bun`, `node:*`, `gateway/runtime/` and the `Bun` global.
- * Type-only imports are not followed: they are erased before the code runs.
- */
+/** Rule 5: what `gateway/app.ts` loads at run time stays off `bun`, `node:*`, `gateway/runtime/` and `Bun`; type-only imports are erased. */
 export function runtimeNeutralCore(g: Graph, entry = "gateway/app.ts"): string[] {
   if (!g.files.includes(entry)) return [`${entry} not found`];
   const out = new Map<string, Edge[]>();

@@ -1,9 +1,4 @@
-/**
- * A minimal OTLP/HTTP traces receiver for tests: accepts the JSON encoding
- * that the SDK's OTLP/HTTP JSON serializer (./otlp-fetch.ts) sends to `/v1/traces` and keeps
- * each span with its resource's service name. A stand-in for a collector, on
- * loopback only.
- */
+/** A loopback collector for tests: keeps each span posted as OTLP/HTTP JSON to `/v1/traces`, with its resource's service name. */
 export interface ReceivedSpan {
   service: string;
   traceId: string;
@@ -51,11 +46,7 @@ export interface OtlpReceiver {
 export function startOtlpReceiver(): OtlpReceiver {
   const spans: ReceivedSpan[] = [];
   const contentTypes: string[] = [];
-  /**
-   * Bodies are kept as received and parsed when `spans` is read: in the
-   * benchmark the receiver shares the 2 cores with the gateway it measures,
-   * and a collector would do its parsing elsewhere.
-   */
+  // Parsed only when `spans` is read: in the bench this process shares the cores of the gateway it measures.
   const unparsed: string[] = [];
 
   function parsed(): ReceivedSpan[] {

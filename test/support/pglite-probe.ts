@@ -1,8 +1,4 @@
-// Compiled by test/binary.test.ts into an executable of its own: opens PGlite
-// the way `herald all` does without Postgres (bin/database.ts), migrates, and
-// runs the processor's batch statements on it (claim, then the outcomes), so
-// the test sees PGlite's files work from inside a binary and the processor's
-// SQL work on PGlite. Prints the tables and the row's final state as JSON.
+// Compiled by test/binary.test.ts, so PGlite's migrations and batch statements are seen to work inside a binary.
 import { sql } from "drizzle-orm";
 import { openPglite } from "../../lib/db/connect.ts";
 import { claim, readStates, writeOutcomes } from "../../lib/db/notification-repository.ts";

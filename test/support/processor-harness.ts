@@ -2,18 +2,19 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eq } from "drizzle-orm";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
-import type { Channel } from "../../schemas/enums.ts";
+import type { Channel, Priority } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
 import { deliveryAttempts, notifications } from "../../schemas/tables.ts";
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamespace, topology, type TestDatabase } from "./services.ts";
 import type { MetricsRecorder } from "../../lib/telemetry/recorder.ts";
-import type { Sender } from "../../processor/channels/types.ts";
+import { createSenders, type SinkRecorder } from "../../processor/channels/index.ts";
+import type { Sender, Senders } from "../../processor/channels/types.ts";
 import { createProcessor, type Processor, type ProcessorOptions } from "../../processor/processor.ts";
 import { ensureStreams } from "../../lib/nats/streams.ts";
-
-export const TEST_SECRET = `whsec_${Buffer.from("processor-test-secret-0123456789").toString("base64")}`;
+import { TEST_WEBHOOK_SECRET } from "./constants.ts";
+import { silentLogger } from "./loggers.ts";
 
 export const DEFAULT_OPTIONS: ProcessorOptions = { batchSize: 64, channelConcurrency: 16, maxAttempts: 3, retryBaseMs: 20, retryMaxMs: 200, stallLimit: 10, schedulerPollMs: 50 };
 
@@ -32,6 +33,8 @@ export interface Harness {
   attempts(id: string): Promise<(typeof deliveryAttempts.$inferSelect)[]>;
   /** Every message of a stream, oldest first. */
   readStream(stream: string): Promise<{ subject: string; data: unknown }[]>;
+  /** True when the lane has nothing pending and nothing awaiting an ack. */
+  laneIdle(priority?: Priority): Promise<boolean>;
   cleanup(): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
   const js = jetstream(nc);
   const running: Processor[] = [];
   const out = createAckPublisher(nc, { timeoutMs: 5_000 });
-  const log = pino({ level: process.env.HERALD_TEST_LOG ?? "silent" });
+  const log = silentLogger;
   return {
     nc,
     db,
@@ -51,8 +54,7 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
     out,
     log,
     async start(senders, options = {}, metrics) {
-      const logger = log;
-      const p = createProcessor({ nc, db: db.db, sql: db.sql, topology: topo, senders, logger, options: { ...DEFAULT_OPTIONS, ...options }, ...(metrics ? { metrics } : {}) });
+      const p = createProcessor({ nc, db: db.db, sql: db.sql, topology: topo, senders, logger: log, options: { ...DEFAULT_OPTIONS, ...options }, ...(metrics ? { metrics } : {}) });
       await p.start();
       running.push(p);
       return p;
@@ -77,6 +79,10 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
         if (m) out.push({ subject: m.subject, data: m.json() });
       }
       return out;
+    },
+    async laneIdle(priority = "normal") {
+      const info = await (await jetstreamManager(nc)).consumers.info(topo.streams.work, topo.laneConsumer(priority));
+      return info.num_pending === 0 && info.num_ack_pending === 0;
     },
     async cleanup() {
       await Promise.all(running.map((p) => p.stop()));
@@ -116,13 +122,7 @@ export function envelope(over: Partial<Envelope> = {}): Envelope {
   };
 }
 
-/** Polls until `check` returns something truthy. */
-export async function until<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 5000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await Bun.sleep(everyMs);
-  }
+/** Every channel's sender as a test runs them: webhooks signed with the test secret and allowed on loopback, the rest recorded by `sink`. */
+export function testSenders(sink?: SinkRecorder): Senders {
+  return createSenders({ webhook: { secret: TEST_WEBHOOK_SECRET, timeoutMs: 3000, allowPrivate: true }, ...(sink ? { sink } : {}) });
 }

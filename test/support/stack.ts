@@ -1,10 +1,9 @@
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, deleteRedisPrefix, SERVICES, testNamespace, topology, type TestDatabase } from "./services.ts";
 import { ensureStreams } from "../../lib/nats/streams.ts";
 import { DEFAULT_STREAM_OPTIONS } from "../../schemas/subjects.ts";
-import { TEST_WEBHOOK_SECRET } from "./webhook-receiver.ts";
+import { ADMIN_KEY, OTHER_KEY, TENANT_KEY, TEST_WEBHOOK_SECRET } from "./constants.ts";
 
-export const TENANT_KEY = "key-acme-0123456789";
-export const OTHER_KEY = "key-beta-0123456789";
+// The profiling scripts import the key from here.
 
 /** One isolated environment on the real services: own database, namespace and Redis prefix. */
 export interface Stack {
@@ -14,11 +13,7 @@ export interface Stack {
   cleanup(): Promise<void>;
 }
 
-/**
- * A migrated database and the namespace's streams, as `herald migrate` leaves
- * them (a gateway or processor refuses to start without); `extra` may set the
- * stream options, e.g. a short HERALD_ACK_WAIT_MS.
- */
+/** What `herald migrate` leaves, without which no gateway or processor starts; `extra` may set env and stream options. */
 export async function createStack(extra: Record<string, string> = {}): Promise<Stack> {
   const namespace = testNamespace();
   const db = await createTestDatabase();
@@ -34,7 +29,7 @@ export async function createStack(extra: Record<string, string> = {}): Promise<S
   }
   const env: Record<string, string> = {
     HERALD_API_KEYS: `acme:${TENANT_KEY},beta:${OTHER_KEY}`,
-    HERALD_ADMIN_KEYS: "ops:admin-key-0123456789",
+    HERALD_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
     HERALD_NAMESPACE: namespace,
     HERALD_WEBHOOK_ALLOW_PRIVATE: "1",
     HERALD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
@@ -59,12 +54,12 @@ export async function createStack(extra: Record<string, string> = {}): Promise<S
   };
 }
 
-/** POSTs JSON with the tenant's key. */
+/** POSTs with the tenant's key; a `body` object is JSON-encoded, a string sent as it is. */
 export function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${base}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${TENANT_KEY}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
+    body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
 
@@ -72,13 +67,7 @@ export function get(base: string, path: string, key = TENANT_KEY): Promise<Respo
   return fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
 }
 
-/** Polls until `check` returns a value or the deadline passes. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await Bun.sleep(everyMs);
-  }
+/** A notification's status as the gateway reports it to the tenant. */
+export async function statusOf(base: string, id: string): Promise<string> {
+  return ((await (await get(base, `/v1/notifications/${id}`)).json()) as { status: string }).status;
 }

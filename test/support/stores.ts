@@ -14,19 +14,11 @@ export interface TestStore {
 
 export interface StoreAdapter {
   name: GatewayStore["kind"];
-  /**
-   * Creates the adapter against the real Redis of `SERVICES.redis`. Keys go
-   * under `${prefix}${name}:`: Redis and Upstash share one server, so suites
-   * run with the same prefix must still not see each other's records.
-   */
+  /** Creates the adapter on the real Redis, keys under `${prefix}${name}:` so adapters sharing the server and prefix stay apart. */
   create(prefix: string): Promise<TestStore>;
 }
 
-/**
- * Every store adapter, for `describe.each` over behaviour that must not depend
- * on the backend. Redis and Upstash both reach the real Redis (Upstash through
- * a REST server speaking its protocol), so nothing here is mocked.
- */
+/** Every store adapter for `describe.each`, each on the real Redis (Upstash through a REST server speaking its protocol). */
 export const STORE_ADAPTERS: StoreAdapter[] = [
   {
     name: "redis",

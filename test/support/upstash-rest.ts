@@ -1,14 +1,6 @@
 import { RedisClient } from "bun";
 
-/**
- * A stand-in for the Upstash REST endpoint that forwards every command to a
- * real Redis, so the Upstash adapter is tested through `@upstash/redis`'s
- * real HTTP protocol against a real server, never a mock. It speaks what
- * @upstash/redis 1.39 sends: `POST /` (one command as a JSON array),
- * `POST /pipeline` and `POST /multi-exec` (arrays of commands), a Bearer
- * token, and base64 replies when asked with `Upstash-Encoding: base64`
- * (the client's default).
- */
+/** Upstash's REST endpoint over a real Redis (`/`, `/pipeline`, `/multi-exec`, base64 replies), so the adapter is tested on its real protocol. */
 export interface UpstashCompatibleServer {
   url: string;
   stop(): Promise<void>;

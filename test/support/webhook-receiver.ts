@@ -1,40 +1,56 @@
 import { Webhook } from "standardwebhooks";
+import { TEST_WEBHOOK_SECRET } from "./constants.ts";
+
+export interface Answer {
+  status: number;
+  /** Hold the request this long before answering. */
+  holdMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** How one path answers the `nth` verified request for a webhook-id (1-based). */
+export type Behaviour = (nth: number) => Answer;
+
+const ANSWER_200: Behaviour = () => ({ status: 200 });
 
 export interface ReceivedWebhook {
   id: string;
+  path: string;
+  headers: Record<string, string>;
   body: unknown;
+  status: number;
   /** True when the 2xx answer was written while the sender was still connected. */
   succeeded: boolean;
 }
 
 export interface WebhookReceiver {
-  url: string;
-  received: ReceivedWebhook[];
-  /** Requests whose signature failed verification (should stay empty). */
-  rejected: number;
-  /** Verified requests being held right now (received, not yet answered). */
-  inFlight: number;
+  /** This receiver's address for `path`. */
+  url(path?: string): string;
+  /** Verified requests, in the order they were answered. */
+  readonly received: readonly ReceivedWebhook[];
+  /** Verified requests for `id` so far, those still held included. */
+  hits(id: string): number;
   /** Successful deliveries per webhook-id. */
   successes(): Map<string, number>;
+  /** The headers of the last answered request for `id`. */
+  lastHeaders(id: string): Record<string, string> | undefined;
+  /** Requests whose signature failed verification (should stay at 0). */
+  rejected(): number;
+  /** Verified requests being held right now (received, not yet answered). */
+  inFlight(): number;
   stop(): Promise<void>;
 }
 
-/**
- * A real HTTP receiver that verifies every request with the `standardwebhooks`
- * library, as a customer's endpoint would. `respond` decides each answer and
- * may delay it (to hold requests in flight while a test kills the sender).
- */
-export function startWebhookReceiver(
-  secret: string,
-  respond: (id: string, nth: number) => Promise<number> = async () => 200,
-): WebhookReceiver {
-  const verifier = new Webhook(secret);
+/** A local endpoint that verifies every request with `standardwebhooks` and TEST_WEBHOOK_SECRET, as a customer's would; unlisted paths answer 200. */
+export function startWebhookReceiver(paths: Record<string, Behaviour> = {}): WebhookReceiver {
+  const verifier = new Webhook(TEST_WEBHOOK_SECRET);
   const received: ReceivedWebhook[] = [];
-  const seen = new Map<string, number>();
+  const hits = new Map<string, number>();
   const state = { rejected: 0, inFlight: 0 };
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
+    // Longer than any hold a test asks for, so Bun does not close a held request first.
     idleTimeout: 60,
     async fetch(req) {
       const raw = await req.text();
@@ -46,35 +62,30 @@ export function startWebhookReceiver(
         return new Response("bad signature", { status: 401 });
       }
       const id = headers["webhook-id"] ?? "";
-      const nth = (seen.get(id) ?? 0) + 1;
-      seen.set(id, nth);
+      const nth = (hits.get(id) ?? 0) + 1;
+      hits.set(id, nth);
+      const path = new URL(req.url).pathname;
+      const answer = (paths[path] ?? ANSWER_200)(nth);
       state.inFlight += 1;
-      const status = await respond(id, nth).finally(() => {
-        state.inFlight -= 1;
-      });
-      const entry: ReceivedWebhook = { id, body: JSON.parse(raw) as unknown, succeeded: status < 300 && !req.signal.aborted };
-      received.push(entry);
-      return new Response(null, { status });
+      if (answer.holdMs) await Bun.sleep(answer.holdMs);
+      state.inFlight -= 1;
+      const succeeded = answer.status < 300 && !req.signal.aborted;
+      received.push({ id, path, headers, body: JSON.parse(raw) as unknown, status: answer.status, succeeded });
+      return new Response(null, { status: answer.status, headers: answer.headers });
     },
   });
   return {
-    url: `http://127.0.0.1:${server.port}/hook`,
+    url: (path = "/hook") => `http://127.0.0.1:${server.port}${path}`,
     received,
-    get rejected() {
-      return state.rejected;
-    },
-    get inFlight() {
-      return state.inFlight;
-    },
+    hits: (id) => hits.get(id) ?? 0,
     successes() {
       const m = new Map<string, number>();
       for (const r of received) if (r.succeeded) m.set(r.id, (m.get(r.id) ?? 0) + 1);
       return m;
     },
-    async stop() {
-      await server.stop(true);
-    },
+    lastHeaders: (id) => received.findLast((r) => r.id === id)?.headers,
+    rejected: () => state.rejected,
+    inFlight: () => state.inFlight,
+    stop: () => server.stop(true),
   };
 }
-
-export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from("herald-test-secret-0123456789").toString("base64")}`;

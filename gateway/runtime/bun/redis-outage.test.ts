@@ -1,7 +1,4 @@
-// The Redis store when its server dies or hangs, on a redis-server of this
-// test's own (never the shared one): a request that does not need the store
-// (no Idempotency-Key) must not wait on it, one that does must get a fast 503,
-// and everything must work again once Redis is back.
+// A redis-server of the test's own dies or hangs: keyless requests must not wait on it, keyed ones get a fast 503, all recover after.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
