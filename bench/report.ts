@@ -247,7 +247,7 @@ export function renderText(r: BenchResults): string {
   return parts.join("\n");
 }
 
-/** The same as Markdown, for bench/results/<timestamp>.md and the README. */
+/** The same as Markdown, for bench/results/<timestamp>.md and docs/performance.md. */
 export function renderMarkdown(r: BenchResults, chartFile?: string): string {
   const ratios = computeRatios(r);
   const parts = [`Run of ${r.startedAt} (${r.plan.quick ? "`--quick`" : r.plan.mode === "soak" ? "`--soak`" : "full"}, ${Math.round(r.elapsedS)} s). Machine: ${machineLine(r)}.`, ""];

@@ -16,5 +16,5 @@ if (import.meta.main) {
   const entry = process.argv[3] ?? join(ROOT, "bin", "herald.ts");
   const built = Bun.spawnSync([process.execPath, ...buildArgs(outfile, entry)], { stdio: ["ignore", "inherit", "inherit"] });
   if (built.exitCode !== 0) process.exit(built.exitCode ?? 1);
-  console.log(`built ${outfile}: run it as \`${outfile} all | gateway | processor | migrate\` with the variables of README's Configuration`);
+  console.log(`built ${outfile}: run it as \`${outfile} all | gateway | processor | migrate\` with the variables of docs/configuration.md`);
 }

@@ -229,7 +229,7 @@ export const METRICS = {
   dlqMessages: {
     name: "herald_dlq_messages",
     type: "gauge",
-    help: "Dead letters held in the DLQ stream, per channel subject (kept 14 days).",
+    help: "Dead letters held in the DLQ stream, per channel subject (kept HERALD_DLQ_MAX_AGE_DAYS days).",
     labels: { channel: L.channel },
   },
 } as const satisfies Record<string, MetricDefinition>;

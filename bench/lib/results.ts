@@ -1,5 +1,5 @@
 // Writes one run to bench/results/: <stamp>.json (everything), <stamp>.md (the
-// tables), <stamp>.svg (the chart), and the same as latest.* for the README.
+// tables), <stamp>.svg (the chart), and the same as latest.* for docs/performance.md.
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartData, renderChart } from "../chart.ts";
