@@ -66,7 +66,12 @@ describe("the compiled binary", () => {
   test("starts `all` in an interactive terminal, with its human-readable logs", async () => {
     // `script` gives the binary a pseudo-terminal, as a developer's shell would: pretty logs come from pino-pretty inside it.
     const env = { ...stack.env, HERALD_PORT: String(freePort()), NODE_ENV: "development", HERALD_NAMESPACE: `${stack.namespace}t` };
-    const proc = Bun.spawn(["script", "-qfec", binary + " all", "/dev/null"], { cwd: dir, env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...env }, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn(["script", "-qfec", `${binary} all`, "/dev/null"], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     let out = "";
     const reader = proc.stdout.getReader();
     const decoder = new TextDecoder();
@@ -86,12 +91,18 @@ describe("the compiled binary", () => {
     expect(out).toContain("INFO");
   }, 30_000);
 
-  test("runs gateway and processor in one process: a notification is accepted and sent", async () => {
+  test("runs gateway and processor in one process: a notification is accepted and sent, and /docs serves its reference", async () => {
     herald = await startHerald("all", stack.env, { command: [binary] });
     const res = await post(herald.url, "/v1/notifications", { userId: "u-bin", channel: "in_app", payload: { title: "Hi", body: "from the binary" } });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     await eventually(async () => (await statusOf(herald?.url ?? "", id)) === "sent", { timeoutMs: 10_000 });
+    // The API reference's script is carried inside the binary, loaded when /docs is first asked for.
+    const page = await (await fetch(`${herald.url}/docs`)).text();
+    const script = /src="([^"]*redoc\.standalone\.[0-9a-f]+\.js)"/.exec(page)?.[1];
+    const asset = await fetch(new URL(script ?? "missing", `${herald.url}/`));
+    expect([asset.status, asset.headers.get("content-type")]).toEqual([200, "text/javascript; charset=utf-8"]);
+    expect((await asset.text()).length).toBeGreaterThan(500_000);
     expect(await herald.signal("SIGTERM")).toBe(0);
     herald = undefined;
   }, 30_000);

@@ -1,5 +1,4 @@
 // Redoc (search, schema tables, sample tabs) over Scalar: its one-file bundle is exported by its package, so it imports by name as text and the compiled binary embeds it.
-import redocBundle from "redoc/bundles/redoc.standalone.js" with { type: "text" };
 import type { OpenApiDocument } from "../openapi/types.ts";
 import { withCodeSamples } from "./docs-samples.ts";
 
@@ -40,7 +39,9 @@ export interface DocsAssets {
 /** Redoc's menu footer shows its vendor's logo from a CDN; an empty `src` loads nothing, so the page asks nothing of elsewhere. */
 export const REDOC_LOGO_SRC = 'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"';
 
-export function docsAssets(doc: OpenApiDocument): DocsAssets {
+/** Loaded on the first request for the page: the bundle as a module costs a process more memory than it is worth to one that never serves it. */
+export async function docsAssets(doc: OpenApiDocument): Promise<DocsAssets> {
+  const { default: redocBundle } = await import("redoc/bundles/redoc.standalone.js", { with: { type: "text" } });
   const script = asset("redoc.standalone", "js", "text/javascript; charset=utf-8", redocBundle.replace(REDOC_LOGO_SRC, 'src:""'));
   const spec = asset("openapi", "json", "application/json; charset=utf-8", JSON.stringify(withCodeSamples(doc)));
   return { script, spec, byName: new Map([script, spec].map((a) => [a.name, a])) };

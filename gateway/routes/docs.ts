@@ -20,7 +20,10 @@ export function operationsOf(doc: OpenApiDocument): { method: string; path: stri
 function serve(c: Context<BaseEnv>, body: CachedBody, cacheControl: string, headers: Record<string, string>): Response {
   c.header("etag", body.etag);
   c.header("cache-control", cacheControl);
-  const held = c.req.header("if-none-match")?.split(",").map((t) => t.trim());
+  const held = c.req
+    .header("if-none-match")
+    ?.split(",")
+    .map((t) => t.trim());
   if (held?.includes(body.etag)) return c.body(null, 304);
   return c.body(body.text, 200, headers);
 }
@@ -35,22 +38,29 @@ export function docsRoutes(): Hono<BaseEnv> {
   const routes = new Hono<BaseEnv>();
   let spec: CachedBody | undefined;
   let page: CachedBody | undefined;
-  let assets: DocsAssets | undefined;
-  const pageAssets = () => (assets ??= docsAssets(openApiDocument()));
+  let assets: Promise<DocsAssets> | undefined;
+  const pageAssets = (): Promise<DocsAssets> => {
+    // A failed load is not kept: the next request tries again.
+    assets ??= docsAssets(openApiDocument()).catch((err: unknown) => {
+      assets = undefined;
+      throw err;
+    });
+    return assets;
+  };
 
   routes.get("/openapi.json", function openApiJson(c) {
     spec ??= cachedBody(JSON.stringify(openApiDocument()));
     return serve(c, spec, PAGE_CACHE, { "content-type": "application/json; charset=utf-8" });
   });
 
-  routes.get("/docs", function docsPage(c) {
-    const { script, spec: withSamples } = pageAssets();
+  routes.get("/docs", async function docsPage(c) {
+    const { script, spec: withSamples } = await pageAssets();
     page ??= cachedBody(renderDocsPage(openApiDocument(), { scriptPath: `docs/assets/${script.name}`, specPath: `docs/assets/${withSamples.name}` }));
     return serve(c, page, PAGE_CACHE, { "content-type": "text/html; charset=utf-8", "content-security-policy": DOCS_CSP });
   });
 
-  routes.get("/docs/assets/:file", function docsAsset(c) {
-    const asset = pageAssets().byName.get(c.req.param("file"));
+  routes.get("/docs/assets/:file", async function docsAsset(c) {
+    const asset = (await pageAssets()).byName.get(c.req.param("file"));
     if (asset === undefined) throw new AppError("not_found", { detail: "No such asset: its name changes with each build, so reload /docs" });
     return serve(c, asset.body, ASSET_CACHE, { "content-type": asset.contentType, "x-content-type-options": "nosniff" });
   });
