@@ -6,7 +6,20 @@ import { checkTargets, computeRatios, soakFlat } from "./targets.ts";
 import type { BenchResults, HttpRun } from "./types.ts";
 
 function http(name: string, rps: number, p99: number): HttpRun {
-  return { name, rps, p50: 2, p99, p999: p99 * 2, non2xx: 0, errors: 0, loadgenCores: 0.8, serverCores: 1, peakRssMb: 90, stream: { answered2xx: 100, held: 100, ok: true }, quiet: true };
+  return {
+    name,
+    rps,
+    p50: 2,
+    p99,
+    p999: p99 * 2,
+    non2xx: 0,
+    errors: 0,
+    loadgenCores: 0.8,
+    serverCores: 1,
+    peakRssMb: 90,
+    stream: { answered2xx: 100, held: 100, ok: true },
+    quiet: true,
+  };
 }
 
 function fixture(): BenchResults {
@@ -17,11 +30,38 @@ function fixture(): BenchResults {
     machine: { cpu: "Test CPU", cores: 2, memoryGb: 24, kernel: "6.0", bun: "1.4.5", node: "v20", nats: "2.9", postgres: "15", redis: "7" },
     herald: http("herald", 30_000, 8),
     fixed: { targetRps: 15_000, achievedRps: 14_990, p50: 1, p99: 3, p999: 6, non2xx: 0, errors: 0, loadgenCores: 0.5, quiet: true },
-    batch: { batchSize: 500, connections: 8, itemsPerS: 40_000, batchesPerS: 80, p50: 90, p99: 150, non2xx: 0, errors: 0, loadgenCores: 0.1, serverCores: 1, stream: { expected: 1000, held: 1000, ok: true }, quiet: true },
+    batch: {
+      batchSize: 500,
+      connections: 8,
+      itemsPerS: 40_000,
+      batchesPerS: 80,
+      p50: 90,
+      p99: 150,
+      non2xx: 0,
+      errors: 0,
+      loadgenCores: 0.1,
+      serverCores: 1,
+      stream: { expected: 1000, held: 1000, ok: true },
+      quiet: true,
+    },
     e2e: {
-      accepted: 300_000, webhooks: 15_000, failedBatches: 0, windowS: 15, sentInWindow: 240_000, sentPerS: 16_000, perSecond: { min: 15_000, median: 16_000, max: 17_000 }, maxBacklog: 30_000, throttledShare: 0.8,
-      drainS: 2.5, drained: true, final: { pending: 0, ackPending: 0, streamMessages: 0, dlqMessages: 0, byStatus: { sent: 300_000 } }, webhookReceiver: { delivered: 15_000, rejected: 0 },
-      feederCores: 0.2, gatewayCores: 0.6, processorCores: 0.9, quiet: true,
+      accepted: 300_000,
+      webhooks: 15_000,
+      failedBatches: 0,
+      windowS: 15,
+      sentInWindow: 240_000,
+      sentPerS: 16_000,
+      perSecond: { min: 15_000, median: 16_000, max: 17_000 },
+      maxBacklog: 30_000,
+      throttledShare: 0.8,
+      drainS: 2.5,
+      drained: true,
+      final: { pending: 0, ackPending: 0, streamMessages: 0, dlqMessages: 0, byStatus: { sent: 300_000 } },
+      webhookReceiver: { delivered: 15_000, rejected: 0 },
+      feederCores: 0.2,
+      gatewayCores: 0.6,
+      processorCores: 0.9,
+      quiet: true,
     },
     peers: [http("express", 10_000, 20), http("fastify", 25_000, 15)],
     bunServe: http("bun-serve", 60_000, 2),
@@ -83,7 +123,17 @@ describe("bench report", () => {
 
   test("ends with a RESULT object carrying the headline keys", () => {
     const line = resultLine(fixture());
-    for (const key of ["gateway_rps", "gateway_p99_ms", "express_rps", "fastify_rps", "batch_rps", "jetstream_publish_rps", "e2e_sent_per_s", "gateway_rss_mb", "processor_rss_mb"]) {
+    for (const key of [
+      "gateway_rps",
+      "gateway_p99_ms",
+      "express_rps",
+      "fastify_rps",
+      "batch_rps",
+      "jetstream_publish_rps",
+      "e2e_sent_per_s",
+      "gateway_rss_mb",
+      "processor_rss_mb",
+    ]) {
       expect(line[key]).toBeNumber();
     }
     expect(line).toMatchObject({ gateway_rps: 30_000, herald_vs_express: 3, processor_rss_mb: 260, targets_met: "7/9" }); // Fastify 1.2× and processor 260 MB miss
@@ -125,8 +175,17 @@ describe("bench report", () => {
 test("tells which phase set the gateway's memory peak", () => {
   const f = fixture();
   if (!f.memory.gateway) throw new Error("fixture has gateway memory");
-  f.memory.gateway.samples = [{ atS: 1, rssMb: 80 }, { atS: 5, rssMb: 100 }, { atS: 12, rssMb: 240 }, { atS: 25, rssMb: 150 }];
-  f.memory.phases = [{ phase: "gateway", startS: 0, endS: 10 }, { phase: "batch", startS: 10, endS: 20 }, { phase: "e2e", startS: 20, endS: 30 }];
+  f.memory.gateway.samples = [
+    { atS: 1, rssMb: 80 },
+    { atS: 5, rssMb: 100 },
+    { atS: 12, rssMb: 240 },
+    { atS: 25, rssMb: 150 },
+  ];
+  f.memory.phases = [
+    { phase: "gateway", startS: 0, endS: 10 },
+    { phase: "batch", startS: 10, endS: 20 },
+    { phase: "e2e", startS: 20, endS: 30 },
+  ];
   expect(phasePeaks(f)).toBe("; gateway's sampled peak by phase: gateway 100 MB, batch 240 MB, e2e 150 MB");
 });
 
@@ -144,8 +203,28 @@ describe("bench chart", () => {
 test("a soak's RESULT carries start, peak and end RSS of both processes and whether each stayed flat", () => {
   const f = fixture();
   const memory = {
-    gateway: { startMb: 60, peakSampledMb: 120, endMb: 100, hwmMb: 121, samples: [{ atS: 0, rssMb: 60 }, { atS: 60, rssMb: 100 }, { atS: 600, rssMb: 100 }] },
-    processor: { startMb: 70, peakSampledMb: 200, endMb: 190, hwmMb: 200, samples: [{ atS: 0, rssMb: 70 }, { atS: 60, rssMb: 120 }, { atS: 600, rssMb: 190 }] },
+    gateway: {
+      startMb: 60,
+      peakSampledMb: 120,
+      endMb: 100,
+      hwmMb: 121,
+      samples: [
+        { atS: 0, rssMb: 60 },
+        { atS: 60, rssMb: 100 },
+        { atS: 600, rssMb: 100 },
+      ],
+    },
+    processor: {
+      startMb: 70,
+      peakSampledMb: 200,
+      endMb: 190,
+      hwmMb: 200,
+      samples: [
+        { atS: 0, rssMb: 70 },
+        { atS: 60, rssMb: 120 },
+        { atS: 600, rssMb: 190 },
+      ],
+    },
   };
   if (!f.e2e) throw new Error("fixture has e2e");
   const line = resultLine({ ...f, soak: { seconds: 600, sampleEveryS: 5, e2e: f.e2e, memory } });
@@ -159,8 +238,18 @@ test("telemetry: a default phase, overhead judged against 10%, its figures in RE
   const row = (r: BenchResults) => checkTargets(r, computeRatios(r)).find((c) => c.name.startsWith("telemetry overhead"));
   expect(row(f)?.met).toBeNull();
   f.telemetry = {
-    sampleRatio: 0.1, off: [http("off", 20_000, 8), http("off", 20_000, 9)], on: [http("on", 19_000, 9), http("on", 17_000, 10)],
-    offRps: 20_000, onRps: 18_000, offP99: 9, onP99: 10, overheadPct: 10, spans: 300, tracesSampled: 100, logLinesOn: 1000, acceptedOn: 1000,
+    sampleRatio: 0.1,
+    off: [http("off", 20_000, 8), http("off", 20_000, 9)],
+    on: [http("on", 19_000, 9), http("on", 17_000, 10)],
+    offRps: 20_000,
+    onRps: 18_000,
+    offP99: 9,
+    onP99: 10,
+    overheadPct: 10,
+    spans: 300,
+    tracesSampled: 100,
+    logLinesOn: 1000,
+    acceptedOn: 1000,
   };
   expect(row(f)).toMatchObject({ met: true, shown: "10.0%" });
   f.telemetry.overheadPct = 10.5;

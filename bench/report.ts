@@ -29,7 +29,17 @@ export function textTable(head: Row, rows: Row[], align: boolean[] = []): string
 function httpRow(label: string, run: HttpRun | undefined, vsHerald: number | null): Row | null {
   if (!run) return null;
   const checks = run.non2xx + run.errors > 0 ? ` (${run.non2xx} non-2xx, ${run.errors} errors)` : "";
-  return [label, `${int(run.rps)}${checks}`, ms(run.p50), ms(run.p99), ms(run.p999), x(vsHerald), cores(run.serverCores), cores(run.loadgenCores), mb(run.peakRssMb)];
+  return [
+    label,
+    `${int(run.rps)}${checks}`,
+    ms(run.p50),
+    ms(run.p99),
+    ms(run.p999),
+    x(vsHerald),
+    cores(run.serverCores),
+    cores(run.loadgenCores),
+    mb(run.peakRssMb),
+  ];
 }
 
 const SYSTEM_HEAD = ["system", "req/s (2xx)", "p50 ms", "p99 ms", "p99.9 ms", "Herald is", "server cores", "loadgen cores", "peak RSS"];
@@ -44,7 +54,8 @@ export function systemRows(r: BenchResults, ratios: Ratios): Row[] {
     httpRow("Fastify 5 (Node)", peer("fastify"), ratios.heraldVsFastify),
     httpRow("bare Bun.serve (HTTP ceiling)", r.bunServe, ratios.heraldVsBunServe),
   ].filter((row): row is Row => row !== null);
-  if (r.jetstream) rows.push([`JetStream publish, window ${r.jetstream.window} (broker ceiling)`, int(r.jetstream.rps), "", "", "", x(ratios.heraldVsJetstream), "", "", ""]);
+  if (r.jetstream)
+    rows.push([`JetStream publish, window ${r.jetstream.window} (broker ceiling)`, int(r.jetstream.rps), "", "", "", x(ratios.heraldVsJetstream), "", "", ""]);
   return rows;
 }
 
@@ -52,11 +63,19 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   const rows: Row[] = [];
   if (r.fixed) {
     const f = r.fixed;
-    rows.push(["fixed rate (50% of max)", `${int(f.achievedRps)} of ${int(f.targetRps)} req/s`, `p50 ${ms(f.p50)} · p99 ${ms(f.p99)} · p99.9 ${ms(f.p999)} ms${f.non2xx + f.errors > 0 ? ` · ${f.non2xx} non-2xx, ${f.errors} errors` : ""}`]);
+    rows.push([
+      "fixed rate (50% of max)",
+      `${int(f.achievedRps)} of ${int(f.targetRps)} req/s`,
+      `p50 ${ms(f.p50)} · p99 ${ms(f.p99)} · p99.9 ${ms(f.p999)} ms${f.non2xx + f.errors > 0 ? ` · ${f.non2xx} non-2xx, ${f.errors} errors` : ""}`,
+    ]);
   }
   if (r.batch) {
     const b = r.batch;
-    rows.push([`batch (${b.batchSize}-item batches, ${b.connections} connections)`, `${int(b.itemsPerS)} notifications/s`, `${x(ratios.batchVsJetstream)} the JetStream ceiling · p99 ${ms(b.p99)} ms per batch · stream ${b.stream.ok ? "holds every item" : `MISSING ${b.stream.expected - b.stream.held}`}`]);
+    rows.push([
+      `batch (${b.batchSize}-item batches, ${b.connections} connections)`,
+      `${int(b.itemsPerS)} notifications/s`,
+      `${x(ratios.batchVsJetstream)} the JetStream ceiling · p99 ${ms(b.p99)} ms per batch · stream ${b.stream.ok ? "holds every item" : `MISSING ${b.stream.expected - b.stream.held}`}`,
+    ]);
   }
   if (r.e2e) {
     const e = r.e2e;
@@ -78,7 +97,11 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   }
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
-  rows.push(["memory", `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`, `peak RSS of each process tree during the run${phasePeaks(r)}`]);
+  rows.push([
+    "memory",
+    `gateway ${mb(peakRss(r.memory.gateway))} · processor ${mb(peakRss(r.memory.processor))}`,
+    `peak RSS of each process tree during the run${phasePeaks(r)}`,
+  ]);
   return rows;
 }
 
@@ -233,7 +256,10 @@ export function renderText(r: BenchResults): string {
   const ratios = computeRatios(r);
   const parts = [`machine: ${machineLine(r)}`, ""];
   if (r.plan.mode === "soak" && r.soak) {
-    parts.push(`soak: ${r.soak.seconds} s of end-to-end load, RSS sampled every ${r.soak.sampleEveryS} s`, textTable(["process", "start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]));
+    parts.push(
+      `soak: ${r.soak.seconds} s of end-to-end load, RSS sampled every ${r.soak.sampleEveryS} s`,
+      textTable(["process", "start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]),
+    );
     if (r.soak.e2e) parts.push(`sustained ${int(r.soak.e2e.sentPerS)} sent/s; ${r.soak.e2e.drained ? "drained" : "NOT DRAINED"}`);
   } else {
     const systems = systemRows(r, ratios);
@@ -250,7 +276,10 @@ export function renderText(r: BenchResults): string {
 /** The same as Markdown, for bench/results/<timestamp>.md and docs/performance.md. */
 export function renderMarkdown(r: BenchResults, chartFile?: string): string {
   const ratios = computeRatios(r);
-  const parts = [`Run of ${r.startedAt} (${r.plan.quick ? "`--quick`" : r.plan.mode === "soak" ? "`--soak`" : "full"}, ${Math.round(r.elapsedS)} s). Machine: ${machineLine(r)}.`, ""];
+  const parts = [
+    `Run of ${r.startedAt} (${r.plan.quick ? "`--quick`" : r.plan.mode === "soak" ? "`--soak`" : "full"}, ${Math.round(r.elapsedS)} s). Machine: ${machineLine(r)}.`,
+    "",
+  ];
   if (r.plan.mode === "soak" && r.soak) {
     parts.push(markdownTable(["process", "RSS start", "peak", "end", "after the first minute"], soakRows(r), [false, true, true, true, false]));
     parts.push("", `Sustained ${int(r.soak.e2e.sentPerS)} sent/s over the soak; backlog ${r.soak.e2e.drained ? "drained" : "NOT DRAINED"} after it.`);

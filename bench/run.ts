@@ -97,11 +97,22 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
       cleanup.defer("webhook receiver", () => receiver.stop());
       const processor = await startWatched("processor", stack.env, monitor, cleanup);
       log(`e2e: ${plan.e2eRampS} s ramp + ${plan.e2eSeconds} s measured`);
-      results.e2e = await span("e2e", () => e2ePhase(
-        { gatewayUrl: gw.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gw.pid, processorPid: processor.proc.pid },
-        { rampS: plan.e2eRampS, seconds: plan.e2eSeconds, batchSize: plan.batchSize, drainTimeoutS: plan.quick ? 60 : 120 },
-        log,
-      ));
+      results.e2e = await span("e2e", () =>
+        e2ePhase(
+          {
+            gatewayUrl: gw.url,
+            apiKey: TENANT_KEY,
+            nc,
+            namespace: stack.namespace,
+            databaseUrl: stack.db.url,
+            receiver,
+            gatewayPid: gw.pid,
+            processorPid: processor.proc.pid,
+          },
+          { rampS: plan.e2eRampS, seconds: plan.e2eSeconds, batchSize: plan.batchSize, drainTimeoutS: plan.quick ? 60 : 120 },
+          log,
+        ),
+      );
       await monitor.sampleNow();
       await stopHerald(processor);
     }
@@ -126,7 +137,9 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     // and here its off and on rounds alternate, so whatever the earlier phases leave hits both alike.
     const stream = topology(stack.namespace).streams.work;
     results.telemetry = await span("telemetry", () => telemetryPhase({ env: stack.env, apiKey: TENANT_KEY, nc, stream }, plan, cleanup, log));
-    results.notes.push("Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.");
+    results.notes.push(
+      "Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.",
+    );
   }
   if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("telemetry")) {
     // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.
@@ -161,7 +174,16 @@ async function runSoak(plan: BenchPlan, cleanup: Cleanup, startedAt: string): Pr
     memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor") };
   };
   const e2e = await e2ePhase(
-    { gatewayUrl: gateway.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver, gatewayPid: gateway.proc.pid, processorPid: processor.proc.pid },
+    {
+      gatewayUrl: gateway.url,
+      apiKey: TENANT_KEY,
+      nc,
+      namespace: stack.namespace,
+      databaseUrl: stack.db.url,
+      receiver,
+      gatewayPid: gateway.proc.pid,
+      processorPid: processor.proc.pid,
+    },
     { rampS: 0, seconds: plan.soakSeconds, batchSize: plan.batchSize, drainTimeoutS: 120, onFeedEnd },
     log,
   );

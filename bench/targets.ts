@@ -63,12 +63,24 @@ export function checkTargets(r: BenchResults, ratios: Ratios): TargetCheck[] {
     atLeast("end to end sent/s sustained", r.e2e?.sentPerS ?? null, 15_000, "/s"),
   ];
   const drained = r.e2e ? (r.e2e.drained ? 1 : 0) : null;
-  checks.push({ name: "end to end backlog drained", bar: "drained", value: drained, shown: drained === null ? "not measured" : drained ? `yes, in ${r.e2e?.drainS.toFixed(1)} s` : "NO", met: drained === null ? null : drained === 1 });
+  checks.push({
+    name: "end to end backlog drained",
+    bar: "drained",
+    value: drained,
+    shown: drained === null ? "not measured" : drained ? `yes, in ${r.e2e?.drainS.toFixed(1)} s` : "NO",
+    met: drained === null ? null : drained === 1,
+  });
   checks.push(atMost("gateway peak RSS", peakRss(r.memory.gateway), 150, "MB"));
   checks.push(atMost("processor peak RSS", peakRss(r.memory.processor), 250, "MB"));
   // Telemetry on (10% of traces, an info line per request) may cost at most 10% of the gateway's throughput.
   const overhead = r.telemetry?.overheadPct ?? null;
-  checks.push({ name: "telemetry overhead", bar: "≤ 10%", value: overhead, shown: overhead === null ? "not measured" : `${overhead.toFixed(1)}%`, met: overhead === null ? null : overhead <= 10 });
+  checks.push({
+    name: "telemetry overhead",
+    bar: "≤ 10%",
+    value: overhead,
+    shown: overhead === null ? "not measured" : `${overhead.toFixed(1)}%`,
+    met: overhead === null ? null : overhead <= 10,
+  });
   return checks;
 }
 

@@ -40,7 +40,10 @@ function ensureBun() {
 
 function ensureDependencies() {
   const marker = join(root, "node_modules", ".herald-lock");
-  const lock = createHash("sha256").update(readFileSync(join(root, "bun.lock"))).update(readFileSync(join(root, "package.json"))).digest("hex");
+  const lock = createHash("sha256")
+    .update(readFileSync(join(root, "bun.lock")))
+    .update(readFileSync(join(root, "package.json")))
+    .digest("hex");
   if (existsSync(marker) && readFileSync(marker, "utf8") === lock) return;
   console.error("[herald] installing locked dependencies (bun install --frozen-lockfile)");
   const status = run(bun, ["install", "--frozen-lockfile"]);
@@ -53,7 +56,11 @@ ensureDependencies();
 
 const [mode, ...rest] = process.argv.slice(2);
 // Herald's runtime settings (bin/runtime-env.ts says why), under anything the caller set.
-const env = { ...pkg.herald.runtimeEnv, ...process.env, PATH: `${join(tools, "node_modules", ".bin")}:${join(root, "node_modules", ".bin")}:${process.env.PATH}` };
+const env = {
+  ...pkg.herald.runtimeEnv,
+  ...process.env,
+  PATH: `${join(tools, "node_modules", ".bin")}:${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+};
 const commands = {
   run: () => run(bun, rest, { env }),
   exec: () => run(bun, ["x", ...rest], { env }),

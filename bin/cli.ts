@@ -63,7 +63,8 @@ export type Invocation = { kind: "run"; command: Command; args: string[] } | { k
 export function parseInvocation(argv: readonly string[]): Invocation {
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-v") return { kind: "print", text: version(), exitCode: 0 };
-  if (first === undefined || first === "--help" || first === "-h" || first === "help") return { kind: "print", text: usage(), exitCode: first === undefined ? 2 : 0 };
+  if (first === undefined || first === "--help" || first === "-h" || first === "help")
+    return { kind: "print", text: usage(), exitCode: first === undefined ? 2 : 0 };
   const command = COMMANDS.find((c) => c === first);
   if (command === undefined) return { kind: "print", text: `herald: unknown command "${first}"\n\n${usage()}`, exitCode: 2 };
   if (rest.includes("--help") || rest.includes("-h")) return { kind: "print", text: commandHelp(command), exitCode: 0 };

@@ -19,7 +19,12 @@ test("reads the endpoint, ratio, sample rate, export delay and service name", ()
   });
   expect(cfg.HERALD_METRICS_PORT).toBe(9500);
   expect(cfg.HERALD_LOG_SAMPLE).toBe(0.1);
-  expect(tracingOptions(cfg, "herald-all")).toEqual({ serviceName: "herald-eu", endpoint: "http://127.0.0.1:4318", sampleRatio: 0.1, scheduledDelayMillis: 250 });
+  expect(tracingOptions(cfg, "herald-all")).toEqual({
+    serviceName: "herald-eu",
+    endpoint: "http://127.0.0.1:4318",
+    sampleRatio: 0.1,
+    scheduledDelayMillis: 250,
+  });
 });
 
 test("rejects a ratio outside 0..1 and an endpoint that is not a URL, naming the key", () => {

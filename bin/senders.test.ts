@@ -8,8 +8,19 @@ import { ConfigError, parseConfig } from "../schemas/config.ts";
 import { loadServiceAccount, sendersFromConfig } from "./senders.ts";
 import { captureLogs } from "../test/support/loggers.ts";
 
-const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
-const key = { type: "service_account", project_id: "p", private_key_id: "k1", private_key: privateKey, client_email: "herald@p.iam.gserviceaccount.com", token_uri: "https://oauth2.googleapis.com/token" };
+const { privateKey } = generateKeyPairSync("rsa", {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  publicKeyEncoding: { type: "spki", format: "pem" },
+});
+const key = {
+  type: "service_account",
+  project_id: "p",
+  private_key_id: "k1",
+  private_key: privateKey,
+  client_email: "herald@p.iam.gserviceaccount.com",
+  token_uri: "https://oauth2.googleapis.com/token",
+};
 const keyFile = join(tmpdir(), `herald-sa-${process.pid}.json`);
 writeFileSync(keyFile, JSON.stringify(key));
 afterAll(() => rmSync(keyFile, { force: true }));
@@ -47,7 +58,13 @@ test("sendersFromConfig picks each channel's provider from the keys set, logs th
   });
   const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
   try {
-    expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({ email: "smtp", sms: "sink", push: "fcm", in_app: "inbox", webhook: "webhook" });
+    expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({
+      email: "smtp",
+      sms: "sink",
+      push: "fcm",
+      in_app: "inbox",
+      webhook: "webhook",
+    });
     expect(lines.find((l) => l.msg === "channel providers")?.providers).toBe("email=smtp sms=sink push=fcm webhook=webhook in_app=inbox");
     // In-app goes to the inbox, so only SMS is warned about.
     expect(lines.filter((l) => l.level === 40).map((l) => l.channel)).toEqual(["sms"]);

@@ -40,7 +40,10 @@ function twilioOptions(cfg: HeraldConfig): TwilioSenderOptions | undefined {
   const accountSid = cfg.TWILIO_ACCOUNT_SID;
   if (accountSid === undefined) return undefined;
   // parseConfig has checked that exactly one credential and one origin are set.
-  const credentials = cfg.TWILIO_AUTH_TOKEN !== undefined ? { authToken: cfg.TWILIO_AUTH_TOKEN } : { apiKeySid: cfg.TWILIO_API_KEY_SID ?? "", apiKeySecret: cfg.TWILIO_API_KEY_SECRET ?? "" };
+  const credentials =
+    cfg.TWILIO_AUTH_TOKEN !== undefined
+      ? { authToken: cfg.TWILIO_AUTH_TOKEN }
+      : { apiKeySid: cfg.TWILIO_API_KEY_SID ?? "", apiKeySecret: cfg.TWILIO_API_KEY_SECRET ?? "" };
   const origin = cfg.TWILIO_FROM !== undefined ? { from: cfg.TWILIO_FROM } : { messagingServiceSid: cfg.TWILIO_MESSAGING_SERVICE_SID ?? "" };
   return {
     accountSid,
@@ -63,10 +66,18 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
   const sms = twilioOptions(cfg);
   const senders = createSenders({
     webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
-    ...(cfg.HERALD_SMTP_URL && cfg.HERALD_EMAIL_FROM ? { email: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } } : {}),
+    ...(cfg.HERALD_SMTP_URL && cfg.HERALD_EMAIL_FROM
+      ? { email: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } }
+      : {}),
     ...(sms ? { sms } : {}),
     ...(cfg.HERALD_FCM_SERVICE_ACCOUNT
-      ? { push: { serviceAccount: await loadServiceAccount(cfg.HERALD_FCM_SERVICE_ACCOUNT), timeoutMs, ...(cfg.HERALD_FCM_API_URL ? { baseUrl: cfg.HERALD_FCM_API_URL } : {}) } }
+      ? {
+          push: {
+            serviceAccount: await loadServiceAccount(cfg.HERALD_FCM_SERVICE_ACCOUNT),
+            timeoutMs,
+            ...(cfg.HERALD_FCM_API_URL ? { baseUrl: cfg.HERALD_FCM_API_URL } : {}),
+          },
+        }
       : {}),
   });
   const providers = Object.fromEntries(CHANNELS.map((c) => [c, senders[c].provider])) as Record<Channel, string>;
@@ -74,7 +85,8 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
   log.info({ providers: CHANNELS.map((c) => `${c}=${providers[c]}`).join(" ") }, "channel providers");
   if (cfg.NODE_ENV === "production") {
     for (const channel of CHANNELS) {
-      if (providers[channel] === "sink") log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
+      if (providers[channel] === "sink")
+        log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
     }
   }
   return senders;

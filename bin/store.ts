@@ -3,7 +3,6 @@ import { createRedisStore } from "../gateway/runtime/bun/redis-store.ts";
 import { createUpstashStore } from "../gateway/store/upstash.ts";
 import type { GatewayStore } from "../gateway/store/types.ts";
 
-
 export interface StoreConfig {
   redisUrl?: string;
   upstashUrl?: string;

@@ -81,7 +81,11 @@ export async function requireMigrated(c: Connected): Promise<void> {
     ...(pending > 0 ? [`the database lacks ${pending} of Herald's migrations`] : []),
     ...(missing.length > 0 ? [`NATS lacks ${missing.join(", ")}`] : []),
   ];
-  if (problems.length > 0) throw new StartupError([], `not migrated:\n  ${problems.join("\n  ")}\nrun \`herald migrate\` with the same DATABASE_URL, NATS_URL and HERALD_NAMESPACE first`);
+  if (problems.length > 0)
+    throw new StartupError(
+      [],
+      `not migrated:\n  ${problems.join("\n  ")}\nrun \`herald migrate\` with the same DATABASE_URL, NATS_URL and HERALD_NAMESPACE first`,
+    );
 }
 
 /** Starts the processor; it drains before NATS and Postgres close. */
@@ -134,7 +138,10 @@ export function serveProcessorProbes(ctx: ProcessContext, c: Connected, processo
     closers.push(() => server.stop());
     log.info({ port: server.port }, "metrics and health probes listening");
   } catch (err) {
-    log.error({ err, port: cfg.HERALD_METRICS_PORT }, "could not serve /metrics and the health probes (HERALD_METRICS_PORT taken?); processing goes on without them");
+    log.error(
+      { err, port: cfg.HERALD_METRICS_PORT },
+      "could not serve /metrics and the health probes (HERALD_METRICS_PORT taken?); processing goes on without them",
+    );
   }
 }
 
@@ -151,7 +158,12 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const { cfg, log, tracing, closers } = ctx;
   const { nc, topo, metrics } = c;
   const db = c.database.db;
-  const store = createStore({ redisUrl: await resolveRedisUrl(cfg), upstashUrl: cfg.UPSTASH_REDIS_REST_URL, upstashToken: cfg.UPSTASH_REDIS_REST_TOKEN, prefix: `${cfg.HERALD_NAMESPACE}:` });
+  const store = createStore({
+    redisUrl: await resolveRedisUrl(cfg),
+    upstashUrl: cfg.UPSTASH_REDIS_REST_URL,
+    upstashToken: cfg.UPSTASH_REDIS_REST_TOKEN,
+    prefix: `${cfg.HERALD_NAMESPACE}:`,
+  });
   closers.push(() => store.close());
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   closers.push(async () => out.close());

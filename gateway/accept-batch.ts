@@ -54,7 +54,14 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
   let unavailable = 0;
   let publishError: unknown;
   // One context for every item (accept reads it synchronously), with the timestamp formatted once.
-  const itemCtx: AcceptContext = { tenant: ctx.tenant, idempotencyKey: null, correlationId: ctx.correlationId, now: ctx.now, acceptedAt: ctx.now.toISOString(), requestHash: ctx.requestHash };
+  const itemCtx: AcceptContext = {
+    tenant: ctx.tenant,
+    idempotencyKey: null,
+    correlationId: ctx.correlationId,
+    now: ctx.now,
+    acceptedAt: ctx.now.toISOString(),
+    requestHash: ctx.requestHash,
+  };
   items.forEach((item, index) => {
     const parsed = parseNotificationRequest(item);
     if (!parsed.success) {

@@ -3,7 +3,7 @@ import { createApp } from "./app.ts";
 import type { GatewayStore } from "./store/types.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
 import { captureLogs } from "../test/support/loggers.ts";
-import { type NotificationReader } from "../schemas/views.ts";
+import type { NotificationReader } from "../schemas/views.ts";
 
 let f: AppFixture;
 beforeAll(async () => {

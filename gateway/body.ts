@@ -19,7 +19,8 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
   try {
     return await readWithin(req, limit);
   } catch (err) {
-    if (!isAppError(err) && isClientGone(err, req)) throw new AppError("client_closed_request", { detail: "The client closed the connection before sending the whole body", cause: err });
+    if (!isAppError(err) && isClientGone(err, req))
+      throw new AppError("client_closed_request", { detail: "The client closed the connection before sending the whole body", cause: err });
     throw err;
   }
 }

@@ -29,7 +29,16 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   });
 
   const appWith = (publisher: Publisher = stream.publisher) =>
-    createApp({ keys: KEYS, store: t.store, publisher, reader: createNotificationReader(db.db), canceller: createNotificationCanceller(db.db), inbox: createInbox(db.db), readiness: [], logger: silentLogger });
+    createApp({
+      keys: KEYS,
+      store: t.store,
+      publisher,
+      reader: createNotificationReader(db.db),
+      canceller: createNotificationCanceller(db.db),
+      inbox: createInbox(db.db),
+      readiness: [],
+      logger: silentLogger,
+    });
   const post = (app: ReturnType<typeof appWith>, key: string, body: unknown = VALID.email, apiKey?: string) =>
     send(app, "/v1/notifications", { body, key: apiKey, headers: { "idempotency-key": key } });
 
@@ -81,7 +90,11 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
     const before = await stream.count();
     const key = `${adapter.name}-reserialized`;
     const first = await post(app, key, '{"userId":"user-1","channel":"email","payload":{"to":"a@example.com","subject":"Hi","body":"Hello"}}');
-    const again = await post(app, key, '{ "payload": { "body": "Hell\\u006f", "subject": "Hi", "to": "a@example.com" },\n  "channel": "email", "userId": "user-1" }');
+    const again = await post(
+      app,
+      key,
+      '{ "payload": { "body": "Hell\\u006f", "subject": "Hi", "to": "a@example.com" },\n  "channel": "email", "userId": "user-1" }',
+    );
     expect([first.status, again.status]).toEqual([202, 202]);
     expect(again.headers.get("idempotency-replayed")).toBe("true");
     expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);

@@ -31,7 +31,9 @@ export function parseIdempotencyKey(header: string | undefined): string | null {
 export async function claimOrReplay(deps: ResolvedDeps, scope: IdempotencyScope, trace: TraceContext): Promise<StoredResponse | null> {
   let result: ClaimResult;
   try {
-    result = await maybeSpan(deps.tracer, SPANS.idempotency, { parent: trace }, () => deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs));
+    result = await maybeSpan(deps.tracer, SPANS.idempotency, { parent: trace }, () =>
+      deps.store.claim(scope.tenant, scope.key, scope.bodyHash, deps.options.pendingTtlMs),
+    );
   } catch (cause) {
     // Without the store a duplicate could not be told apart; refusing is the only safe answer.
     throw new AppError("unavailable", { detail: "The idempotency store did not answer", retryAfter: 1, cause });

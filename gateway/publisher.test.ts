@@ -7,7 +7,7 @@ import { createWorkPublisher, isPublishUnavailable, type Publisher } from "../li
 import { createMemoryStore } from "./store/memory.ts";
 import { addWorkStream, createStreamFixture, KEYS, send, VALID, type StreamFixture } from "../test/support/gateway-fixture.ts";
 import { silentLogger } from "../test/support/loggers.ts";
-import { type NotificationCanceller, type Inbox, type NotificationReader } from "../schemas/views.ts";
+import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
 
 // No route here reads Postgres, so a reader that is never called stands in.
 const unusedReader: NotificationReader = {
@@ -16,7 +16,11 @@ const unusedReader: NotificationReader = {
   attempts: () => Promise.reject(new Error("unused")),
 };
 const unusedCanceller: NotificationCanceller = { cancel: () => Promise.reject(new Error("unused")) };
-const unusedInbox: Inbox = { list: () => Promise.reject(new Error("unused")), markRead: () => Promise.reject(new Error("unused")), markAllRead: () => Promise.reject(new Error("unused")) };
+const unusedInbox: Inbox = {
+  list: () => Promise.reject(new Error("unused")),
+  markRead: () => Promise.reject(new Error("unused")),
+  markAllRead: () => Promise.reject(new Error("unused")),
+};
 
 let f: StreamFixture;
 beforeAll(async () => {
@@ -27,11 +31,17 @@ afterAll(async () => {
 });
 
 function envelope(): Envelope {
-  return accept({ userId: "u", channel: "in_app", type: "system", priority: "low", payload: { title: "t", body: "b" } }, { tenant: "acme", idempotencyKey: null, correlationId: "c", now: new Date() }).envelope;
+  return accept(
+    { userId: "u", channel: "in_app", type: "system", priority: "low", payload: { title: "t", body: "b" } },
+    { tenant: "acme", idempotencyKey: null, correlationId: "c", now: new Date() },
+  ).envelope;
 }
 
 function appWith(publisher: Publisher, store = createMemoryStore()) {
-  return { store, app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, inbox: unusedInbox, readiness: [], logger: silentLogger }) };
+  return {
+    store,
+    app: createApp({ keys: KEYS, store, publisher, reader: unusedReader, canceller: unusedCanceller, inbox: unusedInbox, readiness: [], logger: silentLogger }),
+  };
 }
 
 describe("createWorkPublisher", () => {
@@ -56,7 +66,9 @@ describe("createWorkPublisher", () => {
   test("fails with PublishUnavailableError on a closed connection", async () => {
     const nc = await connectTestNats();
     await nc.close();
-    const err = await createWorkPublisher(nc, f.topo, { timeoutMs: 500 }).publish(envelope(), "closed").catch((e: unknown) => e);
+    const err = await createWorkPublisher(nc, f.topo, { timeoutMs: 500 })
+      .publish(envelope(), "closed")
+      .catch((e: unknown) => e);
     expect(isPublishUnavailable(err)).toBe(true);
   });
 });

@@ -32,4 +32,3 @@ export function instrumentPublisher(publisher: Publisher, metrics: MetricsRecord
     },
   };
 }
-

@@ -9,7 +9,12 @@ import { createAppFixture, send, VALID, type AppFixture } from "../test/support/
 function manual(perSecond: number, burst: number) {
   let at = 0;
   const limiter = createRateLimiter({ defaults: { perSecond, burst }, now: () => at });
-  return { limiter, advance: (ms: number) => void (at += ms) };
+  return {
+    limiter,
+    advance: (ms: number) => {
+      at += ms;
+    },
+  };
 }
 
 describe("createRateLimiter", () => {

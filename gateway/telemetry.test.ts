@@ -71,11 +71,18 @@ describe("gateway telemetry", () => {
     // The processor's consume span will be the publish span's child.
     expect(stored?.header?.get("traceparent")).toContain(publish?.spanContext().spanId ?? "missing");
 
-    expect(lines).toContainEqual(expect.objectContaining({ msg: "notification accepted", correlationId: "req-obs-1", notificationId: id, tenantId: "acme", channel: "sms" }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: "notification accepted", correlationId: "req-obs-1", notificationId: id, tenantId: "acme", channel: "sms" }),
+    );
   });
 
   test("a new trace the edge drops makes no span, and its message still says 'not sampled'; a caller's sampled trace is continued", async () => {
-    const dropping = createApp({ ...f.deps, logger: createHeraldLogger({ level: "warn", service: "herald-gateway" }), tracer: tracing.tracer, traceSampleRatio: 0 });
+    const dropping = createApp({
+      ...f.deps,
+      logger: createHeraldLogger({ level: "warn", service: "herald-gateway" }),
+      tracer: tracing.tracer,
+      traceSampleRatio: 0,
+    });
     const seqBefore = (await f.jsm.streams.info(f.topo.streams.work)).state.last_seq;
     expect((await send(dropping, "/v1/notifications", { body: VALID.in_app })).status).toBe(202);
     const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736";

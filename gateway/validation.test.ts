@@ -12,7 +12,10 @@ afterAll(async () => {
 
 /** A cursor of the gateway's own shape around a timestamp it would never produce. */
 function cursor(createdAt: string): string {
-  return btoa(JSON.stringify([createdAt, "0190f0f0-0000-7000-8000-000000000000"])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(JSON.stringify([createdAt, "0190f0f0-0000-7000-8000-000000000000"]))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 interface Case {
@@ -34,8 +37,18 @@ const CASES: Case[] = [
   { name: "wrong types", opts: { body: { ...VALID.email, userId: 42, priority: 5 } }, status: 400, paths: ["userId", "priority"] },
   { name: "an unknown channel", opts: { body: { userId: "u", channel: "pigeon", payload: {} } }, status: 400, paths: ["channel"] },
   { name: "an invalid email", opts: { body: { ...VALID.email, payload: { ...email.payload, to: "not-an-email" } } }, status: 400, paths: ["payload.to"] },
-  { name: "a phone number that is not E.164", opts: { body: { ...VALID.sms, payload: { to: "0044 20 7946", body: "b" } } }, status: 400, paths: ["payload.to"] },
-  { name: "a webhook URL that is not http(s)", opts: { body: { ...VALID.webhook, payload: { url: "ftp://files.example.com", body: {} } } }, status: 400, paths: ["payload.url"] },
+  {
+    name: "a phone number that is not E.164",
+    opts: { body: { ...VALID.sms, payload: { to: "0044 20 7946", body: "b" } } },
+    status: 400,
+    paths: ["payload.to"],
+  },
+  {
+    name: "a webhook URL that is not http(s)",
+    opts: { body: { ...VALID.webhook, payload: { url: "ftp://files.example.com", body: {} } } },
+    status: 400,
+    paths: ["payload.url"],
+  },
   { name: "an unknown top-level field", opts: { body: { ...VALID.in_app, extra: true } }, status: 400, paths: [""] },
   { name: "malformed JSON", opts: { body: '{"userId": "u", ' }, status: 400 },
   { name: "a text/plain content type", opts: { body: JSON.stringify(VALID.email), headers: { "content-type": "text/plain" } }, status: 415 },
@@ -43,20 +56,45 @@ const CASES: Case[] = [
   { name: "no API key", opts: { body: VALID.email, key: null }, status: 401 },
   { name: "an unknown API key", opts: { body: VALID.email, key: "wrong-key" }, status: 401 },
   { name: "a non-Bearer scheme", opts: { body: VALID.email, key: null, headers: { authorization: `Basic ${TENANT_KEY}` } }, status: 401 },
-  { name: "1,001 batch items", path: "/v1/notifications/batch", opts: { body: { notifications: Array(1001).fill(VALID.email) } }, status: 400, paths: ["notifications"] },
+  {
+    name: "1,001 batch items",
+    path: "/v1/notifications/batch",
+    opts: { body: { notifications: Array(1001).fill(VALID.email) } },
+    status: 400,
+    paths: ["notifications"],
+  },
   { name: "an empty batch", path: "/v1/notifications/batch", opts: { body: { notifications: [] } }, status: 400, paths: ["notifications"] },
   // What Postgres could never store or a provider never send: refused here, not left to poison a batch.
   { name: "a NUL character in a webhook body", opts: { body: hook({ body: { s: "\u0000" } }) }, status: 400, paths: ["payload.body.s"] },
   { name: "a NUL character in a key", opts: { body: hook({ body: { "a\u0000b": 1 } }) }, status: 400, paths: ["payload.body.a\u0000b"] },
   { name: "a lone surrogate in the userId", opts: { body: { ...VALID.email, userId: "u\ud800" } }, status: 400, paths: ["userId"] },
   { name: "a lone surrogate in metadata", opts: { body: { ...VALID.email, metadata: { k: "\udc00x" } } }, status: 400, paths: ["metadata.k"] },
-  { name: "JSON nested 6,000 levels in a webhook body", opts: { body: `{"userId":"u","channel":"webhook","payload":{"url":"https://hooks.example.com/","body":${deep(6000)}}}` }, status: 400 },
+  {
+    name: "JSON nested 6,000 levels in a webhook body",
+    opts: { body: `{"userId":"u","channel":"webhook","payload":{"url":"https://hooks.example.com/","body":${deep(6000)}}}` },
+    status: 400,
+  },
   { name: "scheduledFor in year 0000", opts: { body: { ...VALID.email, scheduledFor: "0000-01-01T00:00:00Z" } }, status: 400, paths: ["scheduledFor"] },
-  { name: "scheduledFor more than a year ahead", opts: { body: { ...VALID.email, scheduledFor: `${nextYear}-06-01T00:00:00Z` } }, status: 400, paths: ["scheduledFor"] },
+  {
+    name: "scheduledFor more than a year ahead",
+    opts: { body: { ...VALID.email, scheduledFor: `${nextYear}-06-01T00:00:00Z` } },
+    status: 400,
+    paths: ["scheduledFor"],
+  },
   { name: "scheduledFor on 30 February", opts: { body: { ...VALID.email, scheduledFor: "2027-02-30T00:00:00Z" } }, status: 400, paths: ["scheduledFor"] },
-  { name: "a CR/LF in a webhook header value", opts: { body: hook({ headers: { "x-ref": "a\r\nx-injected: 1" } }) }, status: 400, paths: ["payload.headers.x-ref"] },
+  {
+    name: "a CR/LF in a webhook header value",
+    opts: { body: hook({ headers: { "x-ref": "a\r\nx-injected: 1" } }) },
+    status: 400,
+    paths: ["payload.headers.x-ref"],
+  },
   { name: "a webhook header name with a space", opts: { body: hook({ headers: { "x ref": "a" } }) }, status: 400, paths: ["payload.headers.x ref"] },
-  { name: "a webhook header Herald sets itself", opts: { body: hook({ headers: { "Webhook-Signature": "v1,forged" } }) }, status: 400, paths: ["payload.headers.Webhook-Signature"] },
+  {
+    name: "a webhook header Herald sets itself",
+    opts: { body: hook({ headers: { "Webhook-Signature": "v1,forged" } }) },
+    status: 400,
+    paths: ["payload.headers.Webhook-Signature"],
+  },
   { name: "a non-ASCII webhook header value", opts: { body: hook({ headers: { "x-name": "Zoë" } }) }, status: 400, paths: ["payload.headers.x-name"] },
 ];
 
@@ -109,7 +147,15 @@ describe("rejected requests", () => {
 
   test("a batch refuses an unstorable item with its path and accepts the rest", async () => {
     const before = await f.count();
-    const res = await send(f.app, "/v1/notifications/batch", { body: { notifications: [VALID.email, hook({ body: { s: "\u0000" } }), JSON.parse(`{"userId":"u","channel":"webhook","payload":{"url":"https://hooks.example.com/","body":${deep(6000)}}}`)] } });
+    const res = await send(f.app, "/v1/notifications/batch", {
+      body: {
+        notifications: [
+          VALID.email,
+          hook({ body: { s: "\u0000" } }),
+          JSON.parse(`{"userId":"u","channel":"webhook","payload":{"url":"https://hooks.example.com/","body":${deep(6000)}}}`),
+        ],
+      },
+    });
     expect(res.status).toBe(207);
     const { results } = (await res.json()) as { results: { status: string; error?: { status: number; errors?: { path: string }[] } }[] };
     expect(results.map((r) => r.status)).toEqual(["accepted", "rejected", "rejected"]);

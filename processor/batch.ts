@@ -80,7 +80,13 @@ async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): 
   // The first events wait for their acks while the batch sends; the batch's
   // later events are published after them, so a subscriber still sees
   // `accepted` before `sent` (publishEvents never rejects).
-  const firstPublished = publishEvents(ctx.publisher, ctx.topo, claimed.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])), ctx.log, ctx.metrics);
+  const firstPublished = publishEvents(
+    ctx.publisher,
+    ctx.topo,
+    claimed.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])),
+    ctx.log,
+    ctx.metrics,
+  );
 
   // 3. Plan.
   const due: DueItem[] = [];
@@ -130,9 +136,26 @@ async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): 
 }
 
 /** Insert and read, isolating what Postgres refuses; the rows of everything it took. */
-async function claimAll(ctx: LaneContext, items: Item[], nowMs: number, stamp: string): Promise<{ firstSeen: Set<string>; rows: Map<string, RowState>; refused: FailedItem[] }> {
+async function claimAll(
+  ctx: LaneContext,
+  items: Item[],
+  nowMs: number,
+  stamp: string,
+): Promise<{ firstSeen: Set<string>; rows: Map<string, RowState>; refused: FailedItem[] }> {
   const { done: parts, refused } = await isolating(items, (part) =>
-    holding("claim", () => persist(ctx, "claim", part, () => claim(ctx.sql, part.map((i) => i.envelope), nowMs, stamp)), ctx.hold),
+    holding(
+      "claim",
+      () =>
+        persist(ctx, "claim", part, () =>
+          claim(
+            ctx.sql,
+            part.map((i) => i.envelope),
+            nowMs,
+            stamp,
+          ),
+        ),
+      ctx.hold,
+    ),
   );
   const firstSeen = new Set<string>();
   const rows = new Map<string, RowState>();
@@ -147,7 +170,17 @@ async function claimAll(ctx: LaneContext, items: Item[], nowMs: number, stamp: s
 async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: ScheduleEntry }>, s: Settlement): Promise<void> {
   if (waiting.length === 0) return;
   const entries = waiting.map((w) => w.entry);
-  await holding("schedule", () => persist(ctx, "schedule", waiting.map((w) => w.item), () => addSchedules(ctx.db, entries)), ctx.hold);
+  await holding(
+    "schedule",
+    () =>
+      persist(
+        ctx,
+        "schedule",
+        waiting.map((w) => w.item),
+        () => addSchedules(ctx.db, entries),
+      ),
+    ctx.hold,
+  );
   for (const { item } of waiting) s.ack(item.msg);
 }
 

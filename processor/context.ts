@@ -46,7 +46,6 @@ export interface Item {
   trace?: Context;
 }
 
-
 /** Child logger carrying the ids an operator searches by (correlation id included). */
 export function noteLog(ctx: LaneContext, e: Envelope): Logger {
   return ctx.log.child({ notificationId: e.id, tenantId: e.tenantId, channel: e.channel, correlationId: e.correlationId, lane: ctx.priority });

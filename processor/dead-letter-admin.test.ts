@@ -49,10 +49,13 @@ async function failed<T extends string[]>(...tenants: T): Promise<{ [K in keyof 
 }
 
 async function sent(id: string) {
-  return eventually(async () => {
-    const r = await h.row(id);
-    return r?.status === "sent" ? r : null;
-  }, { timeoutMs: 10_000 });
+  return eventually(
+    async () => {
+      const r = await h.row(id);
+      return r?.status === "sent" ? r : null;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 /** Messages ever stored in the work stream: acked ones leave it, its last sequence stays. */
@@ -84,7 +87,9 @@ test("replays failed notifications once the provider is back: sent on the next a
     expect(receiver.hits(e.id)).toBe(3);
   }
   expect((await h.row(b1.id))?.status).toBe("failed");
-  const events = (await h.readStream(h.topo.streams.events)).filter((m) => m.subject === h.topo.eventSubject("retrying")).map((m) => m.data as { id: string; attempt?: number; error?: string });
+  const events = (await h.readStream(h.topo.streams.events))
+    .filter((m) => m.subject === h.topo.eventSubject("retrying"))
+    .map((m) => m.data as { id: string; attempt?: number; error?: string });
   const replayedEvents = events.filter((ev) => ev.error === "replayed after it failed");
   expect(replayedEvents.map((ev) => ev.id).sort()).toEqual([a1.id, a2.id].sort());
   expect(replayedEvents.map((ev) => ev.attempt)).toEqual([2, 2]);
@@ -92,7 +97,9 @@ test("replays failed notifications once the provider is back: sent on the next a
 
 test("replays from Postgres after the dead-letter stream was purged: the notification is then sent", async () => {
   const [e] = await failed("purged");
-  await eventually(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string } }).envelope?.id === e.id), { timeoutMs: 5_000 });
+  await eventually(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string } }).envelope?.id === e.id), {
+    timeoutMs: 5_000,
+  });
   await (await jetstreamManager(h.nc)).streams.purge(h.topo.streams.dlq);
   expect(await h.readStream(h.topo.streams.dlq)).toEqual([]);
 
@@ -106,14 +113,23 @@ test("a replayed notification gets a fresh retry budget; failing it too, it is f
   const [e] = await failed("gamma");
   expect((await replay(h, { tenant: "gamma" })).replayed).toEqual([e.id]);
   // maxAttempts 2: attempts 1-2 before the replay, 3-4 after it.
-  const row = await eventually(async () => {
-    const r = await h.row(e.id);
-    return r?.status === "failed" && r.attempts === 4 ? r : null;
-  }, { timeoutMs: 10_000 });
+  const row = await eventually(
+    async () => {
+      const r = await h.row(e.id);
+      return r?.status === "failed" && r.attempts === 4 ? r : null;
+    },
+    { timeoutMs: 10_000 },
+  );
   expect(receiver.hits(e.id)).toBe(4);
   expect((await h.attempts(e.id)).map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
   expect(row.lastError).toContain("gave up after 4 attempts, 2 since the replay");
-  await eventually(async () => (await h.readStream(h.topo.streams.dlq)).some((m) => (m.data as { envelope?: { id: string }; attempts?: number }).envelope?.id === e.id && (m.data as { attempts?: number }).attempts === 4), { timeoutMs: 5_000 });
+  await eventually(
+    async () =>
+      (await h.readStream(h.topo.streams.dlq)).some(
+        (m) => (m.data as { envelope?: { id: string }; attempts?: number }).envelope?.id === e.id && (m.data as { attempts?: number }).attempts === 4,
+      ),
+    { timeoutMs: 5_000 },
+  );
 
   // A new failure is a new replay (its msg id names the attempts), not a duplicate of the first.
   down = false;
@@ -123,7 +139,18 @@ test("a replayed notification gets a fresh retry budget; failing it too, it is f
 
 test("a row whose payload cannot be sent on its channel is reported unreplayable and left failed", async () => {
   const poison = hook("poison");
-  await h.db.db.insert(notifications).values({ id: poison.id, tenantId: "poison", userId: poison.userId, channel: "webhook", type: "transactional", priority: "normal", status: "failed", payload: {}, attempts: 0, lastError: "could not be stored" });
+  await h.db.db.insert(notifications).values({
+    id: poison.id,
+    tenantId: "poison",
+    userId: poison.userId,
+    channel: "webhook",
+    type: "transactional",
+    priority: "normal",
+    status: "failed",
+    payload: {},
+    attempts: 0,
+    lastError: "could not be stored",
+  });
   const [fine] = await failed("poison");
   down = false;
   const before = await published();
@@ -151,8 +178,14 @@ test("two replays at once publish each row once, and a replay run again publishe
 test("limit stops early, oldest failure first; since keeps older failures out; a notification sent since is not replayed", async () => {
   const [x, y, z] = await failed("delta", "delta", "delta");
   const at = (iso: string) => new Date(iso);
-  await h.db.db.update(notifications).set({ updatedAt: at("2026-11-20T06:00:00.000Z") }).where(eq(notifications.id, y.id));
-  await h.db.db.update(notifications).set({ updatedAt: at("2026-11-20T07:00:00.000Z") }).where(eq(notifications.id, x.id));
+  await h.db.db
+    .update(notifications)
+    .set({ updatedAt: at("2026-11-20T06:00:00.000Z") })
+    .where(eq(notifications.id, y.id));
+  await h.db.db
+    .update(notifications)
+    .set({ updatedAt: at("2026-11-20T07:00:00.000Z") })
+    .where(eq(notifications.id, x.id));
   // Sent some other way meanwhile (say, re-submitted and the row fixed by hand): its dead letter is still in the stream.
   await h.db.db.update(notifications).set({ status: "sent" }).where(eq(notifications.id, z.id));
   expect((await replay(h, { tenant: "delta", limit: 0 })).replayed).toEqual([]);

@@ -53,7 +53,13 @@ export async function replayDeadLetters(deps: ReplayDeps, opts: ReplayOptions = 
   let after: FailedPosition | undefined;
   while (report.replayed.length < limit) {
     const rows = await db
-      .select({ id: notifications.id, channel: notifications.channel, payload: notifications.payload, at: exactTime(notifications.updatedAt), clock: exactTime(sql`now()`) })
+      .select({
+        id: notifications.id,
+        channel: notifications.channel,
+        payload: notifications.payload,
+        at: exactTime(notifications.updatedAt),
+        clock: exactTime(sql`now()`),
+      })
       .from(notifications)
       .where(failedRows({ ...opts, until, after }))
       .orderBy(...oldestFirst)
@@ -85,7 +91,10 @@ async function replayPage({ db, publisher, topo, log }: ReplayDeps, ids: string[
   const taken = await db.transaction(async (tx) => {
     const rows = await takeForReplay(tx, ids);
     const now = new Date().toISOString();
-    await addSchedules(tx, rows.map((r) => ({ id: r.id, dueAt: now, reason: "replay" as const })));
+    await addSchedules(
+      tx,
+      rows.map((r) => ({ id: r.id, dueAt: now, reason: "replay" as const })),
+    );
     return rows;
   });
   report.skipped += ids.length - taken.length;

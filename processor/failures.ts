@@ -62,11 +62,25 @@ export async function redeadLetter(ctx: LaneContext, item: Item, error: string, 
 export async function failAll(ctx: LaneContext, failed: FailedItem[], reason: FailureReason, s: Settlement): Promise<void> {
   if (failed.length === 0) return;
   const { refused } = await isolating(failed, (part) =>
-    holding("mark_failed", () => persist(ctx, "mark_failed", part, () => markFailed(ctx.sql, part.map((f) => ({ envelope: f.envelope, error: f.error })))), ctx.hold),
+    holding(
+      "mark_failed",
+      () =>
+        persist(ctx, "mark_failed", part, () =>
+          markFailed(
+            ctx.sql,
+            part.map((f) => ({ envelope: f.envelope, error: f.error })),
+          ),
+        ),
+      ctx.hold,
+    ),
   );
-  for (const { item, error } of refused) noteLog(ctx, item.envelope).error({ err: error }, "Postgres refused even the failed row; the dead letter still records the failure");
+  for (const { item, error } of refused)
+    noteLog(ctx, item.envelope).error({ err: error }, "Postgres refused even the failed row; the dead letter still records the failure");
   const events = failed.map((f) => lifecycleEvent("failed", f.envelope, { error: f.error, ...(f.attempts ? { attempt: f.attempts } : {}) }));
-  const [stored] = await Promise.all([Promise.all(failed.map((f) => deadLetter(ctx, f, f.error, f.attempts ?? 0))), publishEvents(ctx.publisher, ctx.topo, events, ctx.log, ctx.metrics)]);
+  const [stored] = await Promise.all([
+    Promise.all(failed.map((f) => deadLetter(ctx, f, f.error, f.attempts ?? 0))),
+    publishEvents(ctx.publisher, ctx.topo, events, ctx.log, ctx.metrics),
+  ]);
   failed.forEach((f, i) => {
     noteLog(ctx, f.envelope).warn({ error: f.error, reason }, "notification failed without a send; dead-lettered");
     ctx.metrics.failed(f.envelope.channel, ctx.priority, reason);
@@ -92,7 +106,9 @@ export async function reportConflict(ctx: LaneContext, item: Item, error: string
 export async function deadLetterInvalid(ctx: LaneContext, msg: JsMsg, reason: string, s: Settlement): Promise<void> {
   ctx.log.warn({ subject: msg.subject, seq: msg.seq, reason, lane: ctx.priority }, "invalid envelope; dead-lettered");
   const record: DeadLetterRecord = { v: 1, reason: "invalid", error: reason, failedAt: new Date().toISOString(), subject: msg.subject, raw: msg.string() };
-  const stored = await toDlq(ctx, dlqSubjectFor(ctx.topo, msg.subject), record, `dlq:invalid:${ctx.topo.streams.work}:${msg.seq}`, () => ctx.log.child({ seq: msg.seq }));
+  const stored = await toDlq(ctx, dlqSubjectFor(ctx.topo, msg.subject), record, `dlq:invalid:${ctx.topo.streams.work}:${msg.seq}`, () =>
+    ctx.log.child({ seq: msg.seq }),
+  );
   if (stored) ctx.metrics.failed("invalid", ctx.priority, "invalid_message");
   settleDeadLettered(s, msg, stored);
 }

@@ -18,7 +18,15 @@ export function startConsume(ctx: LaneContext, item: Item): Context | undefined 
   if (remote !== undefined && (remote.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
   const span = ctx.tracer.startSpan(
     SPANS.consume,
-    { kind: SpanKind.CONSUMER, attributes: { "messaging.system": "nats", "herald.lane": ctx.priority, "herald.channel": item.envelope.channel, "herald.notification_id": item.envelope.id } },
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        "messaging.system": "nats",
+        "herald.lane": ctx.priority,
+        "herald.channel": item.envelope.channel,
+        "herald.notification_id": item.envelope.id,
+      },
+    },
     parent,
   );
   if (!span.isRecording()) {

@@ -8,7 +8,13 @@ let h: Harness;
 
 /** `sender`, made slow by `ms` per send, like a sluggish provider. */
 function slow(sender: Sender, ms: number): Sender {
-  return { provider: sender.provider, send: async (n, ctx) => (await Bun.sleep(ms), sender.send(n, ctx)) };
+  return {
+    provider: sender.provider,
+    send: async (n, ctx) => {
+      await Bun.sleep(ms);
+      return sender.send(n, ctx);
+    },
+  };
 }
 
 beforeAll(async () => {

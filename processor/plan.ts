@@ -31,7 +31,10 @@ export type Plan =
 export function plan(envelope: Envelope, row: RowState | undefined, nowMs: number, delivery: Delivery): Plan {
   if (!row) return { kind: "missing" };
   if (envelope.requestHash !== undefined && row.requestHash !== null && envelope.requestHash !== row.requestHash) {
-    return { kind: "conflict", error: `Idempotency-Key ${JSON.stringify(envelope.idempotencyKey)} was reused with another body; notification ${envelope.id} keeps the first request's` };
+    return {
+      kind: "conflict",
+      error: `Idempotency-Key ${JSON.stringify(envelope.idempotencyKey)} was reused with another body; notification ${envelope.id} keeps the first request's`,
+    };
   }
   if (row.status === "failed") return { kind: "dead", error: row.lastError ?? "failed", attempts: row.attempts };
   if (isTerminal(row.status)) return { kind: "done" };

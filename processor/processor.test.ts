@@ -33,7 +33,9 @@ describe("processor", () => {
       expect(row?.attempts).toBe(1);
       expect(row?.sentAt).toBeInstanceOf(Date);
       const attempts = await h.attempts(e.id);
-      expect(attempts.map((a) => [a.attempt, a.outcome, a.provider])).toEqual([[1, "sent", e.channel === "webhook" ? "webhook" : e.channel === "in_app" ? "inbox" : "sink"]]);
+      expect(attempts.map((a) => [a.attempt, a.outcome, a.provider])).toEqual([
+        [1, "sent", e.channel === "webhook" ? "webhook" : e.channel === "in_app" ? "inbox" : "sink"],
+      ]);
     }
     expect(receiver.hits(envs.find((e) => e.channel === "webhook")?.id ?? "")).toBe(1);
     expect(sink.entries().length).toBe(4);
@@ -92,9 +94,15 @@ describe("processor", () => {
     await sentRow(first.id);
     await h.publish(second);
     await eventually(() => h.laneIdle(), { label: "an idle lane" });
-    expect(await h.row(second.id)).toMatchObject({ status: "failed", idempotencyKey: null, lastError: expect.stringContaining("idempotency key already names another notification") });
+    expect(await h.row(second.id)).toMatchObject({
+      status: "failed",
+      idempotencyKey: null,
+      lastError: expect.stringContaining("idempotency key already names another notification"),
+    });
     expect(sink.entries().filter((s) => s.id === second.id).length).toBe(0);
-    const dlq = await eventually(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === second.id));
+    const dlq = await eventually(async () =>
+      (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === second.id),
+    );
     expect(dlq.data).toMatchObject({ reason: "failed", error: expect.stringContaining("idempotency key") });
   });
 });

@@ -97,11 +97,29 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     const consumer = await js.consumers.get(topo.streams.work, topo.laneConsumer(priority));
     const info = await consumer.info(true);
     const hold = { log: log.child({ lane: priority }), stopping: () => stopping };
-    const ctx: LaneContext = { priority, sql, db, publisher, topo, senders, limiters, policy: options, log, metrics, tracer: deps.tracer, signal: abort.signal, busy, hold };
+    const ctx: LaneContext = {
+      priority,
+      sql,
+      db,
+      publisher,
+      topo,
+      senders,
+      limiters,
+      policy: options,
+      log,
+      metrics,
+      tracer: deps.tracer,
+      signal: abort.signal,
+      busy,
+      hold,
+    };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
-    const loop = runLane(ctx, consumer, { batchSize: options.batchSize, ackWaitMs, maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize, stopping: () => stopping }).catch((err: unknown) =>
-      log.fatal({ err, lane: priority }, "lane loop crashed"),
-    );
+    const loop = runLane(ctx, consumer, {
+      batchSize: options.batchSize,
+      ackWaitMs,
+      maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize,
+      stopping: () => stopping,
+    }).catch((err: unknown) => log.fatal({ err, lane: priority }, "lane loop crashed"));
     return { loop };
   };
 

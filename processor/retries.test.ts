@@ -27,13 +27,19 @@ afterAll(async () => {
 });
 
 const hook = (path: string) => envelope({ channel: "webhook", priority: "high", payload: { url: receiver.url(path), body: { path } } });
-const settledRow = (id: string, status: string) => eventually(async () => ((await h.row(id))?.status === status ? h.row(id) : null), { label: `${id} ${status}` });
+const settledRow = (id: string, status: string) =>
+  eventually(async () => ((await h.row(id))?.status === status ? h.row(id) : null), { label: `${id} ${status}` });
 
 async function deadLetter(id: string): Promise<{ subject: string; record: DlqRecord }> {
-  return eventually(async () => {
-    const found = (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as DlqRecord).reason === "failed" && (m.data as { envelope: { id: string } }).envelope.id === id);
-    return found ? { subject: found.subject, record: found.data as DlqRecord } : null;
-  }, { label: `the dead letter of ${id}` });
+  return eventually(
+    async () => {
+      const found = (await h.readStream(h.topo.streams.dlq)).find(
+        (m) => (m.data as DlqRecord).reason === "failed" && (m.data as { envelope: { id: string } }).envelope.id === id,
+      );
+      return found ? { subject: found.subject, record: found.data as DlqRecord } : null;
+    },
+    { label: `the dead letter of ${id}` },
+  );
 }
 
 describe("retries and dead letters", () => {

@@ -56,7 +56,11 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const publish = async (due: Released[]): Promise<void> => {
     if (due.length === 0) return;
     const report = await publisher.publishAll(
-      due.map(({ envelope: e }) => ({ subject: topo.sendSubject(e.priority, e.channel), data: JSON.stringify(e), msgId: releaseMsgId(e.tenantId, e.id, e.attemptBase) })),
+      due.map(({ envelope: e }) => ({
+        subject: topo.sendSubject(e.priority, e.channel),
+        data: JSON.stringify(e),
+        msgId: releaseMsgId(e.tenantId, e.id, e.attemptBase),
+      })),
     );
     if (report.failed > 0) throw new Error(`the work stream did not take ${report.failed} released notifications: ${report.firstError ?? "unknown"}`);
     const latest = Math.max(...due.map((d) => d.dueAt.getTime()));

@@ -41,10 +41,25 @@ export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, s
   const sent = await Promise.all(items.map((item) => sendOne(ctx, item)));
   // Held while Postgres is away: a send that happened must not be redelivered and made again.
   const { refused } = await isolating(sent, (part) =>
-    holding("write_outcomes", () => persist(ctx, "write_outcomes", part.map((r) => r.item), () => writeOutcomes(ctx.sql, part.map(toRecord))), ctx.hold),
+    holding(
+      "write_outcomes",
+      () =>
+        persist(
+          ctx,
+          "write_outcomes",
+          part.map((r) => r.item),
+          () => writeOutcomes(ctx.sql, part.map(toRecord)),
+        ),
+      ctx.hold,
+    ),
   );
   const results = sent.filter((r) => !refused.some((x) => x.item === r));
-  await failAll(ctx, refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })), "unstorable", s);
+  await failAll(
+    ctx,
+    refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })),
+    "unstorable",
+    s,
+  );
   for (const r of results) recordOutcome(ctx, r);
   const [delivered] = await Promise.all([
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
@@ -75,7 +90,8 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     // A replayed notification's budget counts from its replay (processor/dead-letter-admin.ts).
     const decision = decide(outcome, attempt, ctx.policy, undefined, e.attemptBase ?? 0);
     // A child logger per message costs more than the send to the sink: build it only to write.
-    if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
+    if (decision.action !== "ack")
+      noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
     return { item, provider: sender.provider, outcome, latencyMs, decision };
   });
 }
@@ -115,11 +131,16 @@ function recordOutcome(ctx: LaneContext, r: Result): void {
     case "ack":
       ctx.metrics.sent(e.channel, ctx.priority, r.provider);
       ctx.metrics.endToEnd(e.channel, ctx.priority, sinceAccepted(e.acceptedAt));
-      logInfo(ctx.log, { correlationId: e.correlationId, notificationId: e.id, tenantId: e.tenantId, channel: e.channel, lane: ctx.priority }, "notification sent", {
-        attempt: r.item.attempt,
-        provider: r.provider,
-        latencyMs: r.latencyMs,
-      });
+      logInfo(
+        ctx.log,
+        { correlationId: e.correlationId, notificationId: e.id, tenantId: e.tenantId, channel: e.channel, lane: ctx.priority },
+        "notification sent",
+        {
+          attempt: r.item.attempt,
+          provider: r.provider,
+          latencyMs: r.latencyMs,
+        },
+      );
       return;
     case "term":
       ctx.metrics.failed(e.channel, ctx.priority, r.outcome.kind === "permanent" ? "permanent_error" : "attempts_exhausted");
@@ -132,7 +153,16 @@ function recordOutcome(ctx: LaneContext, r: Result): void {
 }
 
 function outbound({ envelope: e }: Item): OutboundNotification {
-  return { id: e.id, tenantId: e.tenantId, userId: e.userId, channel: e.channel, type: e.type, payload: e.payload, metadata: e.metadata, correlationId: e.correlationId };
+  return {
+    id: e.id,
+    tenantId: e.tenantId,
+    userId: e.userId,
+    channel: e.channel,
+    type: e.type,
+    payload: e.payload,
+    metadata: e.metadata,
+    correlationId: e.correlationId,
+  };
 }
 
 function toRecord(r: Result): OutcomeRecord {

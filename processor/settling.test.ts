@@ -29,12 +29,15 @@ function claimErrors(): MetricsRecorder & { count(): number } {
 }
 
 const deadLetterOf = (id: string) =>
-  eventually(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === id), { timeoutMs: 10_000 });
+  eventually(async () => (await h.readStream(h.topo.streams.dlq)).find((m) => (m.data as { envelope?: { id: string } }).envelope?.id === id), {
+    timeoutMs: 10_000,
+  });
 
 beforeAll(async () => {
   h = await createHarness();
   // A row Postgres refuses for a reason the processor cannot see beforehand: the bisection must find it.
-  await h.db.db.execute(sql.raw(`
+  await h.db.db.execute(
+    sql.raw(`
     create function refuse_poison() returns trigger language plpgsql as $$
     begin
       if new.user_id = 'poison-pg' and new.status <> 'failed' then
@@ -42,7 +45,8 @@ beforeAll(async () => {
       end if;
       return new;
     end $$;
-    create trigger refuse_poison before insert on notifications for each row execute function refuse_poison();`));
+    create trigger refuse_poison before insert on notifications for each row execute function refuse_poison();`),
+  );
 });
 afterAll(async () => {
   await h.cleanup();

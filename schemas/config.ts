@@ -4,7 +4,6 @@ import { DEFAULT_STREAM_OPTIONS } from "./subjects.ts";
 import { SmsPayload } from "./request.ts";
 import { NAMESPACE_PATTERN } from "./subjects.ts";
 
-
 const ratio = z.coerce.number().min(0).max(1);
 
 export const TELEMETRY_CONFIG_SHAPE = {
@@ -25,9 +24,7 @@ export const TELEMETRY_CONFIG_SHAPE = {
 export const TelemetryConfigSchema = z.object(TELEMETRY_CONFIG_SHAPE);
 export type TelemetryConfig = z.infer<typeof TelemetryConfigSchema>;
 
-const bool = z
-  .enum(["0", "1", "true", "false", "yes", "no", ""])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
+const bool = z.enum(["0", "1", "true", "false", "yes", "no", ""]).transform((v) => v === "1" || v === "true" || v === "yes");
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 
 /** `tenant:key,tenant:key` → key → tenant. A key may belong to one tenant only. */
@@ -36,7 +33,10 @@ const keyList = z
   .default("")
   .transform((raw, ctx) => {
     const keys = new Map<string, string>();
-    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const at = part.indexOf(":");
       const tenant = part.slice(0, at).trim();
       const key = part.slice(at + 1).trim();
@@ -64,12 +64,25 @@ const rateLimitList = z
   .default("")
   .transform((raw, ctx) => {
     const limits = new Map<string, { perSecond: number; burst: number | undefined }>();
-    for (const part of raw.split(",").map((p) => p.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const [tenant = "", perSecond = "", burst, ...rest] = part.split(":").map((p) => p.trim());
       const rate = Number(perSecond);
       const size = burst === undefined ? undefined : Number(burst);
-      if (!tenant || rest.length > 0 || perSecond === "" || !Number.isFinite(rate) || rate < 0 || (size !== undefined && !(Number.isInteger(size) && size >= 1))) {
-        ctx.addIssue({ code: "custom", message: `entry "${part.slice(0, 40)}" must be tenant:perSecond or tenant:perSecond:burst (perSecond ≥ 0, burst a whole number ≥ 1)` });
+      if (
+        !tenant ||
+        rest.length > 0 ||
+        perSecond === "" ||
+        !Number.isFinite(rate) ||
+        rate < 0 ||
+        (size !== undefined && !(Number.isInteger(size) && size >= 1))
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          message: `entry "${part.slice(0, 40)}" must be tenant:perSecond or tenant:perSecond:burst (perSecond ≥ 0, burst a whole number ≥ 1)`,
+        });
         return z.NEVER;
       }
       limits.set(tenant, { perSecond: rate, burst: size });
@@ -147,7 +160,10 @@ export type HeraldConfig = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly keys: string[], message: string) {
+  constructor(
+    readonly keys: string[],
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -176,13 +192,23 @@ function* pairingProblems(cfg: HeraldConfig): Generator<{ keys: string[]; messag
   if (Boolean(cfg.HERALD_SMTP_URL) !== Boolean(cfg.HERALD_EMAIL_FROM)) {
     yield { keys: ["HERALD_SMTP_URL", "HERALD_EMAIL_FROM"], message: "HERALD_SMTP_URL and HERALD_EMAIL_FROM go together" };
   }
-  const twilio = [cfg.TWILIO_ACCOUNT_SID, cfg.TWILIO_AUTH_TOKEN, cfg.TWILIO_API_KEY_SID, cfg.TWILIO_API_KEY_SECRET, cfg.TWILIO_FROM, cfg.TWILIO_MESSAGING_SERVICE_SID];
+  const twilio = [
+    cfg.TWILIO_ACCOUNT_SID,
+    cfg.TWILIO_AUTH_TOKEN,
+    cfg.TWILIO_API_KEY_SID,
+    cfg.TWILIO_API_KEY_SECRET,
+    cfg.TWILIO_FROM,
+    cfg.TWILIO_MESSAGING_SERVICE_SID,
+  ];
   if (twilio.every((v) => v === undefined)) return;
   if (!cfg.TWILIO_ACCOUNT_SID) yield { keys: ["TWILIO_ACCOUNT_SID"], message: "TWILIO_ACCOUNT_SID is required with the other TWILIO_ keys" };
   const token = cfg.TWILIO_AUTH_TOKEN !== undefined;
   const apiKey = cfg.TWILIO_API_KEY_SID !== undefined || cfg.TWILIO_API_KEY_SECRET !== undefined;
   if (token === apiKey || (apiKey && !(cfg.TWILIO_API_KEY_SID && cfg.TWILIO_API_KEY_SECRET))) {
-    yield { keys: ["TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"], message: "Twilio needs either TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET" };
+    yield {
+      keys: ["TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"],
+      message: "Twilio needs either TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET",
+    };
   }
   if ((cfg.TWILIO_FROM === undefined) === (cfg.TWILIO_MESSAGING_SERVICE_SID === undefined)) {
     yield { keys: ["TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID"], message: "Twilio needs exactly one of TWILIO_FROM and TWILIO_MESSAGING_SERVICE_SID" };

@@ -9,17 +9,7 @@ export type Priority = (typeof PRIORITIES)[number];
 export const NOTIFICATION_TYPES = ["transactional", "marketing", "system"] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const STATUSES = [
-  "accepted",
-  "scheduled",
-  "processing",
-  "sent",
-  "retrying",
-  "failed",
-  "cancelled",
-  "delivered",
-  "bounced",
-] as const;
+export const STATUSES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced"] as const;
 export type Status = (typeof STATUSES)[number];
 
 /**

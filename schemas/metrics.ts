@@ -68,12 +68,21 @@ const L = {
   },
   method: { help: "HTTP method", values: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "other"] },
   /** A client that went away before its answer is 499 (nginx's "client closed request"): a 4xx, never a 5xx alerts count. */
-  statusClass: { help: "response status class; 499 (the client closed the connection or stalled past the idle timeout) is 4xx", values: ["1xx", "2xx", "3xx", "4xx", "5xx"] },
+  statusClass: {
+    help: "response status class; 499 (the client closed the connection or stalled past the idle timeout) is 4xx",
+    values: ["1xx", "2xx", "3xx", "4xx", "5xx"],
+  },
   lane: { help: "priority lane (one durable consumer each)", values: PRIORITIES },
   /** `invalid`: a message whose channel could not be decoded (it dead-letters to `<ns>.v1.dlq.invalid`). */
   channel: { help: "notification channel; `invalid` when the message could not be decoded", values: [...CHANNELS, "invalid"] },
-  provider: { help: "provider name of the channel's sender (Sender.provider), e.g. webhook, sink", boundedBy: "the senders registered in processor/channels/index.ts" },
-  stream: { help: "logical stream: work (HERALD), events (HERALD_EVENTS) or dlq (HERALD_DLQ), independent of HERALD_NAMESPACE", values: ["work", "events", "dlq"] },
+  provider: {
+    help: "provider name of the channel's sender (Sender.provider), e.g. webhook, sink",
+    boundedBy: "the senders registered in processor/channels/index.ts",
+  },
+  stream: {
+    help: "logical stream: work (HERALD), events (HERALD_EVENTS) or dlq (HERALD_DLQ), independent of HERALD_NAMESPACE",
+    values: ["work", "events", "dlq"],
+  },
   okOrError: { help: "ok, or error when the call threw or timed out", values: ["ok", "error"] },
   attemptOutcome: { help: "provider call outcome, as recorded in delivery_attempts.outcome", values: ATTEMPT_OUTCOMES },
   operation: { help: "which query shape ran", values: DB_OPERATIONS },

@@ -74,7 +74,11 @@ export const InAppPayload = z.strictObject({
 function refuseReservedHeaders(payload: z.infer<typeof WebhookPayload>, ctx: z.RefinementCtx): void {
   for (const name of Object.keys(payload.headers ?? {})) {
     if (isReservedWebhookHeader(name)) {
-      ctx.addIssue({ code: "custom", path: ["headers", name], message: "is set by Herald (webhook-*, content-type, content-length, host, transfer-encoding, connection)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["headers", name],
+        message: "is set by Herald (webhook-*, content-type, content-length, host, transfer-encoding, connection)",
+      });
     }
   }
 }
@@ -119,7 +123,10 @@ export type NotificationRequestInput = z.input<typeof NotificationRequest>;
 export function parseNotificationRequest(value: unknown): z.ZodSafeParseResult<NotificationRequest> {
   const unstorable = storableIssues(value);
   if (unstorable.length > 0) {
-    return { success: false, error: new z.ZodError(unstorable.map((i) => ({ code: "custom", path: i.path, message: i.message, input: undefined }))) as z.ZodError<NotificationRequest> };
+    return {
+      success: false,
+      error: new z.ZodError(unstorable.map((i) => ({ code: "custom", path: i.path, message: i.message, input: undefined }))) as z.ZodError<NotificationRequest>,
+    };
   }
   return NotificationRequest.safeParse(value);
 }
@@ -135,4 +142,8 @@ export const BatchRequest = z.strictObject({
 });
 
 export const IDEMPOTENCY_KEY_MAX = 255;
-export const IdempotencyKey = z.string().min(1).max(IDEMPOTENCY_KEY_MAX).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(IDEMPOTENCY_KEY_MAX)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");

@@ -29,7 +29,12 @@ afterAll(async () => {
   await stack?.cleanup();
 });
 
-const hook = (body: unknown, extra: Record<string, unknown> = {}) => ({ userId: "u-attack", channel: "webhook", payload: { url: receiver.url(), body }, ...extra });
+const hook = (body: unknown, extra: Record<string, unknown> = {}) => ({
+  userId: "u-attack",
+  channel: "webhook",
+  payload: { url: receiver.url(), body },
+  ...extra,
+});
 const deliveries = (id: string) => receiver.received.filter((r) => r.id === id && r.succeeded).length;
 
 async function batchOf(items: unknown[]): Promise<string[]> {
@@ -50,7 +55,21 @@ describe("accepted means sent", () => {
     const nc = await connectTestNats();
     const topo = topology(stack.namespace);
     const poisonId = crypto.randomUUID();
-    const poison = { v: 1, id: poisonId, tenantId: "acme", userId: "u", channel: "webhook", type: "transactional", priority: "normal", payload: { url: receiver.url(), body: { s: "\u0000" } }, metadata: null, idempotencyKey: null, correlationId: null, scheduledFor: null, acceptedAt: new Date().toISOString() };
+    const poison = {
+      v: 1,
+      id: poisonId,
+      tenantId: "acme",
+      userId: "u",
+      channel: "webhook",
+      type: "transactional",
+      priority: "normal",
+      payload: { url: receiver.url(), body: { s: "\u0000" } },
+      metadata: null,
+      idempotencyKey: null,
+      correlationId: null,
+      scheduledFor: null,
+      acceptedAt: new Date().toISOString(),
+    };
     await jetstream(nc).publish(topo.sendSubject("normal", "webhook"), JSON.stringify(poison));
     const second = await batchOf(Array.from({ length: 500 }, (_, i) => hook({ i: 500 + i })));
     const ids = [...first, ...second];
@@ -60,7 +79,9 @@ describe("accepted means sent", () => {
     expect(await statusOf(gateway.url, poisonId)).toBe("failed");
     const dlq = await eventually(async () => {
       const m = await (await jetstreamManager(nc)).streams.getMessage(topo.streams.dlq, { last_by_subj: topo.dlqSubject("webhook") }).catch(() => null);
-      return m?.json<{ reason: string; error: string; envelope: { id: string } }>().envelope.id === poisonId ? m.json<{ reason: string; error: string }>() : null;
+      return m?.json<{ reason: string; error: string; envelope: { id: string } }>().envelope.id === poisonId
+        ? m.json<{ reason: string; error: string }>()
+        : null;
     });
     expect(dlq.reason).toBe("failed");
     expect(dlq.error).toContain("payload.body.s");

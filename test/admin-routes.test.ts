@@ -16,7 +16,10 @@ let f: AppFixture;
 let app: ReturnType<typeof createApp>;
 const failed = envelope({ channel: "email", tenantId: "acme", payload: { to: "a@example.com", subject: "Hi", body: "x" } });
 // Older failures of another tenant, for the pages.
-const older = [1, 2, 3].map((n) => ({ e: envelope({ channel: "sms", tenantId: "beta", payload: { to: "+14155550100", body: `n${n}` } }), at: new Date(Date.UTC(2026, 10, 20, 6, 0, n)) }));
+const older = [1, 2, 3].map((n) => ({
+  e: envelope({ channel: "sms", tenantId: "beta", payload: { to: "+14155550100", body: `n${n}` } }),
+  at: new Date(Date.UTC(2026, 10, 20, 6, 0, n)),
+}));
 
 beforeAll(async () => {
   f = await createAppFixture();
@@ -25,19 +28,50 @@ beforeAll(async () => {
   const db = f.db.db;
   app = createApp({ ...f.deps, admin: { keys: ADMIN_KEYS, deadLetters: deadLetterAdmin(f.nc, { db, publisher: f.out, topo: f.topo, log: silentLogger }) } });
   // Notifications that failed for good, as the processor leaves their rows; the dead letter of the first only is still in the stream.
-  await db.insert(notifications).values({ id: failed.id, tenantId: "acme", userId: failed.userId, channel: "email", type: "transactional", priority: "normal", status: "failed", attempts: 3, lastError: "smtp EENVELOPE: 550", payload: failed.payload });
+  await db.insert(notifications).values({
+    id: failed.id,
+    tenantId: "acme",
+    userId: failed.userId,
+    channel: "email",
+    type: "transactional",
+    priority: "normal",
+    status: "failed",
+    attempts: 3,
+    lastError: "smtp EENVELOPE: 550",
+    payload: failed.payload,
+  });
   for (const { e, at } of older) {
-    await db.insert(notifications).values({ id: e.id, tenantId: "beta", userId: e.userId, channel: "sms", type: "transactional", priority: "normal", status: "failed", attempts: 8, lastError: "twilio 503", payload: e.payload, createdAt: at, updatedAt: at });
+    await db.insert(notifications).values({
+      id: e.id,
+      tenantId: "beta",
+      userId: e.userId,
+      channel: "sms",
+      type: "transactional",
+      priority: "normal",
+      status: "failed",
+      attempts: 8,
+      lastError: "twilio 503",
+      payload: e.payload,
+      createdAt: at,
+      updatedAt: at,
+    });
   }
   const js = jetstream(f.nc);
-  await js.publish(f.topo.dlqSubject("email"), JSON.stringify({ v: 1, reason: "failed", error: "smtp EENVELOPE: 550", attempts: 3, failedAt: "2026-11-26T06:00:00.000Z", envelope: failed }));
-  await js.publish(`${f.topo.namespace}.v1.dlq.invalid`, JSON.stringify({ v: 1, reason: "invalid", error: "not JSON", failedAt: "2026-11-26T06:00:01.000Z", subject: "x", raw: "garbage" }));
+  await js.publish(
+    f.topo.dlqSubject("email"),
+    JSON.stringify({ v: 1, reason: "failed", error: "smtp EENVELOPE: 550", attempts: 3, failedAt: "2026-11-26T06:00:00.000Z", envelope: failed }),
+  );
+  await js.publish(
+    `${f.topo.namespace}.v1.dlq.invalid`,
+    JSON.stringify({ v: 1, reason: "invalid", error: "not JSON", failedAt: "2026-11-26T06:00:01.000Z", subject: "x", raw: "garbage" }),
+  );
 });
 afterAll(async () => {
   await f.cleanup();
 });
 
-const admin = (path: string, opts: { body?: unknown; key?: string | null } = {}) => send(app, `/admin/v1${path}`, { key: opts.key === undefined ? ADMIN_KEY : opts.key, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+const admin = (path: string, opts: { body?: unknown; key?: string | null } = {}) =>
+  send(app, `/admin/v1${path}`, { key: opts.key === undefined ? ADMIN_KEY : opts.key, ...(opts.body !== undefined ? { body: opts.body } : {}) });
 type List = { data: { id: string; tenantId: string; channel: string; error: string | null; attempts: number; failedAt: string }[]; nextCursor: string | null };
 const list = async (query = "") => (await (await admin(`/dead-letters${query}`)).json()) as List;
 
@@ -53,7 +87,10 @@ describe("/admin/v1", () => {
 
   test("lists the failed rows oldest failure first, without payloads, filtered by channel or tenant; a bad filter is 400 with its path", async () => {
     const all = await list();
-    expect(all.data.map((d) => [d.id, d.tenantId, d.channel, d.attempts])).toEqual([...older.map(({ e }) => [e.id, "beta", "sms", 8]), [failed.id, "acme", "email", 3]]);
+    expect(all.data.map((d) => [d.id, d.tenantId, d.channel, d.attempts])).toEqual([
+      ...older.map(({ e }) => [e.id, "beta", "sms", 8]),
+      [failed.id, "acme", "email", 3],
+    ]);
     expect(all.data[0]).toMatchObject({ error: "twilio 503", failedAt: "2026-11-20T06:00:01.000Z" });
     expect(all.nextCursor).toBeNull();
     expect(JSON.stringify(all)).not.toContain("a@example.com");

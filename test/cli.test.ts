@@ -55,7 +55,11 @@ test("replay refuses unknown or bad flags before connecting to anything, naming 
     [["--since", "2026-11-26"], "--since: must be an ISO 8601 time with its offset"],
     [["--since", "2026-02-30T00:00:00Z"], "--since"],
   ] as const) {
-    const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], { env: { PATH: process.env.PATH ?? "", NATS_URL: "nats://127.0.0.1:1" }, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], {
+      env: { PATH: process.env.PATH ?? "", NATS_URL: "nats://127.0.0.1:1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const stderr = await new Response(proc.stderr).text();
     expect(await proc.exited).toBe(78);
     expect(stderr).toContain(said);
@@ -73,7 +77,11 @@ test("replay reads the failed rows, with no dead letter in the stream, and print
       { ...row, id: poison, payload: {}, attempts: 0 },
     ]);
     const replay = async (...flags: string[]) => {
-      const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], { env: { PATH: process.env.PATH ?? "", ...stack.env, LOG_LEVEL: "warn" }, stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn([process.execPath, CLI, "replay", ...flags], {
+        env: { PATH: process.env.PATH ?? "", ...stack.env, LOG_LEVEL: "warn" },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const stdout = await new Response(proc.stdout).text();
       expect(await proc.exited).toBe(0);
       return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as unknown;

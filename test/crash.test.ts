@@ -26,7 +26,9 @@ afterAll(async () => {
 
 async function acceptWebhooks(n: number, tag: string): Promise<string[]> {
   const res = await Promise.all(
-    Array.from({ length: n }, (_, i) => post(gateway.url, "/v1/notifications", { userId: tag, channel: "webhook", payload: { url: receiver.url(), body: { tag, i } } })),
+    Array.from({ length: n }, (_, i) =>
+      post(gateway.url, "/v1/notifications", { userId: tag, channel: "webhook", payload: { url: receiver.url(), body: { tag, i } } }),
+    ),
   );
   expect(res.map((r) => r.status)).toEqual(Array(n).fill(202));
   return Promise.all(res.map(async (r) => ((await r.json()) as { id: string }).id));
@@ -41,11 +43,14 @@ test("a processor killed with SIGKILL before acking is redelivered; each id succ
   holdMs = 0;
 
   const second = await startHerald("processor", stack.env);
-  await eventually(async () => {
-    const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(inArray(notifications.id, ids));
-    const [sent] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
-    return row?.n === ids.length && sent?.n === ids.length;
-  }, { timeoutMs: 30_000, everyMs: 100 });
+  await eventually(
+    async () => {
+      const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(inArray(notifications.id, ids));
+      const [sent] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
+      return row?.n === ids.length && sent?.n === ids.length;
+    },
+    { timeoutMs: 30_000, everyMs: 100 },
+  );
   await second.signal("SIGTERM");
 
   const successes = receiver.successes();

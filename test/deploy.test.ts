@@ -45,16 +45,25 @@ const PromtoolTests = z.object({
   rule_files: z.array(z.string()),
   tests: z.array(
     z.object({
-      alert_rule_test: z
-        .array(z.object({ alertname: z.string(), eval_time: z.string(), exp_alerts: z.array(z.unknown()).nullish() }))
-        .optional(),
+      alert_rule_test: z.array(z.object({ alertname: z.string(), eval_time: z.string(), exp_alerts: z.array(z.unknown()).nullish() })).optional(),
     }),
   ),
 });
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
 const PROMETHEUS_DS = { type: "prometheus", uid: "${datasource}" } as const;
-const GridPos = z.object({ h: z.number().int().positive(), w: z.number().int().min(1).max(24), x: z.number().int().min(0).max(23), y: z.number().int().min(0) });
-const Target = z.object({ refId: z.string().min(1), expr: z.string().min(1), datasource: z.object({ type: z.literal("prometheus"), uid: z.literal("${datasource}") }) });
+const GridPos = z.object({
+  h: z.number().int().positive(),
+  w: z.number().int().min(1).max(24),
+  x: z.number().int().min(0).max(23),
+  y: z.number().int().min(0),
+});
+const Target = z.object({
+  refId: z.string().min(1),
+  expr: z.string().min(1),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
+  datasource: z.object({ type: z.literal("prometheus"), uid: z.literal("${datasource}") }),
+});
 const Panel = z.object({ id: z.number().int(), type: z.string(), title: z.string().min(1), gridPos: GridPos, targets: z.array(Target).optional() });
 const Dashboard = z.object({
   uid: z.string().min(1),
@@ -95,7 +104,11 @@ function metricNames(expr: string): string[] {
 function selectors(expr: string): { metric: string; matchers: { label: string; op: string; value: string }[] }[] {
   const out: { metric: string; matchers: { label: string; op: string; value: string }[] }[] = [];
   for (const m of plainPromql(expr).matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)) {
-    const matchers = [...(m[2] ?? "").matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((x) => ({ label: x[1] ?? "", op: x[2] ?? "", value: x[3] ?? "" }));
+    const matchers = [...(m[2] ?? "").matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)].map((x) => ({
+      label: x[1] ?? "",
+      op: x[2] ?? "",
+      value: x[3] ?? "",
+    }));
     out.push({ metric: m[1] ?? "", matchers });
   }
   return out;
@@ -181,9 +194,10 @@ const EXPECTED_ALERTS: Record<string, AlertRule["labels"]["severity"]> = {
 
 describe("PromQL lexing used by these checks", () => {
   test("finds metric names and skips functions, keywords, label lists, strings and durations", () => {
-    const expr = 'histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{route="/v1/x:y", le!="b"}[5m] offset 1w))) / on () b:c:d and bool up or vector(0) > 1/60';
+    const expr =
+      'histogram_quantile(0.95, sum by (le, route) (rate(a_bucket{route="/v1/x:y", le!="b"}[5m] offset 1w))) / on () b:c:d and bool up or vector(0) > 1/60';
     expect(metricNames(expr).sort()).toEqual(["a_bucket", "b:c:d", "up"]);
-    expect(metricNames('sum(rate(x[$__rate_interval])) by (job)')).toEqual(["x"]);
+    expect(metricNames("sum(rate(x[$__rate_interval])) by (job)")).toEqual(["x"]);
   });
 
   test("flags unknown names and labels or values outside the catalogue", () => {
@@ -258,7 +272,9 @@ function dashboardPanels(): { file: string; panel: DashboardPanel }[] {
   return dashboardFiles().flatMap((file) => Dashboard.parse(JSON.parse(read(GRAFANA, "dashboards", file))).panels.map((panel) => ({ file, panel })));
 }
 function dashboardExprs(): { where: string; expr: string }[] {
-  return dashboardPanels().flatMap(({ file, panel }) => (panel.targets ?? []).map((t) => ({ where: `${file} #${panel.id} ${panel.title} ${t.refId}`, expr: t.expr })));
+  return dashboardPanels().flatMap(({ file, panel }) =>
+    (panel.targets ?? []).map((t) => ({ where: `${file} #${panel.id} ${panel.title} ${t.refId}`, expr: t.expr })),
+  );
 }
 
 describe("deploy/grafana", () => {
@@ -305,11 +321,17 @@ describe("deploy/grafana", () => {
 
   test("provisioning points Grafana at Prometheus and at the dashboards folder", () => {
     const ds = z
-      .object({ apiVersion: z.literal(1), datasources: z.array(z.object({ name: z.string(), type: z.literal("prometheus"), url: z.url(), uid: z.string() })).length(1) })
+      .object({
+        apiVersion: z.literal(1),
+        datasources: z.array(z.object({ name: z.string(), type: z.literal("prometheus"), url: z.url(), uid: z.string() })).length(1),
+      })
       .parse(yaml(GRAFANA, "provisioning", "datasources", "herald-prometheus.yml"));
     expect(ds.datasources[0]?.uid).toBe("herald-prometheus");
     const dash = z
-      .object({ apiVersion: z.literal(1), providers: z.array(z.object({ name: z.string(), type: z.literal("file"), options: z.object({ path: z.string().startsWith("/") }) })).length(1) })
+      .object({
+        apiVersion: z.literal(1),
+        providers: z.array(z.object({ name: z.string(), type: z.literal("file"), options: z.object({ path: z.string().startsWith("/") }) })).length(1),
+      })
       .parse(yaml(GRAFANA, "provisioning", "dashboards", "herald.yml"));
     expect(dash.providers[0]?.name).toBe("herald");
   });
@@ -446,13 +468,17 @@ describe("promtool", () => {
     expect(r).toEqual({ code: 0, output: expect.stringContaining("SUCCESS: prometheus.yml is valid") });
   });
 
-  test.skipIf(!promtool)("test rules passes every unit test", () => {
-    const files = readdirSync(join(PROM, "tests")).filter((f) => f.endsWith(".test.yml"));
-    const r = run(["promtool", "test", "rules", ...files], join(PROM, "tests"));
-    expect(r.code === 0 ? "passed" : r.output).toBe("passed");
-    expect(r.output.match(/SUCCESS/g)?.length).toBe(files.length);
-    // promtool evaluates every series of every test file, which is slow on a small machine.
-  }, 60_000);
+  test.skipIf(!promtool)(
+    "test rules passes every unit test",
+    () => {
+      const files = readdirSync(join(PROM, "tests")).filter((f) => f.endsWith(".test.yml"));
+      const r = run(["promtool", "test", "rules", ...files], join(PROM, "tests"));
+      expect(r.code === 0 ? "passed" : r.output).toBe("passed");
+      expect(r.output.match(/SUCCESS/g)?.length).toBe(files.length);
+      // promtool evaluates every series of every test file, which is slow on a small machine.
+    },
+    60_000,
+  );
 
   test.skipIf(!promtool)("every dashboard query parses as PromQL", () => {
     const exprs = dashboardExprs();

@@ -27,7 +27,11 @@ if (!existsSync(CHROMIUM)) {
       f = await createAppFixture();
       server = serveGateway(f.app, { port: 0, hostname: "127.0.0.1" });
       origin = `http://127.0.0.1:${server.port}`;
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"] });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"],
+      });
       page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       page.on("request", (r) => requested.push(r.url()));
       page.on("pageerror", (err) => pageErrors.push(err.message));

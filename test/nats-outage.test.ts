@@ -62,9 +62,12 @@ test("NATS unreachable at publish → 503 + Retry-After, nothing stored; the sam
   expect(rows?.n).toBe(0);
 
   await startNats();
-  const accepted = await eventually(async () => {
-    const res = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "outage-1" });
-    return res.status === 202 ? res : null;
-  }, { timeoutMs: 15_000, everyMs: 250 });
+  const accepted = await eventually(
+    async () => {
+      const res = await post(gateway.url, "/v1/notifications", body, { "idempotency-key": "outage-1" });
+      return res.status === 202 ? res : null;
+    },
+    { timeoutMs: 15_000, everyMs: 250 },
+  );
   expect(accepted.headers.get("idempotency-replayed")).toBeNull();
 }, 40_000);

@@ -66,7 +66,12 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus scraping Herald", () => {
     const port = freePort();
     api = `http://127.0.0.1:${port}`;
     prometheus = Bun.spawn(
-      [PROMETHEUS ?? "prometheus", `--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
+      [
+        PROMETHEUS ?? "prometheus",
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
       { stdout: "ignore", stderr: Bun.file(join(dir, "prometheus.log")) },
     );
     if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error("prometheus did not listen");
@@ -82,28 +87,38 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus scraping Herald", () => {
   });
 
   test("scrapes /metrics, evaluates every committed rule without error, and fires a rule on Herald's counter", async () => {
-    const up = await eventually(async () => {
-      const data = await query<{ result: Array<{ value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent('up{job="herald-gateway"}')}`);
-      return data.result[0]?.value[1] === "1" ? data : null;
-    }, { timeoutMs: 20_000, everyMs: 250 });
+    const up = await eventually(
+      async () => {
+        const data = await query<{ result: Array<{ value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent('up{job="herald-gateway"}')}`);
+        return data.result[0]?.value[1] === "1" ? data : null;
+      },
+      { timeoutMs: 20_000, everyMs: 250 },
+    );
     expect(up.result).toHaveLength(1);
 
     const res = await post(herald.url, "/v1/notifications", { userId: "user-prom", channel: "in_app", payload: { title: "Hi", body: "Hello" } });
     expect(res.status).toBe(202);
 
-    const firing = await eventually(async () => {
-      const data = await query<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>("/api/v1/alerts");
-      return data.alerts.find((a) => a.labels.alertname === "HeraldProbeAccepted" && a.state === "firing") ?? null;
-    }, { timeoutMs: 20_000, everyMs: 250 });
+    const firing = await eventually(
+      async () => {
+        const data = await query<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>("/api/v1/alerts");
+        return data.alerts.find((a) => a.labels.alertname === "HeraldProbeAccepted" && a.state === "firing") ?? null;
+      },
+      { timeoutMs: 20_000, everyMs: 250 },
+    );
     expect(firing.labels.severity).toBe("test");
 
-    const { groups } = await eventually(async () => {
-      const data = await query<{ groups: RuleGroup[] }>("/api/v1/rules");
-      const committed = data.groups.filter((g) => g.file === ALERTS);
-      return committed.length > 0 && committed.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))) ? data : null;
-    }, { timeoutMs: 20_000, everyMs: 250 });
+    const { groups } = await eventually(
+      async () => {
+        const data = await query<{ groups: RuleGroup[] }>("/api/v1/rules");
+        const committed = data.groups.filter((g) => g.file === ALERTS);
+        return committed.length > 0 && committed.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith("0001"))) ? data : null;
+      },
+      { timeoutMs: 20_000, everyMs: 250 },
+    );
     const committed = groups.filter((g) => g.file === ALERTS);
     expect(committed.map((g) => g.name)).toContain("herald-process");
-    for (const rule of committed.flatMap((g) => g.rules)) expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? "" }).toEqual({ rule: rule.name, health: "ok", error: "" });
+    for (const rule of committed.flatMap((g) => g.rules))
+      expect({ rule: rule.name, health: rule.health, error: rule.lastError ?? "" }).toEqual({ rule: rule.name, health: "ok", error: "" });
   }, 60_000);
 });

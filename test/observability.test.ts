@@ -29,7 +29,12 @@ beforeAll(async () => {
   });
   processor = await startHerald("processor", stack.env);
   gateway = await startHerald("gateway", stack.env);
-  const res = await post(gateway.url, "/v1/notifications", { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } }, { "x-request-id": X });
+  const res = await post(
+    gateway.url,
+    "/v1/notifications",
+    { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } },
+    { "x-request-id": X },
+  );
   expect(res.status).toBe(202);
   expect(res.headers.get("x-request-id")).toBe(X);
   notificationId = ((await res.json()) as { id: string }).id;
@@ -112,13 +117,18 @@ describe("observability of one notification", () => {
       expect(warning).toMatchObject({ level: 40, service: "herald-gateway" });
       expect(String(warning.problem)).not.toBe("");
       // It serves all the same: tracing never stands between a request and its answer.
-      expect((await post(lonely.url, "/v1/notifications", { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } })).status).toBe(202);
+      expect((await post(lonely.url, "/v1/notifications", { userId: "user-obs", channel: "in_app", payload: { title: "Hi", body: "Hello" } })).status).toBe(
+        202,
+      );
       // The final export would retry for ≈7 s; the stop waits 2 s for it, says so, and exits cleanly.
       const stopping = performance.now();
       exited = lonely.signal("SIGTERM");
       expect(await exited).toBe(0);
       expect(performance.now() - stopping).toBeLessThan(5_000);
-      expect(lonely.logs.find((l) => String(l.msg).startsWith("the OTLP collector did not take the last spans"))).toMatchObject({ level: 40, timeoutMs: 2_000 });
+      expect(lonely.logs.find((l) => String(l.msg).startsWith("the OTLP collector did not take the last spans"))).toMatchObject({
+        level: 40,
+        timeoutMs: 2_000,
+      });
     } finally {
       if (exited === undefined) await lonely.signal("SIGTERM");
     }

@@ -53,7 +53,10 @@ function expectValid(name: string, value: unknown): void {
 
 describe("the document and the app's routes", () => {
   const inApp = () => [...new Set(app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`))].sort();
-  const inSpec = () => operationsOf(doc).map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort();
+  const inSpec = () =>
+    operationsOf(doc)
+      .map(({ method, path }) => `${method.toUpperCase()} ${path}`)
+      .sort();
 
   test("list exactly the same operations, paths in OpenAPI form", () => {
     expect(inSpec()).toEqual(inApp());
@@ -95,14 +98,18 @@ describe("the document", () => {
     for (const [name, res] of Object.entries(doc.components.responses)) {
       const media = res.content?.["application/problem+json"];
       expectValid("Problem", media?.example);
-      const usedAs = operationsOf(doc).flatMap(({ op }) => Object.entries(op.responses).filter(([, r]) => "$ref" in r && r.$ref.endsWith(`/${name}`)).map(([status]) => Number(status)));
-      expect(new Set(usedAs)).toEqual(new Set([(media?.example as { status: number }).status]));
+      const usedAs = operationsOf(doc).flatMap(({ op }) =>
+        Object.entries(op.responses)
+          .filter(([, r]) => "$ref" in r && r.$ref.endsWith(`/${name}`))
+          .map(([status]) => Number(status)),
+      );
+      expect(new Set(usedAs)).toEqual(new Set([(media?.example as { status: number } | undefined)?.status ?? 0]));
     }
   });
 
   test("409, 429 and 503 answers carry Retry-After, except the cancel 409 which is final", () => {
     for (const [name, res] of Object.entries(doc.components.responses)) {
-      const status = (res.content?.["application/problem+json"]?.example as { status: number }).status;
+      const status = (res.content?.["application/problem+json"]?.example as { status: number } | undefined)?.status ?? 0;
       const retryable = [409, 429, 503].includes(status) && name !== "NotCancellable";
       expect({ name, retryAfter: "Retry-After" in (res.headers ?? {}) }).toEqual({ name, retryAfter: retryable });
     }
@@ -177,7 +184,8 @@ async function expectDocumented(method: "get" | "post", path: string, res: Respo
   const op = doc.paths[path]?.[method];
   const declared = op?.responses[String(res.status)];
   expect({ path, status: res.status, documented: declared !== undefined }).toEqual({ path, status: res.status, documented: true });
-  const answer: ResponseObject = declared && "$ref" in declared ? (doc.components.responses[declared.$ref.split("/").at(-1) ?? ""] as ResponseObject) : (declared as ResponseObject);
+  const answer: ResponseObject =
+    declared && "$ref" in declared ? (doc.components.responses[declared.$ref.split("/").at(-1) ?? ""] as ResponseObject) : (declared as ResponseObject);
   const type = res.headers.get("content-type")?.split(";")[0] ?? "";
   const media = answer.content?.[type];
   expect({ path, type, documented: media !== undefined }).toEqual({ path, type, documented: true });
@@ -194,16 +202,36 @@ describe("what the routes answer matches the document", () => {
   test("accepting, reading, listing, attempts and cancelling", async () => {
     const accepted = (await expectDocumented("post", "/v1/notifications", await send(app, "/v1/notifications", { body: VALID.email }))) as { id: string };
     await expectDocumented("get", "/v1/notifications/{id}", await send(app, `/v1/notifications/${accepted.id}`));
-    await expectDocumented("post", "/v1/notifications/batch", await send(app, "/v1/notifications/batch", { body: { notifications: [VALID.sms, { channel: "fax" }] } }));
+    await expectDocumented(
+      "post",
+      "/v1/notifications/batch",
+      await send(app, "/v1/notifications/batch", { body: { notifications: [VALID.sms, { channel: "fax" }] } }),
+    );
 
     // A row as the processor writes it, with an attempt, so the Postgres path is checked too.
     const id = uuidv7();
-    await f.db.db.insert(notifications).values({ id, tenantId: "acme", userId: "spec", channel: "push", type: "system", priority: "low", status: "sent", payload: {}, attempts: 1, sentAt: new Date(), metadata: { a: "b" } });
-    await f.db.db.insert(deliveryAttempts).values({ notificationId: id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 3, providerMessageId: "m-1" });
+    await f.db.db.insert(notifications).values({
+      id,
+      tenantId: "acme",
+      userId: "spec",
+      channel: "push",
+      type: "system",
+      priority: "low",
+      status: "sent",
+      payload: {},
+      attempts: 1,
+      sentAt: new Date(),
+      metadata: { a: "b" },
+    });
+    await f.db.db
+      .insert(deliveryAttempts)
+      .values({ notificationId: id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 3, providerMessageId: "m-1" });
     await expectDocumented("get", "/v1/notifications/{id}", await send(app, `/v1/notifications/${id}`));
     const page = (await expectDocumented("get", "/v1/notifications", await send(app, "/v1/notifications?userId=spec&limit=1"))) as { data: unknown[] };
     expect(page.data).toHaveLength(1);
-    const attempts = (await expectDocumented("get", "/v1/notifications/{id}/attempts", await send(app, `/v1/notifications/${id}/attempts`))) as { data: unknown[] };
+    const attempts = (await expectDocumented("get", "/v1/notifications/{id}/attempts", await send(app, `/v1/notifications/${id}/attempts`))) as {
+      data: unknown[];
+    };
     expect(attempts.data).toHaveLength(1);
     await expectDocumented("post", "/v1/notifications/{id}/cancel", await send(app, `/v1/notifications/${id}/cancel`, { method: "POST" }));
     await expectDocumented("post", "/v1/notifications/{id}/cancel", await send(app, `/v1/notifications/${accepted.id}/cancel`, { method: "POST" }));
@@ -227,7 +255,17 @@ describe("what the routes answer matches the document", () => {
 
   test("the inbox: listing, marking one and all read, and their refusals", async () => {
     const id = uuidv7();
-    await f.db.db.insert(notifications).values({ id, tenantId: "acme", userId: "inbox-spec", channel: "in_app", type: "system", priority: "normal", status: "sent", payload: { title: "Hi", body: "There", data: { k: 1 } }, sentAt: new Date() });
+    await f.db.db.insert(notifications).values({
+      id,
+      tenantId: "acme",
+      userId: "inbox-spec",
+      channel: "in_app",
+      type: "system",
+      priority: "normal",
+      status: "sent",
+      payload: { title: "Hi", body: "There", data: { k: 1 } },
+      sentAt: new Date(),
+    });
     const page = (await expectDocumented("get", "/v1/inbox", await send(app, "/v1/inbox?userId=inbox-spec"))) as { data: unknown[] };
     expect(page.data).toHaveLength(1);
     await expectDocumented("post", "/v1/inbox/{id}/read", await send(app, `/v1/inbox/${id}/read`, { method: "POST" }));
@@ -241,23 +279,44 @@ describe("what the routes answer matches the document", () => {
     const admin = { key: ADMIN_KEY };
     // A failed row, one that cannot be replayed, and a piece of garbage in the stream, so each list has something to show.
     await f.db.db.insert(notifications).values([
-      { id: uuidv7(), tenantId: "acme", userId: "spec", channel: "sms", type: "transactional", priority: "normal", status: "failed", payload: { to: "+14155550100", body: "Hi" }, attempts: 3, lastError: "twilio 21211" },
+      {
+        id: uuidv7(),
+        tenantId: "acme",
+        userId: "spec",
+        channel: "sms",
+        type: "transactional",
+        priority: "normal",
+        status: "failed",
+        payload: { to: "+14155550100", body: "Hi" },
+        attempts: 3,
+        lastError: "twilio 21211",
+      },
       { id: uuidv7(), tenantId: "acme", userId: "spec", channel: "sms", type: "transactional", priority: "normal", status: "failed", payload: {}, attempts: 0 },
     ]);
-    await jetstream(f.nc).publish(`${f.topo.namespace}.v1.dlq.invalid`, JSON.stringify({ v: 1, reason: "invalid", error: "not JSON", failedAt: new Date().toISOString(), subject: "x", raw: "garbage" }));
+    await jetstream(f.nc).publish(
+      `${f.topo.namespace}.v1.dlq.invalid`,
+      JSON.stringify({ v: 1, reason: "invalid", error: "not JSON", failedAt: new Date().toISOString(), subject: "x", raw: "garbage" }),
+    );
     const page = (await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?limit=1", admin))) as { nextCursor: string };
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, `/admin/v1/dead-letters?cursor=${page.nextCursor}`, admin));
-    expect(((await expectDocumented("get", "/admin/v1/dead-letters/invalid", await send(app, "/admin/v1/dead-letters/invalid", admin))) as { data: unknown[] }).data).toHaveLength(1);
+    expect(
+      ((await expectDocumented("get", "/admin/v1/dead-letters/invalid", await send(app, "/admin/v1/dead-letters/invalid", admin))) as { data: unknown[] }).data,
+    ).toHaveLength(1);
     await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: true } }));
     await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { dryRun: "yes" } }));
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters"));
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters", { key: null }));
     await expectDocumented("get", "/admin/v1/dead-letters", await send(app, "/admin/v1/dead-letters?cursor=nope", admin));
     await expectDocumented("get", "/admin/v1/dead-letters/invalid", await send(app, "/admin/v1/dead-letters/invalid?cursor=0", admin));
-    await expectDocumented("post", "/admin/v1/dead-letters/replay", await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }));
+    await expectDocumented(
+      "post",
+      "/admin/v1/dead-letters/replay",
+      await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }),
+    );
   });
 
   test("the probes, the metrics page and this document's own routes", async () => {
-    for (const path of ["/health/live", "/health/startup", "/health/startup", "/health/ready", "/metrics", "/openapi.json", "/docs"]) await expectDocumented("get", path, await send(app, path, { key: null }));
+    for (const path of ["/health/live", "/health/startup", "/health/startup", "/health/ready", "/metrics", "/openapi.json", "/docs"])
+      await expectDocumented("get", path, await send(app, path, { key: null }));
   });
 });

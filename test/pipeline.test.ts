@@ -37,10 +37,13 @@ describe("gateway → JetStream → processor → Postgres", () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const started = Date.now();
-    const sent = await eventually(async () => {
-      const body = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number };
-      return body.status === "sent" ? body : null;
-    }, { timeoutMs: 2000 });
+    const sent = await eventually(
+      async () => {
+        const body = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number };
+        return body.status === "sent" ? body : null;
+      },
+      { timeoutMs: 2000 },
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(sent.attempts).toBe(1);
     expect((await get(gateway.url, `/v1/notifications/${id}`, OTHER_KEY)).status).toBe(404);
@@ -55,10 +58,13 @@ describe("gateway → JetStream → processor → Postgres", () => {
     );
     expect(results.map((r) => r.status)).toEqual(Array(n).fill(202));
     const ids = await Promise.all(results.map(async (r) => ((await r.json()) as { id: string }).id));
-    await eventually(async () => {
-      const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
-      return (row?.n ?? 0) >= n + 1;
-    }, { timeoutMs: 60_000, everyMs: 200 });
+    await eventually(
+      async () => {
+        const [row] = await stack.db.db.select({ n: count() }).from(notifications).where(eq(notifications.status, "sent"));
+        return (row?.n ?? 0) >= n + 1;
+      },
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
     const successes = receiver.successes();
     expect(receiver.rejected()).toBe(0);
     for (const id of ids) expect(successes.get(id)).toBe(1);
@@ -84,7 +90,12 @@ describe("gateway → JetStream → processor → Postgres", () => {
     for (let i = 0; i < 6; i++) statuses.push((await get(gateway.url, "/v1/notifications?limit=1", OTHER_KEY)).status);
     // The first test used one of beta's five tokens.
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
-    const refused = await post(gateway.url, "/v1/notifications", { userId: "u", channel: "in_app", payload: { title: "Hi", body: "x" } }, { authorization: `Bearer ${OTHER_KEY}` });
+    const refused = await post(
+      gateway.url,
+      "/v1/notifications",
+      { userId: "u", channel: "in_app", payload: { title: "Hi", body: "x" } },
+      { authorization: `Bearer ${OTHER_KEY}` },
+    );
     expect(refused.status).toBe(429);
     expect(refused.headers.get("content-type")).toBe("application/problem+json");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(100);
@@ -93,7 +104,12 @@ describe("gateway → JetStream → processor → Postgres", () => {
 
   test("a scheduled notification cancelled before it is due is never sent, and its message is settled", async () => {
     const scheduledFor = new Date(Date.now() + 1500).toISOString();
-    const res = await post(gateway.url, "/v1/notifications", { userId: "user-c", channel: "webhook", scheduledFor, payload: { url: receiver.url(), body: { cancelled: true } } });
+    const res = await post(gateway.url, "/v1/notifications", {
+      userId: "user-c",
+      channel: "webhook",
+      scheduledFor,
+      payload: { url: receiver.url(), body: { cancelled: true } },
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     // Wait until the processor holds it as scheduled, so the cancel meets its row, not the accepted copy.
@@ -107,15 +123,21 @@ describe("gateway → JetStream → processor → Postgres", () => {
       const jsm = await jetstreamManager(nc);
       const topo = topology(stack.namespace);
       await Bun.sleep(1800);
-      await eventually(async () => {
-        const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer("normal"));
-        return info.num_pending === 0 && info.num_ack_pending === 0;
-      }, { timeoutMs: 10_000, label: "an idle lane" });
+      await eventually(
+        async () => {
+          const info = await jsm.consumers.info(topo.streams.work, topo.laneConsumer("normal"));
+          return info.num_pending === 0 && info.num_ack_pending === 0;
+        },
+        { timeoutMs: 10_000, label: "an idle lane" },
+      );
     } finally {
       await nc.close();
     }
     expect(receiver.hits(id)).toBe(0);
-    expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number })).toMatchObject({ status: "cancelled", attempts: 0 });
+    expect((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as { status: string; attempts: number }).toMatchObject({
+      status: "cancelled",
+      attempts: 0,
+    });
   });
 
   test("the admin routes are served with HERALD_ADMIN_KEYS: the admin key lists dead letters, a tenant's key gets 403", async () => {
@@ -127,10 +149,17 @@ describe("gateway → JetStream → processor → Postgres", () => {
 
   test("an in-app notification lands in the user's inbox with its title and body, unread until marked read", async () => {
     const userId = `inbox-${crypto.randomUUID()}`;
-    const res = await post(gateway.url, "/v1/notifications", { userId, channel: "in_app", payload: { title: "Your order shipped", body: "It arrives Friday", data: { orderId: "o-9" } } });
+    const res = await post(gateway.url, "/v1/notifications", {
+      userId,
+      channel: "in_app",
+      payload: { title: "Your order shipped", body: "It arrives Friday", data: { orderId: "o-9" } },
+    });
     const { id } = (await res.json()) as { id: string };
     const page = await eventually(async () => {
-      const p = (await (await get(gateway.url, `/v1/inbox?userId=${userId}`)).json()) as { data: { id: string; title: string; body: string; data: unknown; readAt: string | null }[]; unreadCount: number };
+      const p = (await (await get(gateway.url, `/v1/inbox?userId=${userId}`)).json()) as {
+        data: { id: string; title: string; body: string; data: unknown; readAt: string | null }[];
+        unreadCount: number;
+      };
       return p.data.length === 1 ? p : null;
     });
     expect(page.data[0]).toMatchObject({ id, title: "Your order shipped", body: "It arrives Friday", data: { orderId: "o-9" }, readAt: null });

@@ -86,7 +86,11 @@ function startHttpPeer() {
         const [header, claims, signature] = (form.get("assertion") ?? "").split(".");
         const signed = verify("sha256", Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature ?? "", "base64url"));
         const c = base64urlJson(claims);
-        if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer" || !signed || c.scope !== "https://www.googleapis.com/auth/firebase.messaging") {
+        if (
+          form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer" ||
+          !signed ||
+          c.scope !== "https://www.googleapis.com/auth/firebase.messaging"
+        ) {
           violations.push("token grant");
           return Response.json({ error: "invalid_grant" }, { status: 400 });
         }
@@ -162,15 +166,20 @@ async function accept(body: unknown): Promise<string> {
 }
 
 async function settled(id: string): Promise<View> {
-  return eventually(async () => {
-    const view = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View;
-    return view.status === "sent" || view.status === "failed" ? view : null;
-  }, { timeoutMs: 10_000 });
+  return eventually(
+    async () => {
+      const view = (await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View;
+      return view.status === "sent" || view.status === "failed" ? view : null;
+    },
+    { timeoutMs: 10_000 },
+  );
 }
 
 /** The first attempt's provider and the id that provider gave the message. */
 async function attemptOf(id: string): Promise<{ provider: string; providerMessageId: string | null } | undefined> {
-  const { data } = (await (await get(gateway.url, `/v1/notifications/${id}/attempts`)).json()) as { data: { provider: string; providerMessageId: string | null }[] };
+  const { data } = (await (await get(gateway.url, `/v1/notifications/${id}/attempts`)).json()) as {
+    data: { provider: string; providerMessageId: string | null }[];
+  };
   return data[0];
 }
 

@@ -1,5 +1,5 @@
-// `npm test`: the whole suite in one bun test process, then a typecheck, then
-// the plain closing line CI reads: `N passed, N failed`.
+// `npm test`: the whole suite in one bun test process, then the typecheck and
+// Biome, then the plain closing line CI reads: `N passed, N failed`.
 import { spawn } from "bun";
 
 const filters = process.argv.slice(2);
@@ -14,8 +14,7 @@ async function stream(src: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream,
     const text = decoder.decode(chunk, { stream: true });
     sink.write(text);
     buf += text;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
       onLine(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
     }
@@ -40,15 +39,18 @@ await Promise.all([stream(tests.stdout, process.stdout, count), stream(tests.std
 const code = await tests.exited;
 if (code !== 0 && failed === 0) failed += 1; // the runner itself broke (crash, load error)
 
+/** Runs a whole-tree check once, as one more test. */
+async function check(name: string, argv: string[]): Promise<void> {
+  const proc = spawn([process.execPath, "x", ...argv], { stdout: "inherit", stderr: "inherit" });
+  const ok = (await proc.exited) === 0;
+  console.log(`(${ok ? "pass" : "fail"}) ${name}`);
+  if (ok) passed += 1;
+  else failed += 1;
+}
+
 if (filters.length === 0) {
-  const tsc = spawn([process.execPath, "x", "tsc", "--noEmit", "-p", "."], { stdout: "inherit", stderr: "inherit" });
-  if ((await tsc.exited) === 0) {
-    console.log("(pass) typecheck: tsc --noEmit (strict)");
-    passed += 1;
-  } else {
-    console.log("(fail) typecheck: tsc --noEmit (strict)");
-    failed += 1;
-  }
+  await check("typecheck: tsc --noEmit (strict)", ["tsc", "--noEmit", "-p", "."]);
+  await check("format and lint: biome check", ["biome", "check", "--error-on-warnings", "."]);
 }
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);

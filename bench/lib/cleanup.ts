@@ -42,7 +42,10 @@ export function createCleanup(): Cleanup {
  */
 export function cleanupOnSignals(cleanup: Cleanup): void {
   let interrupted = false;
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     process.on(signal, () => {
       if (interrupted) process.exit(code);
       interrupted = true;

@@ -78,7 +78,9 @@ export async function waitForQuiet(minIdle = 0.9, maxWaitMs = 8_000): Promise<bo
     if (idle >= minIdle) return true;
   }
   const busiest = (await busiestProcesses(1_000)).map((p) => `${p.name}[${p.pid}] ${p.percent}%`).join(", ");
-  console.warn(`warning: the box was only ${(idle * 100).toFixed(0)}% idle after waiting ${maxWaitMs / 1000} s (busiest: ${busiest}); figures will be low and noisy`);
+  console.warn(
+    `warning: the box was only ${(idle * 100).toFixed(0)}% idle after waiting ${maxWaitMs / 1000} s (busiest: ${busiest}); figures will be low and noisy`,
+  );
   return false;
 }
 
@@ -102,6 +104,10 @@ export async function busiestProcesses(ms: number, top = 3): Promise<Array<{ pid
   const before = await processTicks();
   await Bun.sleep(ms);
   const after = await processTicks();
-  const used = [...after].map(([pid, a]) => ({ pid, name: a.name, percent: Math.round(((a.ticks - (before.get(pid)?.ticks ?? a.ticks)) / 100 / (ms / 1000)) * 100) }));
+  const used = [...after].map(([pid, a]) => ({
+    pid,
+    name: a.name,
+    percent: Math.round(((a.ticks - (before.get(pid)?.ticks ?? a.ticks)) / 100 / (ms / 1000)) * 100),
+  }));
   return used.sort((a, b) => b.percent - a.percent).slice(0, top);
 }

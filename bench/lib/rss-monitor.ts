@@ -95,18 +95,18 @@ export function createRssMonitor(everyMs: number): RssMonitor {
   async function readAll(): Promise<void> {
     for (const w of watched.values()) {
       if (!w.live) continue;
-        const s = await sampleTree(w.pid);
-        if (s.processes === 0) {
-          w.live = false;
-          continue;
-        }
-        const series = w.series;
-        if (series.samples.length === 0) series.startMb = s.rssMb;
-        series.samples.push({ atS: (performance.now() - started) / 1000, rssMb: s.rssMb });
-        series.peakMb = Math.max(series.peakMb, s.rssMb);
-        series.endMb = s.rssMb;
-        series.hwmMb = Math.max(series.hwmMb, s.hwmMb);
+      const s = await sampleTree(w.pid);
+      if (s.processes === 0) {
+        w.live = false;
+        continue;
       }
+      const series = w.series;
+      if (series.samples.length === 0) series.startMb = s.rssMb;
+      series.samples.push({ atS: (performance.now() - started) / 1000, rssMb: s.rssMb });
+      series.peakMb = Math.max(series.peakMb, s.rssMb);
+      series.endMb = s.rssMb;
+      series.hwmMb = Math.max(series.hwmMb, s.hwmMb);
+    }
   }
 
   function sampleNow(): Promise<void> {

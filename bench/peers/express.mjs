@@ -28,7 +28,10 @@ app.use((err, _req, res, _next) => {
   const status = err instanceof HttpError ? err.status : (err.status ?? err.statusCode ?? 500);
   const title = err instanceof HttpError ? err.title : (STATUS_CODES[status] ?? "Error");
   const detail = status >= 500 && !(err instanceof HttpError) ? "unexpected error" : err.message;
-  res.status(status).set(err.headers ?? {}).type("application/problem+json");
+  res
+    .status(status)
+    .set(err.headers ?? {})
+    .type("application/problem+json");
   res.send(JSON.stringify(problemBody(status, title, detail, err.errors)));
 });
 

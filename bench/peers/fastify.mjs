@@ -27,7 +27,11 @@ app.post("/v1/notifications", { schema: { response: { 202: accepted } } }, async
   reply.code(result.status);
   if (!result.replayed) return result.body;
   // A replay is already-serialised JSON: send it as is, past the response schema.
-  return reply.header("idempotency-replayed", "true").type("application/json").serializer((s) => s).send(result.body);
+  return reply
+    .header("idempotency-replayed", "true")
+    .type("application/json")
+    .serializer((s) => s)
+    .send(result.body);
 });
 
 // Also receives Fastify's own parser errors (400 bad JSON, 413 too large, 415 wrong content type).

@@ -53,7 +53,9 @@ try {
     }
   }
   const held = await streamMessages(nc, stream);
-  console.log(`stream ${stream}: ${held} messages for ${published} 2xx answers from the peers ${held >= published ? "(every 202 was acked)" : "(MISSING ACKS)"}`);
+  console.log(
+    `stream ${stream}: ${held} messages for ${published} 2xx answers from the peers ${held >= published ? "(every 202 was acked)" : "(MISSING ACKS)"}`,
+  );
   if (held < published) process.exitCode = 1;
 } finally {
   await deleteNamespaceStreams(nc, namespace);

@@ -114,7 +114,11 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
       windowS: perSecond.length,
       sentInWindow,
       sentPerS: perSecond.length > 0 ? sentInWindow / perSecond.length : 0,
-      perSecond: { min: perSecond.length ? Math.min(...perSecond) : 0, median: perSecond.length ? median(perSecond) : 0, max: perSecond.length ? Math.max(...perSecond) : 0 },
+      perSecond: {
+        min: perSecond.length ? Math.min(...perSecond) : 0,
+        median: perSecond.length ? median(perSecond) : 0,
+        max: perSecond.length ? Math.max(...perSecond) : 0,
+      },
       maxBacklog: fed.maxBacklog,
       throttledShare: fed.throttledShare,
       drainS,

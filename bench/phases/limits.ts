@@ -29,7 +29,18 @@ export async function jetstreamPhase(plan: BenchPlan, natsUrl: string, nc: NatsC
   // Named here so an interrupted run still deletes it (the child's own finally does not run on SIGINT).
   const namespace = benchNamespace("bjs");
   cleanup.defer("jetstream ceiling streams", () => deleteNamespaceStreams(nc, namespace));
-  const args = ["--namespace", namespace, "--window", String(plan.jetstreamWindow), "--seconds", String(plan.durationS), "--serial-seconds", plan.quick ? "2" : "3", "--nats", natsUrl];
+  const args = [
+    "--namespace",
+    namespace,
+    "--window",
+    String(plan.jetstreamWindow),
+    "--seconds",
+    String(plan.durationS),
+    "--serial-seconds",
+    plan.quick ? "2" : "3",
+    "--nats",
+    natsUrl,
+  ];
   const proc = Bun.spawn([process.execPath, "bench/limits/jetstream-publish.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "inherit" });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   const line = /^RESULT (.+)$/m.exec(out)?.[1];

@@ -40,7 +40,12 @@ async function measurePeer(peer: (typeof PEERS)[number], plan: BenchPlan, svc: P
   try {
     // A fast peer that answers the wrong thing would make the comparison meaningless.
     await checkContract(server.url, PEER_KEY);
-    return await measureHttp({ name: peer.name, pid: server.pid, stream: { nc: svc.nc, name: stream } }, singleLoad(server.url, PEER_KEY, plan.connections), plan.warmupS, plan.durationS);
+    return await measureHttp(
+      { name: peer.name, pid: server.pid, stream: { nc: svc.nc, name: stream } },
+      singleLoad(server.url, PEER_KEY, plan.connections),
+      plan.warmupS,
+      plan.durationS,
+    );
   } finally {
     await server.stop();
   }

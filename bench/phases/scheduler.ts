@@ -49,12 +49,23 @@ export async function schedulerPhase(deps: SchedulerDeps, opts: SchedulerOptions
   try {
     const quiet = await waitForQuiet();
     const dueAt = new Date(Date.now() + opts.aheadS * 1000);
-    const hook = (body: unknown, scheduledFor?: string) => ({ userId: "bench-scheduler", channel: "webhook", payload: { url: deps.receiver.url(), body }, ...(scheduledFor ? { scheduledFor } : {}) });
-    const scheduled = await postAll(deps, Array.from({ length: opts.scheduled }, (_, i) => hook({ i }, dueAt.toISOString())));
+    const hook = (body: unknown, scheduledFor?: string) => ({
+      userId: "bench-scheduler",
+      channel: "webhook",
+      payload: { url: deps.receiver.url(), body },
+      ...(scheduledFor ? { scheduledFor } : {}),
+    });
+    const scheduled = await postAll(
+      deps,
+      Array.from({ length: opts.scheduled }, (_, i) => hook({ i }, dueAt.toISOString())),
+    );
     log(`scheduler: ${opts.scheduled} accepted for ${dueAt.toISOString()}`);
 
     const nowStarted = performance.now();
-    const dueNow = await postAll(deps, Array.from({ length: opts.dueNow }, (_, i) => hook({ now: i })));
+    const dueNow = await postAll(
+      deps,
+      Array.from({ length: opts.dueNow }, (_, i) => hook({ now: i })),
+    );
     while ((await sentCount(dueNow)) < dueNow.length && performance.now() - nowStarted < 60_000) await Bun.sleep(50);
     const dueNowSentS = (performance.now() - nowStarted) / 1000;
     log(`scheduler: ${opts.dueNow} due now sent in ${dueNowSentS.toFixed(2)} s; waiting for ${dueAt.toISOString()}`);

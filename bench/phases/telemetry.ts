@@ -136,7 +136,12 @@ export async function telemetryPhase(t: TelemetryTarget, plan: BenchPlan, cleanu
           const gw = gateways[mode];
           await purgeStream(t.nc, t.stream);
           const linesBefore = gw.lines();
-          const run = await measureHttp({ name: `herald telemetry ${mode}`, pid: gw.proc.pid, stream: { nc: t.nc, name: t.stream } }, singleLoad(gw.url, t.apiKey, plan.connections), 1, durationS);
+          const run = await measureHttp(
+            { name: `herald telemetry ${mode}`, pid: gw.proc.pid, stream: { nc: t.nc, name: t.stream } },
+            singleLoad(gw.url, t.apiKey, plan.connections),
+            1,
+            durationS,
+          );
           runs[mode].push(run);
           if (mode === "on") {
             // Lines still in the gateway's 100 ms buffer are counted in the next round, or at the end.

@@ -41,7 +41,9 @@ function tree(stats: ProcStat[], root: number): number[] {
 export async function pidsOf(name: string): Promise<number[]> {
   const found: number[] = [];
   for (const s of await allStats()) {
-    const comm = await Bun.file(`/proc/${s.pid}/comm`).text().catch(() => "");
+    const comm = await Bun.file(`/proc/${s.pid}/comm`)
+      .text()
+      .catch(() => "");
     if (comm.trim() === name) found.push(s.pid);
   }
   return found;
@@ -93,9 +95,20 @@ export async function cpuSplit(before: CpuSnapshot, after: CpuSnapshot, roots: R
     }
     groups[name] = cores;
   }
-  const rest = [...delta].filter(([pid, cores]) => !claimed.has(pid) && cores >= 0.02).sort((a, b) => b[1] - a[1]).slice(0, 4);
+  const rest = [...delta]
+    .filter(([pid, cores]) => !claimed.has(pid) && cores >= 0.02)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4);
   const others = await Promise.all(
-    rest.map(async ([pid, cores]) => ({ pid, cores, comm: (await Bun.file(`/proc/${pid}/comm`).text().catch(() => "?")).trim() })),
+    rest.map(async ([pid, cores]) => ({
+      pid,
+      cores,
+      comm: (
+        await Bun.file(`/proc/${pid}/comm`)
+          .text()
+          .catch(() => "?")
+      ).trim(),
+    })),
   );
   const totalTicks = after.machine.total - before.machine.total;
   const machine = totalTicks > 0 ? ((after.machine.busy - before.machine.busy) / totalTicks) * navigator.hardwareConcurrency : 0;
@@ -107,7 +120,9 @@ export async function rssOf(root: number): Promise<{ rssMb: number; peakMb: numb
   let rss = 0;
   let peak = 0;
   for (const pid of tree(await allStats(), root)) {
-    const status = await Bun.file(`/proc/${pid}/status`).text().catch(() => "");
+    const status = await Bun.file(`/proc/${pid}/status`)
+      .text()
+      .catch(() => "");
     rss += Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
     peak += Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
   }

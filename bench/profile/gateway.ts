@@ -75,7 +75,13 @@ const PHASES: Record<string, Phase> = {
   key: {
     name: `POST /v1/notifications + Idempotency-Key (${values.channel})`,
     perRequest: 1,
-    load: { connections, headers: { ...auth, "idempotency-key": "[<id>]" }, body: JSON.stringify(item), idReplacement: true, ...(rate ? { overallRate: rate } : {}) },
+    load: {
+      connections,
+      headers: { ...auth, "idempotency-key": "[<id>]" },
+      body: JSON.stringify(item),
+      idReplacement: true,
+      ...(rate ? { overallRate: rate } : {}),
+    },
   },
   nokey: {
     name: `POST /v1/notifications, no key (${values.channel})`,
@@ -138,14 +144,20 @@ try {
     const perS = run.rps * phase.perRequest;
     const accounted = Object.values(cores).reduce((a, b) => a + b, 0);
     console.log(`\n${phase.name}, ${phase.load.connections} connections, ${duration} s`);
-    console.log(`  ${fmt(perS)} notifications/s (${fmt(run.rps)} 2xx/s)  p50 ${run.p50} ms  p99 ${run.p99} ms  p99.9 ${run.p999} ms  non-2xx ${run.non2xx}  errors ${run.errors}`);
+    console.log(
+      `  ${fmt(perS)} notifications/s (${fmt(run.rps)} 2xx/s)  p50 ${run.p50} ms  p99 ${run.p99} ms  p99.9 ${run.p999} ms  non-2xx ${run.non2xx}  errors ${run.errors}`,
+    );
     console.log(`  stream grew by ${stored} (2xx × items = ${run.total2xx * phase.perRequest}; acks that land after autocannon stops are not counted as 2xx)`);
     const parts = Object.entries(cores).map(([name, c]) => `${name} ${fmt(c, 2)}`);
     const noise = split.others.map((o) => `${o.comm}[${o.pid}] ${fmt(o.cores, 2)}`).join(", ");
-    console.log(`  cores: ${parts.join("  ")}  kernel/unattributed ${fmt(split.machine - accounted, 2)}  machine ${fmt(split.machine, 2)} of ${navigator.hardwareConcurrency}`);
+    console.log(
+      `  cores: ${parts.join("  ")}  kernel/unattributed ${fmt(split.machine - accounted, 2)}  machine ${fmt(split.machine, 2)} of ${navigator.hardwareConcurrency}`,
+    );
     if (noise) console.log(`  other processes: ${noise}`);
     const cpuPerItem = ((cores.gateway ?? 0) / Math.max(1, perS)) * 1e6;
-    console.log(`  gateway CPU per notification ${fmt(cpuPerItem, 1)} µs; RSS ${fmt(mem.rssMb)} MB (peak ${fmt(mem.peakMb)} MB); ${gateway.logs.length} JSON log lines so far`);
+    console.log(
+      `  gateway CPU per notification ${fmt(cpuPerItem, 1)} µs; RSS ${fmt(mem.rssMb)} MB (peak ${fmt(mem.peakMb)} MB); ${gateway.logs.length} JSON log lines so far`,
+    );
     Object.assign(result, {
       [`${key}_per_s`]: Math.round(perS),
       [`${key}_p50_ms`]: run.p50,

@@ -71,8 +71,13 @@ describe("codeLoads", () => {
     const dir = mkdtempSync(join(tmpdir(), "herald-jitdump-"));
     try {
       // Hot for 300 ms, so it reaches the compiling tiers; then idle, so JSC's perf-log thread writes the dump before exit.
-      const script = "function hotLoopForJitdump(n){let s=0;for(let i=0;i<n;i++)s+=i%7;return s}let t=0;const end=Date.now()+300;while(Date.now()<end)t+=hotLoopForJitdump(1000);setTimeout(()=>console.log(t>0),200)";
-      const proc = Bun.spawn([process.execPath, "-e", script], { env: { ...process.env, BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: dir }, stdout: "pipe", stderr: "pipe" });
+      const script =
+        "function hotLoopForJitdump(n){let s=0;for(let i=0;i<n;i++)s+=i%7;return s}let t=0;const end=Date.now()+300;while(Date.now()<end)t+=hotLoopForJitdump(1000);setTimeout(()=>console.log(t>0),200)";
+      const proc = Bun.spawn([process.execPath, "-e", script], {
+        env: { ...process.env, BUN_JSC_useJITDump: "1", BUN_JSC_jitDumpDirectory: dir },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       expect(await proc.exited).toBe(0);
       const file = readdirSync(dir).find((f) => dumpPid(f) !== undefined);
       expect(file).toBeDefined();

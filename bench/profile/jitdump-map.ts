@@ -57,7 +57,9 @@ if (import.meta.main) {
     process.exit(2);
   }
   const loads = codeLoads(readFileSync(path));
-  const lines = [...loads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([addr, { size, name }]) => `${addr.toString(16)} ${size.toString(16)} ${name}`);
+  const lines = [...loads]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([addr, { size, name }]) => `${addr.toString(16)} ${size.toString(16)} ${name}`);
   writeFileSync(`/tmp/perf-${pid}.map`, `${lines.join("\n")}\n`);
   console.log(`/tmp/perf-${pid}.map: ${lines.length} code ranges`);
 }

@@ -12,16 +12,26 @@ import { createLineBuffer, fdWriter } from "../../lib/telemetry/line-buffer.ts";
 import { createHeraldLogger } from "../../lib/telemetry/logging.ts";
 import { logInfo, type LogContext } from "../../lib/telemetry/log-lines.ts";
 
-const { values } = parseArgs({ options: { lines: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, child: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { lines: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, child: { type: "boolean", default: false } },
+});
 const N = Number(values.lines);
 
 if (!values.child) {
   // Re-run with stdout on a pipe drained by cat, as a log collector would drain it.
-  const cat = Bun.spawn(["sh", "-c", `"${process.execPath}" "${import.meta.path}" --child --lines ${N} --rounds ${values.rounds} | cat > /dev/null`], { stdout: "inherit", stderr: "inherit" });
+  const cat = Bun.spawn(["sh", "-c", `"${process.execPath}" "${import.meta.path}" --child --lines ${N} --rounds ${values.rounds} | cat > /dev/null`], {
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   process.exit(await cat.exited);
 }
 
-const ctx = (i: number): LogContext => ({ correlationId: `req-${i}-4f1c2b`, notificationId: "0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b", tenantId: "acme", channel: "in_app" });
+const ctx = (i: number): LogContext => ({
+  correlationId: `req-${i}-4f1c2b`,
+  notificationId: "0193a3c4-5b6d-7e8f-9a0b-1c2d3e4f5a6b",
+  tenantId: "acme",
+  channel: "in_app",
+});
 
 async function perLine(write: (i: number) => void): Promise<number> {
   const before = process.cpuUsage();
@@ -38,7 +48,12 @@ const buffered = createLineBuffer(fdWriter(1));
 const viaPino = pino({ level: "info", base: { service: "herald-gateway" } }, buffered);
 const direct = createHeraldLogger({ level: "info", service: "herald-gateway", destination: buffered });
 
-const rows: Record<string, number[]> = { "no line (event-loop turn only)": [], "pino → sonic-boom (before)": [], "pino → line buffer": [], "logInfo direct line → line buffer": [] };
+const rows: Record<string, number[]> = {
+  "no line (event-loop turn only)": [],
+  "pino → sonic-boom (before)": [],
+  "pino → line buffer": [],
+  "logInfo direct line → line buffer": [],
+};
 for (let r = 0; r < Number(values.rounds); r++) {
   rows["no line (event-loop turn only)"]?.push(await perLine(() => {}));
   rows["pino → sonic-boom (before)"]?.push(await perLine((i) => logInfo(sonic, ctx(i), "notification accepted")));

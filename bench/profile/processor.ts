@@ -69,7 +69,11 @@ const cfg = parseConfig(stack.env);
 const topo = topology(stack.namespace);
 const nc = await connectTestNats();
 const jsm = await jetstreamManager(nc);
-await ensureStreams(nc, topo, { duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS, ackWaitMs: cfg.HERALD_ACK_WAIT_MS, maxAckPending: cfg.HERALD_MAX_ACK_PENDING });
+await ensureStreams(nc, topo, {
+  duplicateWindowMs: cfg.HERALD_DUPLICATE_WINDOW_MS,
+  ackWaitMs: cfg.HERALD_ACK_WAIT_MS,
+  maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
+});
 
 const webhookEvery = webhookShare > 0 ? Math.round(1 / webhookShare) : 0;
 function envelopeAt(i: number): Envelope {
@@ -228,7 +232,9 @@ try {
     processor_peak_rss_mb: Math.round(mem.hwm),
     overrides,
   };
-  console.log(`drained ${N} in ${elapsedS.toFixed(2)} s → ${result.sent_per_s} sent/s; processor CPU ${result.processor_cpu_pct}% of a core, RSS ${result.processor_rss_mb} MB (peak ${result.processor_peak_rss_mb} MB)`);
+  console.log(
+    `drained ${N} in ${elapsedS.toFixed(2)} s → ${result.sent_per_s} sent/s; processor CPU ${result.processor_cpu_pct}% of a core, RSS ${result.processor_rss_mb} MB (peak ${result.processor_peak_rss_mb} MB)`,
+  );
   console.log(`CPU seconds over ${cpuWindowS.toFixed(1)} s: ${JSON.stringify(result.cpu_s)}`);
   const byMsg = new Map<string, number>();
   for (const l of processor.logs) byMsg.set(String(l.msg), (byMsg.get(String(l.msg)) ?? 0) + 1);

@@ -73,7 +73,10 @@ for (const spec of values.variant) {
   const name = at < 0 ? spec : spec.slice(0, at);
   const pairs = at < 0 ? "" : spec.slice(at + 1);
   if (!name) throw new Error(`--variant name:KEY=VALUE,... expected, got ${spec}`);
-  const env = pairs.split(",").filter(Boolean).map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1).replaceAll("{receiver}", receiver.url)]);
+  const env = pairs
+    .split(",")
+    .filter(Boolean)
+    .map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1).replaceAll("{receiver}", receiver.url)]);
   const cli = env.find(([key]) => key === "CLI");
   if (cli) clis[name] = cli[1];
   variants[name] = { LOG_LEVEL: "warn", ...Object.fromEntries(env.filter(([key]) => key !== "CLI")) };
@@ -122,7 +125,9 @@ try {
       const { mean: m, standardError } = meanWithStandardError(xs.map((x, i) => x - (off[i] ?? Number.NaN)));
       delta = `${m >= 0 ? "+" : ""}${m.toFixed(1)} ± ${standardError.toFixed(1)} ${saturate ? "req/s" : "µs"} (${((m / mean(off)) * 100).toFixed(1)}%)`;
     }
-    console.log(`${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sampleSd(xs).toFixed(1).padEnd(26)} ${delta.padEnd(36)} harness ${mean(harnessUs[name] ?? []).toFixed(1)} µs/request`);
+    console.log(
+      `${name.padEnd(9)} ${mean(xs).toFixed(1).padStart(8)} ± ${sampleSd(xs).toFixed(1).padEnd(26)} ${delta.padEnd(36)} harness ${mean(harnessUs[name] ?? []).toFixed(1)} µs/request`,
+    );
   }
 } finally {
   await Promise.all(gateways.map(stopGateway));

@@ -12,7 +12,13 @@ const ReplayFlags = z.object({
   "dry-run": z.boolean().optional(),
 });
 
-const FLAGS = { channel: { type: "string" }, tenant: { type: "string" }, since: { type: "string" }, limit: { type: "string" }, "dry-run": { type: "boolean" } } as const;
+const FLAGS = {
+  channel: { type: "string" },
+  tenant: { type: "string" },
+  since: { type: "string" },
+  limit: { type: "string" },
+  "dry-run": { type: "boolean" },
+} as const;
 
 /** `herald replay [--channel c] [--tenant t] [--since iso] [--limit n] [--dry-run]`; a bad flag stops it with exit 78 like bad config. */
 export function replayOptions(args: string[]): ReplayOptions {
@@ -23,7 +29,8 @@ export function replayOptions(args: string[]): ReplayOptions {
     throw new ConfigError(["replay"], `invalid replay flags:\n  ${err instanceof Error ? err.message : String(err)}`);
   }
   const flags = ReplayFlags.safeParse(values);
-  if (!flags.success) throw new ConfigError(["replay"], `invalid replay flags:\n${flags.error.issues.map((i) => `  --${i.path.join(".")}: ${i.message}`).join("\n")}`);
+  if (!flags.success)
+    throw new ConfigError(["replay"], `invalid replay flags:\n${flags.error.issues.map((i) => `  --${i.path.join(".")}: ${i.message}`).join("\n")}`);
   const { channel, tenant, since, limit, "dry-run": dryRun } = flags.data;
   return {
     ...(channel ? { channel } : {}),

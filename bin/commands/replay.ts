@@ -15,7 +15,11 @@ export function replay(args: string[]): (ctx: ProcessContext) => Promise<void> {
     ctx.closers.push(async () => publisher.close());
     const report = await replayDeadLetters({ db: c.database.db, publisher, topo: c.topo, log: ctx.log }, opts);
     if (report.dryRun) ctx.log.info({ wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length }, "dry run: nothing changed");
-    else ctx.log.info({ replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped }, "failed notifications handed to the scheduler");
+    else
+      ctx.log.info(
+        { replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped },
+        "failed notifications handed to the scheduler",
+      );
     console.log(JSON.stringify(report));
   };
 }

@@ -26,5 +26,8 @@ export function rateLimit(limiter: RateLimiter, metrics: MetricsRecorder): Middl
 export function rateLimited(limiter: RateLimiter | undefined, tenant: string, waitMs: number): AppError {
   const policy = limiter?.policyOf(tenant);
   const limit = policy ? ` of ${policy.perSecond}/s (burst ${policy.burst})` : "";
-  return new AppError("rate_limited", { detail: `The tenant's rate limit${limit} is used up; retry after the delay`, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)) });
+  return new AppError("rate_limited", {
+    detail: `The tenant's rate limit${limit} is used up; retry after the delay`,
+    retryAfter: Math.max(1, Math.ceil(waitMs / 1000)),
+  });
 }

@@ -36,4 +36,6 @@ const tracing = startTracing({ serviceName: "bench", endpoint: receiver.url, sam
 const withBoth = await run("metrics + tracing (10% sampled, OTLP export)", app({ metrics, tracer: tracing.tracer }));
 await tracing.shutdown();
 await receiver.stop();
-console.log(`overhead: metrics +${(((withMetrics - bare) / bare) * 100).toFixed(1)}%, metrics + tracing +${(((withBoth - bare) / bare) * 100).toFixed(1)}%; spans received: ${receiver.spans.length}`);
+console.log(
+  `overhead: metrics +${(((withMetrics - bare) / bare) * 100).toFixed(1)}%, metrics + tracing +${(((withBoth - bare) / bare) * 100).toFixed(1)}%; spans received: ${receiver.spans.length}`,
+);

@@ -4,7 +4,16 @@
  * `app.use(httpTelemetry(...))` and one `app.get("/metrics", ...)`. They can
  * move to gateway/middleware/ as they are.
  */
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Context as TraceContext, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import {
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Context as TraceContext,
+  type Span,
+  type TextMapGetter,
+  type Tracer,
+} from "@opentelemetry/api";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { NOOP_METRICS, secondsSince, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";

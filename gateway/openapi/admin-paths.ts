@@ -34,13 +34,21 @@ export function adminSchemas(): Record<string, JsonSchema> {
         objectOf<Extract<ReplayReport, { dryRun: false }>>({
           dryRun: { type: "boolean", const: false },
           replayed: { type: "array", items: uuid, description: "Handed back to the scheduler, oldest failure first" },
-          unreplayable: { type: "array", items: uuid, description: "Failed, but their stored payload is not valid for their channel (a message that could not be stored whole): left `failed`" },
+          unreplayable: {
+            type: "array",
+            items: uuid,
+            description: "Failed, but their stored payload is not valid for their channel (a message that could not be stored whole): left `failed`",
+          },
           skipped: { type: "integer", minimum: 0, description: "Taken by a concurrent replay: left as they are" },
         }),
         objectOf<Extract<ReplayReport, { dryRun: true }>>({
           dryRun: { type: "boolean", const: true },
           wouldReplay: { type: "array", items: uuid, description: "What a replay would hand back now, oldest failure first; nothing changed" },
-          unreplayable: { type: "array", items: uuid, description: "Failed, but their stored payload is not valid for their channel: a replay would leave them `failed`" },
+          unreplayable: {
+            type: "array",
+            items: uuid,
+            description: "Failed, but their stored payload is not valid for their channel: a replay would leave them `failed`",
+          },
         }),
       ],
     },
@@ -52,13 +60,20 @@ export function adminPaths(): Record<string, PathItem> {
   const tags = ["admin"];
   const common = ["Unauthorized", "Forbidden", "InternalError"] as const;
   const limit = { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } } as const;
-  const cursor = { name: "cursor", in: "query", required: false, description: "Opaque; from a previous page's `nextCursor`", schema: { type: "string", minLength: 1, maxLength: 512 } } as const;
+  const cursor = {
+    name: "cursor",
+    in: "query",
+    required: false,
+    description: "Opaque; from a previous page's `nextCursor`",
+    schema: { type: "string", minLength: 1, maxLength: 512 },
+  } as const;
   return {
     "/admin/v1/dead-letters": {
       get: {
         operationId: "listDeadLetters",
         summary: "List failed notifications, oldest failure first",
-        description: "The `failed` rows of Postgres, the record: what failed, why and when, without payloads or recipients, whether or not their dead letters are still in the stream. Keyset pagination: pass `nextCursor` back as `cursor`.",
+        description:
+          "The `failed` rows of Postgres, the record: what failed, why and when, without payloads or recipients, whether or not their dead letters are still in the stream. Keyset pagination: pass `nextCursor` back as `cursor`.",
         tags,
         security: ADMIN,
         parameters: [
@@ -74,7 +89,8 @@ export function adminPaths(): Record<string, PathItem> {
       get: {
         operationId: "listInvalidDeadLetters",
         summary: "List messages that were not envelopes, oldest first",
-        description: "Garbage published to the work subjects has no row, so it is read from the dead-letter stream, and only while the stream keeps it (HERALD_DLQ_MAX_AGE_DAYS). The raw message stays in the stream.",
+        description:
+          "Garbage published to the work subjects has no row, so it is read from the dead-letter stream, and only while the stream keeps it (HERALD_DLQ_MAX_AGE_DAYS). The raw message stays in the stream.",
         tags,
         security: ADMIN,
         parameters: [limit, cursor],
@@ -89,7 +105,10 @@ export function adminPaths(): Record<string, PathItem> {
           "As `herald replay`, from the `failed` rows of Postgres: each goes `failed` → `retrying` (so two concurrent replays never both take a row) and is handed to the scheduler in the same transaction, which publishes it to its lane again; a `retrying` event says so, and each gets a fresh retry budget (HERALD_MAX_ATTEMPTS more attempts). A row whose payload is not valid for its channel cannot be replayed and stays `failed`. With `dryRun`, the answer says what would be replayed and nothing changes.",
         tags,
         security: ADMIN,
-        requestBody: { required: true, content: { "application/json": { schema: schemaRef("ReplayRequest"), example: { channel: "webhook", since: "2026-11-26T06:00:00Z", dryRun: true } } } },
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: schemaRef("ReplayRequest"), example: { channel: "webhook", since: "2026-11-26T06:00:00Z", dryRun: true } } },
+        },
         responses: { "200": ok("What was replayed", "ReplayReport"), ...errors("BadRequest", "PayloadTooLarge", "UnsupportedMediaType", ...common) },
       },
     },

@@ -1,7 +1,16 @@
 import { z } from "zod";
 import type { CheckResult } from "../../lib/readiness.ts";
 import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, STATUSES } from "../../schemas/enums.ts";
-import { BatchRequest, EmailPayload, IdempotencyKey, InAppPayload, NotificationRequest, PushPayload, SmsPayload, WebhookPayload } from "../../schemas/request.ts";
+import {
+  BatchRequest,
+  EmailPayload,
+  IdempotencyKey,
+  InAppPayload,
+  NotificationRequest,
+  PushPayload,
+  SmsPayload,
+  WebhookPayload,
+} from "../../schemas/request.ts";
 import type { AttemptView, NotificationPage, NotificationView } from "../../schemas/views.ts";
 import type { AcceptedBody } from "../accept.ts";
 import type { BatchResult } from "../accept-batch.ts";
@@ -42,7 +51,10 @@ type HealthReport = { status: string; checks?: Record<string, CheckResult> };
 
 /** The answers, hand-described from the TS shapes the handlers return; enums come from `schemas/enums.ts`. */
 function responseSchemas(): Record<string, JsonSchema> {
-  const fieldError = objectOf<FieldError>({ path: str({ description: "Dotted from the body root, e.g. `payload.to`; a header's name for a bad header" }), message: str() });
+  const fieldError = objectOf<FieldError>({
+    path: str({ description: "Dotted from the body root, e.g. `payload.to`; a header's name for a bad header" }),
+    message: str(),
+  });
   return {
     AcceptedBody: objectOf<AcceptedBody>({
       id: { ...uuid, description: "UUIDv7 of the notification" },
@@ -86,13 +98,19 @@ function responseSchemas(): Record<string, JsonSchema> {
           index: { type: "integer", minimum: 0 },
           status: { const: "rejected" },
           error: objectOf<RejectedResult["error"]>(
-            { status: { type: "integer", description: "400 for an invalid item, 503 when its publish failed" }, title: str(), errors: { type: "array", items: fieldError } },
+            {
+              status: { type: "integer", description: "400 for an invalid item, 503 when its publish failed" },
+              title: str(),
+              errors: { type: "array", items: fieldError },
+            },
             ["errors"],
           ),
         }),
       ],
     },
-    BatchResponse: objectOf<{ results: BatchResult[] }>({ results: { type: "array", items: schemaRef("BatchResult"), description: "One per item, in request order" } }),
+    BatchResponse: objectOf<{ results: BatchResult[] }>({
+      results: { type: "array", items: schemaRef("BatchResult"), description: "One per item, in request order" },
+    }),
     FieldError: fieldError,
     Problem: objectOf<Problem>(
       {
@@ -115,7 +133,11 @@ function responseSchemas(): Record<string, JsonSchema> {
     HealthReport: objectOf<HealthReport>(
       {
         status: str({ enum: ["ok", "starting", "unavailable"] }),
-        checks: { type: "object", additionalProperties: schemaRef("CheckResult"), description: "Per dependency; absent once /health/startup has passed (it no longer asks)" },
+        checks: {
+          type: "object",
+          additionalProperties: schemaRef("CheckResult"),
+          description: "Per dependency; absent once /health/startup has passed (it no longer asks)",
+        },
       },
       ["checks"],
     ),
@@ -132,21 +154,24 @@ export function buildComponents(): Components {
         name: "Idempotency-Key",
         in: "header",
         required: false,
-        description:
-          `Same key and body within ${DEFAULT_OPTIONS.idempotencyTtlMs / 3_600_000} h: the first answer is replayed with \`Idempotency-Replayed: true\`. Another body: 422. First still in flight: 409. Keys are per tenant; nothing is kept for a failed request.`,
+        description: `Same key and body within ${DEFAULT_OPTIONS.idempotencyTtlMs / 3_600_000} h: the first answer is replayed with \`Idempotency-Replayed: true\`. Another body: 422. First still in flight: 409. Keys are per tenant; nothing is kept for a failed request.`,
         schema: embeddable(z.toJSONSchema(IdempotencyKey, { target: "draft-2020-12" })),
       },
       RequestId: {
         name: "X-Request-Id",
         in: "header",
         required: false,
-        description: "Your correlation id, echoed back and logged when it is 1-128 printable ASCII characters; otherwise the trace id of `traceparent` or a new UUID is used.",
+        description:
+          "Your correlation id, echoed back and logged when it is 1-128 printable ASCII characters; otherwise the trace id of `traceparent` or a new UUID is used.",
         schema: { type: "string" },
       },
       NotificationId: { name: "id", in: "path", required: true, description: "The id from the 202 answer", schema: uuid },
     },
     headers: {
-      XRequestId: { description: "The request's correlation id (yours when acceptable); also in problem bodies and processor logs", schema: { type: "string" } },
+      XRequestId: {
+        description: "The request's correlation id (yours when acceptable); also in problem bodies and processor logs",
+        schema: { type: "string" },
+      },
       RetryAfter: { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 1 } },
       IdempotencyReplayed: { description: "Present on a replayed answer", schema: { const: "true" } },
     },

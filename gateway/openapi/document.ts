@@ -10,13 +10,38 @@ import { json, ok, param, REPLAYABLE, REQUEST_ID, UNAUTHENTICATED } from "./shap
 import type { OpenApiDocument, Operation, PathItem, ResponseObject } from "./types.ts";
 
 // readJsonBody → zod → Idempotency-Key → claim → publish, in that order.
-const ACCEPT_ERRORS: ErrorResponse[] = ["BadRequest", "PayloadTooLarge", "UnsupportedMediaType", "IdempotencyInFlight", "IdempotencyMismatch", "Unavailable", ...V1_ERRORS];
+const ACCEPT_ERRORS: ErrorResponse[] = [
+  "BadRequest",
+  "PayloadTooLarge",
+  "UnsupportedMediaType",
+  "IdempotencyInFlight",
+  "IdempotencyMismatch",
+  "Unavailable",
+  ...V1_ERRORS,
+];
 
 const EXAMPLES = {
-  email: { summary: "Email (the README's example)", value: { userId: "user-123", channel: "email", type: "transactional", priority: "high", payload: { to: "a@example.com", subject: "Hi", body: "Hello" }, scheduledFor: "2026-11-23T10:00:00Z", metadata: { orderId: "o-1" } } },
+  email: {
+    summary: "Email (the README's example)",
+    value: {
+      userId: "user-123",
+      channel: "email",
+      type: "transactional",
+      priority: "high",
+      payload: { to: "a@example.com", subject: "Hi", body: "Hello" },
+      scheduledFor: "2026-11-23T10:00:00Z",
+      metadata: { orderId: "o-1" },
+    },
+  },
   sms: { summary: "SMS", value: { userId: "user-123", channel: "sms", priority: "urgent", payload: { to: "+14155550100", body: "Your code is 123456" } } },
-  push: { summary: "Push", value: { userId: "user-123", channel: "push", payload: { to: "device-token", title: "Hi", body: "Hello", data: { screen: "inbox" } } } },
-  webhook: { summary: "Webhook", value: { userId: "user-123", channel: "webhook", payload: { url: "https://hooks.example.com/herald", body: { event: "order.shipped", orderId: "o-1" } } } },
+  push: {
+    summary: "Push",
+    value: { userId: "user-123", channel: "push", payload: { to: "device-token", title: "Hi", body: "Hello", data: { screen: "inbox" } } },
+  },
+  webhook: {
+    summary: "Webhook",
+    value: { userId: "user-123", channel: "webhook", payload: { url: "https://hooks.example.com/herald", body: { event: "order.shipped", orderId: "o-1" } } },
+  },
   in_app: { summary: "In-app", value: { userId: "user-123", channel: "in_app", payload: { title: "Hi", body: "Hello from Herald" } } },
 };
 
@@ -32,7 +57,10 @@ function notificationPaths(): Record<string, PathItem> {
         tags,
         parameters: [param("IdempotencyKey"), param("RequestId")],
         requestBody: { required: true, content: json("NotificationRequest", { examples: EXAMPLES }) },
-        responses: { "202": ok("Accepted and durable (or the replay of the first answer to this Idempotency-Key)", "AcceptedBody", REPLAYABLE), ...errors(...ACCEPT_ERRORS) },
+        responses: {
+          "202": ok("Accepted and durable (or the replay of the first answer to this Idempotency-Key)", "AcceptedBody", REPLAYABLE),
+          ...errors(...ACCEPT_ERRORS),
+        },
       },
       get: {
         operationId: "listNotifications",
@@ -43,7 +71,13 @@ function notificationPaths(): Record<string, PathItem> {
           { name: "userId", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
           { name: "status", in: "query", required: false, schema: { type: "string", enum: [...STATUSES] } },
           { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
-          { name: "cursor", in: "query", required: false, description: "Opaque; from a previous page's `nextCursor`", schema: { type: "string", minLength: 1, maxLength: 512 } },
+          {
+            name: "cursor",
+            in: "query",
+            required: false,
+            description: "Opaque; from a previous page's `nextCursor`",
+            schema: { type: "string", minLength: 1, maxLength: 512 },
+          },
           param("RequestId"),
         ],
         responses: { "200": ok("One page", "NotificationPage"), ...errors("InvalidQuery", ...V1_ERRORS) },
@@ -98,20 +132,69 @@ function notificationPaths(): Record<string, PathItem> {
 
 function operationalPaths(): Record<string, PathItem> {
   const common = { security: UNAUTHENTICATED };
-  const health = (path: string, summary: string, description: string, answers: Operation["responses"]): Operation => ({ operationId: `health${path}`, summary, description, tags: ["health"], ...common, responses: answers });
+  const health = (path: string, summary: string, description: string, answers: Operation["responses"]): Operation => ({
+    operationId: `health${path}`,
+    summary,
+    description,
+    tags: ["health"],
+    ...common,
+    responses: answers,
+  });
   const report = (description: string) => ok(description, "HealthReport");
-  const text = (description: string, type: string, headers: ResponseObject["headers"] = REQUEST_ID): ResponseObject => ({ description, headers, content: { [type]: { schema: { type: "string" } } } });
+  const text = (description: string, type: string, headers: ResponseObject["headers"] = REQUEST_ID): ResponseObject => ({
+    description,
+    headers,
+    content: { [type]: { schema: { type: "string" } } },
+  });
   const cacheable = (page: ResponseObject): Operation["responses"] => ({
     "200": { ...page, description: `${page.description}; \`Cache-Control: public, max-age=300\` with an \`ETag\`` },
     "304": { description: "`If-None-Match` named the current ETag", headers: REQUEST_ID },
   });
   return {
     "/health/live": { get: health("Live", "Liveness", "200 while the process serves.", { "200": ok("Alive", "Liveness") }) },
-    "/health/startup": { get: health("Startup", "Startup", "Migrations and streams in place; latched once it passed.", { "200": report("Started"), "503": report("Still starting; `checks` names what is missing") }) },
-    "/health/ready": { get: health("Ready", "Readiness", "Every dependency answered within the deadline, each with its latency. `herald all` adds the processor's lane backlog.", { "200": report("Ready"), "503": report("A dependency failed or did not answer") }) },
-    "/metrics": { get: { operationId: "metrics", summary: "Prometheus metrics", description: "Served when the gateway runs with metrics (as `herald gateway` and `herald all` do). Bounded labels, no tenant or user data.", tags: ["operations"], ...common, responses: { "200": text("Prometheus text exposition", "text/plain", REQUEST_ID) } } },
-    "/openapi.json": { get: { operationId: "openApiDocument", summary: "This document", tags: ["operations"], ...common, responses: cacheable(text("The OpenAPI 3.1 document", "application/json")) } },
-    "/docs": { get: { operationId: "docs", summary: "This document as a page", description: "An interactive reference (Redoc) with search and curl and TypeScript samples, served from this origin only.", tags: ["operations"], ...common, responses: cacheable(text("HTML reference", "text/html")) } },
+    "/health/startup": {
+      get: health("Startup", "Startup", "Migrations and streams in place; latched once it passed.", {
+        "200": report("Started"),
+        "503": report("Still starting; `checks` names what is missing"),
+      }),
+    },
+    "/health/ready": {
+      get: health(
+        "Ready",
+        "Readiness",
+        "Every dependency answered within the deadline, each with its latency. `herald all` adds the processor's lane backlog.",
+        { "200": report("Ready"), "503": report("A dependency failed or did not answer") },
+      ),
+    },
+    "/metrics": {
+      get: {
+        operationId: "metrics",
+        summary: "Prometheus metrics",
+        description: "Served when the gateway runs with metrics (as `herald gateway` and `herald all` do). Bounded labels, no tenant or user data.",
+        tags: ["operations"],
+        ...common,
+        responses: { "200": text("Prometheus text exposition", "text/plain", REQUEST_ID) },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "openApiDocument",
+        summary: "This document",
+        tags: ["operations"],
+        ...common,
+        responses: cacheable(text("The OpenAPI 3.1 document", "application/json")),
+      },
+    },
+    "/docs": {
+      get: {
+        operationId: "docs",
+        summary: "This document as a page",
+        description: "An interactive reference (Redoc) with search and curl and TypeScript samples, served from this origin only.",
+        tags: ["operations"],
+        ...common,
+        responses: cacheable(text("HTML reference", "text/html")),
+      },
+    },
     "/docs/assets/{file}": {
       get: {
         operationId: "docsAsset",
@@ -140,7 +223,8 @@ function build(): OpenApiDocument {
     info: {
       title: "Herald API",
       version: pkg.version,
-      description: "Send notifications through email, SMS, push, webhooks and in-app, read their state and attempts. Every error is `application/problem+json` (RFC 9457).",
+      description:
+        "Send notifications through email, SMS, push, webhooks and in-app, read their state and attempts. Every error is `application/problem+json` (RFC 9457).",
     },
     security: [{ apiKey: [] }],
     tags: [

@@ -17,7 +17,11 @@ export const ERRORS = {
   BadRequest: ["invalid_body", "Malformed JSON, a body that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
   InvalidQuery: ["invalid_query", "A query parameter failed validation, or a cursor this API did not issue (`errors` names each parameter)"],
   Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
-  Unauthorized: ["unauthorized", "Missing or unknown API key", { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } }],
+  Unauthorized: [
+    "unauthorized",
+    "Missing or unknown API key",
+    { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } },
+  ],
   NotFound: ["not_found", "No notification with this id for this tenant (another tenant's id and a malformed id answer the same)"],
   IdempotencyInFlight: ["idempotency_in_flight", "A request with the same Idempotency-Key is still in flight; retry after `Retry-After`", RETRY_AFTER_HEADER],
   PayloadTooLarge: [
@@ -37,7 +41,6 @@ export type ErrorResponse = keyof typeof ERRORS;
 export function errorStatus(name: ErrorResponse): string {
   return String(statusOf(ERRORS[name][0]));
 }
-
 
 /** The error answers an operation can give, each keyed by its status. */
 export function errors(...names: ErrorResponse[]): Operation["responses"] {

@@ -24,7 +24,10 @@ export const param = (name: string): Reference => ({ $ref: `#/components/paramet
 export const header = (name: string): Reference => ({ $ref: `#/components/headers/${name}` });
 export const REQUEST_ID = { "X-Request-Id": header("XRequestId") };
 export const json = (schema: string, extra: Omit<MediaType, "schema"> = {}) => ({ "application/json": { schema: schemaRef(schema), ...extra } });
-export const ok = (description: string, schema: string, extraHeaders: ResponseObject["headers"] = {}): ResponseObject => ({ description, headers: { ...REQUEST_ID, ...extraHeaders }, content: json(schema) });
+export const ok = (description: string, schema: string, extraHeaders: ResponseObject["headers"] = {}): ResponseObject => ({
+  description,
+  headers: { ...REQUEST_ID, ...extraHeaders },
+  content: json(schema),
+});
 export const REPLAYABLE = { "Idempotency-Replayed": header("IdempotencyReplayed") };
 export const UNAUTHENTICATED: Operation["security"] = [];
-

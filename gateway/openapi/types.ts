@@ -56,4 +56,3 @@ export interface OpenApiDocument {
   paths: Record<string, PathItem>;
   components: Components;
 }
-

@@ -40,7 +40,13 @@ function adminAuth(admins: ReadonlyMap<string, string>, tenants: ReadonlyMap<str
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
 const cursor = z.string().min(1).max(512).optional();
 const Query = z.object({ channel: z.enum(CHANNELS).optional(), tenant: storableText().min(1).max(255).optional(), limit, cursor });
-const InvalidQuery = z.object({ limit, cursor: z.string().regex(/^[1-9]\d{0,15}$/, "Not a cursor from this API").optional() });
+const InvalidQuery = z.object({
+  limit,
+  cursor: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, "Not a cursor from this API")
+    .optional(),
+});
 
 /** The body of `POST /admin/v1/dead-letters/replay`; the OpenAPI document is generated from it. */
 export const ReplayBody = z.strictObject({
@@ -87,8 +93,16 @@ export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, st
     if (!parsed.success) throw invalidBody(parsed.error);
     const { since, ...opts } = parsed.data;
     const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) });
-    if (report.dryRun) deps.logger.info({ operator, correlationId: requestId, wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length }, "dry run of a replay: nothing changed");
-    else deps.logger.info({ operator, correlationId: requestId, replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped }, "failed notifications handed to the scheduler");
+    if (report.dryRun)
+      deps.logger.info(
+        { operator, correlationId: requestId, wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length },
+        "dry run of a replay: nothing changed",
+      );
+    else
+      deps.logger.info(
+        { operator, correlationId: requestId, replayed: report.replayed.length, unreplayable: report.unreplayable.length, skipped: report.skipped },
+        "failed notifications handed to the scheduler",
+      );
     return c.json(report);
   });
 

@@ -12,7 +12,9 @@ afterAll(async () => {
   await f.cleanup();
 });
 
-type Result = { index: number; status: "accepted"; id: string; acceptedAt: string } | { index: number; status: "rejected"; error: { status: number; title: string; errors?: { path: string }[] } };
+type Result =
+  | { index: number; status: "accepted"; id: string; acceptedAt: string }
+  | { index: number; status: "rejected"; error: { status: number; title: string; errors?: { path: string }[] } };
 
 async function batch(items: unknown[], headers: Record<string, string> = {}, app = f.app) {
   const res = await send(app, "/v1/notifications/batch", { body: { notifications: items }, headers });
@@ -26,7 +28,11 @@ describe("POST /v1/notifications/batch", () => {
     const { res, body } = await batch([VALID.email, bad, VALID.sms, { channel: "pigeon" }, VALID.push]);
     expect(res.status).toBe(207);
     expect(body.results.map((r) => [r.index, r.status])).toEqual([
-      [0, "accepted"], [1, "rejected"], [2, "accepted"], [3, "rejected"], [4, "accepted"],
+      [0, "accepted"],
+      [1, "rejected"],
+      [2, "accepted"],
+      [3, "rejected"],
+      [4, "accepted"],
     ]);
     expect(body.results[1]).toMatchObject({ error: { status: 400, errors: [{ path: "payload.to" }] } });
     expect(body.results[3]).toMatchObject({ error: { status: 400, errors: [{ path: "channel" }] } });
@@ -60,7 +66,8 @@ describe("POST /v1/notifications/batch", () => {
 
   test("rejects only the item whose publish failed, with 503, and the others stand", async () => {
     const failing: Publisher = {
-      publish: (envelope, msgId) => (envelope.userId === "unlucky" ? Promise.reject(new PublishUnavailableError("down")) : f.publisher.publish(envelope, msgId)),
+      publish: (envelope, msgId) =>
+        envelope.userId === "unlucky" ? Promise.reject(new PublishUnavailableError("down")) : f.publisher.publish(envelope, msgId),
     };
     const app = createApp({ ...f.deps, store: createMemoryStore(), publisher: failing });
     const before = await f.count();

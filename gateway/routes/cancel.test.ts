@@ -20,7 +20,17 @@ afterAll(async () => {
 });
 
 function row(overrides: Partial<NewNotificationRow> = {}): NewNotificationRow {
-  return { id: uuidv7(), tenantId: "acme", userId: "user-c", channel: "sms", type: "transactional", priority: "normal", status: "scheduled", payload: { to: "+14155550100", body: "x" }, ...overrides };
+  return {
+    id: uuidv7(),
+    tenantId: "acme",
+    userId: "user-c",
+    channel: "sms",
+    type: "transactional",
+    priority: "normal",
+    status: "scheduled",
+    payload: { to: "+14155550100", body: "x" },
+    ...overrides,
+  };
 }
 
 const cancel = (id: string, key?: string) => send(app, `/v1/notifications/${id}/cancel`, { method: "POST", ...(key ? { key } : {}) });
@@ -51,7 +61,9 @@ describe("POST /v1/notifications/:id/cancel", () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ id: r.id, status: "cancelled", channel: "sms", userId: "user-c" });
       expect(await statusOf(r.id)).toBe("cancelled");
-      expect(await cancelledEvents(r.id)).toEqual([expect.objectContaining({ v: 1, type: "cancelled", id: r.id, tenantId: "acme", userId: "user-c", channel: "sms" })]);
+      expect(await cancelledEvents(r.id)).toEqual([
+        expect.objectContaining({ v: 1, type: "cancelled", id: r.id, tenantId: "acme", userId: "user-c", channel: "sms" }),
+      ]);
     }
   });
 

@@ -24,7 +24,9 @@ export async function cancelNotification(c: Context<TenantEnv>): Promise<Respons
     case "unknown":
       throw notFound();
     case "not_cancellable":
-      throw new AppError("not_cancellable", { detail: `The notification is ${result.view.status}; only accepted, scheduled or retrying ones can be cancelled` });
+      throw new AppError("not_cancellable", {
+        detail: `The notification is ${result.view.status}; only accepted, scheduled or retrying ones can be cancelled`,
+      });
     case "already_cancelled":
       return c.json(result.view);
     case "cancelled":

@@ -38,6 +38,7 @@ describe("request samples", () => {
   test("the TypeScript sample types the answer from the document's schemas", () => {
     const { typescript } = samplesOf("get", "/v1/notifications/{id}");
     expect(typescript).toContain('const id = "<id>";');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the sample's own template literal
     expect(typescript).toContain("fetch(`http://127.0.0.1:8080/v1/notifications/${id}`");
     expect(typescript).toContain('  status: "accepted" | "scheduled" | "processing"');
     expect(typescript).toEndWith("const answer: NotificationView = await res.json();");
@@ -46,6 +47,7 @@ describe("request samples", () => {
   test("probes take no key, admin routes the admin key, required query parameters are placeholders", () => {
     expect(samplesOf("get", "/health/live").curl).toBe('curl -s "http://127.0.0.1:8080/health/live"');
     expect(samplesOf("get", "/admin/v1/dead-letters").curl).toContain("$HERALD_ADMIN_KEY");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the sample's own template literal
     expect(samplesOf("get", "/v1/inbox").typescript).toContain("?userId=${encodeURIComponent(userId)}`");
   });
 
@@ -58,12 +60,25 @@ describe("request samples", () => {
   });
 
   test("every TypeScript sample typechecks under strict", () => {
-    const files = new Map(operationsOf(doc).map(({ method, path, op }, i) => [`/samples/${i}-${op.operationId}.ts`, `${codeSamples(doc, method, path, op)[1]?.source}\nexport {};`]));
+    const files = new Map(
+      operationsOf(doc).map(({ method, path, op }, i) => [
+        `/samples/${i}-${op.operationId}.ts`,
+        `${codeSamples(doc, method, path, op)[1]?.source}\nexport {};`,
+      ]),
+    );
     files.set("/samples/env.d.ts", "declare const process: { env: Record<string, string | undefined> };");
-    const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ["lib.es2022.d.ts", "lib.dom.d.ts"], types: [] };
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      lib: ["lib.es2022.d.ts", "lib.dom.d.ts"],
+      types: [],
+    };
     const host = ts.createCompilerHost(options);
     const { getSourceFile, fileExists, readFile } = host;
-    host.getSourceFile = (name, version, ...rest) => (files.has(name) ? ts.createSourceFile(name, files.get(name) ?? "", version) : getSourceFile.call(host, name, version, ...rest));
+    host.getSourceFile = (name, version, ...rest) =>
+      files.has(name) ? ts.createSourceFile(name, files.get(name) ?? "", version) : getSourceFile.call(host, name, version, ...rest);
     host.fileExists = (name) => files.has(name) || fileExists.call(host, name);
     host.readFile = (name) => files.get(name) ?? readFile.call(host, name);
     const program = ts.createProgram([...files.keys()], options, host);

@@ -51,7 +51,18 @@ function curl(r: RequestShape): string {
   return lines.join(" \\\n  ");
 }
 
-type SchemaShape = { $ref?: string; const?: unknown; enum?: unknown[]; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; type?: string | string[]; items?: JsonSchema; properties?: Record<string, JsonSchema>; required?: string[]; additionalProperties?: JsonSchema | boolean };
+type SchemaShape = {
+  $ref?: string;
+  const?: unknown;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  type?: string | string[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: JsonSchema | boolean;
+};
 
 /** `name?: Type;` for each property, or undefined when the schema lists none. */
 function members(schema: SchemaShape, named: Set<string>): string[] | undefined {
@@ -114,13 +125,24 @@ function typescript(doc: OpenApiDocument, r: RequestShape, op: Operation): strin
   const [type, media] = Object.entries(ok?.content ?? {})[0] ?? [];
   const ref = media?.schema.$ref;
   const decls = typeof ref === "string" ? typeDeclarations(doc, refName(ref)) : [];
-  const headers = [...(r.keyVar ? [`Authorization: \`Bearer \${process.env.${r.keyVar}}\``] : []), ...r.headers.map(([name, , ts]) => `${/^\w+$/.test(name) ? name : `"${name}"`}: ${ts}`)];
-  const init = [...(r.method === "GET" ? [] : [`method: "${r.method}"`]), ...(headers.length ? [`headers: {\n    ${headers.join(",\n    ")},\n  }`] : []), ...(r.body === undefined ? [] : [`body: JSON.stringify(${indent(json(r.body), "  ")})`])];
+  const headers = [
+    ...(r.keyVar ? [`Authorization: \`Bearer \${process.env.${r.keyVar}}\``] : []),
+    ...r.headers.map(([name, , ts]) => `${/^\w+$/.test(name) ? name : `"${name}"`}: ${ts}`),
+  ];
+  const init = [
+    ...(r.method === "GET" ? [] : [`method: "${r.method}"`]),
+    ...(headers.length ? [`headers: {\n    ${headers.join(",\n    ")},\n  }`] : []),
+    ...(r.body === undefined ? [] : [`body: JSON.stringify(${indent(json(r.body), "  ")})`]),
+  ];
   // biome-ignore lint/suspicious/noTemplateCurlyInString: writes the sample's own template literal
   const url = r.url.includes("<") ? `\`${r.url.replace(/=<(\w+)>/g, "=${encodeURIComponent($1)}").replace(/<(\w+)>/g, "${$1}")}\`` : `"${r.url}"`;
   const call = `const res = await fetch(${url}${init.length ? `, {\n  ${init.join(",\n  ")},\n}` : ""});`;
   const placeholders = [...r.url.matchAll(/<(\w+)>/g)].map(([, name]) => `const ${name} = "<${name}>";`);
-  const read = decls.length ? `const answer: ${refName(ref as string)} = await res.json();` : type?.includes("json") ? "const answer: unknown = await res.json();" : "const answer: string = await res.text();";
+  const read = decls.length
+    ? `const answer: ${refName(ref as string)} = await res.json();`
+    : type?.includes("json")
+      ? "const answer: unknown = await res.json();"
+      : "const answer: string = await res.text();";
   // biome-ignore lint/suspicious/noTemplateCurlyInString: writes the sample's own template literal
   const check = "if (!res.ok) throw new Error(`${res.status}: ${await res.text()}`); // an application/problem+json body";
   return [...decls, ...(decls.length ? [""] : []), ...placeholders, call, check, read].join("\n");
@@ -137,6 +159,7 @@ export function codeSamples(doc: OpenApiDocument, method: string, path: string, 
 
 /** A copy of the document whose every operation carries its samples; the contract at /openapi.json stays without them. */
 export function withCodeSamples(doc: OpenApiDocument): OpenApiDocument {
-  const samplesOf = (path: string, item: PathItem) => Object.fromEntries(Object.entries(item).map(([method, op]) => [method, { ...op, "x-codeSamples": codeSamples(doc, method, path, op) }]));
+  const samplesOf = (path: string, item: PathItem) =>
+    Object.fromEntries(Object.entries(item).map(([method, op]) => [method, { ...op, "x-codeSamples": codeSamples(doc, method, path, op) }]));
   return { ...doc, paths: Object.fromEntries(Object.entries(doc.paths).map(([path, item]) => [path, samplesOf(path, item)])) };
 }

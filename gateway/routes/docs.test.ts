@@ -62,14 +62,23 @@ describe("GET /docs", () => {
 
   test("loads Redoc's bundle and the document from this origin only", () => {
     const urls = urlsOf(html);
-    expect(urls).toEqual([expect.stringMatching(/^openapi\.json$/), expect.stringMatching(/^docs\/assets\/openapi\.[0-9a-f]{8}\.json$/), expect.stringMatching(/^docs\/assets\/redoc\.standalone\.[0-9a-f]{8}\.js$/)]);
+    expect(urls).toEqual([
+      expect.stringMatching(/^openapi\.json$/),
+      expect.stringMatching(/^docs\/assets\/openapi\.[0-9a-f]{8}\.json$/),
+      expect.stringMatching(/^docs\/assets\/redoc\.standalone\.[0-9a-f]{8}\.js$/),
+    ]);
     expect(html).toContain(`<script src="${urls[2]}"></script>`);
     expect(html).not.toMatch(/\/\/|<link|<iframe|<img|@import|url\(/i);
   });
 
   test("its Content-Security-Policy allows this origin and nothing elsewhere", () => {
     const csp = res.headers.get("content-security-policy") ?? "";
-    const directives = new Map(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name = "", ...sources]) => [name, sources]));
+    const directives = new Map(
+      csp
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name = "", ...sources]) => [name, sources]),
+    );
     expect(directives.get("default-src")).toEqual(["'none'"]);
     expect(directives.get("script-src")).toEqual(["'self'"]);
     expect(directives.get("connect-src")).toEqual(["'self'"]);

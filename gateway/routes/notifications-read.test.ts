@@ -15,17 +15,48 @@ afterAll(async () => {
 
 /** A row as the processor would have written it. */
 function row(overrides: Partial<NewNotificationRow> = {}): NewNotificationRow {
-  return { id: uuidv7(), tenantId: "acme", userId: "user-db", channel: "email", type: "transactional", priority: "normal", status: "sent", payload: {}, ...overrides };
+  return {
+    id: uuidv7(),
+    tenantId: "acme",
+    userId: "user-db",
+    channel: "email",
+    type: "transactional",
+    priority: "normal",
+    status: "sent",
+    payload: {},
+    ...overrides,
+  };
 }
 
 describe("GET /v1/notifications/:id", () => {
   test("answers the row's fields once Postgres has it", async () => {
-    const r = row({ status: "failed", attempts: 3, lastError: "boom", metadata: { k: "v" }, correlationId: "c-1", sentAt: null, createdAt: new Date("2026-01-02T03:04:05.678Z"), updatedAt: new Date("2026-01-02T03:05:00.000Z") });
+    const r = row({
+      status: "failed",
+      attempts: 3,
+      lastError: "boom",
+      metadata: { k: "v" },
+      correlationId: "c-1",
+      sentAt: null,
+      createdAt: new Date("2026-01-02T03:04:05.678Z"),
+      updatedAt: new Date("2026-01-02T03:05:00.000Z"),
+    });
     await f.db.db.insert(notifications).values(r);
     const body = await (await send(f.app, `/v1/notifications/${r.id}`)).json();
     expect(body).toEqual({
-      id: r.id, userId: "user-db", channel: "email", type: "transactional", priority: "normal", status: "failed", attempts: 3, lastError: "boom",
-      createdAt: "2026-01-02T03:04:05.678Z", updatedAt: "2026-01-02T03:05:00.000Z", sentAt: null, scheduledFor: null, metadata: { k: "v" }, correlationId: "c-1",
+      id: r.id,
+      userId: "user-db",
+      channel: "email",
+      type: "transactional",
+      priority: "normal",
+      status: "failed",
+      attempts: 3,
+      lastError: "boom",
+      createdAt: "2026-01-02T03:04:05.678Z",
+      updatedAt: "2026-01-02T03:05:00.000Z",
+      sentAt: null,
+      scheduledFor: null,
+      metadata: { k: "v" },
+      correlationId: "c-1",
     });
   });
 
@@ -91,14 +122,46 @@ describe("GET /v1/notifications/:id/attempts", () => {
     const r = row();
     await f.db.db.insert(notifications).values(r);
     await f.db.db.insert(deliveryAttempts).values([
-      { notificationId: r.id, attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, providerMessageId: "<m-2@example.com>", createdAt: new Date("2026-01-01T00:00:02Z") },
-      { notificationId: r.id, attempt: 1, provider: "smtp", outcome: "retryable_error", latencyMs: 30, error: "timeout", createdAt: new Date("2026-01-01T00:00:01Z") },
+      {
+        notificationId: r.id,
+        attempt: 2,
+        provider: "smtp",
+        outcome: "sent",
+        latencyMs: 12,
+        providerMessageId: "<m-2@example.com>",
+        createdAt: new Date("2026-01-01T00:00:02Z"),
+      },
+      {
+        notificationId: r.id,
+        attempt: 1,
+        provider: "smtp",
+        outcome: "retryable_error",
+        latencyMs: 30,
+        error: "timeout",
+        createdAt: new Date("2026-01-01T00:00:01Z"),
+      },
     ]);
     const body = await (await send(f.app, `/v1/notifications/${r.id}/attempts`)).json();
     expect(body).toEqual({
       data: [
-        { attempt: 1, provider: "smtp", outcome: "retryable_error", latencyMs: 30, error: "timeout", providerMessageId: null, createdAt: "2026-01-01T00:00:01.000Z" },
-        { attempt: 2, provider: "smtp", outcome: "sent", latencyMs: 12, error: null, providerMessageId: "<m-2@example.com>", createdAt: "2026-01-01T00:00:02.000Z" },
+        {
+          attempt: 1,
+          provider: "smtp",
+          outcome: "retryable_error",
+          latencyMs: 30,
+          error: "timeout",
+          providerMessageId: null,
+          createdAt: "2026-01-01T00:00:01.000Z",
+        },
+        {
+          attempt: 2,
+          provider: "smtp",
+          outcome: "sent",
+          latencyMs: 12,
+          error: null,
+          providerMessageId: "<m-2@example.com>",
+          createdAt: "2026-01-01T00:00:02.000Z",
+        },
       ],
     });
     expect((await send(f.app, `/v1/notifications/${r.id}/attempts`, { key: OTHER_KEY })).status).toBe(404);

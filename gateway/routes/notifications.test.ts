@@ -69,8 +69,20 @@ describe("POST /v1/notifications", () => {
     const got = await send(f.app, `/v1/notifications/${id}`);
     expect(got.status).toBe(200);
     expect(await got.json()).toEqual({
-      id, userId: "user-1", channel: "in_app", type: "system", priority: "normal", status: "accepted", attempts: 0, lastError: null,
-      createdAt: acceptedAt, updatedAt: acceptedAt, sentAt: null, scheduledFor: null, metadata: { orderId: "o-1" }, correlationId: "ryw-1",
+      id,
+      userId: "user-1",
+      channel: "in_app",
+      type: "system",
+      priority: "normal",
+      status: "accepted",
+      attempts: 0,
+      lastError: null,
+      createdAt: acceptedAt,
+      updatedAt: acceptedAt,
+      sentAt: null,
+      scheduledFor: null,
+      metadata: { orderId: "o-1" },
+      correlationId: "ryw-1",
     });
   });
 });

@@ -35,7 +35,11 @@ const encoder = new TextEncoder();
  * without a key. The hash is of the parsed body in canonical form, so the
  * same JSON serialized differently is the same request.
  */
-async function keyedBy<T>(c: Context<TenantEnv>, body: unknown, idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>): Promise<{ scope: IdempotencyScope; ids: T } | null> {
+async function keyedBy<T>(
+  c: Context<TenantEnv>,
+  body: unknown,
+  idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>,
+): Promise<{ scope: IdempotencyScope; ids: T } | null> {
   const key = parseIdempotencyKey(c.req.header("idempotency-key"));
   if (key === null) return null;
   const { tenant, deps } = c.var;
@@ -80,7 +84,14 @@ export function notificationRoutes(): Hono<TenantEnv> {
     if (!parsed.success) throw invalidBody(parsed.error);
     const keyed = await keyedBy(c, body, idForKey);
     const scope = keyed?.scope ?? null;
-    const acceptance = accept(parsed.data, { tenant, idempotencyKey: scope?.key ?? null, correlationId: requestId, now: new Date(), id: keyed?.ids, requestHash: scope?.bodyHash });
+    const acceptance = accept(parsed.data, {
+      tenant,
+      idempotencyKey: scope?.key ?? null,
+      correlationId: requestId,
+      now: new Date(),
+      id: keyed?.ids,
+      requestHash: scope?.bodyHash,
+    });
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
@@ -121,7 +132,8 @@ export function notificationRoutes(): Hono<TenantEnv> {
       await releaseQuietly(deps, scope);
       throw unavailable(outcome.publishError);
     }
-    if (outcome.unavailable > 0) deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable, correlationId: requestId, tenantId: tenant }, "batch partly published");
+    if (outcome.unavailable > 0)
+      deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable, correlationId: requestId, tenantId: tenant }, "batch partly published");
     logInfo(deps.logger, { correlationId: requestId, tenantId: tenant }, "batch accepted", { accepted: outcome.accepted, items: outcome.results.length });
     // A partial answer is stored too: its accepted ids are durable, and a replay must not mint new ones.
     const status = outcome.accepted === outcome.results.length ? 202 : 207;

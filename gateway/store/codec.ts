@@ -6,9 +6,7 @@ import type { AcceptedView } from "../../schemas/views.ts";
  * written through Redis can be read back through Upstash (same server) and
  * the claim rules live in exactly one place.
  */
-export type IdempotencyRecord =
-  | { state: "pending"; bodyHash: string }
-  | { state: "completed"; bodyHash: string; response: StoredResponse };
+export type IdempotencyRecord = { state: "pending"; bodyHash: string } | { state: "completed"; bodyHash: string; response: StoredResponse };
 
 /** Key of an idempotency record; each part is URI-encoded so a ':' inside a tenant or key cannot collide. */
 export function idempotencyKey(prefix: string, tenant: string, key: string): string {

@@ -1,12 +1,4 @@
-import {
-  acceptedKey,
-  decodeRecord,
-  decodeView,
-  encodeCompleted,
-  encodeView,
-  idempotencyKey,
-  runClaim,
-} from "./codec.ts";
+import { acceptedKey, decodeRecord, decodeView, encodeCompleted, encodeView, idempotencyKey, runClaim } from "./codec.ts";
 import type { GatewayStore } from "./types.ts";
 
 interface Entry {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testNamespace } from "../../test/support/services.ts";
 import { STORE_ADAPTERS, type TestStore } from "../../test/support/stores.ts";
 import type { GatewayStore } from "./types.ts";
-import { type AcceptedView } from "../../schemas/views.ts";
+import type { AcceptedView } from "../../schemas/views.ts";
 
 const DAY_MS = 86_400_000;
 const PREFIX = `herald:${testNamespace()}:`;

@@ -1,4 +1,3 @@
-
 import type { AcceptedView } from "../../schemas/views.ts";
 /**
  * The gateway's only shared state: idempotency records (the first of the dedupe layers) and
@@ -34,15 +33,10 @@ export interface GatewayStore {
   close(): Promise<void>;
 }
 
-export type ClaimResult =
-  | { kind: "claimed" }
-  | { kind: "in_flight" }
-  | { kind: "replay"; response: StoredResponse }
-  | { kind: "mismatch" };
+export type ClaimResult = { kind: "claimed" } | { kind: "in_flight" } | { kind: "replay"; response: StoredResponse } | { kind: "mismatch" };
 
 /** A response to replay byte for byte. */
 export interface StoredResponse {
   status: number;
   body: string;
 }
-

@@ -1,14 +1,5 @@
 import { Redis } from "@upstash/redis";
-import {
-  acceptedKey,
-  decodeView,
-  encodeCompleted,
-  encodeView,
-  idempotencyKey,
-  PENDING_PREFIX,
-  RELEASE_IF_PENDING_LUA,
-  runClaim,
-} from "./codec.ts";
+import { acceptedKey, decodeView, encodeCompleted, encodeView, idempotencyKey, PENDING_PREFIX, RELEASE_IF_PENDING_LUA, runClaim } from "./codec.ts";
 import type { GatewayStore } from "./types.ts";
 
 export interface UpstashStoreOptions {

@@ -6,7 +6,7 @@ import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES } from "../../schemas/enums.ts
 import { notifications } from "../../schemas/tables.ts";
 import { cancelRow, insertCancelled } from "./notification-repository.ts";
 import { toView, viewColumns } from "./reads.ts";
-import type { AcceptedView, NotificationCanceller, } from "../../schemas/views.ts";
+import type { AcceptedView, NotificationCanceller } from "../../schemas/views.ts";
 
 const Recalled = z.object({ channel: z.enum(CHANNELS), type: z.enum(NOTIFICATION_TYPES), priority: z.enum(PRIORITIES) });
 

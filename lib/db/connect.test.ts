@@ -22,7 +22,9 @@ test("PGlite migrates and runs the processor's claim and outcomes statements", a
     const e = envelope();
     const claimed = await claim(handle.sql, [e], Date.now());
     expect([...claimed.firstSeen]).toEqual([e.id]);
-    await writeOutcomes(handle.sql, [{ id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: null }]);
+    await writeOutcomes(handle.sql, [
+      { id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: null },
+    ]);
     expect((await readStates(handle.sql, [e.id])).get(e.id)).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null });
   } finally {
     await handle.close();
@@ -65,7 +67,10 @@ test("a pool whose connections are terminated again and again settles every quer
   const worker = async () => {
     while (running) {
       const settled = await Promise.race([
-        handle.db.execute(sql`select pg_sleep(0.002), ${JSON.stringify({ a: 1 })}::jsonb`).then(() => "ok" as const, () => "failed" as const),
+        handle.db.execute(sql`select pg_sleep(0.002), ${JSON.stringify({ a: 1 })}::jsonb`).then(
+          () => "ok" as const,
+          () => "failed" as const,
+        ),
         Bun.sleep(10_000).then(() => "hung" as const),
       ]);
       if (settled === "hung") throw new Error("a query neither answered nor failed within 10 s");

@@ -63,7 +63,9 @@ export async function openPglite(dir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   // Handed over explicitly: PGlite looks for these beside its own module, which a compiled binary does not have.
-  const [pgliteWasmModule, initdbWasmModule] = await Promise.all([pgliteWasm, initdbWasm].map(async (path) => WebAssembly.compile(await Bun.file(path).arrayBuffer())));
+  const [pgliteWasmModule, initdbWasmModule] = await Promise.all(
+    [pgliteWasm, initdbWasm].map(async (path) => WebAssembly.compile(await Bun.file(path).arrayBuffer())),
+  );
   const client = new PGlite(dir, { pgliteWasmModule, initdbWasmModule, fsBundle: Bun.file(pgliteData) });
   const db = drizzle(client, { schema }) as unknown as Database;
   const sql: Sql = { run: async (text, params) => (await client.query<SqlRow>(text, params)).rows };

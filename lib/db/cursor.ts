@@ -13,7 +13,10 @@ function isRealTime(exact: string): boolean {
 /** Opaque to clients: base64url of a JSON pair, so its shape can change without a new API version. */
 export function encodeCursor(cursor: Cursor): string {
   // The JSON is plain ASCII (a timestamp and a UUID), which is what btoa accepts.
-  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(JSON.stringify([cursor.createdAt, cursor.id]))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 /**

@@ -107,6 +107,7 @@ export function refusalReason(err: unknown): string {
 
 function rootCause(err: unknown): unknown {
   let e = err;
-  for (let depth = 0; depth < 5 && typeof e === "object" && e !== null && (e as { cause?: unknown }).cause !== undefined; depth++) e = (e as { cause?: unknown }).cause;
+  for (let depth = 0; depth < 5 && typeof e === "object" && e !== null && (e as { cause?: unknown }).cause !== undefined; depth++)
+    e = (e as { cause?: unknown }).cause;
   return e;
 }

@@ -22,7 +22,15 @@ export function failedRows(f: { channel?: Channel; tenant?: string; since?: Date
 /** Failed notifications, oldest failure first, keyset-paginated; `next` is null on the last page. */
 export async function listDeadLetters(db: Database, query: DeadLetterQuery): Promise<{ data: DeadLetterSummary[]; next: FailedPosition | null }> {
   const rows = await db
-    .select({ id: notifications.id, tenantId: notifications.tenantId, channel: notifications.channel, error: notifications.lastError, attempts: notifications.attempts, updatedAt: notifications.updatedAt, at: exactTime(notifications.updatedAt) })
+    .select({
+      id: notifications.id,
+      tenantId: notifications.tenantId,
+      channel: notifications.channel,
+      error: notifications.lastError,
+      attempts: notifications.attempts,
+      updatedAt: notifications.updatedAt,
+      at: exactTime(notifications.updatedAt),
+    })
     .from(notifications)
     .where(failedRows(query))
     .orderBy(...oldestFirst)
@@ -34,4 +42,3 @@ export async function listDeadLetters(db: Database, query: DeadLetterQuery): Pro
     next: rows.length > query.limit && last !== undefined ? { at: last.at, id: last.id } : null,
   };
 }
-

@@ -1,4 +1,4 @@
-import { and, count, isNull, } from "drizzle-orm";
+import { and, count, isNull } from "drizzle-orm";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/recorder.ts";
 import type { Database } from "../../schemas/database.ts";
 import { InAppPayload } from "../../schemas/request.ts";
@@ -8,12 +8,30 @@ import { inboxColumns, iso, newestPage, splitPage } from "./reads.ts";
 import type { Inbox, InboxItem, InboxQuery } from "../../schemas/views.ts";
 
 const columns = inboxColumns;
-type Row = { id: string; payload: Record<string, unknown>; type: string; metadata: Record<string, string> | null; createdAt: Date; sentAt: Date | null; readAt: Date | null };
+type Row = {
+  id: string;
+  payload: Record<string, unknown>;
+  type: string;
+  metadata: Record<string, string> | null;
+  createdAt: Date;
+  sentAt: Date | null;
+  readAt: Date | null;
+};
 
 function toItem(row: Row): InboxItem {
   // Rows of the in_app channel carry an InAppPayload: the gateway validated it and the sender checked it again.
   const payload = InAppPayload.parse(row.payload);
-  return { id: row.id, title: payload.title, body: payload.body, data: payload.data ?? null, type: row.type, metadata: row.metadata, createdAt: row.createdAt.toISOString(), sentAt: iso(row.sentAt), readAt: iso(row.readAt) };
+  return {
+    id: row.id,
+    title: payload.title,
+    body: payload.body,
+    data: payload.data ?? null,
+    type: row.type,
+    metadata: row.metadata,
+    createdAt: row.createdAt.toISOString(),
+    sentAt: iso(row.sentAt),
+    readAt: iso(row.readAt),
+  };
 }
 
 const delivered = deliveredInApp;
@@ -25,7 +43,10 @@ export function inboxPageQuery(db: Database, tenant: string, query: InboxQuery) 
 
 /** The user's unread count, read from the `notifications_inbox_unread` partial index. Exported for its plan's test. */
 export function unreadCountQuery(db: Database, tenant: string, userId: string) {
-  return db.select({ n: count() }).from(notifications).where(and(delivered(tenant, userId), isNull(notifications.readAt)));
+  return db
+    .select({ n: count() })
+    .from(notifications)
+    .where(and(delivered(tenant, userId), isNull(notifications.readAt)));
 }
 
 /**

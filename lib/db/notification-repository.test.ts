@@ -36,7 +36,14 @@ describe("store", () => {
     expect(first.rows.get(later.id)?.attempts).toBe(0);
     expect(first.rows.get(later.id)?.status).toBe("scheduled");
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, a.id));
-    expect(row).toMatchObject({ tenantId: a.tenantId, userId: a.userId, channel: a.channel, payload: a.payload, metadata: { orderId: "o-1" }, idempotencyKey: "claim-a" });
+    expect(row).toMatchObject({
+      tenantId: a.tenantId,
+      userId: a.userId,
+      channel: a.channel,
+      payload: a.payload,
+      metadata: { orderId: "o-1" },
+      idempotencyKey: "claim-a",
+    });
     expect(row?.createdAt.toISOString()).toBe(a.acceptedAt);
 
     const b = envelope();
@@ -49,14 +56,20 @@ describe("store", () => {
     const owner = envelope({ idempotencyKey: "claim-k" });
     await claim(db.sql, [owner], Date.now());
     const other = envelope({ idempotencyKey: "claim-k" });
-    const err = await claim(db.sql, [other], Date.now()).then(() => null, (e: unknown) => e);
+    const err = await claim(db.sql, [other], Date.now()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRefusedData(err)).toBe(true);
     expect((await readStates(db.sql, [other.id])).has(other.id)).toBe(false);
   });
 
   test("claim refuses a batch holding text Postgres cannot store, as data Postgres refuses", async () => {
     const poison = envelope({ payload: { title: "t", body: "a\u0000b" } });
-    const err = await claim(db.sql, [envelope(), poison], Date.now()).then(() => null, (e: unknown) => e);
+    const err = await claim(db.sql, [envelope(), poison], Date.now()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isRefusedData(err)).toBe(true);
   });
 
@@ -84,7 +97,10 @@ describe("store", () => {
     const done = envelope();
     await claim(db.sql, [open, done], Date.now());
     await writeOutcomes(db.sql, [outcome(open.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }), outcome(done.id)]);
-    const begun = await beginAttempts(db.sql, [{ id: open.id, attempt: 2 }, { id: done.id, attempt: 2 }]);
+    const begun = await beginAttempts(db.sql, [
+      { id: open.id, attempt: 2 },
+      { id: done.id, attempt: 2 },
+    ]);
     expect([...begun]).toEqual([open.id]);
     const states = await readStates(db.sql, [open.id, done.id]);
     expect(states.get(open.id)).toMatchObject({ status: "processing", attempts: 2 });
@@ -101,7 +117,10 @@ describe("store", () => {
     await db.db.update(notifications).set({ status: "cancelled" }).where(eq(notifications.id, cancelled.id));
     // A stuck processing row (its attempt 1 cut short) is begun again as attempt 2, once.
     const [first, second] = await Promise.all([
-      beginAttempts(db.sql, [{ id: cancelled.id, attempt: 2 }, { id: stuck.id, attempt: 2 }]),
+      beginAttempts(db.sql, [
+        { id: cancelled.id, attempt: 2 },
+        { id: stuck.id, attempt: 2 },
+      ]),
       beginAttempts(db.sql, [{ id: stuck.id, attempt: 2 }]),
     ]);
     expect(first.size + second.size).toBe(1);
@@ -112,7 +131,9 @@ describe("store", () => {
   test("writeOutcomes records an interrupted attempt beside the next one, and stores provider text Postgres would refuse", async () => {
     const e = envelope();
     await claim(db.sql, [e], Date.now());
-    await writeOutcomes(db.sql, [outcome(e.id, { attempt: 2, outcome: "retryable_error", status: "retrying", error: "bad \u0000 answer \ud800", interrupted: 1 })]);
+    await writeOutcomes(db.sql, [
+      outcome(e.id, { attempt: 2, outcome: "retryable_error", status: "retrying", error: "bad \u0000 answer \ud800", interrupted: 1 }),
+    ]);
     const attempts = await db.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, e.id)).orderBy(deliveryAttempts.attempt);
     expect(attempts.map((a) => [a.attempt, a.outcome, a.error])).toEqual([
       [1, "interrupted", "the processor stopped before this attempt finished"],

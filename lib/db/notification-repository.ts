@@ -125,7 +125,9 @@ const CLAIM_READ_SQL = `
  * (its first try committed but the answer was lost) recognises its own rows by it.
  */
 export function batchStamp(nowMs: number): string {
-  const micros = Math.floor(Math.random() * 1000).toString().padStart(3, "0");
+  const micros = Math.floor(Math.random() * 1000)
+    .toString()
+    .padStart(3, "0");
   return new Date(nowMs).toISOString().replace("Z", `${micros}Z`);
 }
 
@@ -349,7 +351,13 @@ export async function takeForReplay(db: Executor, ids: string[]) {
     .update(notifications)
     .set({ status: "retrying", updatedAt: sql`now()` })
     .where(and(inArray(notifications.id, ids), eq(notifications.status, "failed")))
-    .returning({ id: notifications.id, tenantId: notifications.tenantId, userId: notifications.userId, channel: notifications.channel, attempts: notifications.attempts });
+    .returning({
+      id: notifications.id,
+      tenantId: notifications.tenantId,
+      userId: notifications.userId,
+      channel: notifications.channel,
+      attempts: notifications.attempts,
+    });
 }
 
 /** Scheduled rows the scheduler released to their lanes: `scheduled` → `accepted`. */

@@ -42,7 +42,10 @@ async function planOf(query: { toSQL(): { sql: string; params: unknown[] } }): P
   return client.begin(async (tx) => {
     await tx`set local enable_seqscan = off`;
     await tx`set local enable_bitmapscan = off`;
-    const [row] = await tx.unsafe<Array<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>>(`explain (format json) ${sql}`, params as postgres.ParameterOrJSON<never>[]);
+    const [row] = await tx.unsafe<Array<{ "QUERY PLAN": Array<{ Plan: PlanNode }> }>>(
+      `explain (format json) ${sql}`,
+      params as postgres.ParameterOrJSON<never>[],
+    );
     const plan = row?.["QUERY PLAN"][0]?.Plan;
     if (plan === undefined) throw new Error("no plan");
     return nodes(plan);

@@ -6,7 +6,6 @@ import { deliveryAttempts, notifications, type NotificationRow } from "../../sch
 import { encodeCursor } from "./cursor.ts";
 import type { Cursor, ListQuery, NotificationReader, NotificationView } from "../../schemas/views.ts";
 
-
 /** A nullable timestamp as the API shows it. */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -47,7 +46,6 @@ export const inboxColumns = {
   sentAt: notifications.sentAt,
   readAt: notifications.readAt,
 };
-
 
 /**
  * created_at at full microsecond precision, in UTC: a JS Date keeps only

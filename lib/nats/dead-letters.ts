@@ -7,7 +7,13 @@ import { NOOP_METRICS, timePublish, type MetricsRecorder } from "../telemetry/re
 import type { AckPublisher } from "./ack-publisher.ts";
 
 /** Publishes a dead letter and waits for the stream's ack; the msg id makes a repeat of this step a no-op. */
-export function publishDeadLetter(publisher: AckPublisher, subject: string, record: DeadLetterRecord, msgId: string, metrics: MetricsRecorder = NOOP_METRICS): Promise<void> {
+export function publishDeadLetter(
+  publisher: AckPublisher,
+  subject: string,
+  record: DeadLetterRecord,
+  msgId: string,
+  metrics: MetricsRecorder = NOOP_METRICS,
+): Promise<void> {
   return timePublish(metrics, "dlq", () => publisher.publish(subject, JSON.stringify(record), msgId));
 }
 
@@ -19,7 +25,11 @@ export function dlqSubjectFor(topo: Topology, workSubject: string): string {
 }
 
 /** The dead-letter stream's `invalid` records after sequence `after`, oldest first; `next` is null once the stream's end is reached. */
-export async function listInvalidDeadLetters(nc: NatsConnection, topo: Topology, query: { limit: number; after?: number }): Promise<{ data: InvalidDeadLetter[]; next: number | null }> {
+export async function listInvalidDeadLetters(
+  nc: NatsConnection,
+  topo: Topology,
+  query: { limit: number; after?: number },
+): Promise<{ data: InvalidDeadLetter[]; next: number | null }> {
   const { state } = await (await jetstreamManager(nc)).streams.info(topo.streams.dlq);
   const start = Math.max(state.first_seq, (query.after ?? 0) + 1);
   const data: InvalidDeadLetter[] = [];
@@ -34,7 +44,8 @@ export async function listInvalidDeadLetters(nc: NatsConnection, topo: Topology,
         got++;
         seen = m.seq;
         const record = DeadLetterRecord.safeParse(jsonOf(m));
-        if (record.success && record.data.reason === "invalid") data.push({ seq: m.seq, subject: record.data.subject, error: record.data.error, failedAt: record.data.failedAt });
+        if (record.success && record.data.reason === "invalid")
+          data.push({ seq: m.seq, subject: record.data.subject, error: record.data.error, failedAt: record.data.failedAt });
         if (data.length >= query.limit || seen >= state.last_seq) break;
       }
       // The rest aged out meanwhile.
@@ -54,4 +65,3 @@ function jsonOf(m: JsMsg): unknown {
     return null;
   }
 }
-

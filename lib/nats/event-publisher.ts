@@ -14,7 +14,13 @@ export function eventMsgId(ev: Pick<LifecycleEvent, "id" | "type" | "attempt">):
  * informational and go out after the state is committed, so a failed publish is
  * logged, not retried: redelivering the work message would not re-send it anyway.
  */
-export async function publishEvents(publisher: AckPublisher, topo: Topology, events: LifecycleEvent[], log: Logger, metrics: MetricsRecorder = NOOP_METRICS): Promise<void> {
+export async function publishEvents(
+  publisher: AckPublisher,
+  topo: Topology,
+  events: LifecycleEvent[],
+  log: Logger,
+  metrics: MetricsRecorder = NOOP_METRICS,
+): Promise<void> {
   if (events.length === 0) return;
   const started = performance.now();
   const report = await publisher.publishAll(events.map((ev) => ({ subject: topo.eventSubject(ev.type), data: JSON.stringify(ev), msgId: eventMsgId(ev) })));

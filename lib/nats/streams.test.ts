@@ -45,7 +45,12 @@ test("ensureStreams asks for the configured replicas: a single server refuses 3 
     );
     expect(String(err)).toMatch(/replicas > 1 not supported in non-clustered mode/i);
     const jsm = await jetstreamManager(nc);
-    expect(await jsm.streams.info(other.streams.work).then(() => "exists", () => "absent")).toBe("absent");
+    expect(
+      await jsm.streams.info(other.streams.work).then(
+        () => "exists",
+        () => "absent",
+      ),
+    ).toBe("absent");
   } finally {
     await deleteNamespaceStreams(nc, other);
   }

@@ -89,8 +89,7 @@ async function exists(info: () => Promise<unknown>): Promise<boolean> {
     await info();
     return true;
   } catch (err) {
-    const notFound =
-      err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
+    const notFound = err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound);
     if (notFound) return false;
     throw err;
   }

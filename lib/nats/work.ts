@@ -51,7 +51,10 @@ export function createWorkPublisher(nc: NatsConnection, topo: Topology, opts: Wo
     failure: unavailable,
   });
   // Built once each instead of one string per message.
-  const subjects = Object.fromEntries(PRIORITIES.map((p) => [p, Object.fromEntries(CHANNELS.map((c) => [c, topo.sendSubject(p, c)]))])) as Record<Priority, Record<Channel, string>>;
+  const subjects = Object.fromEntries(PRIORITIES.map((p) => [p, Object.fromEntries(CHANNELS.map((c) => [c, topo.sendSubject(p, c)]))])) as Record<
+    Priority,
+    Record<Channel, string>
+  >;
   const subjectOf = (priority: Priority, channel: Channel): string => subjects[priority][channel];
   return {
     // Not async and no closure: a batch keeps thousands of these in flight, each alive until its ack.
@@ -72,4 +75,3 @@ function unavailable(subject: string, err: unknown): PublishUnavailableError {
   const reason = err instanceof Error ? err.message : String(err);
   return new PublishUnavailableError(`publish to ${subject} failed: ${reason}`, { cause: err });
 }
-

@@ -29,7 +29,7 @@ test("a scrape reads each lane's backlog and the dead letters per channel from t
   const m = createMetrics({ processMetrics: false });
   m.addCollector(jetStreamGauges(nc, topo, m));
   const text = await m.render();
-  const line = (l: string) => text.split("\n").find((x) => x.startsWith(l + " "));
+  const line = (l: string) => text.split("\n").find((x) => x.startsWith(`${l} `));
   expect(line('herald_jetstream_consumer_pending{lane="low"}')).toEndWith(" 3");
   expect(line('herald_jetstream_consumer_pending{lane="urgent"}')).toEndWith(" 1");
   expect(line('herald_jetstream_consumer_pending{lane="normal"}')).toEndWith(" 0");

@@ -82,16 +82,23 @@ describe("createLineBuffer", () => {
     out.state.full = false;
     await Bun.sleep(40);
     buf.flush();
-    const lines = out.text().trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = out
+      .text()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.find((l) => l.dropped !== undefined)).toMatchObject({ level: 40, dropped });
     expect(lines.filter((l) => l.i !== undefined)).toHaveLength(10 - dropped);
     buf.close();
   });
 
   test("a destination nobody reads any more (EPIPE) loses its lines, not the process", () => {
-    const buf = createLineBuffer(() => {
-      throw Object.assign(new Error("EPIPE: broken pipe"), { code: "EPIPE" });
-    }, { minLength: 1 });
+    const buf = createLineBuffer(
+      () => {
+        throw Object.assign(new Error("EPIPE: broken pipe"), { code: "EPIPE" });
+      },
+      { minLength: 1 },
+    );
     expect(() => buf.write(line(1))).not.toThrow();
     buf.close();
   });

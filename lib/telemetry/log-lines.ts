@@ -39,8 +39,6 @@ export const REDACTED = "[redacted]";
 const keepSymbol = Symbol("herald.log.keep");
 type Sampled = Logger & { [keepSymbol]?: boolean };
 
-
-
 /** Marks a child logger's sampling decision, made once from its correlation id. */
 export function markSampled(log: Logger, keep: boolean): void {
   (log as Sampled)[keepSymbol] = keep;

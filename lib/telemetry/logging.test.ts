@@ -100,7 +100,15 @@ describe("createHeraldLogger", () => {
     logContext(log, { correlationId: "req-9", notificationId: "n-1", tenantId: "acme", channel: "sms", lane: "high" }).info("sent");
     logContext(log, { correlationId: null, notificationId: "n-2" }).info("no correlation");
     const [first, second] = out.lines();
-    expect(first).toMatchObject({ service: "herald-processor", correlationId: "req-9", notificationId: "n-1", tenantId: "acme", channel: "sms", lane: "high", msg: "sent" });
+    expect(first).toMatchObject({
+      service: "herald-processor",
+      correlationId: "req-9",
+      notificationId: "n-1",
+      tenantId: "acme",
+      channel: "sms",
+      lane: "high",
+      msg: "sent",
+    });
     expect(second).toMatchObject({ notificationId: "n-2" });
     expect(second && "correlationId" in second).toBe(false);
   });
@@ -112,12 +120,24 @@ describe("createHeraldLogger", () => {
     for (const id of ids) logInfo(log, { correlationId: id, notificationId: "n-1", tenantId: "acme", channel: "sms" }, "notification sent", { attempt: 1 });
     const kept = out.lines().map((l) => String(l.correlationId));
     expect(kept).toEqual(ids.filter((id) => sampleScore(id) < 0.5));
-    expect(out.lines()[0]).toMatchObject({ service: "herald-processor", component: "processor", notificationId: "n-1", tenantId: "acme", channel: "sms", attempt: 1, msg: "notification sent" });
+    expect(out.lines()[0]).toMatchObject({
+      service: "herald-processor",
+      component: "processor",
+      notificationId: "n-1",
+      tenantId: "acme",
+      channel: "sms",
+      attempt: 1,
+      msg: "notification sent",
+    });
   });
 
   test("logInfo writes every line unsampled, and nothing below the level", () => {
     const out = capture();
-    logInfo(createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }), { correlationId: "req-1", tenantId: "acme" }, "notification accepted");
+    logInfo(
+      createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }),
+      { correlationId: "req-1", tenantId: "acme" },
+      "notification accepted",
+    );
     logInfo(createHeraldLogger({ level: "warn", service: "herald-gateway", destination: out.stream }), { correlationId: "req-2" }, "notification accepted");
     expect(out.lines()).toEqual([expect.objectContaining({ correlationId: "req-1", tenantId: "acme", msg: "notification accepted" })]);
   });
@@ -136,7 +156,14 @@ describe("createHeraldLogger", () => {
     const withoutTime = (raw: string) => raw.replace(/"time":\d+/g, '"time":0');
     expect(withoutTime(direct.raw())).toBe(withoutTime(viaPino.raw()));
     expect(direct.raw()).not.toContain("hk_live_secret");
-    expect(direct.lines()[0]).toMatchObject({ level: 30, service: "herald-gateway", component: "gateway", correlationId: ctx.correlationId, token: REDACTED, accepted: 3 });
+    expect(direct.lines()[0]).toMatchObject({
+      level: 30,
+      service: "herald-gateway",
+      component: "gateway",
+      correlationId: ctx.correlationId,
+      token: REDACTED,
+      accepted: 3,
+    });
   });
 
   const secrets: Array<[string, Record<string, unknown>, string]> = [
@@ -166,14 +193,20 @@ describe("createHeraldLogger", () => {
   test("redaction copies rather than mutates what was logged, and leaves errors to pino's serializer", () => {
     const out = capture();
     const envelope = { id: "n-1", payload: { to: "erin@example.com" } };
-    createHeraldLogger({ level: "info", service: "herald-processor", destination: out.stream }).error({ envelope, err: new Error("provider said no") }, "failed");
+    createHeraldLogger({ level: "info", service: "herald-processor", destination: out.stream }).error(
+      { envelope, err: new Error("provider said no") },
+      "failed",
+    );
     expect(envelope.payload.to).toBe("erin@example.com");
     expect(out.lines()[0]).toMatchObject({ envelope: { id: "n-1", payload: REDACTED }, err: { type: "Error", message: "provider said no" } });
   });
 
   test("keeps what operators need next to the redacted fields", () => {
     const out = capture();
-    createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }).info({ id: "n-1", channel: "email", payload: { to: "a@b.c" } }, "accepted");
+    createHeraldLogger({ level: "info", service: "herald-gateway", destination: out.stream }).info(
+      { id: "n-1", channel: "email", payload: { to: "a@b.c" } },
+      "accepted",
+    );
     expect(out.lines()[0]).toMatchObject({ id: "n-1", channel: "email", payload: REDACTED });
   });
 

@@ -85,4 +85,3 @@ function prettyStream(pretty: PrettyFactory, destination: DestinationStream | un
   // Synchronous, in-process: no worker thread.
   return pretty({ sync: true, colorize: destination === undefined, ...(destination ? { destination } : {}) });
 }
-

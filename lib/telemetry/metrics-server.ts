@@ -6,7 +6,6 @@
 import { DEFAULT_METRICS_PORT } from "../../schemas/metrics.ts";
 import { report, type ReadinessCheck } from "../readiness.ts";
 
-
 /** What the server needs from the registry: `HeraldMetrics` satisfies it. */
 export interface MetricsSource {
   readonly contentType: string;

@@ -95,7 +95,9 @@ describe("createMetrics", () => {
     m.httpRequest("unmatched", "PROPFIND", 404, 0.001);
     const text = await m.render();
     expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications", method: "POST", status_class: "2xx" })).toBe(2);
-    expect(sample(text, "herald_http_request_duration_seconds_bucket", { le: "0.25", route: "/v1/notifications", method: "POST", status_class: "2xx" })).toBe(1);
+    expect(sample(text, "herald_http_request_duration_seconds_bucket", { le: "0.25", route: "/v1/notifications", method: "POST", status_class: "2xx" })).toBe(
+      1,
+    );
     expect(sample(text, "herald_http_requests_total", { route: "unmatched", method: "other", status_class: "4xx" })).toBe(1);
   });
 

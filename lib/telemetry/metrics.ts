@@ -85,10 +85,18 @@ class ChildCache<C> {
     return this.level(this.root, a, () => this.make([a]));
   }
   get2(a: string, b: string): C {
-    return this.level(this.level(this.root, a, () => new Map<string, unknown>()), b, () => this.make([a, b]));
+    return this.level(
+      this.level(this.root, a, () => new Map<string, unknown>()),
+      b,
+      () => this.make([a, b]),
+    );
   }
   get3(a: string, b: string, c: string): C {
-    const m2 = this.level(this.level(this.root, a, () => new Map<string, unknown>()), b, () => new Map<string, unknown>());
+    const m2 = this.level(
+      this.level(this.root, a, () => new Map<string, unknown>()),
+      b,
+      () => new Map<string, unknown>(),
+    );
     return this.level(m2, c, () => this.make([a, b, c]));
   }
 }
@@ -118,7 +126,10 @@ export function zeroCombinations(key: MetricKey, opts: Pick<MetricsOptions, "rou
     } else {
       // Only POSTs are idempotent (Idempotency-Key), so only they can replay.
       const posts = [...new Set(routes.filter((r) => r.method === "POST").map((r) => r.path))];
-      rows = cross(rows, posts.map((route) => ({ route })));
+      rows = cross(
+        rows,
+        posts.map((route) => ({ route })),
+      );
     }
     done.add("route");
   }
@@ -135,7 +146,10 @@ export function zeroCombinations(key: MetricKey, opts: Pick<MetricsOptions, "rou
     if (done.has(name)) continue;
     const spec = labels[name];
     if (spec === undefined || !("values" in spec)) return [];
-    rows = cross(rows, spec.values.map((v) => ({ [name]: v })));
+    rows = cross(
+      rows,
+      spec.values.map((v) => ({ [name]: v })),
+    );
   }
   return rows;
 }
@@ -167,11 +181,17 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   for (const key of Object.keys(METRICS) as MetricKey[]) {
     const collect =
       key === "httpInFlight"
-        ? function (this: Gauge) { this.set(httpInFlight); }
+        ? function (this: Gauge) {
+            this.set(httpInFlight);
+          }
         : key === "dbPoolActive"
-          ? function (this: Gauge) { this.set(Math.min(dbInFlight, dbPoolMax || dbInFlight)); }
+          ? function (this: Gauge) {
+              this.set(Math.min(dbInFlight, dbPoolMax || dbInFlight));
+            }
           : key === "dbPoolWaiting"
-            ? function (this: Gauge) { this.set(dbPoolMax > 0 ? Math.max(0, dbInFlight - dbPoolMax) : 0); }
+            ? function (this: Gauge) {
+                this.set(dbPoolMax > 0 ? Math.max(0, dbInFlight - dbPoolMax) : 0);
+              }
             : undefined;
     all.set(key, register(registry, key, collect));
   }
@@ -222,7 +242,11 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
       collectors.push(collect);
     },
     async render() {
-      const results = await Promise.allSettled(collectors.map((c) => withDeadline(Promise.resolve().then(c), collectTimeoutMs, () => new Error(`metrics collector gave no answer within ${collectTimeoutMs} ms`))));
+      const results = await Promise.allSettled(
+        collectors.map((c) =>
+          withDeadline(Promise.resolve().then(c), collectTimeoutMs, () => new Error(`metrics collector gave no answer within ${collectTimeoutMs} ms`)),
+        ),
+      );
       for (const r of results) if (r.status === "rejected") opts.onCollectError?.(r.reason);
       return registry.metrics();
     },

@@ -12,7 +12,12 @@ function collector(answers: Array<() => Response>) {
   const server = Bun.serve({
     port: 0,
     async fetch(req) {
-      got.push({ path: new URL(req.url).pathname, contentType: req.headers.get("content-type"), auth: req.headers.get("authorization"), body: await req.text() });
+      got.push({
+        path: new URL(req.url).pathname,
+        contentType: req.headers.get("content-type"),
+        auth: req.headers.get("authorization"),
+        body: await req.text(),
+      });
       return (answers[got.length - 1] ?? answers.at(-1) ?? (() => new Response("{}")))();
     },
   });
@@ -27,8 +32,14 @@ afterEach(async () => {
 
 async function spans(): Promise<ReadableSpan[]> {
   const memory = new InMemorySpanExporter();
-  const provider = new TracerProvider({ resource: resourceFromAttributes({ "service.name": "herald-gateway" }), spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
-  provider.getTracer("herald").startSpan("POST /v1/notifications", { kind: SpanKind.SERVER, attributes: { "http.route": "/v1/notifications" } }, ROOT_CONTEXT).end();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": "herald-gateway" }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
+  provider
+    .getTracer("herald")
+    .startSpan("POST /v1/notifications", { kind: SpanKind.SERVER, attributes: { "http.route": "/v1/notifications" } }, ROOT_CONTEXT)
+    .end();
   await provider.forceFlush();
   return memory.getFinishedSpans();
 }

@@ -14,7 +14,13 @@
  * deadline allows.
  */
 import { diag } from "@opentelemetry/api";
-import { createOtlpNetworkExportDelegate, ExporterMetrics, OTLPExporterBase, type ExportResponse, type IExporterTransport } from "@opentelemetry/otlp-exporter-base";
+import {
+  createOtlpNetworkExportDelegate,
+  ExporterMetrics,
+  OTLPExporterBase,
+  type ExportResponse,
+  type IExporterTransport,
+} from "@opentelemetry/otlp-exporter-base";
 import { JsonTraceSerializer, TraceExporterMetricsHelper } from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 

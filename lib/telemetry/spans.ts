@@ -4,7 +4,19 @@
  * import this, never the SDK in ./tracing.ts, so they run (as no-ops) where
  * tracing was never started.
  */
-import { createContextKey, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type SpanContext, type Tracer } from "@opentelemetry/api";
+import {
+  createContextKey,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from "@opentelemetry/api";
 
 /** The instrumentation scope every Herald span is created under. */
 export const TRACER_NAME = "herald";

@@ -80,7 +80,14 @@ describe("startTracing", () => {
   test("shutdown with the collector down gives the last spans up after shutdownTimeoutMillis, not the export's 10-s deadline, and still removes its globals", async () => {
     // A collector that is there but answers 503, retryable by the spec: the export would back off and retry for ≈7 s.
     let posts = 0;
-    const down = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (posts++, new Response("unavailable", { status: 503 })) });
+    const down = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => {
+        posts++;
+        return new Response("unavailable", { status: 503 });
+      },
+    });
     try {
       const tracing = startTracing({ serviceName: "herald-gateway", endpoint: down.url.href, sampleRatio: 1, shutdownTimeoutMillis: 300 });
       await inSpan(tracing.tracer, SPANS.publish, {}, async () => {});
@@ -105,8 +112,18 @@ describe("startTracing", () => {
   test("ratio 0 drops new traces but keeps a trace whose remote parent was sampled (parent-based)", async () => {
     const tracing = startTracing({ serviceName: "herald-processor", endpoint: receiver.url, sampleRatio: 0, global: false, scheduledDelayMillis: 20 });
     const before = receiver.spans.length;
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true });
-    const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, { traceId: "5bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.NONE, isRemote: true });
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "5bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "10f067aa0ba902b7",
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    });
     await inSpan(tracing.tracer, "root, not sampled", {}, async () => {});
     await inSpan(tracing.tracer, SPANS.consume, { parent }, async () => {});
     await inSpan(tracing.tracer, "child of unsampled", { parent: unsampledParent }, async () => {});
@@ -267,8 +284,18 @@ describe("maybeSpan", () => {
   test("makes a child of a sampled span, none under a dropped one or without a tracer, and hands fn the context to go on with", async () => {
     const exporter = new InMemorySpanExporter();
     const tracing = startTracing({ serviceName: "herald-gateway", exporter, sampleRatio: 1, global: false });
-    const sampled = trace.setSpanContext(ROOT_CONTEXT, { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: TraceFlags.SAMPLED, isRemote: true });
-    const dropped = trace.setSpanContext(ROOT_CONTEXT, { traceId: "5bf92f3577b34da6a3ce929d0e0e4736", spanId: "10f067aa0ba902b7", traceFlags: TraceFlags.NONE, isRemote: true });
+    const sampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "00f067aa0ba902b7",
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    const dropped = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: "5bf92f3577b34da6a3ce929d0e0e4736",
+      spanId: "10f067aa0ba902b7",
+      traceFlags: TraceFlags.NONE,
+      isRemote: true,
+    });
     const child = await maybeSpan(tracing.tracer, SPANS.publish, { parent: sampled }, async (ctx) => ctx);
     // Under a dropped parent, and without a tracer, fn gets the parent itself: its flag still goes into the headers.
     expect(await maybeSpan(tracing.tracer, SPANS.publish, { parent: dropped }, async (ctx) => ctx)).toBe(dropped);

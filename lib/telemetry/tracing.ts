@@ -15,7 +15,18 @@
 import { propagation, trace, type Attributes, type Context, type Link, type SpanKind, type Tracer } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan, type Sampler, type SamplingResult, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SamplingDecision,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type ReadableSpan,
+  type Sampler,
+  type SamplingResult,
+  type SpanExporter,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace";
 import { withDeadline } from "../deadline.ts";
 import { createOtlpFetchExporter, probeCollector } from "./otlp-fetch.ts";
 import { EDGE_SAMPLED, TRACER_NAME } from "./spans.ts";
@@ -152,15 +163,18 @@ export function startTracing(opts: TracingOptions): Tracing {
   if (!opts.endpoint && !opts.exporter) {
     return { enabled: false, tracer: trace.getTracer(TRACER_NAME), flush: async () => {}, shutdown: async () => {}, probe: async () => undefined };
   }
-  const exporter =
-    opts.exporter ?? createOtlpFetchExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
+  const exporter = opts.exporter ?? createOtlpFetchExporter({ url: tracesUrl(opts.endpoint ?? ""), ...(opts.headers ? { headers: opts.headers } : {}) });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       "service.name": opts.serviceName,
       ...(opts.serviceVersion ? { "service.version": opts.serviceVersion } : {}),
     }),
     sampler: new ParentBasedSampler({ root: new EdgeDecisionSampler(new TraceIdRatioBasedSampler(clampRatio(opts.sampleRatio))) }),
-    spanProcessors: [new HandOffSpanProcessor(new BatchSpanProcessor({ exporter, ...(opts.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: opts.scheduledDelayMillis } : {}) }))],
+    spanProcessors: [
+      new HandOffSpanProcessor(
+        new BatchSpanProcessor({ exporter, ...(opts.scheduledDelayMillis !== undefined ? { scheduledDelayMillis: opts.scheduledDelayMillis } : {}) }),
+      ),
+    ],
   });
   const global = opts.global !== false;
   if (global) {

@@ -292,7 +292,12 @@ describe("classifySmtpError", () => {
     Object.assign(new Error(responseCode ? `${message}: ${responseCode} reply` : message), { code, responseCode, command });
 
   test("is permanent for 5xx refusals of the recipient or the message", () => {
-    for (const [code, rc, cmd] of [["EENVELOPE", 550, "RCPT TO"], ["EENVELOPE", 553, "RCPT TO"], ["EMESSAGE", 554, "DATA"], ["EENVELOPE", 552, "MAIL FROM"]] as const) {
+    for (const [code, rc, cmd] of [
+      ["EENVELOPE", 550, "RCPT TO"],
+      ["EENVELOPE", 553, "RCPT TO"],
+      ["EMESSAGE", 554, "DATA"],
+      ["EENVELOPE", 552, "MAIL FROM"],
+    ] as const) {
       expect(classifySmtpError(smtpError(code, rc, cmd))).toBeInstanceOf(PermanentError);
     }
   });
@@ -302,7 +307,13 @@ describe("classifySmtpError", () => {
   });
 
   test("is retryable for 4xx replies, 503, and MAIL FROM refusals of our sender", () => {
-    for (const [code, rc, cmd] of [["EENVELOPE", 451, "RCPT TO"], ["EMESSAGE", 421, "DATA"], ["EENVELOPE", 503, "DATA"], ["EENVELOPE", 553, "MAIL FROM"], ["EENVELOPE", 530, "MAIL FROM"]] as const) {
+    for (const [code, rc, cmd] of [
+      ["EENVELOPE", 451, "RCPT TO"],
+      ["EMESSAGE", 421, "DATA"],
+      ["EENVELOPE", 503, "DATA"],
+      ["EENVELOPE", 553, "MAIL FROM"],
+      ["EENVELOPE", 530, "MAIL FROM"],
+    ] as const) {
       expect(classifySmtpError(smtpError(code, rc, cmd))).toBeInstanceOf(RetryableError);
     }
   });

@@ -3,7 +3,16 @@ import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 
 /** `google.firebase.fcm.v1.ErrorCode`. */
-export const FCM_ERROR_CODES = ["UNSPECIFIED_ERROR", "INVALID_ARGUMENT", "UNREGISTERED", "SENDER_ID_MISMATCH", "QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL", "THIRD_PARTY_AUTH_ERROR"] as const;
+export const FCM_ERROR_CODES = [
+  "UNSPECIFIED_ERROR",
+  "INVALID_ARGUMENT",
+  "UNREGISTERED",
+  "SENDER_ID_MISMATCH",
+  "QUOTA_EXCEEDED",
+  "UNAVAILABLE",
+  "INTERNAL",
+  "THIRD_PARTY_AUTH_ERROR",
+] as const;
 export type FcmErrorCode = (typeof FCM_ERROR_CODES)[number];
 
 // google.rpc.Status; FcmError detail per the REST reference (`errorCode`; `error_code` in the proto).
@@ -30,7 +39,12 @@ function errorCodes(body: unknown): { fcm?: FcmErrorCode; rpc?: string } {
  * error text can echo the payload, and logs must not hold it.
  * `staleToken` means our access token was refused and must be dropped.
  */
-export function classifyFcmFailure(status: number, body: unknown, retryAfter: string | null, now = Date.now()): { error: PermanentError | RetryableError; staleToken: boolean } {
+export function classifyFcmFailure(
+  status: number,
+  body: unknown,
+  retryAfter: string | null,
+  now = Date.now(),
+): { error: PermanentError | RetryableError; staleToken: boolean } {
   const { fcm, rpc } = errorCodes(body);
   const what = `FCM ${fcm ?? rpc ?? "error"} (HTTP ${status})`;
   const permanent = { error: new PermanentError(what), staleToken: false };

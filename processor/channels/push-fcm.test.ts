@@ -289,7 +289,15 @@ describe("FCM sender", () => {
 
 describe("classifyFcmFailure", () => {
   const fcmError = (code: number, status: string, errorCode: string) => ({
-    error: { code, message: "…", status, details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [] }, { "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }] },
+    error: {
+      code,
+      message: "…",
+      status,
+      details: [
+        { "@type": "type.googleapis.com/google.rpc.BadRequest", fieldViolations: [] },
+        { "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode },
+      ],
+    },
   });
   const rows: [string, number, unknown, "permanent" | "retryable", string][] = [
     ["UNREGISTERED", 404, fcmError(404, "NOT_FOUND", "UNREGISTERED"), "permanent", "UNREGISTERED"],
@@ -299,8 +307,20 @@ describe("classifyFcmFailure", () => {
     ["UNAVAILABLE", 503, fcmError(503, "UNAVAILABLE", "UNAVAILABLE"), "retryable", "UNAVAILABLE"],
     ["INTERNAL", 500, fcmError(500, "INTERNAL", "INTERNAL"), "retryable", "INTERNAL"],
     ["THIRD_PARTY_AUTH_ERROR (not our token)", 401, fcmError(401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR"), "retryable", "THIRD_PARTY_AUTH_ERROR"],
-    ["a BadRequest detail alone", 400, { error: { code: 400, status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest" }] } }, "permanent", "INVALID_ARGUMENT"],
-    ["PERMISSION_DENIED without an FCM code (the service account's role: config)", 403, { error: { code: 403, status: "PERMISSION_DENIED" } }, "retryable", "PERMISSION_DENIED"],
+    [
+      "a BadRequest detail alone",
+      400,
+      { error: { code: 400, status: "INVALID_ARGUMENT", details: [{ "@type": "type.googleapis.com/google.rpc.BadRequest" }] } },
+      "permanent",
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "PERMISSION_DENIED without an FCM code (the service account's role: config)",
+      403,
+      { error: { code: 403, status: "PERMISSION_DENIED" } },
+      "retryable",
+      "PERMISSION_DENIED",
+    ],
     ["an unknown 4xx", 418, undefined, "permanent", "HTTP 418"],
     ["an HTML 502 from the front end", 502, undefined, "retryable", "HTTP 502"],
     ["a redirect", 302, undefined, "permanent", "HTTP 302"],

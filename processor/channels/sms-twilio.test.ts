@@ -45,7 +45,8 @@ function startTwilioPeer() {
       if (path !== `/2010-04-01/Accounts/${ACCOUNT}/Messages.json`) return twilioError(404, 20404, "The requested resource was not found");
       const [user = "", secret] = atob((req.headers.get("authorization") ?? "").replace(/^Basic /, "")).split(":");
       if (logins.get(user) !== secret) return twilioError(401, 20003, "Authenticate");
-      if (!req.headers.get("content-type")?.startsWith("application/x-www-form-urlencoded")) return twilioError(400, 19056, "Input request content type is invalid");
+      if (!req.headers.get("content-type")?.startsWith("application/x-www-form-urlencoded"))
+        return twilioError(400, 19056, "Input request content type is invalid");
       const form = new URLSearchParams(await req.text());
       seen.push({ path, user, form });
       const to = form.get("To") ?? "";

@@ -5,8 +5,12 @@ import type { Sender } from "./types.ts";
 
 /** Basic-auth credentials. A half-configured pair does not typecheck. */
 export type TwilioCredentials =
-  | { /** Account auth token; the account SID is the username. Twilio advises it for local testing only. */ authToken: string; apiKeySid?: never; apiKeySecret?: never }
-  | { /** API key SID (`SK…`), the username. */ apiKeySid: string; /** The key's secret. */ apiKeySecret: string; authToken?: never };
+  | {
+      /** Account auth token; the account SID is the username. Twilio advises it for local testing only. */ authToken: string;
+      apiKeySid?: never;
+      apiKeySecret?: never;
+    }
+  | { /** API key SID (`SK…`), the username. */ apiKeySid: string /** The key's secret. */; apiKeySecret: string; authToken?: never };
 
 /** Where messages come from: one number, or a Messaging Service that picks the number. */
 export type TwilioOrigin =
@@ -59,7 +63,11 @@ export function createTwilioSender(opts: TwilioSenderOptions): Sender {
         });
       } catch (err) {
         const detail = err instanceof Error ? err.message : String(err);
-        const why = timeout.aborted ? `twilio timed out after ${opts.timeoutMs} ms` : ctx.signal.aborted ? "twilio call abandoned by the processor" : `twilio network error: ${detail}`;
+        const why = timeout.aborted
+          ? `twilio timed out after ${opts.timeoutMs} ms`
+          : ctx.signal.aborted
+            ? "twilio call abandoned by the processor"
+            : `twilio network error: ${detail}`;
         throw new RetryableError(why, undefined, { cause: err });
       }
       const outcome = classifyTwilioAnswer(res.status, await readBounded(res), res.headers.get("retry-after"));

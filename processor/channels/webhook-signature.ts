@@ -17,15 +17,8 @@ export function signWebhook(key: Buffer, id: string, timestampSeconds: number, b
   return `v1,${mac}`;
 }
 
-
 /** User headers first, then ours, so nothing the user sends can override a webhook-* header. */
-export function webhookHeaders(opts: {
-  id: string;
-  body: string;
-  key: Buffer;
-  nowMs: number;
-  user?: Record<string, string>;
-}): Record<string, string> {
+export function webhookHeaders(opts: { id: string; body: string; key: Buffer; nowMs: number; user?: Record<string, string> }): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(opts.user ?? {})) {
     if (!isReservedWebhookHeader(name)) headers[name.toLowerCase()] = value;

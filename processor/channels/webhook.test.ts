@@ -105,7 +105,11 @@ describe("webhook sender", () => {
   });
 
   test("refuses a name with any private address among public ones; a lookup that fails is retryable", async () => {
-    const answers: Record<string, string[]> = { "mixed.example": ["93.184.215.14", "10.0.0.7"], "v6.example": ["2606:4700::1111", "fd12::1"], "public.example": ["93.184.215.14"] };
+    const answers: Record<string, string[]> = {
+      "mixed.example": ["93.184.215.14", "10.0.0.7"],
+      "v6.example": ["2606:4700::1111", "fd12::1"],
+      "public.example": ["93.184.215.14"],
+    };
     const resolve = async (name: string) => {
       const found = answers[name];
       if (found === undefined) throw Object.assign(new Error(`queryA ENOTFOUND ${name}`), { code: "ENOTFOUND" });
@@ -158,8 +162,16 @@ describe("webhook sender", () => {
     answer = ["169.254.169.254"];
     await strict.send(note({ url: "https://hooks.example/in?x=1", body: {} }), ctx);
     for (const call of calls) expect(call).toEqual({ url: "https://93.184.215.14/in?x=1", host: "hooks.example", tls: { serverName: "hooks.example" } });
-    expect(pinnedRoute(new URL("http://hooks.example:8080/a"), "2606:4700::1111")).toEqual({ url: new URL("http://[2606:4700::1111]:8080/a"), host: "hooks.example:8080" });
-    expect(connectOrder(["2606:4700::1111", "93.184.215.14", "2606:4700::2222", "1.1.1.1"])).toEqual(["93.184.215.14", "1.1.1.1", "2606:4700::1111", "2606:4700::2222"]);
+    expect(pinnedRoute(new URL("http://hooks.example:8080/a"), "2606:4700::1111")).toEqual({
+      url: new URL("http://[2606:4700::1111]:8080/a"),
+      host: "hooks.example:8080",
+    });
+    expect(connectOrder(["2606:4700::1111", "93.184.215.14", "2606:4700::2222", "1.1.1.1"])).toEqual([
+      "93.184.215.14",
+      "1.1.1.1",
+      "2606:4700::1111",
+      "2606:4700::2222",
+    ]);
   });
 
   test("a pinned https call reaches the named receiver over verified TLS, past a refused address, and fails on a certificate for another name", async () => {
@@ -185,7 +197,13 @@ describe("webhook sender", () => {
     });
     try {
       // Both names resolve to the test receiver; private addresses are allowed here so loopback can stand in for the internet.
-      const pinned = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 2_000, allowPrivate: true, ca: readFileSync(`${tlsDir}/ca.crt`, "utf8"), resolve: async () => ["::1", "127.0.0.1"] });
+      const pinned = createWebhookSender({
+        secret: TEST_WEBHOOK_SECRET,
+        timeoutMs: 2_000,
+        allowPrivate: true,
+        ca: readFileSync(`${tlsDir}/ca.crt`, "utf8"),
+        resolve: async () => ["::1", "127.0.0.1"],
+      });
       await pinned.send(note({ url: `https://hooks.test:${server.port}/in`, body: { a: 1 } }), ctx);
       expect(seen).toEqual([{ host: `hooks.test:${server.port}`, verified: true }]);
       const err = await failure(pinned.send(note({ url: `https://other.test:${server.port}/in`, body: {} }), ctx));
@@ -203,7 +221,19 @@ describe("webhook sender", () => {
 
 describe("isPrivateHost", () => {
   test("flags loopback, private, link-local and mapped literals", () => {
-    const hosts = ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "[::1]", "[fd00::1]", "[fe80::1]", "localhost", "a.localhost"];
+    const hosts = [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "0.0.0.0",
+      "[::1]",
+      "[fd00::1]",
+      "[fe80::1]",
+      "localhost",
+      "a.localhost",
+    ];
     for (const h of hosts) expect(isPrivateHost(h)).toBe(true);
     expect(isPrivateHost(new URL("http://2130706433/").hostname)).toBe(true);
     expect(isPrivateHost(new URL("http://[::ffff:127.0.0.1]/").hostname)).toBe(true);

@@ -75,7 +75,8 @@ export async function startHerald(mode: "gateway" | "processor" | "all", env: Re
   };
   try {
     if (mode === "processor") await handle.waitForLog((l) => l.msg === "processor consuming");
-    else if (!(await waitForPort("127.0.0.1", port, 20_000))) throw new Error(`herald ${mode} did not listen on ${port}; logs: ${JSON.stringify(logs.slice(-5))}`);
+    else if (!(await waitForPort("127.0.0.1", port, 20_000)))
+      throw new Error(`herald ${mode} did not listen on ${port}; logs: ${JSON.stringify(logs.slice(-5))}`);
   } catch (err) {
     // A child that never became ready would otherwise outlive the test run and keep consuming.
     proc.kill("SIGKILL");
@@ -93,8 +94,7 @@ async function pump(stream: ReadableStream<Uint8Array>, state: { parse: boolean 
   for await (const chunk of stream) {
     if (!state.parse) continue;
     buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       if (line) onLine(line);

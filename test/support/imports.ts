@@ -179,7 +179,10 @@ export function buildGraph(root = repoRoot): Graph {
       }
     }
   }
-  const ignored = gitIgnored(root, edges.filter((e) => e.kind === "missing").map((e) => e.to));
+  const ignored = gitIgnored(
+    root,
+    edges.filter((e) => e.kind === "missing").map((e) => e.to),
+  );
   for (const e of edges) if (e.kind === "missing" && ignored.has(e.to)) e.kind = "generated";
   edges.sort((a, b) => byText(a.from, b.from) || a.line - b.line || byText(a.to, b.to));
   return { files: parsed, edges, bunGlobal };
@@ -209,12 +212,16 @@ const fileEdges = (g: Graph) => g.edges.filter((e) => e.kind === "file");
 /** Rule 1: the two services share code only through lib/ and schemas/. */
 export function gatewayProcessorEdges(g: Graph): string[] {
   const crosses = (a: string, b: string) => (under(a, "gateway") && under(b, "processor")) || (under(a, "processor") && under(b, "gateway"));
-  return pathEdges(g).filter((e) => crosses(e.from, e.to)).map(show);
+  return pathEdges(g)
+    .filter((e) => crosses(e.from, e.to))
+    .map(show);
 }
 
 /** Rule 2: bin/ is the composition root; only bin/ itself may import it. */
 export function binImports(g: Graph): string[] {
-  return pathEdges(g).filter((e) => under(e.to, "bin") && !under(e.from, "bin")).map(show);
+  return pathEdges(g)
+    .filter((e) => under(e.to, "bin") && !under(e.from, "bin"))
+    .map(show);
 }
 
 /** Rule 3: lib/ sees lib/ and schemas/, schemas/ only schemas/ and I/O-free packages; their unit tests may use test/support/ too. */
@@ -232,7 +239,9 @@ export function libSchemasEdges(g: Graph): string[] {
 
 /** Rule 4: shipped code never depends on the test or bench harness. */
 export function productImportsTests(g: Graph): string[] {
-  return pathEdges(g).filter((e) => isProductFile(e.from) && (under(e.to, "test") || under(e.to, "bench"))).map(show);
+  return pathEdges(g)
+    .filter((e) => isProductFile(e.from) && (under(e.to, "test") || under(e.to, "bench")))
+    .map(show);
 }
 
 /** Rule 5: what `gateway/app.ts` loads at run time stays off `bun`, `node:*`, `gateway/runtime/` and `Bun`; type-only imports are erased. */

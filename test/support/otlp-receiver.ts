@@ -56,7 +56,15 @@ export function startOtlpReceiver(): OtlpReceiver {
         const service = String(plain(rs.resource?.attributes)["service.name"] ?? "");
         for (const ss of rs.scopeSpans ?? []) {
           for (const s of ss.spans ?? []) {
-            spans.push({ service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? "", name: s.name, kind: s.kind, attributes: plain(s.attributes) });
+            spans.push({
+              service,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parentSpanId ?? "",
+              name: s.name,
+              kind: s.kind,
+              attributes: plain(s.attributes),
+            });
           }
         }
       }

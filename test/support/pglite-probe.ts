@@ -11,6 +11,8 @@ await handle.migrate();
 const tables = await handle.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
 const e = envelope();
 await claim(handle.sql, [e], Date.now());
-await writeOutcomes(handle.sql, [{ id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" }]);
+await writeOutcomes(handle.sql, [
+  { id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" },
+]);
 console.log(JSON.stringify({ tables, state: (await readStates(handle.sql, [e.id])).get(e.id) }));
 await handle.close();

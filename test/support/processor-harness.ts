@@ -16,7 +16,15 @@ import { ensureStreams } from "../../lib/nats/streams.ts";
 import { TEST_WEBHOOK_SECRET } from "./constants.ts";
 import { silentLogger } from "./loggers.ts";
 
-export const DEFAULT_OPTIONS: ProcessorOptions = { batchSize: 64, channelConcurrency: 16, maxAttempts: 3, retryBaseMs: 20, retryMaxMs: 200, stallLimit: 10, schedulerPollMs: 50 };
+export const DEFAULT_OPTIONS: ProcessorOptions = {
+  batchSize: 64,
+  channelConcurrency: 16,
+  maxAttempts: 3,
+  retryBaseMs: 20,
+  retryMaxMs: 200,
+  stallLimit: 10,
+  schedulerPollMs: 50,
+};
 
 /** One test file's isolated world: own namespace, streams and database. */
 export interface Harness {
@@ -54,7 +62,16 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
     out,
     log,
     async start(senders, options = {}, metrics) {
-      const p = createProcessor({ nc, db: db.db, sql: db.sql, topology: topo, senders, logger: log, options: { ...DEFAULT_OPTIONS, ...options }, ...(metrics ? { metrics } : {}) });
+      const p = createProcessor({
+        nc,
+        db: db.db,
+        sql: db.sql,
+        topology: topo,
+        senders,
+        logger: log,
+        options: { ...DEFAULT_OPTIONS, ...options },
+        ...(metrics ? { metrics } : {}),
+      });
       await p.start();
       running.push(p);
       return p;

@@ -1,4 +1,13 @@
-import { connectTestNats, createTestDatabase, deleteNamespaceStreams, deleteRedisPrefix, SERVICES, testNamespace, topology, type TestDatabase } from "./services.ts";
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteNamespaceStreams,
+  deleteRedisPrefix,
+  SERVICES,
+  testNamespace,
+  topology,
+  type TestDatabase,
+} from "./services.ts";
 import { ensureStreams } from "../../lib/nats/streams.ts";
 import { DEFAULT_STREAM_OPTIONS } from "../../schemas/subjects.ts";
 import { ADMIN_KEY, OTHER_KEY, TENANT_KEY, TEST_WEBHOOK_SECRET } from "./constants.ts";

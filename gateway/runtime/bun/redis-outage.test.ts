@@ -15,7 +15,10 @@ let redis: Subprocess | null = null;
 let fx: AppFixture | undefined;
 
 async function startRedis(): Promise<void> {
-  redis = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "ignore" });
+  redis = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   if (!(await waitForPort("127.0.0.1", port, 5_000))) throw new Error(`redis-server did not listen on ${port}`);
 }
 
@@ -67,7 +70,10 @@ function percentile(ms: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const summary = (label: string, ms: number[]) => console.log(`${label}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms (n=${ms.length})`);
+const summary = (label: string, ms: number[]) =>
+  console.log(
+    `${label}: p50 ${percentile(ms, 50).toFixed(1)} ms, p99 ${percentile(ms, 99).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms (n=${ms.length})`,
+  );
 
 test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed ones a fast 503, and both recover when it is back", async () => {
   const warm = await measure(50, 10);
@@ -88,8 +94,11 @@ test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed o
   await startRedis();
   // Back within a second or two: a keyed request is accepted once more, and replayed.
   const deadline = Date.now() + 5_000;
-  let status = 0;
-  while (Date.now() < deadline && (status = (await post("after-outage")).status) !== 202) await Bun.sleep(50);
+  let status = (await post("after-outage")).status;
+  while (status !== 202 && Date.now() < deadline) {
+    await Bun.sleep(50);
+    status = (await post("after-outage")).status;
+  }
   expect(status).toBe(202);
   expect((await post("after-outage")).headers.get("idempotency-replayed")).toBe("true");
   // And a keyless one is remembered again: read-your-writes before the processor wrote anything.
@@ -112,8 +121,11 @@ test("with Redis hung, keyless POSTs still answer 202 within the remember deadli
   }
   // Its read-your-writes copy was written after the 202 went out.
   const deadline = Date.now() + 5_000;
-  let res: Response;
-  while ((res = await send(app(), `/v1/notifications/${late.id}`)).status !== 200 && Date.now() < deadline) await Bun.sleep(20);
+  let res = await send(app(), `/v1/notifications/${late.id}`);
+  while (res.status !== 200 && Date.now() < deadline) {
+    await Bun.sleep(20);
+    res = await send(app(), `/v1/notifications/${late.id}`);
+  }
   expect(await res.json()).toMatchObject({ id: late.id, status: "accepted" });
 }, 30_000);
 

@@ -1,14 +1,5 @@
 import type { RedisClient } from "bun";
-import {
-  acceptedKey,
-  decodeView,
-  encodeCompleted,
-  encodeView,
-  idempotencyKey,
-  PENDING_PREFIX,
-  RELEASE_IF_PENDING_LUA,
-  runClaim,
-} from "../../store/codec.ts";
+import { acceptedKey, decodeView, encodeCompleted, encodeView, idempotencyKey, PENDING_PREFIX, RELEASE_IF_PENDING_LUA, runClaim } from "../../store/codec.ts";
 import type { GatewayStore } from "../../store/types.ts";
 
 export interface RedisStoreOptions {
@@ -171,9 +162,7 @@ export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
     async remember(tenant, views, ttlMs) {
       // MSET cannot carry a TTL; issuing every SET before awaiting any lets Bun send them as one pipeline.
       const px = String(ttlMs);
-      await Promise.all(
-        views.map((view) => send("SET", [acceptedKey(prefix, tenant, view.id), encodeView(view), "PX", px])),
-      );
+      await Promise.all(views.map((view) => send("SET", [acceptedKey(prefix, tenant, view.id), encodeView(view), "PX", px])));
     },
 
     async recall(tenant, id) {
