@@ -55,7 +55,7 @@ ensureBun();
 ensureDependencies();
 
 const [mode, ...rest] = process.argv.slice(2);
-// Herald's runtime settings (bin/runtime-env.ts says why), under anything the caller set.
+// Herald's runtime settings (lib/runtime-env.ts says why), under anything the caller set.
 const env = {
   ...pkg.herald.runtimeEnv,
   ...process.env,

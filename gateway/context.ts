@@ -69,7 +69,7 @@ export interface GatewayDeps {
   /** Extra facts for `/health/ready`, e.g. the lane backlog of the processor `herald all` runs beside it. */
   readinessDetails?: () => Promise<Record<string, unknown>>;
   logger: Logger;
-  /** Where counters and timings go (bin/telemetry's prom-client registry); default: nowhere. */
+  /** Where counters and timings go (the prom-client registry of lib/telemetry/metrics.ts); default: nowhere. */
   metrics?: MetricsRecorder;
   /** Served unauthenticated at `GET /metrics` when given (the registry's exposition text). */
   metricsPage?: { readonly contentType: string; render(): Promise<string> };

@@ -35,9 +35,9 @@ export interface MetricDefinition {
 }
 
 /**
- * The DB call sites the instrumentation times, one per store function (processor/store.ts:
- * claim, readStates, beginAttempts, writeOutcomes, markFailed; processor/schedules.ts;
- * gateway/reader.ts; readiness; migrations), so the set stays closed.
+ * The DB call sites the instrumentation times, one per store function (lib/db/notification-repository.ts:
+ * claim, readStates, beginAttempts, writeOutcomes, markFailed; lib/db/schedules.ts;
+ * lib/db/reads.ts; readiness; migrations), so the set stays closed.
  */
 export const DB_OPERATIONS = [
   "claim",

@@ -1,7 +1,7 @@
 // In-process cost of the HTTP telemetry middleware on a minimal Hono app
 // (app.fetch, no sockets): bare vs metrics vs metrics + tracing at 10% with the
 // OTLP/HTTP exporter sending to a loopback receiver in this same process.
-// Run: flock -x /tmp/herald-cpu.lock bun bin/telemetry/http.bench.ts
+// Run: flock -x /tmp/herald-cpu.lock bun gateway/middleware/telemetry.bench.ts
 import { Hono } from "hono";
 import { httpTelemetry } from "./telemetry.ts";
 import { createMetrics } from "../../lib/telemetry/metrics.ts";

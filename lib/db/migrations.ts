@@ -29,7 +29,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
 export function embeddedMigrations(): MigrationMeta[] {
   return journal.entries.map((entry) => {
     const query = SQL_BY_TAG[entry.tag];
-    if (query === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded in schemas/migrations.ts`);
+    if (query === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded in lib/db/migrations.ts`);
     return {
       sql: query.split("--> statement-breakpoint"),
       bps: entry.breakpoints,

@@ -1,7 +1,7 @@
 // Cost of one gateway publish's headers (Nats-Msg-Id, and traceparent when the
 // request is traced), built and encoded as nats.js's `publish` needs them:
 // PublishHeaders vs nats.js's `headers()`.
-// Run: flock -x /tmp/herald-cpu.lock bun bin/nats/publish-headers.bench.ts
+// Run: flock -x /tmp/herald-cpu.lock bun lib/nats/publish-headers.bench.ts
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
 import { PublishHeaders } from "./publish-headers.ts";
 

@@ -1,5 +1,5 @@
 // Cost of one recorder call on the gateway hot path, vs prom-client's own
-// `labels(...)` per call. Run: flock -x /tmp/herald-cpu.lock bun bin/telemetry/recorder.bench.ts
+// `labels(...)` per call. Run: flock -x /tmp/herald-cpu.lock bun lib/telemetry/recorder.bench.ts
 import { createMetrics } from "./metrics.ts";
 
 const N = 1_000_000;

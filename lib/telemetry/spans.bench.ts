@@ -3,7 +3,7 @@
 // span, the idempotency and publish spans (maybeSpan / inSpan) and the
 // traceparent written into a publish's headers, 64 requests at a time, with
 // the SDK's batch processor and a no-op exporter.
-// Run: flock -x /tmp/herald-cpu.lock bun bin/telemetry/spans.bench.ts [ratio ...]
+// Run: flock -x /tmp/herald-cpu.lock bun lib/telemetry/spans.bench.ts [ratio ...]
 import { ROOT_CONTEXT, SpanKind, type Context, type Span } from "@opentelemetry/api";
 import { PublishHeaders } from "../nats/publish-headers.ts";
 import { injectTraceContext } from "./nats-context.ts";
