@@ -6,6 +6,7 @@ import postgres from "postgres";
 import type { HeraldConfig } from "../schemas/config.ts";
 import { connectPostgres, openPglite, type DatabaseHandle } from "../lib/db/connect.ts";
 import { answers, freePort, waitForPort } from "../lib/probe.ts";
+import { connectNats } from "../lib/nats/connect.ts";
 
 const LOOPBACK = "127.0.0.1";
 
@@ -40,7 +41,7 @@ export async function resolveNats(cfg: HeraldConfig, log: Logger, allowChild: bo
       throw new Error("no NATS: set NATS_URL, run nats-server on 127.0.0.1:4222, or put nats-server on PATH");
     }
   }
-  const nc = await connect({ servers: url, name: "herald", maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const nc = await connectNats(url, connect);
   return {
     value: nc,
     description: child ? `${url} (embedded child)` : redactUrl(url),

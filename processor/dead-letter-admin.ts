@@ -1,4 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { exactTime, failedRows, listDeadLetters, oldestFirst } from "../lib/db/failed-rows.ts";

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createAckPublisher, type AckPublisher } from "../lib/nats/ack-publisher.ts";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";

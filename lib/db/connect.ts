@@ -1,5 +1,6 @@
 import { drizzle as drizzlePg } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { CLIENT_OPTIONS, openPool } from "./pool.ts";
 import { schema, type Database, type Sql, type SqlRow } from "../../schemas/database.ts";
 import { migrate } from "./migrations.ts";
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
@@ -18,27 +19,16 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/**
- * postgres.js's options for every pool: a connection whose start-up Postgres
- * cut off (a restart, a terminated backend) is retried after a few seconds,
- * not the default 30, which held a query that long.
- */
-const CLIENT_OPTIONS = { onnotice: () => {}, connect_timeout: 5 } as const;
-
-/** A pooled postgres.js connection behind drizzle. */
+/** A pooled postgres.js connection behind drizzle, with the migrations. */
 export function connectPostgres(url: string, opts: { max?: number } = {}): DatabaseHandle {
-  const poolMax = opts.max ?? 10;
-  const client = postgres(url, { ...CLIENT_OPTIONS, max: poolMax, prepare: true });
-  const db = drizzlePg(client, { schema }) as unknown as Database;
-  // postgres.js names a statement after its text when `prepare` is on: one parse per connection.
-  const sql: Sql = { run: (text, params) => client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) };
+  const pool = openPool(url, opts);
   return {
-    db,
-    sql,
+    db: pool.db,
+    sql: pool.sql,
     kind: "postgres",
-    poolMax,
+    poolMax: pool.max,
     migrate: () => migratePostgres(url),
-    close: () => client.end({ timeout: 5 }),
+    close: pool.close,
   };
 }
 

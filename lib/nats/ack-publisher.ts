@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, type Context } from "@opentelemetry/api";
-import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import { injectTraceContext } from "../telemetry/nats-context.ts";
 import { PublishHeaders } from "./publish-headers.ts";
 

@@ -1,5 +1,5 @@
 import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { DeadLetterRecord, type InvalidDeadLetter } from "../../schemas/dead-letter.ts";
 import { CHANNELS, type Channel } from "../../schemas/enums.ts";
 import type { Topology } from "../../schemas/subjects.ts";

@@ -2,7 +2,7 @@
 // request is traced), built and encoded as nats.js's `publish` needs them:
 // PublishHeaders vs nats.js's `headers()`.
 // Run: flock -x /tmp/herald-cpu.lock bun lib/nats/publish-headers.bench.ts
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
+import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import { PublishHeaders } from "./publish-headers.ts";
 
 const N = 1_000_000;

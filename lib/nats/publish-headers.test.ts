@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { headers as natsHeaders, Match, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { headers as natsHeaders, Match, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { connectTestNats, testNamespace } from "../../test/support/services.ts";
 import { PublishHeaders } from "./publish-headers.ts";
 

@@ -13,7 +13,7 @@
  * the headers into a nats.js `MsgHdrs` and goes on there, so every method
  * keeps nats.js's meaning.
  */
-import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
+import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/nats-core";
 
 const TE = new TextEncoder();
 const VERSION_LINE = "NATS/1.0";

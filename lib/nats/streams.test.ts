@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstreamManager, RetentionPolicy } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { PRIORITIES } from "../../schemas/enums.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
 import { ensureStreams } from "./streams.ts";

@@ -10,7 +10,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { PRIORITIES } from "../../schemas/enums.ts";
 import type { Topology } from "../../schemas/subjects.ts";
 

@@ -1,4 +1,4 @@
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { ROOT_CONTEXT, type Context as TraceContext } from "@opentelemetry/api";
 import { CHANNELS, PRIORITIES, type Channel, type Priority } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";

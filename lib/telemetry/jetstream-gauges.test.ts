@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { ensureStreams } from "../nats/streams.ts";
 import { connectTestNats, deleteNamespaceStreams, testNamespace, topology } from "../../test/support/services.ts";
 import { jetStreamGauges } from "./jetstream-gauges.ts";

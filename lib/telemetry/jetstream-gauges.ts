@@ -1,5 +1,5 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { CHANNELS, PRIORITIES } from "../../schemas/enums.ts";
 import type { Topology } from "../../schemas/subjects.ts";
 import type { MetricChannel, MetricsRecorder } from "./recorder.ts";

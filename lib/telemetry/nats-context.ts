@@ -8,7 +8,7 @@
  * tracing off it is a no-op and no header is written.
  */
 import { propagation, ROOT_CONTEXT, type Context, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
-import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/transport-node";
+import { headers as natsHeaders, Match, type MsgHdrs } from "@nats-io/nats-core";
 import { traceparentOf } from "./spans.ts";
 
 const setter: TextMapSetter<MsgHdrs> = {

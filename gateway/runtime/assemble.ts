@@ -1,0 +1,146 @@
+import type { NatsConnection, WsConnectionOptions } from "@nats-io/nats-core";
+import { sql } from "drizzle-orm";
+import type { Hono } from "hono";
+import pino, { type Logger } from "pino";
+import { createNotificationCanceller } from "../../lib/db/canceller.ts";
+import { createInbox } from "../../lib/db/inbox-store.ts";
+import { openPool, type Pool } from "../../lib/db/pool.ts";
+import { createNotificationReader } from "../../lib/db/reads.ts";
+import { createAckPublisher } from "../../lib/nats/ack-publisher.ts";
+import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
+import { publishEvent } from "../../lib/nats/event-publisher.ts";
+import { missingTopology } from "../../lib/nats/streams.ts";
+import { createWorkPublisher } from "../../lib/nats/work.ts";
+import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
+import { NOOP_METRICS, timeQuery } from "../../lib/telemetry/recorder.ts";
+import { ConfigError, parseConfig, type HeraldConfig } from "../../schemas/config.ts";
+import { topology } from "../../schemas/subjects.ts";
+import { createApp } from "../app.ts";
+import type { BaseEnv, BodyHasher } from "../context.ts";
+import { rateLimiterFromConfig } from "../rate-limiter.ts";
+import { createMemoryStore } from "../store/memory.ts";
+import type { GatewayStore } from "../store/types.ts";
+import { createUpstashStore } from "../store/upstash.ts";
+
+export type RuntimeName = "bun" | "node" | "deno" | "workerd";
+
+/** What one runtime can do, handed over by its entry; what it lacks is refused at start, not at the first request. */
+export interface Platform {
+  runtime: RuntimeName;
+  /** NATS's TCP protocol; none: only `ws://`/`wss://` URLs. */
+  tcp?: TcpConnect;
+  /** Extra NATS options, e.g. a `wsFactory` where there is no global `WebSocket`. */
+  nats?: Partial<WsConnectionOptions>;
+  /** Redis over TCP; none: `REDIS_URL` is refused. */
+  redisStore?: (opts: { url: string; prefix: string }) => GatewayStore;
+  /** A metrics registry served at `/metrics`; none: nothing is counted. */
+  metrics?: () => HeraldMetrics;
+  /** A synchronous native SHA-256 where the runtime has one. */
+  hashBody?: BodyHasher;
+  /** Where log lines go; default: pino's stdout. */
+  logger?: (cfg: HeraldConfig) => Logger;
+}
+
+/** The gateway built from the environment, ready to serve. */
+export interface AssembledGateway {
+  app: Hono<BaseEnv>;
+  cfg: HeraldConfig;
+  hostname: string;
+  port: number;
+  logger: Logger;
+  nc: NatsConnection;
+  /** Closes NATS (draining publishes in flight), the store and the pool; the entry stops serving first. */
+  close(): Promise<void>;
+}
+
+/** Config a gateway cannot start without, checked before anything connects. */
+export function gatewayConfig(env: Record<string, string | undefined>, platform: Platform): HeraldConfig {
+  const cfg = parseConfig(env);
+  const missing = (["NATS_URL", "DATABASE_URL"] as const).filter((key) => !cfg[key]);
+  if (cfg.HERALD_API_KEYS.size === 0) missing.push("HERALD_API_KEYS" as never);
+  if (missing.length > 0) throw new ConfigError(missing, `invalid configuration:\n${missing.map((k) => `  ${k}: required by the gateway`).join("\n")}`);
+  if (cfg.REDIS_URL && !platform.redisStore) {
+    throw new ConfigError(
+      ["REDIS_URL"],
+      `invalid configuration:\n  REDIS_URL: ${platform.runtime} has no TCP sockets for Redis; set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN instead`,
+    );
+  }
+  if (!platform.tcp && cfg.NATS_URL && !/^wss?:\/\//i.test(cfg.NATS_URL)) {
+    throw new ConfigError(["NATS_URL"], `invalid configuration:\n  NATS_URL: ${platform.runtime} reaches NATS over WebSocket only; use ws:// or wss://`);
+  }
+  return cfg;
+}
+
+function pickStore(cfg: HeraldConfig, platform: Platform): GatewayStore {
+  const prefix = `${cfg.HERALD_NAMESPACE}:`;
+  if (cfg.UPSTASH_REDIS_REST_URL && cfg.UPSTASH_REDIS_REST_TOKEN) {
+    return createUpstashStore({ url: cfg.UPSTASH_REDIS_REST_URL, token: cfg.UPSTASH_REDIS_REST_TOKEN, prefix });
+  }
+  if (cfg.REDIS_URL && platform.redisStore) return platform.redisStore({ url: cfg.REDIS_URL, prefix });
+  return createMemoryStore();
+}
+
+/**
+ * The gateway of `herald gateway` on any runtime: config, NATS, the
+ * Postgres pool for reads and cancels, the idempotency store, then
+ * `createApp`. Migrations and streams are `herald migrate`'s; until they
+ * exist `/health/startup` answers 503.
+ */
+export async function assembleGateway(env: Record<string, string | undefined>, platform: Platform, pool?: (url: string) => Pool): Promise<AssembledGateway> {
+  const cfg = gatewayConfig(env, platform);
+  const logger = platform.logger?.(cfg) ?? pino({ level: cfg.LOG_LEVEL, base: { service: "herald-gateway", runtime: platform.runtime } });
+  const natsUrl = cfg.NATS_URL as string;
+  const databaseUrl = cfg.DATABASE_URL as string;
+  const nc = await connectNats(natsUrl, platform.tcp, platform.nats);
+  const database = (pool ?? ((url) => openPool(url)))(databaseUrl);
+  const store = pickStore(cfg, platform);
+  const metrics = platform.metrics?.();
+  const recorder = metrics ?? NOOP_METRICS;
+  const topo = topology(cfg.HERALD_NAMESPACE);
+  const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
+  const { db } = database;
+  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  const app = createApp({
+    keys: cfg.HERALD_API_KEYS,
+    store,
+    publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
+    reader: createNotificationReader(db, recorder),
+    canceller: createNotificationCanceller(db, recorder),
+    inbox: createInbox(db, recorder),
+    events: { publish: (event) => publishEvent(out, topo, event, recorder) },
+    readiness: [
+      { name: "nats", check: async () => void (await nc.rtt()) },
+      { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },
+      { name: "idempotency", check: () => store.ping() },
+    ],
+    startup: [
+      { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },
+      {
+        name: "streams",
+        check: async () => {
+          const missing = await missingTopology(nc, topo);
+          if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}`);
+        },
+      },
+    ],
+    logger,
+    ...(metrics ? { metrics, metricsPage: metrics } : {}),
+    ...(rateLimiter ? { rateLimiter } : {}),
+    ...(platform.hashBody ? { hashBody: platform.hashBody } : {}),
+    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
+  });
+  if (metrics) metrics.initSeries({ routes: app.routes });
+  return {
+    app,
+    cfg,
+    hostname: cfg.HERALD_HOST ?? "0.0.0.0",
+    port: cfg.HERALD_PORT,
+    logger,
+    nc,
+    async close() {
+      out.close();
+      await nc.drain().catch(() => nc.close());
+      await Promise.allSettled([store.close(), database.close()]);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// The Deno entry (Deno 2): `deno run --allow-net --allow-env --allow-read --allow-sys gateway/runtime/deno/main.ts`.
+import { connect } from "@nats-io/transport-node";
+import { createMetrics } from "../../../lib/telemetry/metrics.ts";
+import { ConfigError } from "../../../schemas/config.ts";
+import { assembleGateway, type Platform } from "../assemble.ts";
+import { createIoRedisStore } from "../node/redis-store.ts";
+
+// Deno's Node compatibility gives it TCP for NATS and Redis; WebSocket is global.
+const platform: Platform = {
+  runtime: "deno",
+  tcp: connect,
+  redisStore: createIoRedisStore,
+  metrics: createMetrics,
+};
+
+try {
+  const gateway = await assembleGateway(Deno.env.toObject(), platform);
+  const server = Deno.serve(
+    { port: gateway.port, hostname: gateway.hostname, onListen: ({ port }) => gateway.logger.info({ hostname: gateway.hostname, port }, "gateway listening") },
+    gateway.app.fetch,
+  );
+  let stopping = false;
+  const stop = (signal: Deno.Signal) => {
+    if (stopping) return;
+    stopping = true;
+    gateway.logger.info({ signal }, "stopping");
+    // Stop taking requests first; in-flight ones finish before NATS closes.
+    void server
+      .shutdown()
+      .then(() => gateway.close())
+      .finally(() => Deno.exit(0));
+  };
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+} catch (err) {
+  console.error(`herald gateway (deno): ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  Deno.exit(err instanceof ConfigError ? 2 : 1);
+}

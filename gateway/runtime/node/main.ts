@@ -1,0 +1,50 @@
+// The Node entry (Node 20 or newer): `node dist/node/gateway.mjs`, built by `npm run build:node`.
+import { serve } from "@hono/node-server";
+import { connect } from "@nats-io/transport-node";
+import type { WsSocketFactory } from "@nats-io/nats-core";
+import WebSocket from "ws";
+import { createMetrics } from "../../../lib/telemetry/metrics.ts";
+import { ConfigError } from "../../../schemas/config.ts";
+import { assembleGateway, type Platform } from "../assemble.ts";
+import { createIoRedisStore } from "./redis-store.ts";
+
+/** `ws`'s client speaks the W3C WebSocket interface NATS's WebSocket transport drives. */
+const webSocketFactory: WsSocketFactory = async (url) => ({
+  socket: new WebSocket(url) as unknown as globalThis.WebSocket,
+  encrypted: url.startsWith("wss://"),
+});
+
+const platform: Platform = {
+  runtime: "node",
+  tcp: connect,
+  // Node 20 has no global WebSocket; the `ws` package stands in for NATS_URL=ws://.
+  nats: { wsFactory: webSocketFactory },
+  redisStore: createIoRedisStore,
+  metrics: createMetrics,
+};
+
+async function main(): Promise<void> {
+  const gateway = await assembleGateway(process.env, platform);
+  const server = serve({ fetch: gateway.app.fetch, port: gateway.port, hostname: gateway.hostname }, (info) => {
+    gateway.logger.info({ hostname: gateway.hostname, port: info.port }, "gateway listening");
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    gateway.logger.info({ signal }, "stopping");
+    // Stop taking requests first; in-flight ones finish before NATS closes.
+    server.close(() => {
+      void gateway.close().finally(() => process.exit(0));
+    });
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `herald gateway (node): ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

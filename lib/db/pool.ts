@@ -1,0 +1,30 @@
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import { schema, type Database, type Sql } from "../../schemas/database.ts";
+
+/** A postgres.js pool behind drizzle: what the gateway's reads need on any runtime with TCP. */
+export interface Pool {
+  db: Database;
+  /** The same database for fixed statements prepared once per connection. */
+  sql: Sql;
+  /** Connections the pool opens at most. */
+  max: number;
+  close(): Promise<void>;
+}
+
+/**
+ * postgres.js's options for every pool: a connection whose start-up Postgres
+ * cut off (a restart, a terminated backend) is retried after a few seconds,
+ * not the default 30, which held a query that long.
+ */
+export const CLIENT_OPTIONS = { onnotice: () => {}, connect_timeout: 5 } as const;
+
+/** Opens lazily: the first query connects. */
+export function openPool(url: string, opts: { max?: number } = {}): Pool {
+  const max = opts.max ?? 10;
+  const client = postgres(url, { ...CLIENT_OPTIONS, max, prepare: true });
+  const db = drizzle(client, { schema }) as unknown as Database;
+  // postgres.js names a statement after its text when `prepare` is on: one parse per connection.
+  const sql: Sql = { run: (text, params) => client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) };
+  return { db, sql, max, close: () => client.end({ timeout: 5 }) };
+}
