@@ -15,7 +15,7 @@ export const GATEWAY_BUILDS = {
     target: "browser",
     // postgres.js ships a build on `cloudflare:sockets` under the `workerd` condition.
     conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:sockets", "node:*"],
+    external: ["cloudflare:*", "node:*"],
   },
 } as const;
 

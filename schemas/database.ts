@@ -21,5 +21,3 @@ export type SqlRow = Record<string, unknown>;
 export interface Sql {
   run(text: string, params: unknown[]): Promise<SqlRow[]>;
 }
-
-export const MIGRATIONS_FOLDER = new URL("./migrations", import.meta.url).pathname;

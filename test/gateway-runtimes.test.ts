@@ -15,6 +15,8 @@ import { topology } from "../schemas/subjects.ts";
 import { eventually } from "./support/eventually.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { startPrivateNats, type PrivateNats } from "./support/nats-server.ts";
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from "./support/upstash-rest.ts";
+import { startWorkerdGateway } from "./support/workerd.ts";
 import { SERVICES } from "./support/services.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
 
@@ -33,12 +35,19 @@ const VARIANTS: Variant[] = [
   { runtime: "node", transport: "ws" },
   { runtime: "deno", transport: "tcp" },
   { runtime: "deno", transport: "ws" },
+  { runtime: "workerd", transport: "ws" },
 ];
 
 const buildDir = mkdtempSync(join(tmpdir(), "herald-gateway-builds-"));
 let nodeBundle: Promise<string> | undefined;
+let workerdBundle: Promise<string> | undefined;
+let upstash: UpstashCompatibleServer | undefined;
+const UPSTASH_TOKEN = "conformance-upstash-token";
 
-afterAll(() => rmSync(buildDir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(buildDir, { recursive: true, force: true });
+  await upstash?.stop();
+});
 
 /** `npm run build:<runtime>`'s script, into a directory of this run; resolves to the module's path. */
 async function buildGateway(runtime: "node" | "workerd", outdir: string): Promise<string> {
@@ -78,8 +87,13 @@ async function startGateway(variant: Variant, env: Record<string, string>): Prom
           { command: [DENO, "run", "-A", join(ROOT, "gateway/runtime/deno/main.ts")] },
         ),
       );
-    case "workerd":
-      throw new Error("workerd: not yet");
+    case "workerd": {
+      workerdBundle ??= buildGateway("workerd", join(buildDir, "workerd"));
+      // No TCP for Redis there: idempotency over Upstash's REST protocol, on the same Redis.
+      upstash ??= await startUpstashCompatibleServer({ redisUrl: SERVICES.redis, token: UPSTASH_TOKEN });
+      const { REDIS_URL: _tcpOnly, ...rest } = env;
+      return startWorkerdGateway(await workerdBundle, { ...rest, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: UPSTASH_TOKEN });
+    }
   }
 }
 
@@ -227,3 +241,36 @@ for (const variant of VARIANTS) {
     }, 20_000);
   });
 }
+
+describe("what a runtime lacks is refused at start, in plain words", () => {
+  test("node: no HERALD_API_KEYS exits 2 naming it, before connecting anywhere", async () => {
+    nodeBundle ??= buildGateway("node", join(buildDir, "node"));
+    const proc = Bun.spawn(["node", await nodeBundle], {
+      env: { PATH: process.env.PATH ?? "", NATS_URL: "nats://127.0.0.1:1", DATABASE_URL: "postgres://127.0.0.1:1/x" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(2);
+    const err = await new Response(proc.stderr).text();
+    expect(err).toContain("HERALD_API_KEYS: required by the gateway");
+    expect(err).not.toContain("    at ");
+  });
+
+  test("workerd: REDIS_URL is refused (no TCP there) with a 503 that says to use Upstash; a nats:// URL likewise", async () => {
+    workerdBundle ??= buildGateway("workerd", join(buildDir, "workerd"));
+    const base = { HERALD_API_KEYS: "acme:test-key-acme-0123456789", DATABASE_URL: "postgres://127.0.0.1:1/x" };
+    for (const [env, says] of [
+      [{ ...base, NATS_URL: "ws://127.0.0.1:1", REDIS_URL: SERVICES.redis }, "UPSTASH_REDIS_REST_URL"],
+      [{ ...base, NATS_URL: "nats://127.0.0.1:1" }, "use ws:// or wss://"],
+    ] as const) {
+      const worker = await startWorkerdGateway(await workerdBundle, env);
+      try {
+        const res = await fetch(`${worker.url}/health/live`);
+        expect(res.status).toBe(503);
+        expect(((await res.json()) as { detail: string }).detail).toContain(says);
+      } finally {
+        await worker.stop();
+      }
+    }
+  });
+});

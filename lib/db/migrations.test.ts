@@ -3,7 +3,6 @@ import { readMigrationFiles } from "drizzle-orm/migrator";
 import postgres from "postgres";
 import { connectPostgres } from "./connect.ts";
 import { createTestDatabase } from "../../test/support/services.ts";
-import { MIGRATIONS_FOLDER } from "../../schemas/database.ts";
 import { embeddedMigrations } from "./migrations.ts";
 
 const created: Array<{ drop(): Promise<void> }> = [];
@@ -12,7 +11,7 @@ afterAll(async () => {
 });
 
 test("embeds exactly the migrations drizzle reads from the folder, with the same hashes", () => {
-  expect(embeddedMigrations()).toEqual(readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }));
+  expect(embeddedMigrations()).toEqual(readMigrationFiles({ migrationsFolder: new URL("../../schemas/migrations", import.meta.url).pathname }));
 });
 
 test("migrates a new database (createTestDatabase did), records each migration once, and a second run changes nothing", async () => {

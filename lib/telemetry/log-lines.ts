@@ -163,11 +163,13 @@ export function logInfo(log: Logger, ctx: LogContext, msg: string, extra?: Recor
   else log.info(extra ? { ...idsOf(ctx), ...extra } : idsOf(ctx), msg);
 }
 
-const { chindingsSym, streamSym } = pino.symbols;
+/** pino's internal symbols; its browser build (workerd's) has none, and no logger there writes direct lines. */
+const symbols = (pino as { symbols?: typeof pino.symbols }).symbols;
 /** The two pino internals a direct line needs (public as `pino.symbols`): its bindings as JSON (`,"service":"…"`) and its destination. */
 function internalsOf(log: Logger): { chindings: string; stream: DestinationStream } {
   const l = log as unknown as Record<symbol, unknown>;
-  return { chindings: l[chindingsSym] as string, stream: l[streamSym] as DestinationStream };
+  if (symbols === undefined) throw new Error("pino's build has no symbols: direct log lines need pino's Node build");
+  return { chindings: l[symbols.chindingsSym] as string, stream: l[symbols.streamSym] as DestinationStream };
 }
 const INFO_PREFIX = '{"level":30,"time":';
 
