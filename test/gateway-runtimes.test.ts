@@ -3,14 +3,16 @@
 // on a nats-server of its own (over TCP or its WebSocket listener), a database
 // of its own, and a Bun processor beside it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { RedisClient } from "bun";
+import pkg from "../package.json" with { type: "json" };
 import { canonicalJson } from "../gateway/canonical-json.ts";
 import { encodePending, idempotencyKey } from "../gateway/store/codec.ts";
+import { ConfigSchema } from "../schemas/config.ts";
 import { topology } from "../schemas/subjects.ts";
 import { eventually } from "./support/eventually.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
@@ -63,6 +65,13 @@ interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/** `npm run gateway:deno` as package.json has it, with its permissions, from the repository's root. */
+function denoCommand(): string[] {
+  const [deno, ...args] = pkg.scripts["gateway:deno"].split(" ");
+  expect(deno).toBe("deno");
+  return [DENO, ...args.map((arg) => (arg.endsWith(".ts") ? join(ROOT, arg) : arg))];
+}
+
 /** SIGTERM, then SIGKILL if it has not exited within `ms`. */
 async function stopWithin(proc: HeraldProcess, ms: number): Promise<void> {
   const timer = setTimeout(() => proc.proc.kill("SIGKILL"), ms);
@@ -80,13 +89,7 @@ async function startGateway(variant: Variant, env: Record<string, string>): Prom
       return herald(await startHerald("gateway", env, { command: ["node", await nodeBundle] }));
     }
     case "deno":
-      return herald(
-        await startHerald(
-          "gateway",
-          { ...env, HOME: process.env.HOME ?? "/root" },
-          { command: [DENO, "run", "-A", join(ROOT, "gateway/runtime/deno/main.ts")] },
-        ),
-      );
+      return herald(await startHerald("gateway", { ...env, HOME: process.env.HOME ?? "/root" }, { command: denoCommand() }));
     case "workerd": {
       workerdBundle ??= buildGateway("workerd", join(buildDir, "workerd"));
       // No TCP for Redis there: idempotency over Upstash's REST protocol, on the same Redis.
@@ -243,14 +246,14 @@ for (const variant of VARIANTS) {
 }
 
 describe("what a runtime lacks is refused at start, in plain words", () => {
-  test("node: no HERALD_API_KEYS exits 2 naming it, before connecting anywhere", async () => {
+  test("node: no HERALD_API_KEYS exits 78 naming it, before connecting anywhere", async () => {
     nodeBundle ??= buildGateway("node", join(buildDir, "node"));
     const proc = Bun.spawn(["node", await nodeBundle], {
       env: { PATH: process.env.PATH ?? "", NATS_URL: "nats://127.0.0.1:1", DATABASE_URL: "postgres://127.0.0.1:1/x" },
       stdout: "pipe",
       stderr: "pipe",
     });
-    expect(await proc.exited).toBe(2);
+    expect(await proc.exited).toBe(78);
     const err = await new Response(proc.stderr).text();
     expect(err).toContain("HERALD_API_KEYS: required by the gateway");
     expect(err).not.toContain("    at ");
@@ -272,5 +275,34 @@ describe("what a runtime lacks is refused at start, in plain words", () => {
         await worker.stop();
       }
     }
+  });
+});
+
+describe("deploy/workerd", () => {
+  const capnp = readFileSync(join(ROOT, "deploy/workerd/config.capnp"), "utf8");
+  const wrangler = Bun.TOML.parse(readFileSync(join(ROOT, "deploy/workerd/wrangler.toml"), "utf8")) as {
+    main: string;
+    compatibility_date: string;
+    compatibility_flags: string[];
+    vars: Record<string, string>;
+    durable_objects: { bindings: Array<{ name: string; class_name: string }> };
+  };
+  const configKeys = new Set(Object.keys(ConfigSchema.shape));
+
+  test("wrangler.toml deploys the bundle config.capnp runs, with the same dates, flags and Durable Object", () => {
+    const embedded = /esModule = embed "([^"]+)"/.exec(capnp)?.[1];
+    expect(wrangler.main).toBe(embedded ?? "");
+    expect(join(ROOT, "deploy/workerd", wrangler.main)).toBe(join(ROOT, "dist/workerd/worker.js"));
+    expect(capnp).toContain(`compatibilityDate = "${wrangler.compatibility_date}"`);
+    expect(capnp).toContain(`compatibilityFlags = ${JSON.stringify(wrangler.compatibility_flags).replace(/","/g, '", "')}`);
+    const [binding] = wrangler.durable_objects.bindings;
+    expect(capnp).toContain(`(name = "${binding?.name}", durableObjectNamespace = "${binding?.class_name}")`);
+    expect(readFileSync(join(ROOT, "gateway/runtime/workerd/worker.ts"), "utf8")).toContain(`export class ${binding?.class_name} extends DurableObject`);
+  });
+
+  test("every variable either file binds is one Herald reads", () => {
+    const bound = [...capnp.matchAll(/fromEnvironment = "([A-Z0-9_]+)"/g)].map((m) => m[1] ?? "");
+    expect(bound.length).toBeGreaterThan(5);
+    expect([...bound, ...Object.keys(wrangler.vars)].filter((key) => !configKeys.has(key))).toEqual([]);
   });
 });

@@ -20,7 +20,7 @@ const gateway :Workerd.Worker = (
   compatibilityFlags = ["nodejs_compat"],
   globalOutbound = "network",
   bindings = [
-    (name = "HERALD_GATEWAY", durableObjectNamespace = "HeraldGateway"),
+    (name = "HERALD_GATEWAY", durableObjectNamespace = "GatewayHost"),
     (name = "NATS_URL", fromEnvironment = "NATS_URL"),
     (name = "DATABASE_URL", fromEnvironment = "DATABASE_URL"),
     (name = "HERALD_API_KEYS", fromEnvironment = "HERALD_API_KEYS"),
@@ -36,6 +36,6 @@ const gateway :Workerd.Worker = (
     (name = "HERALD_GATEWAY_SHARDS", fromEnvironment = "HERALD_GATEWAY_SHARDS"),
     (name = "LOG_LEVEL", fromEnvironment = "LOG_LEVEL"),
   ],
-  durableObjectNamespaces = [(className = "HeraldGateway", uniqueKey = "herald-gateway")],
+  durableObjectNamespaces = [(className = "GatewayHost", uniqueKey = "herald-gateway")],
   durableObjectStorage = (inMemory = void),
 );

@@ -34,5 +34,5 @@ try {
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 } catch (err) {
   console.error(`herald gateway (deno): ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  Deno.exit(err instanceof ConfigError ? 2 : 1);
+  Deno.exit(err instanceof ConfigError ? 78 : 1);
 }

@@ -46,5 +46,5 @@ main().catch((err: unknown) => {
   process.stderr.write(
     `herald gateway (node): ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
   );
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.exit(err instanceof ConfigError ? 78 : 1);
 });

@@ -27,7 +27,7 @@ function configOf(env: Env): Record<string, string> {
  * share one I/O context. So the gateway lives in one: its NATS connection
  * and Postgres pool are opened once and serve every request routed to it.
  */
-export class HeraldGateway extends DurableObject<Env> {
+export class GatewayHost extends DurableObject<Env> {
   private gateway: Promise<AssembledGateway> | null = null;
 
   private assembled(): Promise<AssembledGateway> {
