@@ -67,8 +67,9 @@ interface RunningGateway {
 
 /** `npm run gateway:deno` as package.json has it, with its permissions, from the repository's root. */
 function denoCommand(): string[] {
-  const [deno, ...args] = pkg.scripts["gateway:deno"].split(" ");
-  expect(deno).toBe("deno");
+  const script = pkg.scripts["gateway:deno"];
+  expect(script.startsWith("node bin/bootstrap.mjs exec deno ")).toBe(true);
+  const [, ...args] = script.slice("node bin/bootstrap.mjs exec ".length).split(" ");
   return [DENO, ...args.map((arg) => (arg.endsWith(".ts") ? join(ROOT, arg) : arg))];
 }
 
