@@ -20,6 +20,8 @@ afterAll(async () => {
 });
 
 describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) => {
+  /** The adapter's name as Idempotency-Key characters. */
+  const tag = adapter.name.replace(/[^A-Za-z]+/g, "-");
   let t: TestStore;
   beforeAll(async () => {
     t = await adapter.create(`${stream.topo.namespace}:`);
@@ -45,7 +47,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   test("replays the first answer with Idempotency-Replayed: true and publishes once", async () => {
     const app = appWith();
     const before = await stream.count();
-    const key = `${adapter.name}-replay`;
+    const key = `${tag}-replay`;
     const first = await post(app, key);
     const second = await post(app, key);
     expect([first.status, second.status]).toEqual([202, 202]);
@@ -60,7 +62,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
     const blocking = blockingPublisher(stream.publisher);
     const app = appWith(blocking);
     const before = await stream.count();
-    const key = `${adapter.name}-in-flight`;
+    const key = `${tag}-in-flight`;
     const first = post(app, key);
     await blocking.started;
     const second = await post(app, key);
@@ -77,7 +79,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   test("answers 422 when the key is reused with another body", async () => {
     const app = appWith();
     const before = await stream.count();
-    const key = `${adapter.name}-mismatch`;
+    const key = `${tag}-mismatch`;
     expect((await post(app, key, VALID.email)).status).toBe(202);
     const other = await post(app, key, VALID.sms);
     expect(other.status).toBe(422);
@@ -88,7 +90,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   test("replays when the same JSON comes back serialized differently: key order, whitespace, escapes", async () => {
     const app = appWith();
     const before = await stream.count();
-    const key = `${adapter.name}-reserialized`;
+    const key = `${tag}-reserialized`;
     const first = await post(app, key, '{"userId":"user-1","channel":"email","payload":{"to":"a@example.com","subject":"Hi","body":"Hello"}}');
     const again = await post(
       app,
@@ -106,7 +108,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
   test("replays a batch sent again with its items' keys reordered", async () => {
     const app = appWith();
     const before = await stream.count();
-    const key = `${adapter.name}-batch-reserialized`;
+    const key = `${tag}-batch-reserialized`;
     const batch = (items: unknown[]) => send(app, "/v1/notifications/batch", { body: { notifications: items }, headers: { "idempotency-key": key } });
     const reversed = (o: object) => Object.fromEntries(Object.entries(o).reverse());
     const first = await batch([VALID.sms, VALID.in_app]);
@@ -120,7 +122,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
 
   test("keeps keys apart per tenant", async () => {
     const app = appWith();
-    const key = `${adapter.name}-tenant`;
+    const key = `${tag}-tenant`;
     const mine = (await (await post(app, key)).json()) as { id: string };
     const theirs = await post(app, key, VALID.email, OTHER_KEY);
     expect(theirs.headers.get("idempotency-replayed")).toBeNull();
@@ -129,7 +131,7 @@ describe.each(STORE_ADAPTERS)("Idempotency-Key on the $name store", (adapter) =>
 
   test("serves a GET right after the 202 from the store (read-your-writes)", async () => {
     const app = appWith();
-    const { id } = (await (await post(app, `${adapter.name}-ryw`)).json()) as { id: string };
+    const { id } = (await (await post(app, `${tag}-ryw`)).json()) as { id: string };
     const view = (await (await send(app, `/v1/notifications/${id}`)).json()) as { id: string; status: string };
     expect(view).toMatchObject({ id, status: "accepted" });
   });

@@ -37,7 +37,7 @@ describe.each(STORE_ADAPTERS)("$name store", (adapter) => {
   afterAll(() => handle.cleanup());
 
   test("reports its kind", () => {
-    expect(store.kind).toBe(adapter.name);
+    expect(store.kind).toBe(adapter.kind);
   });
 
   test("claims an unused key", async () => {

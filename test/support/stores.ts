@@ -1,5 +1,6 @@
 import { createMemoryStore } from "../../gateway/store/memory.ts";
 import { createRedisStore } from "../../gateway/runtime/bun/redis-store.ts";
+import { createIoRedisStore } from "../../gateway/runtime/node/redis-store.ts";
 import type { GatewayStore } from "../../gateway/store/types.ts";
 import { createUpstashStore } from "../../gateway/store/upstash.ts";
 import { deleteRedisPrefix, SERVICES } from "./services.ts";
@@ -13,7 +14,9 @@ export interface TestStore {
 }
 
 export interface StoreAdapter {
-  name: GatewayStore["kind"];
+  /** Which adapter, as test names show it. */
+  name: string;
+  kind: GatewayStore["kind"];
   /** Creates the adapter on the real Redis, keys under `${prefix}${name}:` so adapters sharing the server and prefix stay apart. */
   create(prefix: string): Promise<TestStore>;
 }
@@ -21,7 +24,8 @@ export interface StoreAdapter {
 /** Every store adapter for `describe.each`, each on the real Redis (Upstash through a REST server speaking its protocol). */
 export const STORE_ADAPTERS: StoreAdapter[] = [
   {
-    name: "redis",
+    name: "redis (Bun)",
+    kind: "redis",
     async create(base) {
       const prefix = `${base}redis:`;
       const store = createRedisStore({ url: SERVICES.redis, prefix });
@@ -37,7 +41,24 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
     },
   },
   {
+    name: "redis (ioredis, Node and Deno)",
+    kind: "redis",
+    async create(base) {
+      const prefix = `${base}ioredis:`;
+      const store = createIoRedisStore({ url: SERVICES.redis, prefix });
+      await store.ping();
+      return {
+        store,
+        async cleanup() {
+          await store.close();
+          await deleteRedisPrefix(prefix);
+        },
+      };
+    },
+  },
+  {
     name: "upstash",
+    kind: "upstash",
     async create(base) {
       const prefix = `${base}upstash:`;
       const token = `test-${crypto.randomUUID()}`;
@@ -61,6 +82,7 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
   },
   {
     name: "memory",
+    kind: "memory",
     async create() {
       const store = createMemoryStore();
       return { store, cleanup: () => store.close() };
