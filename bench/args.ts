@@ -1,10 +1,10 @@
 // Command line of `npm run bench`: which phases, how long. Pure, so it is unit-tested.
 import { parseArgs } from "node:util";
 
-export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"] as const;
+export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"] as const;
 export type Phase = (typeof PHASES)[number];
-/** What runs without --phases: every phase, so the telemetry overhead is measured in the same run. */
-export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"];
+/** What runs without --phases: every phase, so the telemetry overhead and the other runtimes are measured in the same run. */
+export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"];
 
 export interface BenchPlan {
   mode: "suite" | "soak";
@@ -27,15 +27,17 @@ export interface BenchPlan {
   schedulerCount: number;
   schedulerDueNow: number;
   schedulerAheadS: number;
+  /** Runtimes phase: rounds per variant, each a fresh gateway warmed for `warmupS` and measured for `durationS`. */
+  runtimeRounds: number;
   soakSeconds: number;
   /** Seconds between RSS readings. */
   sampleEveryS: number;
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,telemetry]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
-                     [--batch-connections N] [--out DIR]
+                     [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -60,6 +62,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
       "schedule-ahead": { type: "string" },
       connections: { type: "string" },
       "batch-connections": { type: "string" },
+      "runtime-rounds": { type: "string" },
       "soak-seconds": { type: "string" },
       "sample-every": { type: "string" },
       out: { type: "string" },
@@ -89,6 +92,8 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     schedulerCount: quick ? 2000 : 10_000,
     schedulerDueNow: quick ? 200 : 500,
     schedulerAheadS: positive("schedule-ahead", values["schedule-ahead"], quick ? 20 : 120),
+    // Two rounds, one in each order, even with --quick: one alone would favour whichever runtime runs first.
+    runtimeRounds: Math.ceil(positive("runtime-rounds", values["runtime-rounds"], 2)),
     soakSeconds: positive("soak-seconds", values["soak-seconds"], 600),
     sampleEveryS: positive("sample-every", values["sample-every"], values.soak ? 5 : 1),
     outDir: values.out ?? new URL("./results/", import.meta.url).pathname,

@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { parseBenchArgs } from "./args.ts";
 import { chartData, renderChart } from "./chart.ts";
-import { markdownTable, pairedOverhead, phasePeaks, renderMarkdown, renderText, resultLine, warnings } from "./report.ts";
+import { summarizeRuntime } from "./phases/runtimes.ts";
+import { markdownTable, pairedOverhead, phasePeaks, renderMarkdown, renderText, resultLine, runtimeRows, warnings } from "./report.ts";
 import { checkTargets, computeRatios, soakFlat } from "./targets.ts";
-import type { BenchResults, HttpRun } from "./types.ts";
+import type { BenchResults, HttpRun, RuntimesRun } from "./types.ts";
 
 function http(name: string, rps: number, p99: number): HttpRun {
   return {
@@ -78,7 +79,8 @@ describe("bench arguments", () => {
   test("defaults to every phase with the standard durations", () => {
     const plan = parseBenchArgs([]);
     expect(plan.mode).toBe("suite");
-    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry"]);
+    expect(plan.phases).toEqual(["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"]);
+    expect(plan.runtimeRounds).toBe(2);
     expect([plan.connections, plan.durationS, plan.e2eSeconds]).toEqual([64, 20, 60]);
     expect([plan.schedulerCount, plan.schedulerAheadS, plan.schedulerDueNow]).toEqual([10_000, 120, 500]);
   });
@@ -256,4 +258,68 @@ test("telemetry: a default phase, overhead judged against 10%, its figures in RE
   expect(row(f)?.met).toBe(false);
   expect(resultLine(f)).toMatchObject({ telemetry_off_rps: 20_000, telemetry_on_rps: 18_000, telemetry_overhead_pct: 10.5 });
   expect(renderText(f)).toContain("20,000 → 18,000 req/s (10.5% overhead)");
+});
+
+describe("runtimes", () => {
+  const rounds = (...rps: number[]) => rps.map((x, i) => ({ ...http("r", x, 8 + i), peakRssMb: 100 + i * 10 }));
+  function runtimes(): RuntimesRun {
+    return {
+      roundsEach: 2,
+      order: [
+        ["bun", "node", "node_ws", "deno", "workerd"],
+        ["workerd", "deno", "node_ws", "node", "bun"],
+      ],
+      variants: [
+        summarizeRuntime({ key: "bun", runtime: "bun", transport: "tcp", store: "redis" }, "Bun 1.4.5", rounds(20_000, 18_000)),
+        summarizeRuntime({ key: "node", runtime: "node", transport: "tcp", store: "redis" }, "Node v20.20.2", rounds(9_000, 10_000)),
+        summarizeRuntime({ key: "node_ws", runtime: "node", transport: "ws", store: "redis" }, "Node v20.20.2", rounds(8_000, 7_200)),
+        summarizeRuntime({ key: "deno", runtime: "deno", transport: "tcp", store: "redis" }, "Deno 2.9.6", rounds(15_000, 13_500)),
+        summarizeRuntime({ key: "workerd", runtime: "workerd", transport: "ws", store: "upstash-rest" }, "workerd 2026-11-23", rounds(5_700, 5_700)),
+      ],
+    };
+  }
+
+  test("a default phase with two rounds, and runs on its own", () => {
+    expect(parseBenchArgs(["--quick"]).phases).toContain("runtimes");
+    expect(parseBenchArgs(["--phases", "runtimes", "--quick"])).toMatchObject({ phases: ["runtimes"], runtimeRounds: 2 });
+    expect(parseBenchArgs(["--runtime-rounds", "4"]).runtimeRounds).toBe(4);
+    expect(() => parseBenchArgs(["--runtime-rounds", "0"])).toThrow(/--runtime-rounds/);
+  });
+
+  test("folds each variant's rounds: mean req/s and p50, the worst p99, the largest peak RSS", () => {
+    const bun = runtimes().variants[0];
+    expect(bun).toMatchObject({ rps: 19_000, p50: 2, p99: 9, peakRssMb: 110 });
+  });
+
+  test("a table row per runtime with its transport, store and ratio to Bun", () => {
+    const rows = runtimeRows(runtimes());
+    expect(rows.map((r) => r[4])).toEqual(["1.00×", "0.50×", "0.40×", "0.75×", "0.30×"]);
+    expect(rows[4]?.slice(0, 4)).toEqual(["workerd 2026-11-23", "WebSocket", "Upstash REST → Redis", "5,700"]);
+    expect(rows[2]?.[9]).toBe("8,000, 7,200");
+    const f = { ...fixture(), runtimes: runtimes() };
+    expect(renderMarkdown(f)).toMatch(/\| Deno 2\.9\.6 \| TCP \| Redis \(TCP\) \| 14,250 \| 0\.75× \| 2 \| 9 \| 110 MB \|/);
+    expect(renderText(f)).toContain("the gateway per runtime: 2 rounds each");
+  });
+
+  test("RESULT carries each runtime's req/s and ratio to Bun, null when the phase did not run", () => {
+    expect(resultLine({ ...fixture(), runtimes: runtimes() })).toMatchObject({
+      bun_runtime_rps: 19_000,
+      node_rps: 9_500,
+      node_vs_bun: 0.5,
+      node_ws_rps: 7_600,
+      deno_rps: 14_250,
+      deno_vs_bun: 0.75,
+      workerd_rps: 5_700,
+      workerd_vs_bun: 0.3,
+    });
+    expect(resultLine(fixture())).toMatchObject({ bun_runtime_rps: null, node_rps: null, deno_rps: null, workerd_rps: null, workerd_vs_bun: null });
+  });
+
+  test("warns about a round that answered non-2xx", () => {
+    const run = runtimes();
+    const workerd = run.variants[4];
+    if (!workerd) throw new Error("fixture has workerd");
+    workerd.rounds[1] = { ...http("workerd gateway", 5_000, 9), non2xx: 12 };
+    expect(warnings({ ...fixture(), runtimes: run })).toContain("workerd gateway: 12 non-2xx and 0 socket errors during the measured run");
+  });
 });

@@ -2,7 +2,7 @@
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
 import { meanWithStandardError } from "./lib/stats.ts";
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
-import type { BenchResults, HttpRun, TelemetryRun } from "./types.ts";
+import { type BenchResults, type HttpRun, RUNTIME_KEYS, type RuntimesRun, type TelemetryRun } from "./types.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 // autocannon reports whole milliseconds at these rates; print decimals only when there are some.
@@ -57,6 +57,40 @@ export function systemRows(r: BenchResults, ratios: Ratios): Row[] {
   if (r.jetstream)
     rows.push([`JetStream publish, window ${r.jetstream.window} (broker ceiling)`, int(r.jetstream.rps), "", "", "", x(ratios.heraldVsJetstream), "", "", ""]);
   return rows;
+}
+
+const RUNTIME_HEAD = ["runtime", "NATS", "idempotency store", "req/s (2xx)", "vs Bun", "p50 ms", "p99 ms", "peak RSS", "server cores", "req/s by round"];
+const RUNTIME_ALIGN = [false, false, false, true, true, true, true, true, true, false];
+const STORES = { redis: "Redis (TCP)", "upstash-rest": "Upstash REST → Redis" } as const;
+
+/** Each variant's req/s over Bun's in the same phase; null without a Bun figure. */
+export function runtimeRatios(run: RuntimesRun): Map<string, number | null> {
+  const bun = run.variants.find((v) => v.key === "bun")?.rps;
+  return new Map(run.variants.map((v) => [v.key, bun === undefined || bun <= 0 ? null : v.rps / bun]));
+}
+
+/** One row per runtime variant: the figures of its rounds, Bun as 1.0. */
+export function runtimeRows(run: RuntimesRun): Row[] {
+  const ratios = runtimeRatios(run);
+  return run.variants.map((v) => {
+    const failed = v.rounds.reduce((n, round) => n + round.non2xx + round.errors, 0);
+    return [
+      v.version,
+      v.transport === "ws" ? "WebSocket" : "TCP",
+      STORES[v.store],
+      `${int(v.rps)}${failed > 0 ? ` (${failed} non-2xx or errors)` : ""}`,
+      x(ratios.get(v.key) ?? null),
+      ms(v.p50),
+      ms(v.p99),
+      mb(v.peakRssMb),
+      cores(v.serverCores),
+      v.rounds.map((round) => int(round.rps)).join(", "),
+    ];
+  });
+}
+
+function runtimesTitle(run: RuntimesRun): string {
+  return `the gateway per runtime: ${run.roundsEach} rounds each, a fresh process per round, order alternating; p50 the rounds' mean, p99 the worst round's`;
 }
 
 function otherRows(r: BenchResults, ratios: Ratios): Row[] {
@@ -148,7 +182,8 @@ function targetRows(checks: TargetCheck[]): Row[] {
 /** Problems that make a figure untrustworthy; printed loudly and kept in the JSON. */
 export function warnings(r: BenchResults): string[] {
   const w: string[] = [];
-  for (const run of [r.herald, ...r.peers, r.bunServe, ...(r.telemetry?.off ?? []), ...(r.telemetry?.on ?? [])]) {
+  const runtimeRounds = r.runtimes?.variants.flatMap((v) => v.rounds) ?? [];
+  for (const run of [r.herald, ...r.peers, r.bunServe, ...(r.telemetry?.off ?? []), ...(r.telemetry?.on ?? []), ...runtimeRounds]) {
     if (!run) continue;
     if (run.non2xx > 0 || run.errors > 0) w.push(`${run.name}: ${run.non2xx} non-2xx and ${run.errors} socket errors during the measured run`);
     if (run.stream && !run.stream.ok) w.push(`${run.name}: answered ${run.stream.answered2xx} 2xx but the stream holds ${run.stream.held}`);
@@ -215,9 +250,21 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     telemetry_on_rps: round(r.telemetry?.onRps),
     telemetry_overhead_pct: round(r.telemetry?.overheadPct, 1),
     telemetry_spans: r.telemetry ? r.telemetry.spans : null,
+    ...runtimeResult(r.runtimes),
     targets_met: `${measured.filter((c) => c.met).length}/${measured.length}`,
     quick: r.plan.quick,
   };
+}
+
+/** `bun_runtime_rps` (Bun in the runtimes phase, beside the others), `node_rps`, `node_ws_rps`, `deno_rps`, `workerd_rps`, and each one's `_vs_bun`. */
+function runtimeResult(run: RuntimesRun | undefined): Record<string, number | null> {
+  const ratios = run ? runtimeRatios(run) : new Map<string, number | null>();
+  const line: Record<string, number | null> = {};
+  for (const key of RUNTIME_KEYS) {
+    line[key === "bun" ? "bun_runtime_rps" : `${key}_rps`] = round(run?.variants.find((v) => v.key === key)?.rps);
+    if (key !== "bun") line[`${key}_vs_bun`] = round(ratios.get(key) ?? undefined, 2);
+  }
+  return line;
 }
 
 function soakResultLine(soak: NonNullable<BenchResults["soak"]>): Record<string, number | boolean | string | null> {
@@ -264,6 +311,7 @@ export function renderText(r: BenchResults): string {
   } else {
     const systems = systemRows(r, ratios);
     if (systems.length > 0) parts.push(textTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
+    if (r.runtimes) parts.push(`${runtimesTitle(r.runtimes)}:`, textTable(RUNTIME_HEAD, runtimeRows(r.runtimes), RUNTIME_ALIGN), "");
     parts.push(textTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
     parts.push(textTable(["target", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
   }
@@ -286,6 +334,10 @@ export function renderMarkdown(r: BenchResults, chartFile?: string): string {
   } else {
     const systems = systemRows(r, ratios);
     if (systems.length > 0) parts.push(markdownTable(SYSTEM_HEAD, systems, SYSTEM_ALIGN), "");
+    if (r.runtimes) {
+      const title = runtimesTitle(r.runtimes);
+      parts.push(`${title[0]?.toUpperCase()}${title.slice(1)}.`, "", markdownTable(RUNTIME_HEAD, runtimeRows(r.runtimes), RUNTIME_ALIGN), "");
+    }
     parts.push(markdownTable(["phase", "figure", "detail"], otherRows(r, ratios)), "");
     parts.push(markdownTable(["target", "bar", "this run", "verdict"], targetRows(checkTargets(r, ratios))));
   }

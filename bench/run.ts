@@ -1,9 +1,10 @@
 // `npm run bench`: one invocation measures Herald's gateway, a
-// fixed-rate latency run, batch ingest, end to end, the Express and Fastify
-// peers, and the box's ceilings (bare Bun.serve, JetStream publish), all on
-// namespaces and a database of its own that it removes afterwards, even on
-// failure or Ctrl-C. Prints a table with ratios, writes bench/results/, and
-// ends with `RESULT {json}`.
+// fixed-rate latency run, batch ingest, end to end, the gateway on Node, Deno
+// and workerd against Bun, the Express and Fastify peers, and the box's
+// ceilings (bare Bun.serve, JetStream publish), all on namespaces and a
+// database of its own that it removes afterwards, even on failure or Ctrl-C.
+// Prints a table with ratios, writes bench/results/, and ends with
+// `RESULT {json}`.
 // Usage: npm run bench -- [--quick] [--soak] … (see bench/args.ts)
 import { connect } from "@nats-io/transport-node";
 import { topology } from "../schemas/subjects.ts";
@@ -22,6 +23,7 @@ import { e2ePhase } from "./phases/e2e.ts";
 import { batchPhase, fixedRatePhase, gatewayPhase, type HeraldGateway } from "./phases/herald-ingest.ts";
 import { bunServePhase, jetstreamPhase } from "./phases/limits.ts";
 import { peersPhase } from "./phases/peers.ts";
+import { runtimesPhase } from "./phases/runtimes.ts";
 import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
 import { renderText, resultLine } from "./report.ts";
@@ -145,6 +147,12 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.
     log("removing Herald's streams, Redis keys and database before the peers");
     await removeStack();
+  }
+  if (has("runtimes")) {
+    results.runtimes = await runtimesPhase(plan, cleanup, log);
+    results.notes.push(
+      "Runtimes phase: each round starts every variant afresh, warms it and measures it alone, in the order bun, node, node over WebSocket, deno, workerd, then reversed; all on one private nats-server (JetStream in a temporary directory), not the one of the gateway phase, so its Bun row is the baseline here. Node runs the bundle of bin/build-gateway.ts, Deno the TypeScript sources, workerd its bundle under deploy/workerd/config.capnp with one Durable Object. workerd's store path differs: no TCP there, so NATS goes over WebSocket and each idempotency claim is an HTTP request in Upstash's REST protocol to a server in the bench harness, in front of the same Redis; that server's CPU is not in workerd's figures.",
+    );
   }
   const svc = { nc, natsUrl: SERVICES.nats, redisUrl: SERVICES.redis, deleteRedisPrefix };
   if (has("peers")) results.peers = await peersPhase(plan, svc, cleanup, log);

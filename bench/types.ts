@@ -128,6 +128,45 @@ export interface TelemetryRun {
   acceptedOn: number;
 }
 
+/** The gateway variants the runtimes phase measures, in its forward order; each names its RESULT keys, e.g. `node_ws_rps`. */
+export const RUNTIME_KEYS = ["bun", "node", "node_ws", "deno", "workerd"] as const;
+export type RuntimeKey = (typeof RUNTIME_KEYS)[number];
+
+/** One way the gateway runs in the runtimes phase: a runtime, how it reaches NATS, where its idempotency claims go. */
+export interface RuntimeVariant {
+  key: RuntimeKey;
+  runtime: "bun" | "node" | "deno" | "workerd";
+  /** The private nats-server's TCP listener or its WebSocket one. */
+  transport: "tcp" | "ws";
+  /** Redis over TCP, or Upstash's REST protocol in front of the same Redis (workerd has no TCP). */
+  store: "redis" | "upstash-rest";
+}
+
+/** One variant over the runtimes phase's rounds, each a fresh process warmed and then measured. */
+export interface RuntimeRun extends RuntimeVariant {
+  /** The runtime's own version, e.g. "Deno 2.9.6". */
+  version: string;
+  /** One measured run per round, in round order. */
+  rounds: HttpRun[];
+  /** Mean 2xx req/s over the rounds. */
+  rps: number;
+  /** Mean p50 and the worst round's p99, ms. */
+  p50: number;
+  p99: number;
+  /** The largest VmHWM of its process over the rounds, MB. */
+  peakRssMb: number;
+  /** Mean cores its process used during the measured runs. */
+  serverCores: number;
+}
+
+/** The gateway phase's load against the gateway on each runtime, the variants alternating round by round. */
+export interface RuntimesRun {
+  roundsEach: number;
+  /** The variants' keys in the order each round measured them. */
+  order: RuntimeKey[][];
+  variants: RuntimeRun[];
+}
+
 /** RSS of one process tree over the run: sampled VmRSS (start, peak, end, every reading) and the VmHWM sum. */
 export interface TreeMemory {
   startMb: number;
@@ -158,6 +197,7 @@ export interface BenchResults {
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
   telemetry?: TelemetryRun;
+  runtimes?: RuntimesRun;
   memory: MemoryFigures;
   soak?: { seconds: number; sampleEveryS: number; e2e: E2eRun; memory: MemoryFigures };
   notes: string[];
