@@ -4,6 +4,7 @@ import { createMetrics } from "../../../lib/telemetry/metrics.ts";
 import { ConfigError } from "../../../schemas/config.ts";
 import { assembleGateway, type Platform } from "../assemble.ts";
 import { createIoRedisStore } from "../node/redis-store.ts";
+import { nodeSha256Hex } from "../node/sha256.ts";
 
 // Deno's Node compatibility gives it TCP for NATS and Redis; WebSocket is global.
 const platform: Platform = {
@@ -11,6 +12,7 @@ const platform: Platform = {
   tcp: connect,
   redisStore: createIoRedisStore,
   metrics: createMetrics,
+  hashBody: nodeSha256Hex,
 };
 
 try {

@@ -7,6 +7,7 @@ import { createMetrics } from "../../../lib/telemetry/metrics.ts";
 import { ConfigError } from "../../../schemas/config.ts";
 import { assembleGateway, type Platform } from "../assemble.ts";
 import { createIoRedisStore } from "./redis-store.ts";
+import { nodeSha256Hex } from "./sha256.ts";
 
 /** `ws`'s client speaks the W3C WebSocket interface NATS's WebSocket transport drives. */
 const webSocketFactory: WsSocketFactory = async (url) => ({
@@ -21,6 +22,7 @@ const platform: Platform = {
   nats: { wsFactory: webSocketFactory },
   redisStore: createIoRedisStore,
   metrics: createMetrics,
+  hashBody: nodeSha256Hex,
 };
 
 async function main(): Promise<void> {
