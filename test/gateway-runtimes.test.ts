@@ -23,7 +23,8 @@ import { SERVICES } from "./support/services.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
 
 const ROOT = join(import.meta.dir, "..");
-const DENO = join(ROOT, "node_modules", ".bin", "deno");
+// The binary itself: node_modules/.bin/deno is a Node script that runs it with spawnSync and would not pass SIGTERM on.
+const DENO = join(ROOT, "node_modules", "deno", "deno");
 const BODY_LIMIT = 4096;
 
 interface Variant {
