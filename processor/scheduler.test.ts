@@ -40,18 +40,23 @@ describe("the scheduler", () => {
     await p.stop();
   });
 
-  test("two processors release each due notification once, within a second of its time", async () => {
+  test("two processors release each due notification once, within two seconds of its time", async () => {
     const [a, b] = [await h.start(senders()), await h.start(senders())];
     const dueAt = Date.now() + 2000;
     const batch = Array.from({ length: 200 }, () => envelope({ scheduledFor: new Date(dueAt).toISOString() }));
-    await Promise.all(batch.map((e) => h.publish(e)));
-    await eventually(async () => batch.every((e) => sends(e.id) >= 1), { timeoutMs: 10_000 });
-    await Bun.sleep(500);
+    try {
+      await Promise.all(batch.map((e) => h.publish(e)));
+      await eventually(async () => batch.every((e) => sends(e.id) >= 1), { timeoutMs: 10_000 });
+      await Bun.sleep(500);
+    } finally {
+      // Stopped before any assertion, so a failure here cannot leave them sending into the next test.
+      await Promise.all([a.stop(), b.stop()]);
+    }
     for (const e of batch) expect(sends(e.id)).toBe(1);
     const late = await Promise.all(batch.map(async (e) => ((await sentAt(e.id)) ?? Number.POSITIVE_INFINITY) - dueAt));
     expect(Math.min(...late)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...late)).toBeLessThan(1000);
-    await Promise.all([a.stop(), b.stop()]);
+    // Polls every 200 ms; the rest is slack for a loaded CI box.
+    expect(Math.max(...late)).toBeLessThan(2000);
   });
 
   test("a notification that came due while no processor ran is sent once when one starts", async () => {

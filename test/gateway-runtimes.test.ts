@@ -15,6 +15,7 @@ import { encodePending, idempotencyKey } from "../gateway/store/codec.ts";
 import { ConfigSchema } from "../schemas/config.ts";
 import { topology } from "../schemas/subjects.ts";
 import { eventually } from "./support/eventually.ts";
+import { denoBinary } from "./support/deno.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { startPrivateNats, type PrivateNats } from "./support/nats-server.ts";
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from "./support/upstash-rest.ts";
@@ -23,8 +24,6 @@ import { SERVICES } from "./support/services.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
 
 const ROOT = join(import.meta.dir, "..");
-// The binary itself: node_modules/.bin/deno is a Node script that runs it with spawnSync and would not pass SIGTERM on.
-const DENO = join(ROOT, "node_modules", "deno", "deno");
 const BODY_LIMIT = 4096;
 
 interface Variant {
@@ -71,7 +70,7 @@ function denoCommand(): string[] {
   const script = pkg.scripts["gateway:deno"];
   expect(script.startsWith("node bin/bootstrap.mjs exec deno ")).toBe(true);
   const [, ...args] = script.slice("node bin/bootstrap.mjs exec ".length).split(" ");
-  return [DENO, ...args.map((arg) => (arg.endsWith(".ts") ? join(ROOT, arg) : arg))];
+  return [denoBinary(), ...args.map((arg) => (arg.endsWith(".ts") ? join(ROOT, arg) : arg))];
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within `ms`. */

@@ -6,6 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { denoBinary } from "../../test/support/deno.ts";
 import { startHerald } from "../../test/support/herald-process.ts";
 import { startUpstashCompatibleServer } from "../../test/support/upstash-rest.ts";
 import { startWorkerdGateway } from "../../test/support/workerd.ts";
@@ -15,7 +16,7 @@ import { stopHerald } from "./herald.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 // The binary itself: node_modules/.bin/deno is a Node script that would sit in the process tree.
-const DENO = join(ROOT, "node_modules", "deno", "deno");
+const DENO = denoBinary();
 const WORKERD = join(ROOT, "node_modules", ".bin", "workerd");
 const UPSTASH_TOKEN = "bench-upstash-token";
 
