@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { denoBinary } from "../../test/support/deno.ts";
 import { startHerald } from "../../test/support/herald-process.ts";
 import { startUpstashCompatibleServer } from "../../test/support/upstash-rest.ts";
-import { startWorkerdGateway } from "../../test/support/workerd.ts";
+import { startWorkerdGateway, WORKERD } from "../../test/support/workerd.ts";
 import { RUNTIME_KEYS, type RuntimeKey, type RuntimeVariant } from "../types.ts";
 import type { Cleanup } from "./cleanup.ts";
 import { stopHerald } from "./herald.ts";
@@ -17,7 +17,6 @@ import { stopHerald } from "./herald.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 // The binary itself: node_modules/.bin/deno is a Node script that would sit in the process tree.
 const DENO = denoBinary();
-const WORKERD = join(ROOT, "node_modules", ".bin", "workerd");
 const UPSTASH_TOKEN = "bench-upstash-token";
 
 /** Bun, Node and Deno over TCP; Node over WebSocket too, so the WebSocket's cost shows apart from the runtime's; workerd has only WebSocket and REST. */

@@ -1,10 +1,12 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { freePort, waitForPort } from "../../lib/probe.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const WORKERD = join(ROOT, "node_modules", ".bin", "workerd");
+/** The binary itself, as the package resolves it: its bin shim runs it as a child and does not pass signals on. */
+export const WORKERD = (createRequire(import.meta.url)("workerd") as { default: string }).default;
 
 export interface WorkerdGateway {
   url: string;
