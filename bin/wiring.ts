@@ -13,6 +13,7 @@ import { publishEvent } from "../lib/nats/event-publisher.ts";
 import { ensureStreams, missingTopology } from "../lib/nats/streams.ts";
 import { createWorkPublisher } from "../lib/nats/work.ts";
 import type { ReadinessCheck } from "../lib/readiness.ts";
+import { migratedChecks } from "../lib/startup-checks.ts";
 import { jetStreamGauges } from "../lib/telemetry/jetstream-gauges.ts";
 import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
 import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
@@ -178,16 +179,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
     inbox: createInbox(db, metrics),
     events: { publish: (event) => publishEvent(out, topo, event, metrics) },
     readiness: [c.readiness.nats, c.readiness.postgres, { name: "idempotency", check: () => store.ping() }],
-    startup: [
-      { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },
-      {
-        name: "streams",
-        check: async () => {
-          const missing = await missingTopology(nc, topo);
-          if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}`);
-        },
-      },
-    ],
+    startup: migratedChecks(db, nc, topo),
     ...(processor ? { readinessDetails: async () => ({ lanes: await processor.lanes() }) } : {}),
     logger: log,
     metrics,

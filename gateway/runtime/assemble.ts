@@ -9,7 +9,7 @@ import { createNotificationReader } from "../../lib/db/reads.ts";
 import { createAckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
-import { missingTopology } from "../../lib/nats/streams.ts";
+import { migratedChecks } from "../../lib/startup-checks.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery } from "../../lib/telemetry/recorder.ts";
@@ -113,16 +113,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
       { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },
       { name: "idempotency", check: () => store.ping() },
     ],
-    startup: [
-      { name: "migrations", check: async () => void (await db.execute(sql`select 1 from notifications limit 0`)) },
-      {
-        name: "streams",
-        check: async () => {
-          const missing = await missingTopology(nc, topo);
-          if (missing.length > 0) throw new Error(`missing ${missing.join(", ")}`);
-        },
-      },
-    ],
+    startup: migratedChecks(db, nc, topo),
     logger,
     ...(metrics ? { metrics, metricsPage: metrics } : {}),
     ...(rateLimiter ? { rateLimiter } : {}),

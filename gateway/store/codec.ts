@@ -1,4 +1,4 @@
-import type { ClaimResult, StoredResponse } from "./types.ts";
+import type { ClaimResult, GatewayStore, StoredResponse } from "./types.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 
 /**
@@ -121,3 +121,48 @@ return 0`;
 
 /** ARGV[1] of `RELEASE_IF_PENDING_LUA`. */
 export const PENDING_PREFIX = '{"state":"pending"';
+
+/** One Redis command, its arguments as strings, its reply as the client returns it. */
+export type RedisSend = (command: string, args: string[]) => Promise<unknown>;
+
+/**
+ * The store's operations as Redis commands, for any client that can send a
+ * command (Bun's, ioredis); the adapter owns the connection and `close`.
+ */
+export function redisCommandStore(prefix: string, send: RedisSend): Omit<GatewayStore, "kind" | "close"> {
+  return {
+    claim(tenant, key, bodyHash, pendingTtlMs) {
+      const k = idempotencyKey(prefix, tenant, key);
+      return runClaim(
+        {
+          setIfAbsent: async (value) => (await send("SET", [k, value, "NX", "PX", String(pendingTtlMs)])) !== null,
+          get: async () => (await send("GET", [k])) as string | null,
+        },
+        bodyHash,
+      );
+    },
+
+    async complete(tenant, key, bodyHash, response, ttlMs) {
+      await send("SET", [idempotencyKey(prefix, tenant, key), encodeCompleted(bodyHash, response), "PX", String(ttlMs)]);
+    },
+
+    async release(tenant, key) {
+      // Atomic check-and-delete: a GET then DEL could delete a record completed in between.
+      await send("EVAL", [RELEASE_IF_PENDING_LUA, "1", idempotencyKey(prefix, tenant, key), PENDING_PREFIX]);
+    },
+
+    async remember(tenant, views, ttlMs) {
+      // MSET cannot carry a TTL; issuing every SET before awaiting any lets the client send them as one pipeline.
+      const px = String(ttlMs);
+      await Promise.all(views.map((view) => send("SET", [acceptedKey(prefix, tenant, view.id), encodeView(view), "PX", px])));
+    },
+
+    async recall(tenant, id) {
+      return decodeView((await send("GET", [acceptedKey(prefix, tenant, id)])) as string | null);
+    },
+
+    async ping() {
+      await send("PING", []);
+    },
+  };
+}

@@ -21,14 +21,14 @@ export interface StoreAdapter {
   create(prefix: string): Promise<TestStore>;
 }
 
-/** Every store adapter for `describe.each`, each on the real Redis (Upstash through a REST server speaking its protocol). */
-export const STORE_ADAPTERS: StoreAdapter[] = [
-  {
-    name: "redis (Bun)",
+/** A store over Redis's own protocol on the real Redis, under a prefix of its own. */
+function redisAdapter(name: string, suffix: string, create: (opts: { url: string; prefix: string }) => GatewayStore): StoreAdapter {
+  return {
+    name,
     kind: "redis",
     async create(base) {
-      const prefix = `${base}redis:`;
-      const store = createRedisStore({ url: SERVICES.redis, prefix });
+      const prefix = `${base}${suffix}`;
+      const store = create({ url: SERVICES.redis, prefix });
       // Fail in the hook with a clear error, not in the first test, when Redis is down.
       await store.ping();
       return {
@@ -39,23 +39,13 @@ export const STORE_ADAPTERS: StoreAdapter[] = [
         },
       };
     },
-  },
-  {
-    name: "redis (ioredis, Node and Deno)",
-    kind: "redis",
-    async create(base) {
-      const prefix = `${base}ioredis:`;
-      const store = createIoRedisStore({ url: SERVICES.redis, prefix });
-      await store.ping();
-      return {
-        store,
-        async cleanup() {
-          await store.close();
-          await deleteRedisPrefix(prefix);
-        },
-      };
-    },
-  },
+  };
+}
+
+/** Every store adapter for `describe.each`, each on the real Redis (Upstash through a REST server speaking its protocol). */
+export const STORE_ADAPTERS: StoreAdapter[] = [
+  redisAdapter("redis (Bun)", "redis:", createRedisStore),
+  redisAdapter("redis (ioredis, Node and Deno)", "ioredis:", createIoRedisStore),
   {
     name: "upstash",
     kind: "upstash",

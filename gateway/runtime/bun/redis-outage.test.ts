@@ -1,44 +1,22 @@
 // A redis-server of the test's own dies or hangs: keyless requests must not wait on it, keyed ones get a fast 503, all recover after.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { freePort, waitForPort } from "../../../lib/probe.ts";
 import { REMEMBER_DEADLINE_MS } from "../../idempotency.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "../../../test/support/gateway-fixture.ts";
+import { startPrivateRedis, type PrivateRedis } from "../../../test/support/redis-server.ts";
 import { createRedisStore } from "./redis-store.ts";
 
-const port = freePort();
-const dir = mkdtempSync(join(tmpdir(), "herald-redis-outage-"));
-let redis: Subprocess | null = null;
+let redis: PrivateRedis;
 let fx: AppFixture | undefined;
 
-async function startRedis(): Promise<void> {
-  redis = Bun.spawn(["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
-  if (!(await waitForPort("127.0.0.1", port, 5_000))) throw new Error(`redis-server did not listen on ${port}`);
-}
-
-async function stopRedis(): Promise<void> {
-  redis?.kill("SIGKILL");
-  await redis?.exited;
-  redis = null;
-}
-
 beforeAll(async () => {
-  await startRedis();
-  fx = await createAppFixture({ store: createRedisStore({ url: `redis://127.0.0.1:${port}`, prefix: "outage:" }) });
+  redis = await startPrivateRedis();
+  fx = await createAppFixture({ store: createRedisStore({ url: redis.url, prefix: "outage:" }) });
 });
 afterAll(async () => {
   try {
     await fx?.cleanup();
   } finally {
-    redis?.kill("SIGCONT");
-    await stopRedis();
-    rmSync(dir, { recursive: true, force: true });
+    await redis?.remove();
   }
 });
 
@@ -80,7 +58,7 @@ test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed o
   expect([...warm.statuses]).toEqual([202]);
   summary("redis up, keyless", warm.ms);
 
-  await stopRedis();
+  await redis.stop();
   const keyless = await measure(200, 10);
   summary("redis down, keyless", keyless.ms);
   expect([...keyless.statuses]).toEqual([202]);
@@ -91,7 +69,7 @@ test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed o
   expect([...keyed.statuses]).toEqual([503]);
   expect(percentile(keyed.ms, 99)).toBeLessThan(100);
 
-  await startRedis();
+  await redis.start();
   // Back within a second or two: a keyed request is accepted once more, and replayed.
   const deadline = Date.now() + 5_000;
   let status = (await post("after-outage")).status;
@@ -108,7 +86,7 @@ test("with Redis killed, keyless POSTs answer 202 without waiting on it, keyed o
 
 test("with Redis hung, keyless POSTs still answer 202 within the remember deadline, and the late writes land once it resumes", async () => {
   expect((await post()).status).toBe(202); // connected again after the previous test
-  redis?.kill("SIGSTOP");
+  redis.pause();
   let late: { id: string };
   try {
     const keyless = await measure(50, 10);
@@ -117,7 +95,7 @@ test("with Redis hung, keyless POSTs still answer 202 within the remember deadli
     expect(percentile(keyless.ms, 99)).toBeLessThan(REMEMBER_DEADLINE_MS + 100);
     late = (await (await post()).json()) as { id: string };
   } finally {
-    redis?.kill("SIGCONT");
+    redis.resume();
   }
   // Its read-your-writes copy was written after the 202 went out.
   const deadline = Date.now() + 5_000;
@@ -131,7 +109,7 @@ test("with Redis hung, keyless POSTs still answer 202 within the remember deadli
 
 test("a connection the server closes (an idle timeout) is reopened for the next request, which is not refused", async () => {
   expect((await post("before-idle-close")).status).toBe(202);
-  const admin = new Bun.RedisClient(`redis://127.0.0.1:${port}`);
+  const admin = new Bun.RedisClient(redis.url);
   try {
     await admin.send("CLIENT", ["KILL", "TYPE", "normal", "SKIPME", "yes"]);
   } finally {

@@ -1,5 +1,5 @@
 import type { RedisClient } from "bun";
-import { acceptedKey, decodeView, encodeCompleted, encodeView, idempotencyKey, PENDING_PREFIX, RELEASE_IF_PENDING_LUA, runClaim } from "../../store/codec.ts";
+import { redisCommandStore } from "../../store/codec.ts";
 import type { GatewayStore } from "../../store/types.ts";
 
 export interface RedisStoreOptions {
@@ -138,40 +138,7 @@ export function createRedisStore(opts: RedisStoreOptions): GatewayStore {
 
   return {
     kind: "redis",
-
-    claim(tenant, key, bodyHash, pendingTtlMs) {
-      const k = idempotencyKey(prefix, tenant, key);
-      return runClaim(
-        {
-          setIfAbsent: async (value) => (await send("SET", [k, value, "NX", "PX", String(pendingTtlMs)])) !== null,
-          get: async () => (await send("GET", [k])) as string | null,
-        },
-        bodyHash,
-      );
-    },
-
-    async complete(tenant, key, bodyHash, response, ttlMs) {
-      await send("SET", [idempotencyKey(prefix, tenant, key), encodeCompleted(bodyHash, response), "PX", String(ttlMs)]);
-    },
-
-    async release(tenant, key) {
-      // Atomic check-and-delete: a GET then DEL could delete a record completed in between.
-      await send("EVAL", [RELEASE_IF_PENDING_LUA, "1", idempotencyKey(prefix, tenant, key), PENDING_PREFIX]);
-    },
-
-    async remember(tenant, views, ttlMs) {
-      // MSET cannot carry a TTL; issuing every SET before awaiting any lets Bun send them as one pipeline.
-      const px = String(ttlMs);
-      await Promise.all(views.map((view) => send("SET", [acceptedKey(prefix, tenant, view.id), encodeView(view), "PX", px])));
-    },
-
-    async recall(tenant, id) {
-      return decodeView((await send("GET", [acceptedKey(prefix, tenant, id)])) as string | null);
-    },
-
-    async ping() {
-      await send("PING", []);
-    },
+    ...redisCommandStore(prefix, send),
 
     async close() {
       closed = true;
