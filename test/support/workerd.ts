@@ -28,12 +28,18 @@ export async function startWorkerdGateway(bundle: string, env: Record<string, st
   copyFileSync(join(ROOT, "deploy", "workerd", "config.capnp"), join(dir, "deploy", "workerd", "config.capnp"));
   copyFileSync(bundle, join(dir, "dist", "workerd", "worker.js"));
   const port = freePort();
-  const proc = Bun.spawn([WORKERD, "serve", join(dir, "deploy", "workerd", "config.capnp"), "--socket-addr", `http=127.0.0.1:${port}`], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  let proc: ReturnType<typeof Bun.spawn<"ignore", "pipe", "pipe">>;
+  try {
+    proc = Bun.spawn([WORKERD, "serve", join(dir, "deploy", "workerd", "config.capnp"), "--socket-addr", `http=127.0.0.1:${port}`], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let printed = "";
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) printed += new TextDecoder().decode(chunk);
