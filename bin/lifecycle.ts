@@ -44,14 +44,27 @@ export async function runProcess(cfg: HeraldConfig, service: string, start: (ctx
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((err: unknown) => log.error({ err }, "error while shutting down"));
   };
+  let stopping = false;
   const shutdown = once(async (signal: string) => {
+    stopping = true;
     log.info({ signal }, "shutting down");
+    // A drain can wait forever (NATS gone for good): give up after the bound rather than outlive the orchestrator's patience.
+    const deadline = setTimeout(() => {
+      log.error({ timeoutMs: cfg.HERALD_SHUTDOWN_TIMEOUT_MS }, "the clean stop did not finish in time; exiting anyway");
+      process.exit(1);
+    }, cfg.HERALD_SHUTDOWN_TIMEOUT_MS);
     await closeAll();
+    clearTimeout(deadline);
     log.info("stopped");
     process.exit(0);
   });
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  const onSignal = (signal: string) => {
+    if (!stopping) return void shutdown(signal);
+    log.warn({ signal }, "a second signal while stopping; exiting at once");
+    process.exit(1);
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
 
   try {
     await start({ cfg, log, tracing, closers });

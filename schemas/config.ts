@@ -127,6 +127,8 @@ export const ConfigSchema = z.object({
   HERALD_RATE_LIMIT_BURST: int(0),
   HERALD_RATE_LIMIT_TENANTS: rateLimitList,
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
+  /** How long SIGTERM/SIGINT waits for a clean stop (drains, the last acks) before the process exits 1 anyway. */
+  HERALD_SHUTDOWN_TIMEOUT_MS: int(25_000, 100),
   /** workerd only: Durable Objects the Worker spreads requests over, each with its own NATS connection and Postgres pool. */
   HERALD_GATEWAY_SHARDS: int(1, 1, 64),
   HERALD_DUPLICATE_WINDOW_MS: int(DEFAULT_STREAM_OPTIONS.duplicateWindowMs, 1000),

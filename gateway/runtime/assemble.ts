@@ -51,6 +51,12 @@ export interface AssembledGateway {
   nc: NatsConnection;
   /** Closes NATS (draining publishes in flight), the store and the pool; the entry stops serving first. */
   close(): Promise<void>;
+  /**
+   * The entry's SIGTERM/SIGINT handler: the first signal stops serving
+   * (requests in flight finish), closes, and exits 0; the exit is 1 when
+   * HERALD_SHUTDOWN_TIMEOUT_MS passes first or a second signal comes.
+   */
+  signalHandler(stopServing: () => Promise<void>, exit: (code: number) => void): (signal: string) => void;
 }
 
 /** Config a gateway cannot start without, checked before anything connects. */
@@ -121,6 +127,11 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
   });
   if (metrics) metrics.initSeries({ routes: app.routes });
+  const close = async () => {
+    out.close();
+    await nc.drain().catch(() => nc.close());
+    await Promise.allSettled([store.close(), database.close()]);
+  };
   return {
     app,
     cfg,
@@ -128,10 +139,33 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
     port: cfg.HERALD_PORT,
     logger,
     nc,
-    async close() {
-      out.close();
-      await nc.drain().catch(() => nc.close());
-      await Promise.allSettled([store.close(), database.close()]);
+    close,
+    signalHandler(stopServing, exit) {
+      let stopping = false;
+      return (signal) => {
+        if (stopping) {
+          logger.warn({ signal }, "a second signal while stopping; exiting at once");
+          return exit(1);
+        }
+        stopping = true;
+        logger.info({ signal }, "stopping");
+        const deadline = setTimeout(() => {
+          logger.error({ timeoutMs: cfg.HERALD_SHUTDOWN_TIMEOUT_MS }, "the clean stop did not finish in time; exiting anyway");
+          exit(1);
+        }, cfg.HERALD_SHUTDOWN_TIMEOUT_MS);
+        void stopServing()
+          .then(close)
+          .then(
+            () => {
+              clearTimeout(deadline);
+              exit(0);
+            },
+            (err: unknown) => {
+              logger.error({ err }, "error while stopping");
+              exit(1);
+            },
+          );
+      };
     },
   };
 }

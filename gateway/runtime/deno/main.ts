@@ -21,19 +21,13 @@ try {
     { port: gateway.port, hostname: gateway.hostname, onListen: ({ port }) => gateway.logger.info({ hostname: gateway.hostname, port }, "gateway listening") },
     gateway.app.fetch,
   );
-  let stopping = false;
-  const stop = (signal: Deno.Signal) => {
-    if (stopping) return;
-    stopping = true;
-    gateway.logger.info({ signal }, "stopping");
-    // Stop taking requests first; in-flight ones finish before NATS closes.
-    void server
-      .shutdown()
-      .then(() => gateway.close())
-      .finally(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  // Stop taking requests first; in-flight ones finish before NATS closes.
+  const onSignal = gateway.signalHandler(
+    () => server.shutdown(),
+    (code) => Deno.exit(code),
+  );
+  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
 } catch (err) {
   console.error(`herald gateway (deno): ${err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   Deno.exit(err instanceof ConfigError ? 78 : 1);

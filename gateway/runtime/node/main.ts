@@ -30,18 +30,11 @@ async function main(): Promise<void> {
   const server = serve({ fetch: gateway.app.fetch, port: gateway.port, hostname: gateway.hostname }, (info) => {
     gateway.logger.info({ hostname: gateway.hostname, port: info.port }, "gateway listening");
   });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    gateway.logger.info({ signal }, "stopping");
-    // Stop taking requests first; in-flight ones finish before NATS closes.
-    server.close(() => {
-      void gateway.close().finally(() => process.exit(0));
-    });
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  // Stop taking requests first; in-flight ones finish before NATS closes.
+  const stopServing = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const onSignal = gateway.signalHandler(stopServing, (code) => process.exit(code));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
 }
 
 main().catch((err: unknown) => {
