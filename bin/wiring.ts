@@ -111,6 +111,7 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
       maxAttempts: cfg.HERALD_MAX_ATTEMPTS,
       retryBaseMs: cfg.HERALD_RETRY_BASE_MS,
       retryMaxMs: cfg.HERALD_RETRY_MAX_MS,
+      retryPolicies: cfg.HERALD_RETRY_POLICIES,
       stallLimit: cfg.HERALD_STALL_LIMIT,
       schedulerPollMs: cfg.HERALD_SCHEDULER_POLL_MS,
     },

@@ -94,7 +94,7 @@ async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): 
   const stalled: FailedItem[] = [];
   const settling: Promise<void>[] = [];
   for (const item of claimed) {
-    const delivery = { firstSeen: firstSeen.has(item.envelope.id), deliveries: item.msg.info.deliveryCount, stallLimit: ctx.policy.stallLimit };
+    const delivery = { firstSeen: firstSeen.has(item.envelope.id), deliveries: item.msg.info.deliveryCount, stallLimit: ctx.stallLimit };
     const p = plan(item.envelope, rows.get(item.envelope.id), nowMs, delivery);
     switch (p.kind) {
       case "missing":

@@ -24,8 +24,10 @@ export interface LaneContext {
   topo: Topology;
   senders: Senders;
   limiters: Record<Channel, Limiter>;
-  /** Retries, and how many deliveries without a new attempt make a message stalled. */
-  policy: RetryPolicy & { stallLimit: number };
+  /** Each channel's retry budget and backoff. */
+  retries: Record<Channel, RetryPolicy>;
+  /** How many deliveries without a new attempt make a message stalled. */
+  stallLimit: number;
   log: Logger;
   metrics: MetricsRecorder;
   /** Spans for consume, persist and provider calls; none when undefined. */

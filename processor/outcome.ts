@@ -1,9 +1,14 @@
-import type { AttemptOutcome } from "../schemas/enums.ts";
+import { CHANNELS, type AttemptOutcome, type Channel } from "../schemas/enums.ts";
 import type { SendOutcome } from "./channels/errors.ts";
 import { backoffDelay, type BackoffPolicy } from "./backoff.ts";
 
 export interface RetryPolicy extends BackoffPolicy {
   maxAttempts: number;
+}
+
+/** Each channel's retry policy: the global one, with what a channel sets of its own over it. */
+export function retryPolicies(global: RetryPolicy, own: ReadonlyMap<Channel, Partial<RetryPolicy>> = new Map()): Record<Channel, RetryPolicy> {
+  return Object.fromEntries(CHANNELS.map((channel) => [channel, { ...global, ...own.get(channel) }])) as Record<Channel, RetryPolicy>;
 }
 
 /** What happens to a message and its row after a send. */

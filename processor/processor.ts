@@ -10,6 +10,7 @@ import type { Topology } from "../schemas/subjects.ts";
 import type { Sender } from "./channels/types.ts";
 import type { LaneContext } from "./context.ts";
 import { runLane } from "./lane.ts";
+import { retryPolicies, type RetryPolicy } from "./outcome.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 
@@ -33,6 +34,8 @@ export interface ProcessorOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Channels with attempts or backoff of their own (HERALD_RETRY_POLICIES); the rest use the three above. */
+  retryPolicies?: ReadonlyMap<Channel, Partial<RetryPolicy>>;
   /** Deliveries of one message without a new attempt before it is failed as stalled. */
   stallLimit: number;
   /** How often the scheduler looks for due notifications. */
@@ -85,6 +88,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     webhook: createLimiter(limit),
     in_app: createLimiter(limit),
   };
+  const retries = retryPolicies({ maxAttempts: options.maxAttempts, retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs }, options.retryPolicies);
   const abort = new AbortController();
   const busy = new Set<string>();
   let stopping = false;
@@ -105,7 +109,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       topo,
       senders,
       limiters,
-      policy: options,
+      retries,
+      stallLimit: options.stallLimit,
       log,
       metrics,
       tracer: deps.tracer,

@@ -88,7 +88,7 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
     ctx.metrics.providerRequest(sender.provider, e.channel, attemptOutcome(outcome), secondsSince(started));
     const latencyMs = Math.round(performance.now() - started);
     // A replayed notification's budget counts from its replay (processor/dead-letter-admin.ts).
-    const decision = decide(outcome, attempt, ctx.policy, undefined, e.attemptBase ?? 0);
+    const decision = decide(outcome, attempt, ctx.retries[e.channel], undefined, e.attemptBase ?? 0);
     // A child logger per message costs more than the send to the sink: build it only to write.
     if (decision.action !== "ack")
       noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");

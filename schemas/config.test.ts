@@ -103,3 +103,15 @@ test("reads how long the dead-letter stream keeps its feed: 14 days by default, 
     }
   }
 });
+
+test("reads per-channel retry policies: attempts, then optionally base and cap; anything else names the key", () => {
+  expect(parseConfig({}).HERALD_RETRY_POLICIES.size).toBe(0);
+  const cfg = parseConfig({ HERALD_RETRY_POLICIES: "sms:4:2000:60000, webhook:12" });
+  expect(Object.fromEntries(cfg.HERALD_RETRY_POLICIES)).toEqual({
+    sms: { maxAttempts: 4, retryBaseMs: 2000, retryMaxMs: 60000 },
+    webhook: { maxAttempts: 12 },
+  });
+  for (const bad of ["pigeon:3", "sms", "sms:0", "sms:101", "sms:3:5000:100", "sms:3,sms:4", "sms:3:1:2:4", "sms:x", "sms:2.5"]) {
+    expect(() => parseConfig({ HERALD_RETRY_POLICIES: bad })).toThrow(/HERALD_RETRY_POLICIES/);
+  }
+});

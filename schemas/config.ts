@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CHANNELS, type Channel } from "./enums.ts";
 import { DEFAULT_METRICS_PORT } from "./metrics.ts";
 import { DEFAULT_STREAM_OPTIONS } from "./subjects.ts";
 import { SmsPayload } from "./request.ts";
@@ -51,6 +52,52 @@ const keyList = z
       keys.set(key, tenant);
     }
     return keys;
+  });
+
+/** A channel's own retry budget and backoff; what it leaves out is the global one's. */
+export interface ChannelRetryOverride {
+  maxAttempts: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+/** `channel:attempts[:baseMs[:maxMs]],…` → channel → its retry policy. */
+const retryPolicyList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const policies = new Map<Channel, ChannelRetryOverride>();
+    for (const part of raw
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [channel = "", ...numbers] = part.split(":").map((p) => p.trim());
+      const [attempts, base, max] = numbers.map(Number);
+      const whole = (n: number | undefined, min: number, most: number) => n === undefined || (Number.isInteger(n) && n >= min && n <= most);
+      const valid =
+        (CHANNELS as readonly string[]).includes(channel) &&
+        numbers.length >= 1 &&
+        numbers.length <= 3 &&
+        attempts !== undefined &&
+        whole(attempts, 1, 100) &&
+        whole(base, 1, 86_400_000) &&
+        whole(max, 1, 86_400_000) &&
+        (base === undefined || max === undefined || max >= base) &&
+        !policies.has(channel as Channel);
+      if (!valid) {
+        ctx.addIssue({
+          code: "custom",
+          message: `entry "${part.slice(0, 40)}" must be channel:attempts[:baseMs[:maxMs]] once per channel (${CHANNELS.join(", ")}; attempts 1–100, maxMs ≥ baseMs)`,
+        });
+        return z.NEVER;
+      }
+      policies.set(channel as Channel, {
+        maxAttempts: attempts,
+        ...(base !== undefined ? { retryBaseMs: base } : {}),
+        ...(max !== undefined ? { retryMaxMs: max } : {}),
+      });
+    }
+    return policies;
   });
 
 /** An optional key where deployment templates render an unset variable as `KEY=`: empty means unset. */
@@ -112,6 +159,8 @@ export const ConfigSchema = z.object({
   HERALD_RETRY_BASE_MS: int(1000, 1),
   HERALD_RETRY_MAX_MS: int(300_000, 1),
   HERALD_MAX_ATTEMPTS: int(8, 1, 100),
+  /** Per channel, its own attempts and backoff instead of the three above, e.g. `sms:4:2000:60000,webhook:12`. */
+  HERALD_RETRY_POLICIES: retryPolicyList,
   /** Deliveries of one message without a new attempt (crashes, lost acks) before it is failed as stalled. */
   HERALD_STALL_LIMIT: int(10, 2, 1000),
   /** How often each processor's scheduler looks for notifications that came due. */
