@@ -24,20 +24,23 @@ beforeAll(async () => {
 });
 afterAll(() => h.cleanup());
 
-test("a backlog of 2,000 low messages does not delay an urgent one", async () => {
-  const low = Array.from({ length: 2000 }, () => envelope({ priority: "low" }));
-  for (let i = 0; i < low.length; i += 500) await Promise.all(low.slice(i, i + 500).map((e) => h.publish(e)));
+test("a backlog of 10,000 low messages does not delay urgent ones", async () => {
+  const low = Array.from({ length: 10_000 }, () => envelope({ priority: "low" }));
+  for (let i = 0; i < low.length; i += 1000) await Promise.all(low.slice(i, i + 1000).map((e) => h.publish(e)));
   // Let the low lane get busy: the first batch is in the senders' queue.
-  await eventually(async () => (await h.row(low[0]?.id ?? ""))?.status === "sent");
+  await eventually(async () => (await h.row(low[0]?.id ?? ""))?.status === "sent", { timeoutMs: 10_000 });
 
-  const urgent = envelope({ priority: "urgent" });
-  const started = Date.now();
-  await h.publish(urgent);
-  await eventually(async () => (await h.row(urgent.id))?.status === "sent", { timeoutMs: 5000, everyMs: 10 });
-  const took = Date.now() - started;
+  const took: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const urgent = envelope({ priority: "urgent" });
+    const started = Date.now();
+    await h.publish(urgent);
+    await eventually(async () => (await h.row(urgent.id))?.status === "sent", { timeoutMs: 5000, everyMs: 10 });
+    took.push(Date.now() - started);
+  }
 
   const jsm = await jetstreamManager(h.nc);
   const lowLane = await jsm.consumers.info(h.topo.streams.work, h.topo.laneConsumer("low"));
-  expect(lowLane.num_pending + lowLane.num_ack_pending).toBeGreaterThan(1000); // the backlog is still there…
-  expect(took).toBeLessThan(1000); // …and urgent went straight through
-});
+  expect(lowLane.num_pending + lowLane.num_ack_pending).toBeGreaterThan(5000); // the backlog is still there…
+  expect(Math.max(...took)).toBeLessThan(1000); // …and each urgent one went straight through
+}, 60_000);
