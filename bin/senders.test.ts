@@ -72,3 +72,12 @@ test("sendersFromConfig picks each channel's provider from the keys set, logs th
     await closeSenders(senders);
   }
 });
+
+test("sendersFromConfig sends email through Resend when its key is set", async () => {
+  const { logger: log, lines } = captureLogs<{ msg: string; providers?: unknown }>("info");
+  const cfg = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_EMAIL_FROM: "Herald <no-reply@example.com>" });
+  const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
+  expect(senders.email.provider).toBe("resend");
+  expect(lines.find((l) => l.msg === "channel providers")?.providers).toBe("email=resend sms=sink push=sink webhook=webhook in_app=inbox");
+  await closeSenders(senders);
+});

@@ -67,7 +67,19 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
   const senders = createSenders({
     webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
     ...(cfg.HERALD_SMTP_URL && cfg.HERALD_EMAIL_FROM
-      ? { email: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } }
+      ? { email: { smtp: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } } }
+      : {}),
+    ...(cfg.HERALD_RESEND_API_KEY && cfg.HERALD_EMAIL_FROM
+      ? {
+          email: {
+            resend: {
+              apiKey: cfg.HERALD_RESEND_API_KEY,
+              from: cfg.HERALD_EMAIL_FROM,
+              timeoutMs,
+              ...(cfg.HERALD_RESEND_API_URL ? { baseUrl: cfg.HERALD_RESEND_API_URL } : {}),
+            },
+          },
+        }
       : {}),
     ...(sms ? { sms } : {}),
     ...(cfg.HERALD_FCM_SERVICE_ACCOUNT

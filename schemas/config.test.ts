@@ -76,7 +76,7 @@ test("reads the providers' keys: each set complete or absent, empty values unset
     }
   };
   expect(keysOf({ HERALD_SMTP_URL: "http://smtp.example.com" })).toEqual(["HERALD_SMTP_URL"]);
-  expect(keysOf({ HERALD_EMAIL_FROM: "a@example.com" })).toEqual(["HERALD_EMAIL_FROM", "HERALD_SMTP_URL"]);
+  expect(keysOf({ HERALD_EMAIL_FROM: "a@example.com" })).toEqual(["HERALD_EMAIL_FROM", "HERALD_RESEND_API_KEY", "HERALD_SMTP_URL"]);
   expect(keysOf({ TWILIO_ACCOUNT_SID: "AC123" })).toEqual(["TWILIO_ACCOUNT_SID"]);
   expect(keysOf({ TWILIO_FROM: "+14155550100", TWILIO_AUTH_TOKEN: "t" })).toEqual(["TWILIO_ACCOUNT_SID"]);
   expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_API_KEY_SID: sid("SK"), TWILIO_FROM: "+14155550100" })).toEqual([
@@ -114,4 +114,14 @@ test("reads per-channel retry policies: attempts, then optionally base and cap; 
   for (const bad of ["pigeon:3", "sms", "sms:0", "sms:101", "sms:3:5000:100", "sms:3,sms:4", "sms:3:1:2:4", "sms:x", "sms:2.5"]) {
     expect(() => parseConfig({ HERALD_RETRY_POLICIES: bad })).toThrow(/HERALD_RETRY_POLICIES/);
   }
+});
+
+test("email goes through SMTP or Resend, one at a time, each with HERALD_EMAIL_FROM", () => {
+  const resend = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_EMAIL_FROM: "Herald <n@example.com>" });
+  expect(resend.HERALD_RESEND_API_KEY).toBe("re_0123456789");
+  expect(() => parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789" })).toThrow(/HERALD_EMAIL_FROM goes with an email provider/);
+  expect(() => parseConfig({ HERALD_EMAIL_FROM: "Herald <n@example.com>" })).toThrow(/HERALD_EMAIL_FROM goes with an email provider/);
+  expect(() => parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_SMTP_URL: "smtp://127.0.0.1:2525", HERALD_EMAIL_FROM: "n@example.com" })).toThrow(
+    /not both/,
+  );
 });

@@ -190,6 +190,9 @@ export const ConfigSchema = z.object({
   HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),
   HERALD_SMTP_URL: unlessEmpty(z.string().regex(/^smtps?:\/\/[^/]+/, "must be an smtp:// or smtps:// URL")),
   HERALD_EMAIL_FROM: unlessEmpty(z.string().min(3)),
+  /** Resend's API key (`re_…`): email over its HTTP API instead of SMTP. */
+  HERALD_RESEND_API_KEY: unlessEmpty(z.string().min(8)),
+  HERALD_RESEND_API_URL: unlessEmpty(httpsUrl),
   HERALD_SMTP_MAX_CONNECTIONS: int(5, 1, 100),
   TWILIO_ACCOUNT_SID: unlessEmpty(twilioSid("AC")),
   TWILIO_AUTH_TOKEN: unlessEmpty(z.string().min(1)),
@@ -242,8 +245,18 @@ function* pairingProblems(cfg: HeraldConfig): Generator<{ keys: string[]; messag
   if (Boolean(cfg.UPSTASH_REDIS_REST_URL) !== Boolean(cfg.UPSTASH_REDIS_REST_TOKEN)) {
     yield { keys: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN go together" };
   }
-  if (Boolean(cfg.HERALD_SMTP_URL) !== Boolean(cfg.HERALD_EMAIL_FROM)) {
-    yield { keys: ["HERALD_SMTP_URL", "HERALD_EMAIL_FROM"], message: "HERALD_SMTP_URL and HERALD_EMAIL_FROM go together" };
+  const emailProvider = Boolean(cfg.HERALD_SMTP_URL) || Boolean(cfg.HERALD_RESEND_API_KEY);
+  if (emailProvider !== Boolean(cfg.HERALD_EMAIL_FROM)) {
+    yield {
+      keys: ["HERALD_SMTP_URL", "HERALD_RESEND_API_KEY", "HERALD_EMAIL_FROM"],
+      message: "HERALD_EMAIL_FROM goes with an email provider: HERALD_SMTP_URL or HERALD_RESEND_API_KEY",
+    };
+  }
+  if (cfg.HERALD_SMTP_URL && cfg.HERALD_RESEND_API_KEY) {
+    yield {
+      keys: ["HERALD_SMTP_URL", "HERALD_RESEND_API_KEY"],
+      message: "set HERALD_SMTP_URL or HERALD_RESEND_API_KEY, not both: one email provider at a time",
+    };
   }
   const twilio = [
     cfg.TWILIO_ACCOUNT_SID,

@@ -25,3 +25,25 @@ export function checkHttpStatus(status: number, retryAfter: string | null, now =
   if (status >= 300 && status < 400) throw new PermanentError(`HTTP ${status}: redirects are not followed`);
   throw new PermanentError(`HTTP ${status}`);
 }
+
+/** An answer body is read up to this many characters: enough for any provider's JSON, never a whole stream. */
+const MAX_BODY_CHARS = 16_384;
+
+/** Reads at most `MAX_BODY_CHARS`; a failure mid-body keeps what arrived. */
+export async function readBounded(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < MAX_BODY_CHARS) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } catch {
+    // Classified below on what we have; the status decides.
+  }
+  await reader.cancel().catch(() => undefined);
+  return text.slice(0, MAX_BODY_CHARS);
+}

@@ -1,3 +1,4 @@
+import { createResendSender, type ResendSenderOptions } from "./email-resend.ts";
 import { createSmtpSender, type SmtpSenderOptions } from "./email-smtp.ts";
 import { createInboxSender } from "./inbox.ts";
 import { createFcmSender, type FcmSenderOptions } from "./push-fcm.ts";
@@ -12,8 +13,8 @@ export type { OutboundNotification, SendContext, SendResult, Sender, Senders } f
 
 export interface SendersOptions {
   webhook: WebhookSenderOptions;
-  /** SMTP; left out, email goes to the sink. */
-  email?: SmtpSenderOptions;
+  /** SMTP or Resend's API; left out, email goes to the sink. */
+  email?: { smtp: SmtpSenderOptions } | { resend: ResendSenderOptions };
   /** Twilio; left out, SMS goes to the sink. */
   sms?: TwilioSenderOptions;
   /** Firebase Cloud Messaging; left out, push goes to the sink. */
@@ -29,7 +30,12 @@ export interface SendersOptions {
  */
 export function createSenders(opts: SendersOptions): Senders {
   return {
-    email: opts.email ? createSmtpSender(opts.email) : createSinkSender("email", opts.sink),
+    email:
+      opts.email === undefined
+        ? createSinkSender("email", opts.sink)
+        : "smtp" in opts.email
+          ? createSmtpSender(opts.email.smtp)
+          : createResendSender(opts.email.resend),
     sms: opts.sms ? createTwilioSender(opts.sms) : createSinkSender("sms", opts.sink),
     push: opts.push ? createFcmSender(opts.push) : createSinkSender("push", opts.sink),
     in_app: createInboxSender(opts.sink),

@@ -3,8 +3,6 @@ import { PermanentError, RetryableError } from "./errors.ts";
 import { parseRetryAfter } from "./http-response.ts";
 import type { SendResult } from "./types.ts";
 
-/** An answer body is read up to this many characters: enough for any Twilio JSON, never a whole stream. */
-const MAX_BODY_CHARS = 16_384;
 const TwilioAnswer = z.object({ sid: z.string().optional(), code: z.number().optional(), message: z.string().optional() });
 
 /** Logs redact PII, and Twilio's messages quote the number, with or without its `+`. */
@@ -32,23 +30,4 @@ export function classifyTwilioAnswer(status: number, body: string, retryAfter: s
   if (status === 401 || status === 403 || answer.code === 20003) return new RetryableError(`${why} (check the Twilio credentials)`);
   if (status < 400) return new RetryableError(`${why} (redirects are not followed: check the Twilio base URL)`);
   return new PermanentError(why);
-}
-
-/** Reads at most `MAX_BODY_CHARS`; a failure mid-body keeps what arrived. */
-export async function readBounded(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    while (text.length < MAX_BODY_CHARS) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      text += decoder.decode(chunk.value, { stream: true });
-    }
-  } catch {
-    // Classified below on what we have; the status decides.
-  }
-  await reader.cancel().catch(() => undefined);
-  return text.slice(0, MAX_BODY_CHARS);
 }

@@ -1,6 +1,7 @@
 import { SmsPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
-import { classifyTwilioAnswer, readBounded } from "./sms-twilio-answer.ts";
+import { readBounded } from "./http-response.ts";
+import { classifyTwilioAnswer } from "./sms-twilio-answer.ts";
 import type { Sender } from "./types.ts";
 
 /** Basic-auth credentials. A half-configured pair does not typecheck. */
