@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { EmailPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
-import { parseRetryAfter, readBounded } from "./http-response.ts";
+import { parseRetryAfter, providerFetch, readBounded } from "./http-response.ts";
 import type { Sender, SendResult } from "./types.ts";
 
 export interface ResendSenderOptions {
@@ -70,10 +70,11 @@ export function createResendSender(opts: ResendSenderOptions): Sender {
       const parsed = EmailPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid email payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { to, subject, body, html } = parsed.data;
-      const timeout = AbortSignal.timeout(opts.timeoutMs);
-      let res: Response;
-      try {
-        res = await doFetch(endpoint, {
+      const res = await providerFetch(
+        "resend",
+        doFetch,
+        endpoint,
+        {
           method: "POST",
           body: JSON.stringify({ from: opts.from, to: [to], subject, text: body, ...(html !== undefined ? { html } : {}) }),
           headers: {
@@ -84,18 +85,9 @@ export function createResendSender(opts: ResendSenderOptions): Sender {
             "user-agent": "herald",
             "idempotency-key": `herald/${n.tenantId}/${n.id}`,
           },
-          redirect: "manual",
-          signal: AbortSignal.any([ctx.signal, timeout]),
-        });
-      } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        const why = timeout.aborted
-          ? `resend timed out after ${opts.timeoutMs} ms`
-          : ctx.signal.aborted
-            ? "resend call abandoned by the processor"
-            : `resend network error: ${detail}`;
-        throw new RetryableError(why, undefined, { cause: err });
-      }
+        },
+        { timeoutMs: opts.timeoutMs, signal: ctx.signal },
+      );
       const outcome = classifyResendAnswer(res.status, await readBounded(res), res.headers.get("retry-after"));
       if (outcome instanceof Error) throw outcome;
       return outcome;

@@ -47,3 +47,29 @@ export async function readBounded(res: Response): Promise<string> {
   await reader.cancel().catch(() => undefined);
   return text.slice(0, MAX_BODY_CHARS);
 }
+
+/**
+ * One provider request, bounded by `timeoutMs` and the processor's signal,
+ * redirects never followed. A request that never got an answer (timeout,
+ * abandoned, network) throws `RetryableError` naming the provider and why.
+ */
+export async function providerFetch(
+  provider: string,
+  doFetch: typeof fetch,
+  url: string,
+  init: RequestInit,
+  opts: { timeoutMs: number; signal: AbortSignal },
+): Promise<Response> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  try {
+    return await doFetch(url, { ...init, redirect: "manual", signal: AbortSignal.any([opts.signal, timeout]) });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    const why = timeout.aborted
+      ? `${provider} timed out after ${opts.timeoutMs} ms`
+      : opts.signal.aborted
+        ? `${provider} call abandoned by the processor`
+        : `${provider} network error: ${detail}`;
+    throw new RetryableError(why, undefined, { cause: err });
+  }
+}

@@ -1,6 +1,6 @@
 import { SmsPayload } from "../../schemas/request.ts";
-import { PermanentError, RetryableError } from "./errors.ts";
-import { readBounded } from "./http-response.ts";
+import { PermanentError } from "./errors.ts";
+import { providerFetch, readBounded } from "./http-response.ts";
 import { classifyTwilioAnswer } from "./sms-twilio-answer.ts";
 import type { Sender } from "./types.ts";
 
@@ -52,25 +52,17 @@ export function createTwilioSender(opts: TwilioSenderOptions): Sender {
       if (opts.from === undefined) form.set("MessagingServiceSid", opts.messagingServiceSid);
       else form.set("From", opts.from);
       if (opts.statusCallbackUrl !== undefined) form.set("StatusCallback", opts.statusCallbackUrl);
-      const timeout = AbortSignal.timeout(opts.timeoutMs);
-      let res: Response;
-      try {
-        res = await doFetch(endpoint, {
+      const res = await providerFetch(
+        "twilio",
+        doFetch,
+        endpoint,
+        {
           method: "POST",
           body: form,
           headers: { authorization, "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-          redirect: "manual",
-          signal: AbortSignal.any([ctx.signal, timeout]),
-        });
-      } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        const why = timeout.aborted
-          ? `twilio timed out after ${opts.timeoutMs} ms`
-          : ctx.signal.aborted
-            ? "twilio call abandoned by the processor"
-            : `twilio network error: ${detail}`;
-        throw new RetryableError(why, undefined, { cause: err });
-      }
+        },
+        { timeoutMs: opts.timeoutMs, signal: ctx.signal },
+      );
       const outcome = classifyTwilioAnswer(res.status, await readBounded(res), res.headers.get("retry-after"));
       if (outcome instanceof Error) throw outcome;
       return outcome;
