@@ -1,9 +1,12 @@
 // Command line of `npm run bench`: which phases, how long. Pure, so it is unit-tested.
 import { parseArgs } from "node:util";
 
-export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"] as const;
+export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "isolation", "parked", "telemetry", "runtimes"] as const;
 export type Phase = (typeof PHASES)[number];
-/** What runs without --phases: every phase, so the telemetry overhead and the other runtimes are measured in the same run. */
+/**
+ * What runs without --phases: every phase but `isolation` and `parked`, so the telemetry overhead and the other
+ * runtimes are measured in the same run; those two queue and park tens of thousands of notifications each, minutes a run can spare only when asked.
+ */
 export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"];
 
 export interface BenchPlan {
@@ -27,6 +30,15 @@ export interface BenchPlan {
   schedulerCount: number;
   schedulerDueNow: number;
   schedulerAheadS: number;
+  /** Isolation phase: `low` slow webhooks queued, then `urgent` posted one every `isolationEveryMs`. */
+  isolationLow: number;
+  isolationUrgent: number;
+  isolationEveryMs: number;
+  /** How long the receiver holds each low webhook, so the low lane stays busy. */
+  isolationHoldMs: number;
+  /** Parked phase: notifications parked an hour ahead, and rounds per side (none, parked, alternating). */
+  parkedCount: number;
+  parkedRounds: number;
   /** Runtimes phase: rounds per variant, each a fresh gateway warmed for `warmupS` and measured for `durationS`. */
   runtimeRounds: number;
   soakSeconds: number;
@@ -35,7 +47,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,isolation,parked,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
@@ -92,6 +104,13 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     schedulerCount: quick ? 2000 : 10_000,
     schedulerDueNow: quick ? 200 : 500,
     schedulerAheadS: positive("schedule-ahead", values["schedule-ahead"], quick ? 20 : 120),
+    // The isolation bar: urgent sent within 1 s with 50,000 low queued.
+    isolationLow: quick ? 20_000 : 50_000,
+    isolationUrgent: 20,
+    isolationEveryMs: 250,
+    isolationHoldMs: 100,
+    parkedCount: quick ? 20_000 : 100_000,
+    parkedRounds: 2,
     // Two rounds, one in each order, even with --quick: one alone would favour whichever runtime runs first.
     runtimeRounds: Math.ceil(positive("runtime-rounds", values["runtime-rounds"], 2)),
     soakSeconds: positive("soak-seconds", values["soak-seconds"], 600),

@@ -323,3 +323,69 @@ describe("runtimes", () => {
     expect(warnings({ ...fixture(), runtimes: run })).toContain("workerd gateway: 12 non-2xx and 0 socket errors during the measured run");
   });
 });
+
+describe("isolation and parked", () => {
+  function e2eAt(sentPerS: number): NonNullable<BenchResults["e2e"]> {
+    const f = fixture();
+    if (!f.e2e) throw new Error("fixture has e2e");
+    return { ...f.e2e, sentPerS };
+  }
+  function isolated(maxMs: number): NonNullable<BenchResults["isolation"]> {
+    return {
+      low: 50_000,
+      holdMs: 100,
+      lowPostedS: 2.6,
+      backlogAtFirst: 49_057,
+      backlogAtLast: 45_904,
+      lowSentByEnd: 4_096,
+      urgent: 20,
+      urgentEveryMs: 250,
+      urgentSent: Number.isFinite(maxMs) ? 20 : 19,
+      urgentMs: { p50: 10, max: maxMs, each: [10, maxMs] },
+      quiet: true,
+    };
+  }
+
+  test("opt-in phases that run alone, fewer notifications with --quick", () => {
+    expect(parseBenchArgs([]).phases).not.toContain("isolation");
+    expect(parseBenchArgs([]).phases).not.toContain("parked");
+    expect(parseBenchArgs(["--phases", "parked,isolation"]).phases).toEqual(["isolation", "parked"]);
+    expect(parseBenchArgs([])).toMatchObject({ isolationLow: 50_000, isolationUrgent: 20, isolationEveryMs: 250, parkedCount: 100_000 });
+    expect(parseBenchArgs(["--quick"])).toMatchObject({ isolationLow: 20_000, parkedCount: 20_000 });
+  });
+
+  test("judges urgent sent within 1 s behind the low backlog, and puts the figures in RESULT and the text", () => {
+    const f = { ...fixture(), isolation: isolated(49) };
+    const row = (r: BenchResults) => checkTargets(r, computeRatios(r)).find((c) => c.name.startsWith("urgent sent"));
+    expect(row(fixture())?.met).toBeNull();
+    expect(row(f)).toMatchObject({ name: "urgent sent with 50,000 low queued (max)", bar: "≤ 1 s", met: true });
+    expect(row({ ...f, isolation: isolated(1200) })?.met).toBe(false);
+    expect(resultLine(f)).toMatchObject({ isolation_low_backlog: 49_057, isolation_urgent_p50_ms: 10, isolation_urgent_max_ms: 49 });
+    expect(renderText(f)).toContain("urgent p50 10 ms · max 49 ms");
+    expect(resultLine(fixture())).toMatchObject({ isolation_low_backlog: null, isolation_urgent_p50_ms: null, isolation_urgent_max_ms: null });
+  });
+
+  test("an urgent one never sent misses the bar, shows as -1 in RESULT and warns", () => {
+    const f = { ...fixture(), isolation: isolated(Number.POSITIVE_INFINITY) };
+    expect(checkTargets(f, computeRatios(f)).find((c) => c.name.startsWith("urgent sent"))?.met).toBe(false);
+    expect(resultLine(f).isolation_urgent_max_ms).toBe(-1);
+    expect(warnings(f)).toContain("isolation: 1 of 20 urgent notifications never sent");
+  });
+
+  test("reports sent/s with none and with the parked ones, their ratio, and warns when fewer were parked", () => {
+    const parked = {
+      parked: 100_000,
+      parkedStored: 100_000,
+      none: [e2eAt(10_000), e2eAt(12_000)],
+      withParked: [e2eAt(9_900), e2eAt(11_000)],
+      noneSentPerS: 11_000,
+      parkedSentPerS: 10_450,
+      ratio: 0.95,
+    };
+    const f = { ...fixture(), parked };
+    expect(resultLine(f)).toMatchObject({ parked_none_sent_per_s: 11_000, parked_100k_sent_per_s: 10_450, parked_ratio: 0.95 });
+    expect(renderText(f)).toContain("11,000 → 10,450 sent/s (0.95×)");
+    expect(resultLine(fixture())).toMatchObject({ parked_none_sent_per_s: null, parked_100k_sent_per_s: null, parked_ratio: null });
+    expect(warnings({ ...f, parked: { ...parked, parkedStored: 99_000 } })).toContain("parked: 100000 parked but the schedules table holds 99000");
+  });
+});

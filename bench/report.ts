@@ -2,7 +2,7 @@
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
 import { meanWithStandardError } from "./lib/stats.ts";
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
-import { type BenchResults, type HttpRun, RUNTIME_KEYS, type RuntimesRun, type TelemetryRun } from "./types.ts";
+import { type BenchResults, type E2eRun, type HttpRun, type IsolationRun, type ParkedRun, RUNTIME_KEYS, type RuntimesRun, type TelemetryRun } from "./types.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 // autocannon reports whole milliseconds at these rates; print decimals only when there are some.
@@ -129,6 +129,8 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
         `${int(sc.sentOnce)} delivered once, ${sc.missing} missing, ${sc.duplicated} twice or more`,
     ]);
   }
+  if (r.isolation) rows.push(isolationRow(r.isolation));
+  if (r.parked) rows.push(parkedRow(r.parked));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
   rows.push([
@@ -150,6 +152,28 @@ export function pairedOverhead(t: Pick<TelemetryRun, "off" | "on">): { meanPct: 
   const costs = Array.from({ length: n }, (_, i) => (1 - (t.on[i]?.rps ?? 0) / (t.off[i]?.rps ?? 1)) * 100);
   const { mean, standardError } = meanWithStandardError(costs);
   return { meanPct: mean, standardErrorPct: standardError };
+}
+
+const msOrNever = (n: number) => (Number.isFinite(n) ? `${int(n)} ms` : "never");
+
+/** Urgent 202 → sent beside the low backlog, and how big that backlog really was. */
+export function isolationRow(i: IsolationRun): Row {
+  return [
+    `priority isolation (${int(i.low)} low queued, ${i.urgent} urgent every ${i.urgentEveryMs} ms)`,
+    `urgent p50 ${msOrNever(i.urgentMs.p50)} · max ${msOrNever(i.urgentMs.max)}`,
+    `202 → Postgres sent_at; low lane pending + ack-pending ${int(i.backlogAtFirst)} at the first urgent, ${int(i.backlogAtLast)} after the last; ` +
+      `low webhooks held ${i.holdMs} ms by the receiver, queued in ${i.lowPostedS.toFixed(1)} s, ${int(i.lowSentByEnd)} sent by the end; ${i.urgentSent} of ${i.urgent} urgent sent`,
+  ];
+}
+
+/** Sent/s with none parked against many parked, each round's figure so the spread shows. */
+export function parkedRow(p: ParkedRun): Row {
+  const rounds = (runs: E2eRun[]) => runs.map((run) => int(run.sentPerS)).join(", ");
+  return [
+    `end to end beside ${int(p.parked)} parked (${p.none.length}+${p.withParked.length} alternating rounds)`,
+    `${int(p.noneSentPerS)} → ${int(p.parkedSentPerS)} sent/s (${x(p.ratio)})`,
+    `none: ${rounds(p.none)} sent/s · ${int(p.parked)} parked an hour ahead (${int(p.parkedStored)} rows in schedules): ${rounds(p.withParked)} sent/s; two stacks, none first`,
+  ];
 }
 
 /** Off vs on, each round's req/s so the interleaving's spread shows. */
@@ -205,10 +229,30 @@ export function warnings(r: BenchResults): string[] {
     if (sc.dueNowSentS > 5) w.push(`scheduler: the due-now notifications took ${sc.dueNowSentS.toFixed(1)} s`);
     if (!sc.quiet) w.push("scheduler: the box was busy before the phase");
   }
+  if (r.isolation) {
+    const i = r.isolation;
+    if (i.urgentSent < i.urgent) w.push(`isolation: ${i.urgent - i.urgentSent} of ${i.urgent} urgent notifications never sent`);
+    if (i.backlogAtFirst < i.low * 0.8) w.push(`isolation: only ${i.backlogAtFirst} of ${i.low} low were still queued at the first urgent`);
+    if (!i.quiet) w.push("isolation: the box was busy before the phase");
+  }
+  if (r.parked) {
+    const p = r.parked;
+    if (p.parkedStored < p.parked) w.push(`parked: ${p.parked} parked but the schedules table holds ${p.parkedStored}`);
+    for (const [side, runs] of [
+      ["none", p.none],
+      ["parked", p.withParked],
+    ] as const)
+      for (const e of runs) {
+        if (!e.drained) w.push(`parked (${side}): backlog not drained (pending ${e.final.pending}, ack pending ${e.final.ackPending})`);
+        if (e.failedBatches > 0) w.push(`parked (${side}): the gateway failed ${e.failedBatches} batches`);
+      }
+  }
   return w;
 }
 
 const round = (n: number | undefined, digits = 0) => (n === undefined ? null : Number(n.toFixed(digits)));
+// JSON has no Infinity: an urgent notification never sent shows as -1, not as a figure that passes.
+const finite = (n: number | undefined) => (n === undefined ? null : Number.isFinite(n) ? Math.round(n) : -1);
 
 /** The machine-readable summary printed as the last line, `RESULT {json}`. */
 export function resultLine(r: BenchResults): Record<string, number | boolean | string | null> {
@@ -239,6 +283,12 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     scheduler_due_now_s: round(r.scheduler?.dueNowSentS, 2),
     scheduler_late_p99_ms: round(r.scheduler?.lateMs.p99),
     scheduler_late_max_ms: round(r.scheduler?.lateMs.max),
+    isolation_low_backlog: r.isolation ? r.isolation.backlogAtFirst : null,
+    isolation_urgent_p50_ms: finite(r.isolation?.urgentMs.p50),
+    isolation_urgent_max_ms: finite(r.isolation?.urgentMs.max),
+    parked_none_sent_per_s: round(r.parked?.noneSentPerS),
+    parked_100k_sent_per_s: round(r.parked?.parkedSentPerS),
+    parked_ratio: round(r.parked?.ratio, 2),
     gateway_rss_mb: round(peakRss(r.memory.gateway) ?? undefined),
     processor_rss_mb: round(peakRss(r.memory.processor) ?? undefined),
     loadgen_cores: round(r.herald?.loadgenCores, 2),

@@ -24,6 +24,8 @@ import { batchPhase, fixedRatePhase, gatewayPhase, type HeraldGateway } from "./
 import { bunServePhase, jetstreamPhase } from "./phases/limits.ts";
 import { peersPhase } from "./phases/peers.ts";
 import { runtimesPhase } from "./phases/runtimes.ts";
+import { isolationPhase } from "./phases/isolation.ts";
+import { parkedPhase } from "./phases/parked.ts";
 import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
 import { renderText, resultLine } from "./report.ts";
@@ -75,7 +77,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     }
   };
 
-  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("scheduler")) {
+  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("scheduler") || has("isolation")) {
     const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
     const gw: HeraldGateway = { url: gateway.url, pid: gateway.proc.pid, apiKey: TENANT_KEY, nc, stream: topology(stack.namespace).streams.work };
     if (has("gateway")) {
@@ -130,9 +132,32 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
       );
       await stopHerald(processor);
     }
+    if (has("isolation")) {
+      await purgeStream(nc, gw.stream);
+      const slowPath = "/slow";
+      const receiver = startWebhookReceiver({ [slowPath]: () => ({ status: 200, holdMs: plan.isolationHoldMs }) });
+      cleanup.defer("isolation webhook receiver", () => receiver.stop());
+      const processor = await startWatched("processor", stack.env, monitor, cleanup);
+      const opts = { low: plan.isolationLow, urgent: plan.isolationUrgent, urgentEveryMs: plan.isolationEveryMs, slowPath, holdMs: plan.isolationHoldMs };
+      log(`isolation: ${opts.low} low webhooks held ${opts.holdMs} ms each, then ${opts.urgent} urgent every ${opts.urgentEveryMs} ms`);
+      results.isolation = await span("isolation", () =>
+        isolationPhase({ gatewayUrl: gw.url, apiKey: TENANT_KEY, nc, namespace: stack.namespace, databaseUrl: stack.db.url, receiver }, opts, log),
+      );
+      await stopHerald(processor);
+    }
     await monitor.sampleNow();
     await stopHerald(gateway);
     results.memory = { gateway: memoryOf(monitor, "gateway"), processor: memoryOf(monitor, "processor"), phases: spans };
+  }
+  if (has("parked")) {
+    const receiver = startWebhookReceiver();
+    cleanup.defer("parked webhook receiver", () => receiver.stop());
+    const opts = { parked: plan.parkedCount, rounds: plan.parkedRounds, rampS: plan.e2eRampS, seconds: plan.durationS, batchSize: plan.batchSize };
+    log(`parked: ${opts.rounds} rounds each of ${opts.rampS} s ramp + ${opts.seconds} s end to end, none and ${opts.parked} parked, alternating`);
+    results.parked = await span("parked", () => parkedPhase({ apiKey: TENANT_KEY, nc, receiver, cleanup }, opts, log));
+    results.notes.push(
+      "Parked phase: two stacks of its own (namespace, database, gateway and processor each), one with nothing scheduled and one with the parked notifications due an hour ahead; the end-to-end feeder runs on each in turn, none first, alternating.",
+    );
   }
   if (has("telemetry")) {
     // Last of the Herald phases: what it leaves (Redis keys, a purged stream) slows any phase after it,
@@ -143,7 +168,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
       "Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.",
     );
   }
-  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("telemetry")) {
+  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("isolation") || has("telemetry")) {
     // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.
     log("removing Herald's streams, Redis keys and database before the peers");
     await removeStack();

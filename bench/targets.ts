@@ -70,6 +70,12 @@ export function checkTargets(r: BenchResults, ratios: Ratios): TargetCheck[] {
     shown: drained === null ? "not measured" : drained ? `yes, in ${r.e2e?.drainS.toFixed(1)} s` : "NO",
     met: drained === null ? null : drained === 1,
   });
+  // Priority isolation: an urgent notification goes out within a second even behind a full low lane.
+  const urgentMax = r.isolation ? r.isolation.urgentMs.max : null;
+  checks.push({
+    ...atMost(`urgent sent with ${r.isolation ? r.isolation.low.toLocaleString("en-US") : "50,000"} low queued (max)`, urgentMax, 1000, "ms"),
+    bar: "≤ 1 s",
+  });
   checks.push(atMost("gateway peak RSS", peakRss(r.memory.gateway), 150, "MB"));
   checks.push(atMost("processor peak RSS", peakRss(r.memory.processor), 250, "MB"));
   // Telemetry on (10% of traces, an info line per request) may cost at most 10% of the gateway's throughput.

@@ -105,6 +105,43 @@ export interface SchedulerRun {
   quiet: boolean;
 }
 
+/** Urgent notifications posted one at a time while a `low` backlog of slow webhooks fills its lane. */
+export interface IsolationRun {
+  low: number;
+  /** How long the receiver held each low webhook before answering. */
+  holdMs: number;
+  /** Seconds to queue the low ones through the batch endpoint. */
+  lowPostedS: number;
+  /** The low lane consumer's num_pending + num_ack_pending just before the first urgent, and after the last. */
+  backlogAtFirst: number;
+  backlogAtLast: number;
+  /** Low ones Postgres had `sent` once the urgent ones were measured. */
+  lowSentByEnd: number;
+  urgent: number;
+  urgentEveryMs: number;
+  /** Urgent ones Postgres had `sent` within the phase's wait. */
+  urgentSent: number;
+  /** Postgres `sent_at` minus the wall-clock time the 202 arrived, ms; Infinity for one never sent. */
+  urgentMs: { p50: number; max: number; each: number[] };
+  quiet: boolean;
+}
+
+/** End-to-end sent/s with no scheduled notifications against many parked an hour ahead, rounds alternating. */
+export interface ParkedRun {
+  /** Notifications parked in the "parked" stack's schedules table. */
+  parked: number;
+  /** Rows the schedules table held after parking. */
+  parkedStored: number;
+  /** Sent/s of each round, in the order run. */
+  none: E2eRun[];
+  withParked: E2eRun[];
+  /** Mean sent/s over each side's rounds. */
+  noneSentPerS: number;
+  parkedSentPerS: number;
+  /** parkedSentPerS / noneSentPerS. */
+  ratio: number;
+}
+
 /** The gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
 export interface TelemetryRun {
   /** OTEL_TRACES_SAMPLER_ARG of the "on" rounds. */
@@ -193,6 +230,8 @@ export interface BenchResults {
   batch?: BatchRun;
   e2e?: E2eRun;
   scheduler?: SchedulerRun;
+  isolation?: IsolationRun;
+  parked?: ParkedRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
