@@ -16,3 +16,8 @@ export function sampleSd(xs: readonly number[]): number {
 export function meanWithStandardError(xs: readonly number[]): { mean: number; standardError: number } {
   return { mean: mean(xs), standardError: sampleSd(xs) / Math.sqrt(xs.length) };
 }
+
+/** The value at percentile `p` (0–100) of an ascending list; 0 when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}

@@ -7,7 +7,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
 import { topology } from "../../schemas/subjects.ts";
+import { postBatches } from "../lib/batches.ts";
 import { waitForQuiet } from "../lib/machine.ts";
+import { percentile } from "../lib/stats.ts";
 import type { IsolationRun } from "../types.ts";
 import type { SchedulerDeps } from "./scheduler.ts";
 
@@ -20,34 +22,12 @@ export interface IsolationOptions {
   holdMs: number;
 }
 
-const BATCH = 1000;
 /** Concurrent batch posters: the backlog must be queued faster than the held sends drain it. */
 const POSTERS = 4;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
 async function postLow(deps: SchedulerDeps, url: string, total: number): Promise<void> {
-  const body = (n: number) =>
-    JSON.stringify({
-      notifications: Array.from({ length: n }, (_, i) => ({ userId: "bench-low", channel: "webhook", priority: "low", payload: { url, body: { i } } })),
-    });
-  let next = 0;
-  const poster = async (): Promise<void> => {
-    while (next < total) {
-      const n = Math.min(BATCH, total - next);
-      next += n;
-      const res = await fetch(`${deps.gatewayUrl}/v1/notifications/batch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${deps.apiKey}`, "content-type": "application/json" },
-        body: body(n),
-      });
-      if (res.status !== 202) throw new Error(`isolation phase: low batch answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      await res.arrayBuffer();
-    }
-  };
-  await Promise.all(Array.from({ length: POSTERS }, poster));
+  const low = Array.from({ length: total }, (_, i) => ({ userId: "bench-low", channel: "webhook", priority: "low", payload: { url, body: { i } } }));
+  await postBatches(deps.gatewayUrl, deps.apiKey, low, { phase: "isolation", posters: POSTERS });
 }
 
 /** POSTs one urgent webhook; resolves with its id and the wall-clock ms its 202 arrived. */

@@ -4,6 +4,7 @@
 // ahead, measured by the end-to-end phase's feeder in alternating rounds
 // (none, parked, none, …). Parked ones never leave their stack, so "none"
 // needs a stack of its own; alternating spreads the box's drift over both.
+import { postBatches } from "../lib/batches.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import postgres from "postgres";
 import { createStack, type Stack } from "../../test/support/stack.ts";
@@ -30,7 +31,6 @@ export interface ParkedOptions {
   batchSize: number;
 }
 
-const BATCH = 1000;
 const POSTERS = 4;
 
 interface Side {
@@ -57,30 +57,13 @@ async function startSide(name: string, cleanup: Cleanup): Promise<Side> {
 /** Parks `total` in-app notifications due an hour ahead through the batch endpoint; returns the schedules table's rows once they are all there. */
 async function park(side: Side, apiKey: string, total: number): Promise<number> {
   const dueAt = new Date(Date.now() + 3_600_000).toISOString();
-  const body = (n: number) =>
-    JSON.stringify({
-      notifications: Array.from({ length: n }, (_, i) => ({
-        userId: "bench-parked",
-        channel: "in_app",
-        scheduledFor: dueAt,
-        payload: { title: "Later", body: `${i}` },
-      })),
-    });
-  let next = 0;
-  const poster = async (): Promise<void> => {
-    while (next < total) {
-      const n = Math.min(BATCH, total - next);
-      next += n;
-      const res = await fetch(`${side.gateway.url}/v1/notifications/batch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-        body: body(n),
-      });
-      if (res.status !== 202) throw new Error(`parked phase: batch answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      await res.arrayBuffer();
-    }
-  };
-  await Promise.all(Array.from({ length: POSTERS }, poster));
+  const parked = Array.from({ length: total }, (_, i) => ({
+    userId: "bench-parked",
+    channel: "in_app",
+    scheduledFor: dueAt,
+    payload: { title: "Later", body: `${i}` },
+  }));
+  await postBatches(side.gateway.url, apiKey, parked, { phase: "parked", posters: POSTERS });
   // The 202 means the work stream holds them; the processor parks them in Postgres after, so wait for the rows.
   const pg = postgres(side.stack.db.url, { max: 1, onnotice: () => {} });
   try {

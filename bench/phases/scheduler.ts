@@ -6,7 +6,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import postgres from "postgres";
 import { topology } from "../../schemas/subjects.ts";
+import { postBatches } from "../lib/batches.ts";
 import { waitForQuiet } from "../lib/machine.ts";
+import { percentile } from "../lib/stats.ts";
 import type { SchedulerRun } from "../types.ts";
 import type { E2eDeps } from "./e2e.ts";
 
@@ -19,25 +21,7 @@ export interface SchedulerOptions {
   aheadS: number;
 }
 
-const BATCH = 1000;
-
-async function postAll(deps: SchedulerDeps, items: unknown[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < items.length; i += BATCH) {
-    const res = await fetch(`${deps.gatewayUrl}/v1/notifications/batch`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${deps.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ notifications: items.slice(i, i + BATCH) }),
-    });
-    if (res.status !== 202) throw new Error(`scheduler phase: batch answered ${res.status}: ${await res.text()}`);
-    ids.push(...((await res.json()) as { results: Array<{ id: string }> }).results.map((r) => r.id));
-  }
-  return ids;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
+const postAll = (deps: SchedulerDeps, items: unknown[]) => postBatches(deps.gatewayUrl, deps.apiKey, items, { phase: "scheduler" });
 
 export async function schedulerPhase(deps: SchedulerDeps, opts: SchedulerOptions, log: (line: string) => void): Promise<SchedulerRun> {
   const pg = postgres(deps.databaseUrl, { max: 1, onnotice: () => {} });
