@@ -1,19 +1,13 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { createApp } from "../gateway/app.ts";
-import { rateLimiterFromConfig } from "../gateway/rate-limiter.ts";
+import { sharedDeps } from "../gateway/runtime/assemble.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";
-import { createNotificationCanceller } from "../lib/db/canceller.ts";
 import type { DatabaseHandle } from "../lib/db/connect.ts";
-import { createInbox } from "../lib/db/inbox-store.ts";
 import { pendingMigrations } from "../lib/db/migrations.ts";
-import { createNotificationReader } from "../lib/db/reads.ts";
 import { createAckPublisher } from "../lib/nats/ack-publisher.ts";
-import { publishEvent } from "../lib/nats/event-publisher.ts";
 import { ensureStreams, missingTopology } from "../lib/nats/streams.ts";
-import { createWorkPublisher } from "../lib/nats/work.ts";
 import type { ReadinessCheck } from "../lib/readiness.ts";
-import { migratedChecks } from "../lib/startup-checks.ts";
 import { jetStreamGauges } from "../lib/telemetry/jetstream-gauges.ts";
 import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
 import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
@@ -169,27 +163,18 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   closers.push(() => store.close());
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   closers.push(async () => out.close());
-  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
   const { processor } = opts;
   const app = createApp({
+    ...sharedDeps(cfg, { nc, db, store, out, metrics }),
     keys: opts.keys,
-    store,
-    publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
-    reader: createNotificationReader(db, metrics),
-    canceller: createNotificationCanceller(db, metrics),
-    inbox: createInbox(db, metrics),
-    events: { publish: (event) => publishEvent(out, topo, event, metrics) },
     readiness: [c.readiness.nats, c.readiness.postgres, { name: "idempotency", check: () => store.ping() }],
-    startup: migratedChecks(db, nc, topo),
     ...(processor ? { readinessDetails: async () => ({ lanes: await processor.lanes() }) } : {}),
     logger: log,
     metrics,
     metricsPage: metrics,
     ...(tracing.enabled ? { tracer: tracing.tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
-    ...(rateLimiter ? { rateLimiter } : {}),
     ...(cfg.HERALD_ADMIN_KEYS.size > 0 ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: deadLetterAdmin(nc, { db, publisher: out, topo, log }) } } : {}),
     hashBody: bunSha256Hex,
-    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
   });
   metrics.initSeries({ routes: app.routes });
   const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: opts.hostname });

@@ -6,17 +6,19 @@ import { createNotificationCanceller } from "../../lib/db/canceller.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
 import { openPool, type Pool } from "../../lib/db/pool.ts";
 import { createNotificationReader } from "../../lib/db/reads.ts";
-import { createAckPublisher } from "../../lib/nats/ack-publisher.ts";
+import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { migratedChecks } from "../../lib/startup-checks.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
-import { NOOP_METRICS, timeQuery } from "../../lib/telemetry/recorder.ts";
+import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../../schemas/config.ts";
+import type { Database } from "../../schemas/database.ts";
+import type { LifecycleEvent } from "../../schemas/events.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { createApp } from "../app.ts";
-import type { BaseEnv, BodyHasher } from "../context.ts";
+import type { BaseEnv, BodyHasher, GatewayDeps } from "../context.ts";
 import { rateLimiterFromConfig } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
 import type { GatewayStore } from "../store/types.ts";
@@ -86,6 +88,40 @@ function pickStore(cfg: HeraldConfig, platform: Platform): GatewayStore {
   return createMemoryStore();
 }
 
+/** What a gateway works with, opened by its entry. */
+export interface GatewayIo {
+  nc: NatsConnection;
+  db: Database;
+  store: GatewayStore;
+  /** Lifecycle events (a cancel's) go out through this. */
+  out: AckPublisher;
+  metrics: MetricsRecorder;
+}
+
+/**
+ * The dependencies every entry builds the same way from the configuration
+ * and its connections: keys, store, publisher, reads, cancels, the inbox,
+ * events, the startup checks, the rate limiter and the body limit. Each
+ * entry adds its runtime's readiness checks, logger, metrics and extras.
+ */
+export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
+  const { nc, db, store, out, metrics } = io;
+  const topo = topology(cfg.HERALD_NAMESPACE);
+  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  return {
+    keys: cfg.HERALD_API_KEYS,
+    store,
+    publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
+    reader: createNotificationReader(db, metrics),
+    canceller: createNotificationCanceller(db, metrics),
+    inbox: createInbox(db, metrics),
+    events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
+    startup: migratedChecks(db, nc, topo),
+    ...(rateLimiter ? { rateLimiter } : {}),
+    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
+  } satisfies Partial<GatewayDeps>;
+}
+
 /**
  * The gateway of `herald gateway` on any runtime: config, NATS, the
  * Postgres pool for reads and cancels, the idempotency store, then
@@ -102,29 +138,18 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const store = pickStore(cfg, platform);
   const metrics = platform.metrics?.();
   const recorder = metrics ?? NOOP_METRICS;
-  const topo = topology(cfg.HERALD_NAMESPACE);
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   const { db } = database;
-  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
   const app = createApp({
-    keys: cfg.HERALD_API_KEYS,
-    store,
-    publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
-    reader: createNotificationReader(db, recorder),
-    canceller: createNotificationCanceller(db, recorder),
-    inbox: createInbox(db, recorder),
-    events: { publish: (event) => publishEvent(out, topo, event, recorder) },
+    ...sharedDeps(cfg, { nc, db, store, out, metrics: recorder }),
     readiness: [
       { name: "nats", check: async () => void (await nc.rtt()) },
       { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },
       { name: "idempotency", check: () => store.ping() },
     ],
-    startup: migratedChecks(db, nc, topo),
     logger,
     ...(metrics ? { metrics, metricsPage: metrics } : {}),
-    ...(rateLimiter ? { rateLimiter } : {}),
     ...(platform.hashBody ? { hashBody: platform.hashBody } : {}),
-    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
   });
   if (metrics) metrics.initSeries({ routes: app.routes });
   const close = async () => {
