@@ -9,7 +9,12 @@ export type Priority = (typeof PRIORITIES)[number];
 export const NOTIFICATION_TYPES = ["transactional", "marketing", "system"] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const STATUSES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced"] as const;
+/**
+ * `delivered` and `bounced` come from provider callbacks after `sent`;
+ * `suppressed`: a known-bad address (a bounce, a complaint, an unregistered
+ * device) stopped the send, with the reason.
+ */
+export const STATUSES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;
 export type Status = (typeof STATUSES)[number];
 
 /**
@@ -19,7 +24,7 @@ export type Status = (typeof STATUSES)[number];
 export const CANCELLABLE_STATUSES = ["accepted", "scheduled", "retrying"] as const satisfies readonly Status[];
 
 /** Statuses after which a redelivered message must never be sent again. */
-export const TERMINAL_STATUSES = ["sent", "failed", "cancelled", "delivered", "bounced"] as const satisfies readonly Status[];
+export const TERMINAL_STATUSES = ["sent", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const satisfies readonly Status[];
 
 export function isTerminal(status: Status): boolean {
   return (TERMINAL_STATUSES as readonly Status[]).includes(status);
@@ -33,5 +38,13 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 export const SCHEDULE_REASONS = ["scheduled", "replay"] as const;
 export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
 
-export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled"] as const;
+export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+/** What a provider callback can report about a sent notification. */
+export const DELIVERY_REPORT_STATUSES = ["delivered", "bounced"] as const satisfies readonly Status[];
+export type DeliveryReportStatus = (typeof DELIVERY_REPORT_STATUSES)[number];
+
+/** Why an address is suppressed: a hard bounce, a device token the push service no longer knows, a spam complaint. */
+export const SUPPRESSION_SOURCES = ["bounce", "unregistered", "complaint"] as const;
+export type SuppressionSource = (typeof SUPPRESSION_SOURCES)[number];

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, STATUSES } from "./enums.ts";
+import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, STATUSES, SUPPRESSION_SOURCES } from "./enums.ts";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -60,7 +60,11 @@ export const deliveryAttempts = pgTable(
     providerMessageId: text("provider_message_id"),
     createdAt: tstz("created_at").notNull().default(sql`now()`),
   },
-  (t) => [primaryKey({ columns: [t.notificationId, t.attempt] })],
+  (t) => [
+    primaryKey({ columns: [t.notificationId, t.attempt] }),
+    // A provider's delivery callback names its own id: this finds the notification it is about.
+    index("delivery_attempts_provider_message").on(t.provider, t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
+  ],
 );
 export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
 export type NewDeliveryAttemptRow = typeof deliveryAttempts.$inferInsert;
@@ -85,3 +89,26 @@ export const schedules = pgTable(
   (t) => [index("schedules_due").on(t.dueAt)],
 );
 export type ScheduleRow = typeof schedules.$inferSelect;
+
+/**
+ * Addresses a tenant must not send to again on a channel: a hard bounce, a
+ * spam complaint, a device token the push service no longer knows. The
+ * processor checks them before sending; a match ends `suppressed`. The
+ * notification that revealed it is kept without a foreign key, so dropping
+ * old notifications never takes a suppression with it.
+ */
+export const suppressions = pgTable(
+  "suppressions",
+  {
+    tenantId: text("tenant_id").notNull(),
+    channel: text("channel", { enum: CHANNELS }).notNull(),
+    /** Normalised as `suppressionAddress` (lib/db/suppressions.ts) does: the same address always matches itself. */
+    address: text("address").notNull(),
+    reason: text("reason").notNull(),
+    source: text("source", { enum: SUPPRESSION_SOURCES }).notNull(),
+    notificationId: uuid("notification_id"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.channel, t.address] })],
+);
+export type SuppressionRow = typeof suppressions.$inferSelect;

@@ -10,6 +10,7 @@ import attemptProviderMessageId from "../../schemas/migrations/0001_attempt_prov
 import inboxReadAt from "../../schemas/migrations/0002_inbox_read_at.sql" with { type: "text" };
 import inboxUnreadIndex from "../../schemas/migrations/0003_inbox_unread_index.sql" with { type: "text" };
 import acceptedMeansSent from "../../schemas/migrations/0004_accepted_means_sent.sql" with { type: "text" };
+import deliveryCallbacks from "../../schemas/migrations/0005_delivery_callbacks.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -23,6 +24,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0002_inbox_read_at": inboxReadAt,
   "0003_inbox_unread_index": inboxUnreadIndex,
   "0004_accepted_means_sent": acceptedMeansSent,
+  "0005_delivery_callbacks": deliveryCallbacks,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */
