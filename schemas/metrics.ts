@@ -53,6 +53,9 @@ export const DB_OPERATIONS = [
   "cancel_notification",
   "list_inbox",
   "mark_read",
+  "apply_delivery_reports",
+  "find_reported",
+  "record_suppressions",
   "readiness",
   "migrate",
 ] as const;

@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database, Sql, SqlRow as Row } from "../../schemas/database.ts";
+import type { DeliveryReport, MovedNotification } from "../../schemas/delivery-reports.ts";
 import { initialStatus, type Envelope } from "../../schemas/envelope.ts";
 import { CANCELLABLE_STATUSES, STATUSES, TERMINAL_STATUSES, type AttemptOutcome, type Status } from "../../schemas/enums.ts";
 import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
@@ -367,3 +368,63 @@ export async function markReleased(db: Executor, ids: string[]): Promise<void> {
     update notifications set status = 'accepted', updated_at = now()
     where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid) and status = 'scheduled'`);
 }
+
+// Provider delivery callbacks: what happened after a provider accepted a message.
+
+/**
+ * Moves the notifications the reports name forward, in one statement:
+ * `sent → delivered` and `sent | delivered → bounced`. A report finds its
+ * notification through the sent attempt that recorded the provider's message
+ * id; one with no such attempt, or whose row is in any other status (already
+ * bounced, failed, cancelled, still processing), changes nothing. A bounce
+ * records the provider's reason in `last_error`, where the API already shows
+ * why a delivery went wrong. Returns the rows it moved.
+ *
+ * The status is the lock: the update names the statuses it moves from, and
+ * Postgres re-checks that on a row another transaction changed meanwhile, so
+ * of a delivery and a bounce racing, the bounce ends it, and a delivery that
+ * comes after a bounce changes nothing. The processor never writes a row once
+ * it is `sent` (terminal), so nothing else races these moves. Of two reports
+ * for one notification in the same call, the bounce is applied.
+ */
+export async function applyDeliveryReports(db: Sql, reports: DeliveryReport[]): Promise<MovedNotification[]> {
+  if (reports.length === 0) return [];
+  const input = JSON.stringify(
+    reports.map((r) => ({
+      provider: r.provider,
+      provider_message_id: r.providerMessageId,
+      status: r.status,
+      reason: r.reason === null ? null : toStorableText(r.reason),
+      at: r.at.toISOString(),
+    })),
+  );
+  const rows = await db.run(APPLY_REPORTS_SQL, [input]);
+  return rows.map((r) => ({
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    userId: String(r.user_id),
+    channel: r.channel as MovedNotification["channel"],
+    status: r.status === "bounced" ? "bounced" : "delivered",
+    payload: (r.payload ?? {}) as Record<string, unknown>,
+    reason: r.reason == null ? null : String(r.reason),
+    at: r.at instanceof Date ? r.at : new Date(String(r.at)),
+  }));
+}
+
+const APPLY_REPORTS_SQL = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as x(provider text, provider_message_id text, status text, reason text, at timestamptz)
+  ), matched as (
+    select distinct on (a.notification_id) a.notification_id as id, i.status, i.reason, i.at
+    from input i
+    join delivery_attempts a on a.provider = i.provider and a.provider_message_id = i.provider_message_id
+    order by a.notification_id, i.status = 'bounced' desc
+  )
+  update notifications n set
+    status = m.status,
+    last_error = case when m.status = 'bounced' then coalesce(m.reason, n.last_error) else n.last_error end,
+    updated_at = now()
+  from matched m
+  where n.id = m.id
+    and ((m.status = 'delivered' and n.status = 'sent') or (m.status = 'bounced' and n.status in ('sent', 'delivered')))
+  returning n.id, n.tenant_id, n.user_id, n.channel, n.status, n.payload, m.reason, m.at`;
