@@ -58,12 +58,12 @@ test("sendersFromConfig picks each channel's provider from the keys set, logs th
   });
   const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
   try {
-    expect(Object.fromEntries(Object.entries(senders).map(([c, s]) => [c, s.provider]))).toEqual({
-      email: "smtp",
-      sms: "sink",
-      push: "fcm",
-      in_app: "inbox",
-      webhook: "webhook",
+    expect(Object.fromEntries(Object.entries(senders).map(([c, list]) => [c, list.map((s) => s.provider)]))).toEqual({
+      email: ["smtp"],
+      sms: ["sink"],
+      push: ["fcm"],
+      in_app: ["inbox"],
+      webhook: ["webhook"],
     });
     expect(lines.find((l) => l.msg === "channel providers")?.providers).toBe("email=smtp sms=sink push=fcm webhook=webhook in_app=inbox");
     // In-app goes to the inbox, so only SMS is warned about.
@@ -77,7 +77,20 @@ test("sendersFromConfig sends email through Resend when its key is set", async (
   const { logger: log, lines } = captureLogs<{ msg: string; providers?: unknown }>("info");
   const cfg = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_EMAIL_FROM: "Herald <no-reply@example.com>" });
   const senders = await sendersFromConfig(cfg, `whsec_${btoa("0123456789abcdef0123")}`, log);
-  expect(senders.email.provider).toBe("resend");
+  expect(senders.email.map((s) => s.provider)).toEqual(["resend"]);
   expect(lines.find((l) => l.msg === "channel providers")?.providers).toBe("email=resend sms=sink push=sink webhook=webhook in_app=inbox");
   await closeSenders(senders);
+});
+
+test("sendersFromConfig orders a channel's providers as HERALD_EMAIL_PROVIDERS lists them, the sink by name", async () => {
+  const { logger: log, lines } = captureLogs<{ msg: string; providers?: unknown }>("info");
+  const keys = { HERALD_RESEND_API_KEY: "re_0123456789", HERALD_SMTP_URL: "smtp://127.0.0.1:2525", HERALD_EMAIL_FROM: "Herald <no-reply@example.com>" };
+  const both = await sendersFromConfig(parseConfig(keys), `whsec_${btoa("0123456789abcdef0123")}`, log);
+  // Unlisted: every configured provider, in the documented order.
+  expect(both.email.map((s) => s.provider)).toEqual(["smtp", "resend"]);
+  await closeSenders(both);
+  const listed = await sendersFromConfig(parseConfig({ ...keys, HERALD_EMAIL_PROVIDERS: "resend,sink" }), `whsec_${btoa("0123456789abcdef0123")}`, log);
+  expect(listed.email.map((s) => s.provider)).toEqual(["resend", "sink"]);
+  expect(lines.findLast((l) => l.msg === "channel providers")?.providers).toBe("email=resend>sink sms=sink push=sink webhook=webhook in_app=inbox");
+  await closeSenders(listed);
 });

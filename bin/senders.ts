@@ -1,9 +1,9 @@
 import type { Logger } from "pino";
-import { createSenders, type Senders } from "../processor/channels/index.ts";
+import { createSenders, type EmailProvider, type ProviderChains, type PushProvider, type SmsProvider } from "../processor/channels/index.ts";
 import { importPkcs8, ServiceAccountKey } from "../processor/channels/google-oauth.ts";
 import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
 import { CHANNELS, type Channel } from "../schemas/enums.ts";
-import { ConfigError, type HeraldConfig } from "../schemas/config.ts";
+import { ConfigError, providerOrder, type HeraldConfig, type ProviderName } from "../schemas/config.ts";
 
 /**
  * The service-account key named by HERALD_FCM_SERVICE_ACCOUNT: the JSON itself
@@ -55,50 +55,106 @@ function twilioOptions(cfg: HeraldConfig): TwilioSenderOptions | undefined {
   };
 }
 
-/**
- * The channel senders the configuration asks for: a provider where its keys
- * are set, the `sink` (which delivers nothing) elsewhere. Logs which provider
- * serves each channel, and warns in production for every channel left on the
- * sink, whose notifications would end `sent` without reaching anyone.
- */
-export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string, log: Logger): Promise<Senders> {
-  const timeoutMs = cfg.HERALD_PROVIDER_TIMEOUT_MS;
-  const sms = twilioOptions(cfg);
-  const senders = createSenders({
-    webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
-    ...(cfg.HERALD_SMTP_URL && cfg.HERALD_EMAIL_FROM
-      ? { email: { smtp: { url: cfg.HERALD_SMTP_URL, from: cfg.HERALD_EMAIL_FROM, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } } }
-      : {}),
-    ...(cfg.HERALD_RESEND_API_KEY && cfg.HERALD_EMAIL_FROM
-      ? {
-          email: {
-            resend: {
-              apiKey: cfg.HERALD_RESEND_API_KEY,
-              from: cfg.HERALD_EMAIL_FROM,
-              timeoutMs,
-              ...(cfg.HERALD_RESEND_API_URL ? { baseUrl: cfg.HERALD_RESEND_API_URL } : {}),
-            },
+function emailProviders(cfg: HeraldConfig, timeoutMs: number): EmailProvider[] {
+  return providerOrder(cfg, "email").map((name) => emailProvider(cfg, name, timeoutMs));
+}
+
+function emailProvider(cfg: HeraldConfig, name: ProviderName<"email">, timeoutMs: number): EmailProvider {
+  const from = cfg.HERALD_EMAIL_FROM ?? "";
+  switch (name) {
+    case "smtp":
+      return { provider: "smtp", options: { url: cfg.HERALD_SMTP_URL ?? "", from, timeoutMs, maxConnections: cfg.HERALD_SMTP_MAX_CONNECTIONS } };
+    case "resend":
+      return {
+        provider: "resend",
+        options: {
+          apiKey: cfg.HERALD_RESEND_API_KEY ?? "",
+          from,
+          timeoutMs,
+          ...(cfg.HERALD_RESEND_API_URL ? { baseUrl: cfg.HERALD_RESEND_API_URL } : {}),
+        },
+      };
+    case "sink":
+      return { provider: "sink" };
+  }
+}
+
+function smsProviders(cfg: HeraldConfig): SmsProvider[] {
+  return providerOrder(cfg, "sms").flatMap((name) => smsProvider(cfg, name));
+}
+
+function smsProvider(cfg: HeraldConfig, name: ProviderName<"sms">): SmsProvider[] {
+  switch (name) {
+    case "twilio": {
+      const options = twilioOptions(cfg);
+      return options ? [{ provider: "twilio", options }] : [];
+    }
+    case "vonage":
+      // parseConfig has checked that the three keys come together.
+      return [
+        {
+          provider: "vonage",
+          options: {
+            apiKey: cfg.VONAGE_API_KEY ?? "",
+            apiSecret: cfg.VONAGE_API_SECRET ?? "",
+            from: cfg.VONAGE_FROM ?? "",
+            timeoutMs: cfg.HERALD_PROVIDER_TIMEOUT_MS,
+            ...(cfg.VONAGE_API_URL ? { baseUrl: cfg.VONAGE_API_URL } : {}),
           },
-        }
-      : {}),
-    ...(sms ? { sms } : {}),
-    ...(cfg.HERALD_FCM_SERVICE_ACCOUNT
-      ? {
-          push: {
-            serviceAccount: await loadServiceAccount(cfg.HERALD_FCM_SERVICE_ACCOUNT),
+        },
+      ];
+    case "sink":
+      return [{ provider: "sink" }];
+  }
+}
+
+async function pushProviders(cfg: HeraldConfig, timeoutMs: number): Promise<PushProvider[]> {
+  const list: PushProvider[] = [];
+  for (const name of providerOrder(cfg, "push")) {
+    switch (name) {
+      case "fcm":
+        list.push({
+          provider: "fcm",
+          options: {
+            serviceAccount: await loadServiceAccount(cfg.HERALD_FCM_SERVICE_ACCOUNT ?? ""),
             timeoutMs,
             ...(cfg.HERALD_FCM_API_URL ? { baseUrl: cfg.HERALD_FCM_API_URL } : {}),
           },
-        }
-      : {}),
+        });
+        break;
+      case "apns":
+        break;
+      case "sink":
+        list.push({ provider: "sink" });
+        break;
+    }
+  }
+  return list;
+}
+
+/**
+ * The channel senders the configuration asks for: each channel's providers
+ * in the order they are tried (its HERALD_<CHANNEL>_PROVIDERS list, else every
+ * provider whose keys are set), the `sink` (which delivers nothing) where
+ * none is. Logs the order for each channel, and warns in production for
+ * every channel that can fall to the sink, whose notifications would end
+ * `sent` without reaching anyone.
+ */
+export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string, log: Logger): Promise<ProviderChains> {
+  const timeoutMs = cfg.HERALD_PROVIDER_TIMEOUT_MS;
+  const senders = createSenders({
+    webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
+    email: emailProviders(cfg, timeoutMs),
+    sms: smsProviders(cfg),
+    push: await pushProviders(cfg, timeoutMs),
   });
-  const providers = Object.fromEntries(CHANNELS.map((c) => [c, senders[c].provider])) as Record<Channel, string>;
-  // As "channel=provider" text: `email` is a key the logger redacts, as it would a recipient's address.
-  log.info({ providers: CHANNELS.map((c) => `${c}=${providers[c]}`).join(" ") }, "channel providers");
+  const providers = Object.fromEntries(CHANNELS.map((c) => [c, senders[c].map((s) => s.provider)])) as Record<Channel, string[]>;
+  // As "channel=provider>next" text: `email` is a key the logger redacts, as it would a recipient's address.
+  log.info({ providers: CHANNELS.map((c) => `${c}=${providers[c].join(">")}`).join(" ") }, "channel providers");
   if (cfg.NODE_ENV === "production") {
     for (const channel of CHANNELS) {
-      if (providers[channel] === "sink")
-        log.warn({ channel }, "this channel goes to the sink provider: its notifications are marked sent but delivered nowhere");
+      if (providers[channel].includes("sink"))
+        log.warn({ channel }, "this channel can go to the sink provider: its notifications are marked sent but delivered nowhere");
     }
   }
   return senders;

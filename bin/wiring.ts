@@ -13,7 +13,7 @@ import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
 import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
 import { timeQuery } from "../lib/telemetry/recorder.ts";
 import { closeSenders } from "../processor/channels/index.ts";
-import type { Senders } from "../processor/channels/types.ts";
+import type { ProviderChains } from "../processor/channels/types.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 import type { Topology } from "../schemas/subjects.ts";
@@ -84,11 +84,11 @@ export async function requireMigrated(c: Connected): Promise<void> {
 }
 
 /** Starts the processor; it drains before NATS and Postgres close. */
-export async function startProcessor(ctx: ProcessContext, c: Connected, senders: Senders): Promise<Processor> {
+export async function startProcessor(ctx: ProcessContext, c: Connected, senders: ProviderChains): Promise<Processor> {
   const { cfg, log, tracing, closers } = ctx;
   // Pushed before the processor's stop, so it runs after it: no send is cut off.
   closers.push(() => closeSenders(senders));
-  c.metrics.initSeries({ senders });
+  c.metrics.initSeries({ providers: Object.fromEntries(Object.entries(senders).map(([channel, list]) => [channel, list.map((s) => s.provider)])) });
   c.metrics.addCollector(jetStreamGauges(c.nc, c.topo, c.metrics));
   const processor = createProcessor({
     nc: c.nc,
@@ -108,6 +108,7 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
       retryPolicies: cfg.HERALD_RETRY_POLICIES,
       stallLimit: cfg.HERALD_STALL_LIMIT,
       schedulerPollMs: cfg.HERALD_SCHEDULER_POLL_MS,
+      breaker: { failures: cfg.HERALD_BREAKER_FAILURES, halfOpenMs: cfg.HERALD_BREAKER_HALF_OPEN_MS },
     },
   });
   await processor.start();

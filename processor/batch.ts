@@ -10,7 +10,8 @@ import { decode } from "./decode.ts";
 import { deadLetterInvalid, failAll, redeadLetter, reportConflict, type FailedItem } from "./failures.ts";
 import { unreachable } from "./outcome.ts";
 import { plan } from "./plan.ts";
-import { sendDue, type DueItem } from "./send.ts";
+import { outbound, sendDue, type DueItem } from "./send.ts";
+import type { Pick } from "./failover.ts";
 import type { Settlement } from "./settlement.ts";
 import { endConsume, persist, startConsume } from "./lane-telemetry.ts";
 
@@ -69,12 +70,27 @@ export async function handleBatch(ctx: LaneContext, msgs: JsMsg[], s: Settlement
   }
 }
 
-/** Steps 2 to 5 for the decoded messages no other batch is working. */
+/** Steps 2 to 5 for the decoded messages no other batch is working; a provider trial a step reserved is freed at the end. */
 async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): Promise<void> {
-  // 2. Claim.
   const nowMs = Date.now();
+  // Picked before the claim: a message whose providers are all open must not have an attempt begun for it.
+  const picks = new Map(items.map((i) => [i.envelope.id, ctx.routes.pick(outbound(i), nowMs)]));
+  try {
+    await claimPlanAndActWith(ctx, items, s, nowMs, picks);
+  } finally {
+    for (const p of picks.values()) ctx.routes.settle(p);
+  }
+}
+
+async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlement, nowMs: number, picks: Map<string, Pick>): Promise<void> {
+  // 2. Claim.
   const stamp = batchStamp(nowMs);
-  const { firstSeen, rows, refused } = await claimAll(ctx, items, nowMs, stamp);
+  const waitUntil = (id: string): number | null => {
+    const p = picks.get(id);
+    return p?.kind === "wait" ? p.untilMs : null;
+  };
+  const held = new Set([...picks.keys()].filter((id) => waitUntil(id) !== null));
+  const { firstSeen, rows, refused } = await claimAll(ctx, items, nowMs, stamp, held);
   const refusedIds = new Set(refused.map((r) => r.envelope.id));
   const claimed = items.filter((i) => !refusedIds.has(i.envelope.id));
   // The first events wait for their acks while the batch sends; the batch's
@@ -94,7 +110,8 @@ async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): 
   const stalled: FailedItem[] = [];
   const settling: Promise<void>[] = [];
   for (const item of claimed) {
-    const delivery = { firstSeen: firstSeen.has(item.envelope.id), deliveries: item.msg.info.deliveryCount, stallLimit: ctx.stallLimit };
+    const id = item.envelope.id;
+    const delivery = { firstSeen: firstSeen.has(id), deliveries: item.msg.info.deliveryCount, stallLimit: ctx.stallLimit, waitUntilMs: waitUntil(id) };
     const p = plan(item.envelope, rows.get(item.envelope.id), nowMs, delivery);
     switch (p.kind) {
       case "missing":
@@ -111,14 +128,21 @@ async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): 
         settling.push(reportConflict(ctx, item, p.error, s));
         break;
       case "schedule":
-        waiting.push({ item, entry: { id: item.envelope.id, dueAt: p.dueAt, reason: "scheduled" } });
+        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "scheduled" } });
+        break;
+      case "wait":
+        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "provider_wait" } });
+        ctx.metrics.providerWait(item.envelope.channel);
         break;
       case "stalled":
         stalled.push({ ...item, error: p.error });
         break;
-      case "send":
-        due.push({ ...item, attempt: p.attempt, claimed: p.begun, interrupted: p.interrupted });
+      case "send": {
+        const pick = picks.get(id);
+        if (pick === undefined || pick.kind === "wait") throw new Error(`planned a send for ${id} without a provider`);
+        due.push({ ...item, attempt: p.attempt, claimed: p.begun, interrupted: p.interrupted, pick });
         break;
+      }
       default:
         unreachable(p);
     }
@@ -141,6 +165,7 @@ async function claimAll(
   items: Item[],
   nowMs: number,
   stamp: string,
+  held: ReadonlySet<string>,
 ): Promise<{ firstSeen: Set<string>; rows: Map<string, RowState>; refused: FailedItem[] }> {
   const { done: parts, refused } = await isolating(items, (part) =>
     holding(
@@ -152,6 +177,7 @@ async function claimAll(
             part.map((i) => i.envelope),
             nowMs,
             stamp,
+            held,
           ),
         ),
       ctx.hold,

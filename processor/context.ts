@@ -7,10 +7,10 @@ import type { Database, Sql } from "../schemas/database.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
 import type { Topology } from "../schemas/subjects.ts";
-import type { Senders } from "./channels/types.ts";
 import type { HoldOptions } from "../lib/db/durable.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
+import type { Routes } from "./failover.ts";
 
 /** Everything a lane needs to work a batch. */
 export interface LaneContext {
@@ -22,7 +22,8 @@ export interface LaneContext {
   /** Lifecycle events and dead letters go out through this: many in flight, each acked. */
   publisher: AckPublisher;
   topo: Topology;
-  senders: Senders;
+  /** Each channel's providers, in order, behind their circuit breakers. */
+  routes: Routes;
   limiters: Record<Channel, Limiter>;
   /** Each channel's retry budget and backoff. */
   retries: Record<Channel, RetryPolicy>;

@@ -6,8 +6,8 @@ import { envelope } from "../test/support/processor-harness.ts";
 const now = Date.parse("2030-01-01T00:00:00Z");
 type S = "accepted" | "scheduled" | "processing" | "sent" | "failed" | "retrying" | "cancelled";
 const row = (status: S, attempts = 0, requestHash: string | null = null) => ({ status, attempts, lastError: null, requestHash });
-const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10 });
-const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10 };
+const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10, waitUntilMs: null });
+const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10, waitUntilMs: null };
 
 describe("plan", () => {
   test("reports a message with no row rather than sending it", () => {
@@ -52,6 +52,15 @@ describe("plan", () => {
 
   test("reports an attempt a crash cut short as interrupted and makes the next", () => {
     expect(plan(envelope(), row("processing", 2), now, again(3))).toEqual({ kind: "send", attempt: 3, begun: false, interrupted: 2 });
+  });
+
+  test("waits, beginning no attempt, when every provider of its channel is open", () => {
+    const until = now + 30_000;
+    const dueAt = new Date(until).toISOString();
+    expect(plan(envelope(), row("accepted", 0), now, { ...fresh, waitUntilMs: until })).toEqual({ kind: "wait", dueAt });
+    expect(plan(envelope(), row("retrying", 2), now, { ...again(3), waitUntilMs: until })).toEqual({ kind: "wait", dueAt });
+    // Sent rows stay done, whatever the providers.
+    expect(plan(envelope(), row("sent", 1), now, { ...again(2), waitUntilMs: until })).toEqual({ kind: "done" });
   });
 
   test("gives up a message delivered more than the stall limit without a new attempt", () => {

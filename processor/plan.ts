@@ -10,6 +10,8 @@ export interface Delivery {
   deliveries: number;
   /** Deliveries without a new attempt after which a message is given up as stalled. */
   stallLimit: number;
+  /** Every provider that could take it has an open breaker: the earliest time one may take a trial call. */
+  waitUntilMs: number | null;
 }
 
 /** What to do with one decoded message once its row is known. */
@@ -19,6 +21,7 @@ export type Plan =
   | { kind: "conflict"; error: string } // the key's notification exists with another request's body: report, never send this one
   | { kind: "dead"; error: string; attempts: number } // failed: make sure it is in the DLQ, then term
   | { kind: "schedule"; dueAt: string } // waits in the scheduler, not in the lane
+  | { kind: "wait"; dueAt: string } // its providers are all open: waits in the scheduler, no attempt begun
   | { kind: "stalled"; error: string } // delivered again and again without progress: fail it
   | { kind: "send"; attempt: number; begun: boolean; interrupted: number | null };
 
@@ -45,6 +48,7 @@ export function plan(envelope: Envelope, row: RowState | undefined, nowMs: numbe
   if (row.status === "scheduled" && envelope.scheduledFor !== null && Date.parse(envelope.scheduledFor) > nowMs) {
     return { kind: "schedule", dueAt: envelope.scheduledFor };
   }
+  if (delivery.waitUntilMs !== null) return { kind: "wait", dueAt: new Date(delivery.waitUntilMs).toISOString() };
   if (delivery.firstSeen) return { kind: "send", attempt: row.attempts, begun: true, interrupted: null };
   const interrupted = row.status === "processing" && row.attempts > 0 ? row.attempts : null;
   return { kind: "send", attempt: row.attempts + 1, begun: false, interrupted };

@@ -13,6 +13,7 @@ import { runLane } from "./lane.ts";
 import { retryPolicies, type RetryPolicy } from "./outcome.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
+import { createRoutes, type BreakerOptions } from "./failover.ts";
 
 /** How long a batch waits for the streams to ack its events, dead letters and releases (the JetStream client's default). */
 const PUBLISH_ACK_TIMEOUT_MS = 5000;
@@ -38,6 +39,8 @@ export interface ProcessorOptions {
   retryPolicies?: ReadonlyMap<Channel, Partial<RetryPolicy>>;
   /** Deliveries of one message without a new attempt before it is failed as stalled. */
   stallLimit: number;
+  /** Each email, SMS and push provider's circuit breaker; default: open after 5 failures in a row, a trial after 30 s. */
+  breaker?: BreakerOptions;
   /** How often the scheduler looks for due notifications. */
   schedulerPollMs: number;
 }
@@ -49,7 +52,8 @@ export interface ProcessorDeps {
   /** The same database for the batch statements, prepared once per connection. */
   sql: Sql;
   topology: Topology;
-  senders: Record<Channel, Sender>;
+  /** Each channel's provider, or its providers in the order they are tried (HERALD_EMAIL_PROVIDERS, …). */
+  senders: Record<Channel, Sender | readonly Sender[]>;
   logger: Logger;
   options: ProcessorOptions;
   /** Counters and timings (lib/telemetry's registry); default: nowhere. */
@@ -67,6 +71,15 @@ export interface Processor {
   stop(): Promise<void>;
   /** Backlog (not yet delivered) and in-flight (delivered, unacked) per lane. */
   lanes(): Promise<LaneStats>;
+}
+
+/** Open after five provider-caused failures in a row; let one trial call through after 30 s. */
+export const DEFAULT_BREAKER: BreakerOptions = { failures: 5, halfOpenMs: 30_000 };
+
+/** Every channel's providers as a list. */
+export function providerChains(senders: Record<Channel, Sender | readonly Sender[]>): Record<Channel, readonly Sender[]> {
+  const list = (s: Sender | readonly Sender[]): readonly Sender[] => ("send" in s ? [s] : s);
+  return { email: list(senders.email), sms: list(senders.sms), push: list(senders.push), webhook: list(senders.webhook), in_app: list(senders.in_app) };
 }
 
 /**
@@ -88,6 +101,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     webhook: createLimiter(limit),
     in_app: createLimiter(limit),
   };
+  const routes = createRoutes(providerChains(senders), {
+    breaker: options.breaker ?? DEFAULT_BREAKER,
+    onStateChange(channel, provider, state) {
+      metrics.breakerState(channel, provider, state);
+      const line = { channel, provider, state };
+      if (state === "open") log.warn(line, "circuit breaker opened: the provider is skipped until a trial call succeeds");
+      else log.info(line, `circuit breaker ${state === "closed" ? "closed" : "half-open"}`);
+    },
+  });
+  for (const b of routes.states()) metrics.breakerState(b.channel, b.provider, b.state);
   const retries = retryPolicies({ maxAttempts: options.maxAttempts, retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs }, options.retryPolicies);
   const abort = new AbortController();
   const busy = new Set<string>();
@@ -107,7 +130,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       db,
       publisher,
       topo,
-      senders,
+      routes,
       limiters,
       retries,
       stallLimit: options.stallLimit,

@@ -9,6 +9,7 @@ import { noteLog, type Item, type LaneContext } from "./context.ts";
 import { deadLetter, failAll } from "./failures.ts";
 import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts";
 import type { Settlement } from "./settlement.ts";
+import { isBrokenCircuit, type Pick } from "./failover.ts";
 import { persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
 import { logInfo } from "../lib/telemetry/log-lines.ts";
 
@@ -19,7 +20,12 @@ export interface DueItem extends Item {
   claimed: boolean;
   /** An earlier attempt the processor began and never finished, to record as `interrupted`. */
   interrupted: number | null;
+  /** The provider the batch picked for it (processor/failover.ts). */
+  pick: SendPick;
 }
+
+/** A pick that sends: a provider, or none that takes the address (a failure the message causes). */
+export type SendPick = Exclude<Pick, { kind: "wait" }>;
 
 interface Result {
   item: DueItem;
@@ -74,26 +80,55 @@ export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, s
 
 async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
   const { envelope: e, attempt } = item;
-  const sender = ctx.senders[e.channel];
   return ctx.limiters[e.channel].run(ctx.priority, async () => {
     const started = performance.now();
-    const send = () => sender.send(outbound(item), { attempt, signal: ctx.signal });
-    let outcome: SendOutcome;
-    try {
-      const res = ctx.tracer && item.trace ? await inSpan(ctx.tracer, SPANS.provider, providerSpan(item, sender.provider), send) : await send();
-      outcome = { kind: "sent", ...res };
-    } catch (err) {
-      outcome = classifyError(err);
-    }
-    ctx.metrics.providerRequest(sender.provider, e.channel, attemptOutcome(outcome), secondsSince(started));
+    const { provider, outcome } = await callProvider(ctx, item, item.pick);
     const latencyMs = Math.round(performance.now() - started);
     // A replayed notification's budget counts from its replay (processor/dead-letter-admin.ts).
     const decision = decide(outcome, attempt, ctx.retries[e.channel], undefined, e.attemptBase ?? 0);
     // A child logger per message costs more than the send to the sink: build it only to write.
-    if (decision.action !== "ack")
-      noteLog(ctx, e).warn({ attempt, latencyMs, provider: sender.provider, error: decision.error, next: decision.action }, "send failed");
-    return { item, provider: sender.provider, outcome, latencyMs, decision };
+    if (decision.action !== "ack") noteLog(ctx, e).warn({ attempt, latencyMs, provider, error: decision.error, next: decision.action }, "send failed");
+    return { item, provider, outcome, latencyMs, decision };
   });
+}
+
+/**
+ * One call to the provider the batch picked. A breaker that opened between
+ * the pick and the call refuses it without calling the provider: the channel's
+ * next provider gets one chance, else the attempt ends retryable, asking to
+ * wait until a breaker lets a trial through.
+ */
+async function callProvider(ctx: LaneContext, item: DueItem, pick: SendPick, again = true): Promise<{ provider: string; outcome: SendOutcome }> {
+  if (pick.kind === "none") return { provider: "none", outcome: { kind: "permanent", error: pick.error } };
+  const { route } = pick;
+  const provider = route.sender.provider;
+  const started = performance.now();
+  const send = () => route.call(outbound(item), { attempt: item.attempt, signal: ctx.signal });
+  try {
+    const res = ctx.tracer && item.trace ? await inSpan(ctx.tracer, SPANS.provider, providerSpan(item, provider), send) : await send();
+    const outcome: SendOutcome = { kind: "sent", ...res };
+    ctx.metrics.providerRequest(provider, item.envelope.channel, "sent", secondsSince(started));
+    return { provider, outcome };
+  } catch (err) {
+    if (isBrokenCircuit(err)) return afterBrokenCircuit(ctx, item, provider, again);
+    const outcome = classifyError(err);
+    ctx.metrics.providerRequest(provider, item.envelope.channel, attemptOutcome(outcome), secondsSince(started));
+    return { provider, outcome };
+  }
+}
+
+async function afterBrokenCircuit(ctx: LaneContext, item: DueItem, provider: string, again: boolean): Promise<{ provider: string; outcome: SendOutcome }> {
+  const next = again ? ctx.routes.pick(outbound(item)) : undefined;
+  if (next?.kind === "send") {
+    try {
+      return await callProvider(ctx, item, next, false);
+    } finally {
+      ctx.routes.settle(next);
+    }
+  }
+  const retryAfterMs = next?.kind === "wait" ? Math.max(0, next.untilMs - Date.now()) : undefined;
+  const error = `${provider}'s circuit breaker opened before the call; no other ${item.envelope.channel} provider could take it`;
+  return { provider, outcome: retryAfterMs === undefined ? { kind: "retryable", error } : { kind: "retryable", error, retryAfterMs } };
 }
 
 /**
@@ -152,7 +187,8 @@ function recordOutcome(ctx: LaneContext, r: Result): void {
   }
 }
 
-function outbound({ envelope: e }: Item): OutboundNotification {
+/** What a sender gets of a message. */
+export function outbound({ envelope: e }: Item): OutboundNotification {
   return {
     id: e.id,
     tenantId: e.tenantId,

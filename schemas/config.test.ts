@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ConfigError, parseConfig } from "./config.ts";
+import { ConfigError, parseConfig, providerOrder } from "./config.ts";
 
 test("parses API keys into key → tenant and applies defaults", () => {
   const cfg = parseConfig({ HERALD_API_KEYS: "acme:key-acme-123, beta:key-beta-456" });
@@ -116,12 +116,23 @@ test("reads per-channel retry policies: attempts, then optionally base and cap; 
   }
 });
 
-test("email goes through SMTP or Resend, one at a time, each with HERALD_EMAIL_FROM", () => {
+test("email goes through SMTP, Resend or both, with HERALD_EMAIL_FROM", () => {
   const resend = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_EMAIL_FROM: "Herald <n@example.com>" });
   expect(resend.HERALD_RESEND_API_KEY).toBe("re_0123456789");
   expect(() => parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789" })).toThrow(/HERALD_EMAIL_FROM goes with an email provider/);
   expect(() => parseConfig({ HERALD_EMAIL_FROM: "Herald <n@example.com>" })).toThrow(/HERALD_EMAIL_FROM goes with an email provider/);
-  expect(() => parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_SMTP_URL: "smtp://127.0.0.1:2525", HERALD_EMAIL_FROM: "n@example.com" })).toThrow(
-    /not both/,
+  const both = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_SMTP_URL: "smtp://127.0.0.1:2525", HERALD_EMAIL_FROM: "n@example.com" });
+  expect(providerOrder(both, "email")).toEqual(["smtp", "resend"]);
+});
+
+test("a provider list names known providers once each, and only those whose keys are set", () => {
+  const cfg = parseConfig({ HERALD_RESEND_API_KEY: "re_0123456789", HERALD_EMAIL_FROM: "n@example.com", HERALD_EMAIL_PROVIDERS: "resend, sink" });
+  expect(providerOrder(cfg, "email")).toEqual(["resend", "sink"]);
+  expect(providerOrder(cfg, "sms")).toEqual(["sink"]);
+  expect(() => parseConfig({ HERALD_EMAIL_PROVIDERS: "sendgrid" })).toThrow(
+    /"sendgrid" is not a email provider or is listed twice; the email providers are smtp, resend, sink/,
   );
+  expect(() => parseConfig({ HERALD_SMS_PROVIDERS: "sink,sink" })).toThrow(/listed twice/);
+  expect(() => parseConfig({ HERALD_PUSH_PROVIDERS: "apns,sink" })).toThrow(/HERALD_PUSH_PROVIDERS names apns, whose keys are not set/);
+  expect(() => parseConfig({ VONAGE_API_KEY: "k", VONAGE_FROM: "Herald" })).toThrow(/missing: VONAGE_API_SECRET/);
 });

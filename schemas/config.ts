@@ -105,6 +105,35 @@ const unlessEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v =
 const twilioSid = (prefix: string) => z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
 const httpsUrl = z.url({ protocol: /^https?$/ });
 
+/** Every provider Herald has for a channel, by the name its lists use. */
+export const CHANNEL_PROVIDERS = {
+  email: ["smtp", "resend", "sink"],
+  sms: ["twilio", "vonage", "sink"],
+  push: ["fcm", "apns", "sink"],
+} as const satisfies Partial<Record<Channel, readonly string[]>>;
+export type FailoverChannel = keyof typeof CHANNEL_PROVIDERS;
+export type ProviderName<C extends FailoverChannel = FailoverChannel> = (typeof CHANNEL_PROVIDERS)[C][number];
+
+/** `a,b,c`: a channel's providers in the order they are tried; each once. Unset: every configured one, in CHANNEL_PROVIDERS' order. */
+const providerList = <C extends FailoverChannel>(channel: C) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): Array<ProviderName<C>> | undefined => {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      const known: readonly string[] = CHANNEL_PROVIDERS[channel];
+      const names = raw.split(",").map((p) => p.trim());
+      const bad = names.find((n, i) => !known.includes(n) || names.indexOf(n) !== i);
+      if (bad !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${bad.slice(0, 20)}" is not a ${channel} provider or is listed twice; the ${channel} providers are ${known.join(", ")}`,
+        });
+        return z.NEVER;
+      }
+      return names as Array<ProviderName<C>>;
+    });
+
 /** `tenant:perSecond[:burst],…` → tenant → its own rate limit; 0 per second: not limited. */
 const rateLimitList = z
   .string()
@@ -193,7 +222,17 @@ export const ConfigSchema = z.object({
   /** Resend's API key (`re_…`): email over its HTTP API instead of SMTP. */
   HERALD_RESEND_API_KEY: unlessEmpty(z.string().min(8)),
   HERALD_RESEND_API_URL: unlessEmpty(httpsUrl),
+  /** Resend's webhook signing secret (`whsec_…`): its delivery and bounce events are accepted only when signed with it. */
+  HERALD_RESEND_WEBHOOK_SECRET: unlessEmpty(z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "must be whsec_ followed by base64")),
   HERALD_SMTP_MAX_CONNECTIONS: int(5, 1, 100),
+  /** Each channel's providers in the order they are tried when a breaker is open, e.g. `resend,smtp`; `sink` by name. */
+  HERALD_EMAIL_PROVIDERS: providerList("email"),
+  HERALD_SMS_PROVIDERS: providerList("sms"),
+  HERALD_PUSH_PROVIDERS: providerList("push"),
+  /** Consecutive provider-caused failures that open a provider's circuit breaker. */
+  HERALD_BREAKER_FAILURES: int(5, 1, 1000),
+  /** How long an open breaker waits before letting one trial call through (half-open). */
+  HERALD_BREAKER_HALF_OPEN_MS: int(30_000, 100, 3_600_000),
   TWILIO_ACCOUNT_SID: unlessEmpty(twilioSid("AC")),
   TWILIO_AUTH_TOKEN: unlessEmpty(z.string().min(1)),
   TWILIO_API_KEY_SID: unlessEmpty(twilioSid("SK")),
@@ -202,6 +241,18 @@ export const ConfigSchema = z.object({
   TWILIO_MESSAGING_SERVICE_SID: unlessEmpty(twilioSid("MG")),
   TWILIO_API_URL: unlessEmpty(httpsUrl),
   TWILIO_STATUS_CALLBACK_URL: unlessEmpty(httpsUrl),
+  /** Vonage's Messages API: the account's API key and secret (HTTP Basic), and the sender number or name. */
+  VONAGE_API_KEY: unlessEmpty(z.string().min(1)),
+  VONAGE_API_SECRET: unlessEmpty(z.string().min(1)),
+  VONAGE_FROM: unlessEmpty(z.string().min(1).max(15)),
+  VONAGE_API_URL: unlessEmpty(httpsUrl),
+  /** APNs token authentication: the .p8 key (PEM text or a path), its key id, the team id, and the app's bundle id (apns-topic). */
+  HERALD_APNS_KEY_ID: unlessEmpty(z.string().regex(/^[A-Z0-9]{10}$/, "must be the 10-character key id")),
+  HERALD_APNS_TEAM_ID: unlessEmpty(z.string().regex(/^[A-Z0-9]{10}$/, "must be the 10-character team id")),
+  HERALD_APNS_PRIVATE_KEY: unlessEmpty(z.string().min(1)),
+  HERALD_APNS_TOPIC: unlessEmpty(z.string().min(1)),
+  /** https://api.push.apple.com (default) or https://api.sandbox.push.apple.com. */
+  HERALD_APNS_API_URL: unlessEmpty(httpsUrl),
   /** A service-account key file's path, or its JSON. */
   HERALD_FCM_SERVICE_ACCOUNT: unlessEmpty(z.string().min(1)),
   HERALD_FCM_API_URL: unlessEmpty(httpsUrl),
@@ -249,15 +300,58 @@ function* pairingProblems(cfg: HeraldConfig): Generator<{ keys: string[]; messag
   if (emailProvider !== Boolean(cfg.HERALD_EMAIL_FROM)) {
     yield {
       keys: ["HERALD_SMTP_URL", "HERALD_RESEND_API_KEY", "HERALD_EMAIL_FROM"],
-      message: "HERALD_EMAIL_FROM goes with an email provider: HERALD_SMTP_URL or HERALD_RESEND_API_KEY",
+      message: "HERALD_EMAIL_FROM goes with an email provider: HERALD_SMTP_URL and/or HERALD_RESEND_API_KEY",
     };
   }
-  if (cfg.HERALD_SMTP_URL && cfg.HERALD_RESEND_API_KEY) {
-    yield {
-      keys: ["HERALD_SMTP_URL", "HERALD_RESEND_API_KEY"],
-      message: "set HERALD_SMTP_URL or HERALD_RESEND_API_KEY, not both: one email provider at a time",
-    };
+  yield* allOrNone(["VONAGE_API_KEY", "VONAGE_API_SECRET", "VONAGE_FROM"], cfg);
+  yield* allOrNone(["HERALD_APNS_KEY_ID", "HERALD_APNS_TEAM_ID", "HERALD_APNS_PRIVATE_KEY", "HERALD_APNS_TOPIC"], cfg);
+  yield* listedButNotConfigured(cfg);
+  yield* twilioProblems(cfg);
+}
+
+/** Keys that make sense only together: all set, or none. */
+function* allOrNone(keys: Array<keyof HeraldConfig>, cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
+  const set = keys.filter((k) => cfg[k] !== undefined);
+  if (set.length > 0 && set.length < keys.length)
+    yield { keys, message: `${keys.join(", ")} go together (missing: ${keys.filter((k) => !set.includes(k)).join(", ")})` };
+}
+
+/** Whether each provider has its keys; `sink` always has. */
+export function configuredProviders(cfg: HeraldConfig): { [C in FailoverChannel]: Record<ProviderName<C>, boolean> } {
+  return {
+    email: { smtp: Boolean(cfg.HERALD_SMTP_URL), resend: Boolean(cfg.HERALD_RESEND_API_KEY), sink: true },
+    sms: { twilio: Boolean(cfg.TWILIO_ACCOUNT_SID), vonage: Boolean(cfg.VONAGE_API_KEY), sink: true },
+    push: { fcm: Boolean(cfg.HERALD_FCM_SERVICE_ACCOUNT), apns: Boolean(cfg.HERALD_APNS_KEY_ID), sink: true },
+  };
+}
+
+const LIST_KEYS = { email: "HERALD_EMAIL_PROVIDERS", sms: "HERALD_SMS_PROVIDERS", push: "HERALD_PUSH_PROVIDERS" } as const satisfies Record<
+  FailoverChannel,
+  keyof HeraldConfig
+>;
+
+/** A provider named in a list whose keys are not set would fail every message it takes. */
+function* listedButNotConfigured(cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
+  const configured = configuredProviders(cfg);
+  for (const channel of Object.keys(LIST_KEYS) as FailoverChannel[]) {
+    const key = LIST_KEYS[channel];
+    const have: Record<string, boolean> = configured[channel];
+    for (const name of cfg[key] ?? []) {
+      if (!have[name]) yield { keys: [key], message: `${key} names ${name}, whose keys are not set` };
+    }
   }
+}
+
+/** A channel's providers in the order they are tried: its list, else every configured one, else the sink. */
+export function providerOrder<C extends FailoverChannel>(cfg: HeraldConfig, channel: C): Array<ProviderName<C>> {
+  const listed = cfg[LIST_KEYS[channel]] as Array<ProviderName<C>> | undefined;
+  if (listed) return listed;
+  const have = configuredProviders(cfg)[channel] as Record<ProviderName<C>, boolean>;
+  const real = (CHANNEL_PROVIDERS[channel] as readonly ProviderName<C>[]).filter((n) => n !== "sink" && have[n]);
+  return real.length > 0 ? real : (["sink"] as Array<ProviderName<C>>);
+}
+
+function* twilioProblems(cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
   const twilio = [
     cfg.TWILIO_ACCOUNT_SID,
     cfg.TWILIO_AUTH_TOKEN,

@@ -34,8 +34,12 @@ export function isTerminal(status: Status): boolean {
 export const ATTEMPT_OUTCOMES = ["sent", "retryable_error", "permanent_error", "interrupted"] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** Why a notification waits in the scheduler: a `scheduledFor` in the future, or a replay of a failed one (due at once). */
-export const SCHEDULE_REASONS = ["scheduled", "replay"] as const;
+/**
+ * Why a notification waits in the scheduler: a `scheduledFor` in the future, a
+ * replay of a failed one (due at once), or every provider of its channel with
+ * an open circuit breaker (due when the first may take a trial call).
+ */
+export const SCHEDULE_REASONS = ["scheduled", "replay", "provider_wait"] as const;
 export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
 
 export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;

@@ -63,6 +63,10 @@ export const DB_OPERATIONS = [
 /** Why a notification ended `failed` (and went to the DLQ). */
 export const FAILURE_REASONS = ["permanent_error", "attempts_exhausted", "invalid_message", "unstorable", "stalled", "idempotency_conflict"] as const;
 
+/** A provider's circuit breaker (processor/failover.ts); the gauge's value is the index here. */
+export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
+export const BREAKER_STATE_VALUES = { closed: 0, open: 1, half_open: 2 } as const satisfies Record<(typeof BREAKER_STATES)[number], number>;
+
 /** Label specs shared by several metrics, so one label means the same thing everywhere. */
 const L = {
   route: {
@@ -187,6 +191,18 @@ export const METRICS = {
     help: "Duration of one provider call (one delivery attempt), in seconds.",
     labels: { provider: L.provider, channel: L.channel, outcome: L.attemptOutcome },
     buckets: PROVIDER_BUCKETS_SECONDS,
+  },
+  providerBreakerState: {
+    name: "herald_provider_breaker_state",
+    type: "gauge",
+    help: "A provider's circuit breaker in this processor: 0 closed, 1 open (skipped; the channel's next provider takes its messages), 2 half-open (one trial call out).",
+    labels: { channel: L.channel, provider: L.provider },
+  },
+  providerWaits: {
+    name: "herald_provider_waits_total",
+    type: "counter",
+    help: "Notifications deferred to the scheduler, no attempt begun, because every provider that takes them had an open breaker.",
+    labels: { channel: L.channel },
   },
   idempotencyReplays: {
     name: "herald_idempotency_replays_total",

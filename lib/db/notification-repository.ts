@@ -74,7 +74,15 @@ export interface Claimed {
  * version of the row in every index (status is indexed, so the update is
  * never HOT). The `accepted` event still goes out for it.
  */
-export async function claim(db: Sql, envelopes: Envelope[], nowMs: number, stamp: string = batchStamp(nowMs)): Promise<Claimed> {
+export async function claim(
+  db: Sql,
+  envelopes: Envelope[],
+  nowMs: number,
+  stamp: string = batchStamp(nowMs),
+  /** Ids that wait for a provider: a new row goes in `accepted`, no attempt begun. */
+  waiting: ReadonlySet<string> = new Set(),
+): Promise<Claimed> {
+  const begins = (e: Envelope) => initialStatus(e, nowMs) !== "scheduled" && !waiting.has(e.id);
   const input = JSON.stringify(
     envelopes.map((e) => ({
       id: e.id,
@@ -83,8 +91,8 @@ export async function claim(db: Sql, envelopes: Envelope[], nowMs: number, stamp
       channel: e.channel,
       type: e.type,
       priority: e.priority,
-      status: initialStatus(e, nowMs) === "scheduled" ? "scheduled" : "processing",
-      attempts: initialStatus(e, nowMs) === "scheduled" ? 0 : 1,
+      status: begins(e) ? "processing" : initialStatus(e, nowMs),
+      attempts: begins(e) ? 1 : 0,
       payload: e.payload,
       metadata: e.metadata,
       idempotency_key: e.idempotencyKey,

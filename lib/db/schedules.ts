@@ -41,8 +41,17 @@ export interface Released {
   reason: ScheduleReason;
 }
 
-/** The row status each reason waits in; an entry whose row moved on is dropped at release. */
-const STATUS_FOR: Record<ScheduleReason, string> = { scheduled: "scheduled", replay: "retrying" };
+/**
+ * The row statuses each reason waits in; an entry whose row moved on is
+ * dropped at release. A notification waiting for a provider is `accepted`
+ * (never attempted), `retrying`, or `processing` (an attempt cut short, which
+ * the next delivery records as interrupted).
+ */
+const STATUSES_FOR: Record<ScheduleReason, readonly string[]> = {
+  scheduled: ["scheduled"],
+  replay: ["retrying"],
+  provider_wait: ["accepted", "retrying", "processing"],
+};
 
 /**
  * Releases what is due, at most `limit` entries, in one transaction: the due
@@ -71,7 +80,7 @@ export async function releaseDue(db: Database, limit: number, publish: (due: Rel
         for update of s, n skip locked`),
     );
     if (rows.length === 0) return 0;
-    const due = rows.filter((r) => r.status === STATUS_FOR[oneOf(SCHEDULE_REASONS, r.reason)]).map(toReleased);
+    const due = rows.filter((r) => STATUSES_FOR[oneOf(SCHEDULE_REASONS, r.reason)].includes(String(r.status))).map(toReleased);
     const ids = JSON.stringify(rows.map((r) => String(r.notification_id)));
     await tx.execute(sql`delete from schedules where notification_id in (select jsonb_array_elements_text(${ids}::jsonb)::uuid)`);
     await markReleased(

@@ -21,7 +21,7 @@ const routes = [
   { method: "POST", path: "/v1/notifications" },
   { method: "GET", path: "/v1/notifications/:id" },
 ];
-const senders = { webhook: { provider: "webhook" }, email: { provider: "sink" } };
+const providers = { webhook: ["webhook"], email: ["sink"] };
 
 describe("createMetrics", () => {
   test("registers every catalogue metric with its type, help, label names and buckets", async () => {
@@ -59,7 +59,7 @@ describe("createMetrics", () => {
   });
 
   test("creates route and provider series at 0 from the routes and senders it is given", async () => {
-    const text = await createMetrics({ processMetrics: false, routes, senders }).render();
+    const text = await createMetrics({ processMetrics: false, routes, providers }).render();
     expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications", method: "POST", status_class: "5xx" })).toBe(0);
     expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications/:id", method: "GET", status_class: "4xx" })).toBe(0);
     expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications/:id", method: "POST", status_class: "4xx" })).toBeUndefined();
@@ -75,7 +75,7 @@ describe("createMetrics", () => {
     const m = createMetrics({ processMetrics: false });
     m.accepted("email", "low", 2);
     m.initSeries({ routes });
-    m.initSeries({ routes, senders });
+    m.initSeries({ routes, providers });
     const text = await m.render();
     expect(sample(text, "herald_http_requests_total", { route: "/v1/notifications", method: "POST", status_class: "4xx" })).toBe(0);
     expect(sample(text, "herald_notifications_sent_total", { channel: "email", lane: "urgent", provider: "sink" })).toBe(0);

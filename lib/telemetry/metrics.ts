@@ -9,7 +9,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Channel } from "../../schemas/enums.ts";
-import { labelNames, METRICS, type LabelName, type LabelSpec, type MetricKey } from "../../schemas/metrics.ts";
+import { BREAKER_STATE_VALUES, labelNames, METRICS, type LabelName, type LabelSpec, type MetricKey } from "../../schemas/metrics.ts";
 import { withDeadline } from "../deadline.ts";
 import type { ConsumerStats, MetricsRecorder } from "./recorder.ts";
 
@@ -26,8 +26,8 @@ export interface MetricsOptions {
    * created at 0 per status class. Entries with method `ALL` (middleware) are skipped.
    */
   routes?: ReadonlyArray<{ method: string; path: string }>;
-  /** The processor's senders (`Record<Channel, Sender>`): provider series are created at 0 per channel. */
-  senders?: Readonly<Partial<Record<Channel, { provider: string }>>>;
+  /** Each channel's providers, in order (the processor's routes): provider series are created at 0 per channel. */
+  providers?: Readonly<Partial<Record<Channel, readonly string[]>>>;
   /** Default process metrics (CPU, memory, fds, event loop); on unless a test turns them off. */
   processMetrics?: boolean;
   /** How long `render()` waits for the collectors (`addCollector`) before answering with what it has. */
@@ -50,7 +50,7 @@ export interface HeraldMetrics extends MetricsRecorder {
    * already created are left alone, but a histogram series first observed and
    * only then named here would be reset.
    */
-  initSeries(known: Pick<MetricsOptions, "routes" | "senders">): void;
+  initSeries(known: Pick<MetricsOptions, "routes" | "providers">): void;
   /** The prom-client object of one catalogue metric, typed by its labels. */
   metric<K extends MetricKey>(key: K): PromMetric<K>;
 }
@@ -109,10 +109,10 @@ function cross(rows: Row[], values: Row[]): Row[] {
 
 /**
  * Every label combination of a metric that can be known at start: closed sets
- * in full, route × method as registered, provider × channel as the senders
+ * in full, route × method as registered, provider × channel as the routes
  * say. A metric with a code-bounded label nobody supplied gets no zero series.
  */
-export function zeroCombinations(key: MetricKey, opts: Pick<MetricsOptions, "routes" | "senders">): Row[] {
+export function zeroCombinations(key: MetricKey, opts: Pick<MetricsOptions, "routes" | "providers">): Row[] {
   const labels: Readonly<Record<string, LabelSpec>> = METRICS[key].labels;
   const names = Object.keys(labels);
   const done = new Set<string>();
@@ -134,10 +134,8 @@ export function zeroCombinations(key: MetricKey, opts: Pick<MetricsOptions, "rou
     done.add("route");
   }
   if (names.includes("provider")) {
-    const senders = Object.entries(opts.senders ?? {}).filter((e): e is [string, { provider: string }] => e[1] !== undefined);
-    const pairs = names.includes("channel")
-      ? senders.map(([channel, s]) => ({ channel, provider: s.provider }))
-      : [...new Set(senders.map(([, s]) => s.provider))].map((provider) => ({ provider }));
+    const known = Object.entries(opts.providers ?? {}).flatMap(([channel, names]) => (names ?? []).map((provider) => ({ channel, provider })));
+    const pairs = names.includes("channel") ? known : [...new Set(known.map((k) => k.provider))].map((provider) => ({ provider }));
     rows = cross(rows, pairs);
     done.add("provider");
     if (names.includes("channel")) done.add("channel");
@@ -199,7 +197,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
 
   // Keys of the series already created at 0, so a later `initSeries` never resets one (histogram.zero would).
   const zeroed = new Set<string>();
-  const initSeries = (known: Pick<MetricsOptions, "routes" | "senders">) => {
+  const initSeries = (known: Pick<MetricsOptions, "routes" | "providers">) => {
     for (const key of Object.keys(METRICS) as MetricKey[]) {
       const m = all.get(key);
       for (const row of zeroCombinations(key, known)) {
@@ -229,6 +227,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   const endToEnd = new ChildCache((v) => metric("endToEnd").labels(...v));
   const provider = new ChildCache((v) => metric("providerRequestDuration").labels(...v));
   const db = new ChildCache((v) => metric("dbQueryDuration").labels(...v));
+  const waits = new ChildCache((v) => metric("providerWaits").labels(...v));
 
   const collectors: Array<() => void | Promise<void>> = [];
   const collectTimeoutMs = opts.collectTimeoutMs ?? 2_000;
@@ -286,6 +285,12 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     },
     providerRequest(providerName, channel, outcome, seconds) {
       provider.get3(providerName, channel, outcome).observe(seconds);
+    },
+    breakerState(channel, providerName, state) {
+      metric("providerBreakerState").set({ channel, provider: providerName }, BREAKER_STATE_VALUES[state]);
+    },
+    providerWait(channel) {
+      waits.get1(channel).inc();
     },
     dbQuery(operation, outcome, seconds) {
       db.get2(operation, outcome).observe(seconds);

@@ -9,10 +9,11 @@
  * schemas/metrics.ts), so a misspelt lane or operation fails to compile.
  */
 import type { AttemptOutcome, Channel, Priority } from "../../schemas/enums.ts";
-import type { DB_OPERATIONS, FAILURE_REASONS } from "../../schemas/metrics.ts";
+import type { BREAKER_STATES, DB_OPERATIONS, FAILURE_REASONS } from "../../schemas/metrics.ts";
 
 export type DbOperation = (typeof DB_OPERATIONS)[number];
 export type FailureReason = (typeof FAILURE_REASONS)[number];
+export type BreakerState = (typeof BREAKER_STATES)[number];
 /** `invalid`: a message whose channel could not be decoded. */
 export type MetricChannel = Channel | "invalid";
 export type StreamKind = "work" | "events" | "dlq";
@@ -44,6 +45,10 @@ export interface MetricsRecorder {
   /** A scheduler release: how many notifications, and how late after the latest due time. */
   scheduleReleased(count: number, lagSeconds: number): void;
   providerRequest(provider: string, channel: Channel, outcome: AttemptOutcome, seconds: number): void;
+  /** A provider's circuit breaker changed state (and its state at start). */
+  breakerState(channel: Channel, provider: string, state: BreakerState): void;
+  /** A notification deferred, no attempt begun, because every provider that takes it had an open breaker. */
+  providerWait(channel: Channel): void;
   dbQuery(operation: DbOperation, outcome: CallOutcome, seconds: number): void;
   /** Queries in flight right now, counted by `timeQuery`; read as pool active / waiting. */
   dbInFlight(delta: 1 | -1): void;
@@ -67,6 +72,8 @@ export const NOOP_METRICS: MetricsRecorder = {
   endToEnd: noop,
   scheduleReleased: noop,
   providerRequest: noop,
+  breakerState: noop,
+  providerWait: noop,
   dbQuery: noop,
   dbInFlight: noop,
   dbPoolMax: noop,

@@ -20,17 +20,27 @@ export class RetryableError extends Error {
   }
 }
 
-/** A failure that cannot succeed on retry (4xx, invalid address, refused URL). */
+/**
+ * A failure that cannot succeed on retry (4xx, invalid address, refused URL).
+ * `unreachable`: the provider said the address itself can never receive (a
+ * device token it no longer knows, a hard bounce); the processor then ends the
+ * notification `bounced` and suppresses later sends to that address for the tenant.
+ */
 export class PermanentError extends Error {
   override readonly name = "PermanentError";
   readonly code = "permanent" as const;
+  readonly unreachable: boolean;
+  constructor(message: string, options?: ErrorOptions & { unreachable?: boolean }) {
+    super(message, options);
+    this.unreachable = options?.unreachable ?? false;
+  }
 }
 
 /** What one provider call came to. */
 export type SendOutcome =
   | { kind: "sent"; providerMessageId?: string }
   | { kind: "retryable"; error: string; retryAfterMs?: number }
-  | { kind: "permanent"; error: string };
+  | { kind: "permanent"; error: string; unreachable?: true };
 
 /** Predicate in the nats.js style: true for a `RetryableError`. */
 export function isRetryableError(err: unknown): err is RetryableError {
@@ -48,7 +58,7 @@ export function isPermanentError(err: unknown): err is PermanentError {
  * `maxAttempts` still bounds it.
  */
 export function classifyError(err: unknown): SendOutcome {
-  if (isPermanentError(err)) return { kind: "permanent", error: err.message };
+  if (isPermanentError(err)) return err.unreachable ? { kind: "permanent", error: err.message, unreachable: true } : { kind: "permanent", error: err.message };
   if (isRetryableError(err)) {
     return err.retryAfterMs === undefined
       ? { kind: "retryable", error: err.message }

@@ -39,6 +39,8 @@ export function createVonageSender(opts: VonageSenderOptions): Sender {
   const from = withoutPlus(opts.from);
   return {
     provider: "vonage",
+    // A longer text goes to the channel's next provider rather than failing here.
+    accepts: (n) => (SmsPayload.safeParse(n.payload).data?.body.length ?? 0) <= VONAGE_MAX_TEXT_CHARS,
     async send(n, ctx) {
       const parsed = SmsPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid sms payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);

@@ -21,9 +21,18 @@ export interface SendResult {
  */
 export interface Sender {
   provider: string;
+  /**
+   * Whether this provider can carry the notification at all (APNs takes only
+   * APNs device tokens); a channel's provider list skips one that cannot.
+   * Left out: every notification of its channel.
+   */
+  accepts?(n: OutboundNotification): boolean;
   send(n: OutboundNotification, ctx: SendContext): Promise<SendResult>;
   /** Releases what the sender holds (an SMTP pool), after the processor stopped sending. */
   close?(): Promise<void>;
 }
 
 export type Senders = Record<Channel, Sender>;
+
+/** Each channel's providers in the order they are tried (HERALD_EMAIL_PROVIDERS, …). */
+export type ProviderChains = Record<Channel, readonly Sender[]>;

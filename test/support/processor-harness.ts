@@ -9,7 +9,7 @@ import type { Envelope } from "../../schemas/envelope.ts";
 import { deliveryAttempts, notifications } from "../../schemas/tables.ts";
 import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamespace, topology, type TestDatabase } from "./services.ts";
 import type { MetricsRecorder } from "../../lib/telemetry/recorder.ts";
-import { createSenders, type SinkRecorder } from "../../processor/channels/index.ts";
+import { createInboxSender, createSinkSender, createWebhookSender, type SinkRecorder } from "../../processor/channels/index.ts";
 import type { Sender, Senders } from "../../processor/channels/types.ts";
 import { createProcessor, type Processor, type ProcessorOptions } from "../../processor/processor.ts";
 import { ensureStreams } from "../../lib/nats/streams.ts";
@@ -34,7 +34,7 @@ export interface Harness {
   /** Events and dead letters as the processor publishes them (for the tools a test runs beside it). */
   out: AckPublisher;
   log: Logger;
-  start(senders: Record<Channel, Sender>, options?: Partial<ProcessorOptions>, metrics?: MetricsRecorder): Promise<Processor>;
+  start(senders: Record<Channel, Sender | readonly Sender[]>, options?: Partial<ProcessorOptions>, metrics?: MetricsRecorder): Promise<Processor>;
   publish(e: Envelope, msgId?: string): Promise<void>;
   publishRaw(subject: string, data: string): Promise<void>;
   row(id: string): Promise<typeof notifications.$inferSelect | undefined>;
@@ -141,5 +141,11 @@ export function envelope(over: Partial<Envelope> = {}): Envelope {
 
 /** Every channel's sender as a test runs them: webhooks signed with the test secret and allowed on loopback, the rest recorded by `sink`. */
 export function testSenders(sink?: SinkRecorder): Senders {
-  return createSenders({ webhook: { secret: TEST_WEBHOOK_SECRET, timeoutMs: 3000, allowPrivate: true }, ...(sink ? { sink } : {}) });
+  return {
+    email: createSinkSender("email", sink),
+    sms: createSinkSender("sms", sink),
+    push: createSinkSender("push", sink),
+    in_app: createInboxSender(sink),
+    webhook: createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 3000, allowPrivate: true }),
+  };
 }
