@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { createSenders, type EmailProvider, type ProviderChains, type PushProvider, type SmsProvider } from "../processor/channels/index.ts";
 import { importPkcs8, ServiceAccountKey } from "../processor/channels/google-oauth.ts";
+import { loadApnsKey } from "../processor/channels/apns-token.ts";
 import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
 import { CHANNELS, type Channel } from "../schemas/enums.ts";
 import { ConfigError, providerOrder, type HeraldConfig, type ProviderName } from "../schemas/config.ts";
@@ -123,6 +124,18 @@ async function pushProviders(cfg: HeraldConfig, timeoutMs: number): Promise<Push
         });
         break;
       case "apns":
+        // parseConfig has checked that the four keys come together.
+        list.push({
+          provider: "apns",
+          options: {
+            keyId: cfg.HERALD_APNS_KEY_ID ?? "",
+            teamId: cfg.HERALD_APNS_TEAM_ID ?? "",
+            privateKey: await loadApnsKey(cfg.HERALD_APNS_PRIVATE_KEY ?? ""),
+            topic: cfg.HERALD_APNS_TOPIC ?? "",
+            timeoutMs,
+            ...(cfg.HERALD_APNS_API_URL ? { baseUrl: cfg.HERALD_APNS_API_URL } : {}),
+          },
+        });
         break;
       case "sink":
         list.push({ provider: "sink" });

@@ -12,6 +12,7 @@ import { unreachable } from "./outcome.ts";
 import { plan } from "./plan.ts";
 import { outbound, sendDue, type DueItem } from "./send.ts";
 import type { Pick } from "./failover.ts";
+import { findSuppressed, suppressAll, type SuppressedItem } from "./suppress.ts";
 import type { Settlement } from "./settlement.ts";
 import { endConsume, persist, startConsume } from "./lane-telemetry.ts";
 
@@ -90,7 +91,7 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
     return p?.kind === "wait" ? p.untilMs : null;
   };
   const held = new Set([...picks.keys()].filter((id) => waitUntil(id) !== null));
-  const { firstSeen, rows, refused } = await claimAll(ctx, items, nowMs, stamp, held);
+  const [{ firstSeen, rows, refused }, suppressed] = await Promise.all([claimAll(ctx, items, nowMs, stamp, held), findSuppressed(ctx, items)]);
   const refusedIds = new Set(refused.map((r) => r.envelope.id));
   const claimed = items.filter((i) => !refusedIds.has(i.envelope.id));
   // The first events wait for their acks while the batch sends; the batch's
@@ -108,10 +109,17 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
   const due: DueItem[] = [];
   const waiting: Array<{ item: Item; entry: ScheduleEntry }> = [];
   const stalled: FailedItem[] = [];
+  const stopped: SuppressedItem[] = [];
   const settling: Promise<void>[] = [];
   for (const item of claimed) {
     const id = item.envelope.id;
-    const delivery = { firstSeen: firstSeen.has(id), deliveries: item.msg.info.deliveryCount, stallLimit: ctx.stallLimit, waitUntilMs: waitUntil(id) };
+    const delivery = {
+      firstSeen: firstSeen.has(id),
+      deliveries: item.msg.info.deliveryCount,
+      stallLimit: ctx.stallLimit,
+      waitUntilMs: waitUntil(id),
+      suppressed: suppressed.get(id) ?? null,
+    };
     const p = plan(item.envelope, rows.get(item.envelope.id), nowMs, delivery);
     switch (p.kind) {
       case "missing":
@@ -129,6 +137,9 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
         break;
       case "schedule":
         waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "scheduled" } });
+        break;
+      case "suppress":
+        stopped.push({ ...item, reason: p.reason, unbegin: p.unbegin });
         break;
       case "wait":
         waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "provider_wait" } });
@@ -153,6 +164,7 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
     schedule(ctx, waiting, s),
     failAll(ctx, refused, "unstorable", s),
     failAll(ctx, stalled, "stalled", s),
+    firstPublished.then(() => suppressAll(ctx, stopped, s)),
     sendDue(ctx, due, s, stamp, firstPublished),
     firstPublished,
     ...settling,

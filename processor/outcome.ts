@@ -15,7 +15,9 @@ export function retryPolicies(global: RetryPolicy, own: ReadonlyMap<Channel, Par
 export type Decision =
   | { action: "ack"; status: "sent" }
   | { action: "nak"; status: "retrying"; delayMs: number; error: string }
-  | { action: "term"; status: "failed"; error: string };
+  | { action: "term"; status: "failed"; error: string }
+  // The provider said the address can never receive: no dead letter (nothing to replay), and the address is suppressed.
+  | { action: "term"; status: "bounced"; error: string };
 
 /**
  * The one place that maps a send outcome to ack / nak(delay) / term.
@@ -36,7 +38,7 @@ export function decide(outcome: SendOutcome, attempt: number, policy: RetryPolic
       return { action: "term", status: "failed", error: `${outcome.error} (gave up after ${attempt} attempts${replayed})` };
     }
     case "permanent":
-      return { action: "term", status: "failed", error: outcome.error };
+      return outcome.unreachable ? { action: "term", status: "bounced", error: outcome.error } : { action: "term", status: "failed", error: outcome.error };
     default:
       return unreachable(outcome);
   }

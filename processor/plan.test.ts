@@ -6,8 +6,8 @@ import { envelope } from "../test/support/processor-harness.ts";
 const now = Date.parse("2030-01-01T00:00:00Z");
 type S = "accepted" | "scheduled" | "processing" | "sent" | "failed" | "retrying" | "cancelled";
 const row = (status: S, attempts = 0, requestHash: string | null = null) => ({ status, attempts, lastError: null, requestHash });
-const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10, waitUntilMs: null });
-const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10, waitUntilMs: null };
+const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10, waitUntilMs: null, suppressed: null });
+const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10, waitUntilMs: null, suppressed: null };
 
 describe("plan", () => {
   test("reports a message with no row rather than sending it", () => {
@@ -61,6 +61,14 @@ describe("plan", () => {
     expect(plan(envelope(), row("retrying", 2), now, { ...again(3), waitUntilMs: until })).toEqual({ kind: "wait", dueAt });
     // Sent rows stay done, whatever the providers.
     expect(plan(envelope(), row("sent", 1), now, { ...again(2), waitUntilMs: until })).toEqual({ kind: "done" });
+  });
+
+  test("never sends to a suppressed address, taking back an attempt its claim began", () => {
+    const suppressed = "the email address is suppressed for this tenant (bounce: resend Permanent)";
+    expect(plan(envelope(), row("processing", 1), now, { ...fresh, suppressed })).toEqual({ kind: "suppress", reason: suppressed, unbegin: true });
+    expect(plan(envelope(), row("retrying", 2), now, { ...again(3), suppressed })).toEqual({ kind: "suppress", reason: suppressed, unbegin: false });
+    // Suppression wins over waiting for a provider: nothing will be sent anyway.
+    expect(plan(envelope(), row("retrying", 2), now, { ...again(3), suppressed, waitUntilMs: now + 1000 }).kind).toBe("suppress");
   });
 
   test("gives up a message delivered more than the stall limit without a new attempt", () => {

@@ -10,6 +10,8 @@ export interface Delivery {
   deliveries: number;
   /** Deliveries without a new attempt after which a message is given up as stalled. */
   stallLimit: number;
+  /** Its address is suppressed for its tenant: why. */
+  suppressed: string | null;
   /** Every provider that could take it has an open breaker: the earliest time one may take a trial call. */
   waitUntilMs: number | null;
 }
@@ -22,6 +24,7 @@ export type Plan =
   | { kind: "dead"; error: string; attempts: number } // failed: make sure it is in the DLQ, then term
   | { kind: "schedule"; dueAt: string } // waits in the scheduler, not in the lane
   | { kind: "wait"; dueAt: string } // its providers are all open: waits in the scheduler, no attempt begun
+  | { kind: "suppress"; reason: string; unbegin: boolean } // its address is known bad for the tenant: never sent
   | { kind: "stalled"; error: string } // delivered again and again without progress: fail it
   | { kind: "send"; attempt: number; begun: boolean; interrupted: number | null };
 
@@ -48,6 +51,7 @@ export function plan(envelope: Envelope, row: RowState | undefined, nowMs: numbe
   if (row.status === "scheduled" && envelope.scheduledFor !== null && Date.parse(envelope.scheduledFor) > nowMs) {
     return { kind: "schedule", dueAt: envelope.scheduledFor };
   }
+  if (delivery.suppressed !== null) return { kind: "suppress", reason: delivery.suppressed, unbegin: delivery.firstSeen && row.status === "processing" };
   if (delivery.waitUntilMs !== null) return { kind: "wait", dueAt: new Date(delivery.waitUntilMs).toISOString() };
   if (delivery.firstSeen) return { kind: "send", attempt: row.attempts, begun: true, interrupted: null };
   const interrupted = row.status === "processing" && row.attempts > 0 ? row.attempts : null;

@@ -1,5 +1,7 @@
 import { holding, isolating, refusalReason } from "../lib/db/durable.ts";
 import { beginAttempts, writeOutcomes, type OutcomeRecord } from "../lib/db/notification-repository.ts";
+import { recordSuppressions, suppressionAddress } from "../lib/db/suppressions.ts";
+import { timeQuery } from "../lib/telemetry/recorder.ts";
 import { publishEvents } from "../lib/nats/event-publisher.ts";
 import { inSpan, SpanKind, SPANS } from "../lib/telemetry/spans.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
@@ -60,6 +62,7 @@ export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, s
     ),
   );
   const results = sent.filter((r) => !refused.some((x) => x.item === r));
+  await suppressUnreachable(ctx, results);
   await failAll(
     ctx,
     refused.map(({ item: r, error }) => ({ ...r.item, error: refusalReason(error), attempts: r.item.attempt })),
@@ -178,7 +181,8 @@ function recordOutcome(ctx: LaneContext, r: Result): void {
       );
       return;
     case "term":
-      ctx.metrics.failed(e.channel, ctx.priority, r.outcome.kind === "permanent" ? "permanent_error" : "attempts_exhausted");
+      if (r.decision.status === "bounced") ctx.metrics.undelivered(e.channel, ctx.priority, "bounced");
+      else ctx.metrics.failed(e.channel, ctx.priority, r.outcome.kind === "permanent" ? "permanent_error" : "attempts_exhausted");
       return;
     case "nak":
       return;
@@ -221,8 +225,29 @@ function toEvent(r: Result): LifecycleEvent {
   return lifecycleEvent(decision.status, item.envelope, { attempt: item.attempt, error: decision.error });
 }
 
+/**
+ * Remembers, per tenant, the addresses a provider said can never receive (an
+ * unregistered device token), so the next send to one is suppressed. Its
+ * notification already ends `bounced`: a suppression that cannot be stored is
+ * logged, and the next send to the address learns it again from the provider.
+ */
+async function suppressUnreachable(ctx: LaneContext, results: Result[]): Promise<void> {
+  const entries = results.flatMap((r) => {
+    const e = r.item.envelope;
+    const address = r.decision.status === "bounced" ? suppressionAddress(e.channel, e.payload) : null;
+    if (address === null || r.decision.action !== "term") return [];
+    return [{ tenantId: e.tenantId, channel: e.channel, address, reason: r.decision.error, source: "unregistered" as const, notificationId: e.id }];
+  });
+  if (entries.length === 0) return;
+  try {
+    await timeQuery(ctx.metrics, "record_suppressions", () => recordSuppressions(ctx.sql, entries));
+  } catch (err) {
+    ctx.log.error({ err, lane: ctx.priority, count: entries.length }, "could not record the unreachable addresses; their next sends will ask the provider again");
+  }
+}
+
 /** True when there was nothing to dead-letter or the DLQ acknowledged it. */
 async function deadLetterIfFailed(ctx: LaneContext, r: Result): Promise<boolean> {
-  if (r.decision.action !== "term") return true;
+  if (r.decision.action !== "term" || r.decision.status !== "failed") return true;
   return deadLetter(ctx, r.item, r.decision.error, r.item.attempt);
 }

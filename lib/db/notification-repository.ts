@@ -187,7 +187,7 @@ export interface OutcomeRecord {
   provider: string;
   outcome: AttemptOutcome;
   latencyMs: number;
-  status: "sent" | "retrying" | "failed";
+  status: "sent" | "retrying" | "failed" | "bounced";
   error: string | null;
   /** What the sender returned for a sent attempt; null otherwise. */
   providerMessageId: string | null;
@@ -436,3 +436,30 @@ const APPLY_REPORTS_SQL = `
   where n.id = m.id
     and ((m.status = 'delivered' and n.status = 'sent') or (m.status = 'bounced' and n.status in ('sent', 'delivered')))
   returning n.id, n.tenant_id, n.user_id, n.channel, n.status, n.payload, m.reason, m.at`;
+
+/** A notification the processor will not send: its address is suppressed for its tenant. */
+export interface SuppressedSend {
+  id: string;
+  reason: string;
+  /** The batch's claim began an attempt for it (a new row): take it back, as none is made. */
+  unbegin: boolean;
+}
+
+/**
+ * Ends the rows `suppressed` with the reason, in one statement, without an
+ * attempt. Lock rule: only a row that is not terminal moves, so a notification
+ * sent or cancelled meanwhile keeps its status; returns the ids it moved.
+ */
+export async function markSuppressed(db: Sql, sends: SuppressedSend[]): Promise<Set<string>> {
+  if (sends.length === 0) return new Set();
+  const input = JSON.stringify(sends.map((s) => ({ id: s.id, reason: toStorableText(s.reason), unbegin: s.unbegin })));
+  const rows = await db.run(MARK_SUPPRESSED_SQL, [input, TERMINAL]);
+  return new Set(rows.map((r) => String(r.id)));
+}
+
+const MARK_SUPPRESSED_SQL = `
+  update notifications n set status = 'suppressed', last_error = x.reason, updated_at = now(),
+    attempts = n.attempts - case when x.unbegin then 1 else 0 end
+  from jsonb_to_recordset($1::jsonb) as x(id uuid, reason text, unbegin boolean)
+  where n.id = x.id and n.status not in (select jsonb_array_elements_text($2::jsonb))
+  returning n.id`;

@@ -228,6 +228,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   const provider = new ChildCache((v) => metric("providerRequestDuration").labels(...v));
   const db = new ChildCache((v) => metric("dbQueryDuration").labels(...v));
   const waits = new ChildCache((v) => metric("providerWaits").labels(...v));
+  const undelivered = new ChildCache((v) => metric("notificationsUndelivered").labels(...v));
 
   const collectors: Array<() => void | Promise<void>> = [];
   const collectTimeoutMs = opts.collectTimeoutMs ?? 2_000;
@@ -288,6 +289,9 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     },
     breakerState(channel, providerName, state) {
       metric("providerBreakerState").set({ channel, provider: providerName }, BREAKER_STATE_VALUES[state]);
+    },
+    undelivered(channel, lane, status) {
+      undelivered.get3(channel, lane, status).inc();
     },
     providerWait(channel) {
       waits.get1(channel).inc();

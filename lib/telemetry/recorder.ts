@@ -47,6 +47,8 @@ export interface MetricsRecorder {
   providerRequest(provider: string, channel: Channel, outcome: AttemptOutcome, seconds: number): void;
   /** A provider's circuit breaker changed state (and its state at start). */
   breakerState(channel: Channel, provider: string, state: BreakerState): void;
+  /** A notification ended without a delivery or a dead letter: bounced by its provider, or suppressed before a send. */
+  undelivered(channel: Channel, lane: Priority, status: "bounced" | "suppressed"): void;
   /** A notification deferred, no attempt begun, because every provider that takes it had an open breaker. */
   providerWait(channel: Channel): void;
   dbQuery(operation: DbOperation, outcome: CallOutcome, seconds: number): void;
@@ -74,6 +76,7 @@ export const NOOP_METRICS: MetricsRecorder = {
   providerRequest: noop,
   breakerState: noop,
   providerWait: noop,
+  undelivered: noop,
   dbQuery: noop,
   dbInFlight: noop,
   dbPoolMax: noop,

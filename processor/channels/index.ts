@@ -2,6 +2,7 @@ import { createResendSender, type ResendSenderOptions } from "./email-resend.ts"
 import { createSmtpSender, type SmtpSenderOptions } from "./email-smtp.ts";
 import { createInboxSender } from "./inbox.ts";
 import { createFcmSender, type FcmSenderOptions } from "./push-fcm.ts";
+import { createApnsSender, type ApnsSenderOptions } from "./push-apns.ts";
 import { createSinkSender, type SinkRecorder } from "./sink.ts";
 import { createTwilioSender, type TwilioSenderOptions } from "./sms-twilio.ts";
 import { createVonageSender, type VonageSenderOptions } from "./sms-vonage.ts";
@@ -17,7 +18,7 @@ export type { OutboundNotification, ProviderChains, SendContext, SendResult, Sen
 /** One provider of a channel's list, with its options; `sink` delivers nothing. */
 export type EmailProvider = { provider: "smtp"; options: SmtpSenderOptions } | { provider: "resend"; options: ResendSenderOptions } | { provider: "sink" };
 export type SmsProvider = { provider: "twilio"; options: TwilioSenderOptions } | { provider: "vonage"; options: VonageSenderOptions } | { provider: "sink" };
-export type PushProvider = { provider: "fcm"; options: FcmSenderOptions } | { provider: "sink" };
+export type PushProvider = { provider: "fcm"; options: FcmSenderOptions } | { provider: "apns"; options: ApnsSenderOptions } | { provider: "sink" };
 
 export interface SendersOptions {
   webhook: WebhookSenderOptions;
@@ -51,7 +52,14 @@ function smsSender(p: SmsProvider, sink?: SinkRecorder): Sender {
 }
 
 function pushSender(p: PushProvider, sink?: SinkRecorder): Sender {
-  return p.provider === "fcm" ? createFcmSender(p.options) : createSinkSender("push", sink);
+  switch (p.provider) {
+    case "fcm":
+      return createFcmSender(p.options);
+    case "apns":
+      return createApnsSender(p.options);
+    case "sink":
+      return createSinkSender("push", sink);
+  }
 }
 
 const orSink = <T>(list: readonly T[] | undefined, sink: T): readonly T[] => (list && list.length > 0 ? list : [sink]);

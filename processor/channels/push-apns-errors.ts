@@ -75,7 +75,11 @@ export function classifyApnsFailure(
       return unreachable;
     // Also what a token of the other APNs environment gets: the message says so for the operator.
     case "BadDeviceToken":
-      return { error: new PermanentError(`${what}: invalid device token, or one from the other APNs environment`, { unreachable: true }), staleToken: false };
+      // Also what a valid token sent to the other environment gets: a wrong HERALD_APNS_API_URL must not suppress every device.
+      return {
+        error: new PermanentError(`${what}: invalid device token, or one from the other APNs environment (check HERALD_APNS_API_URL)`),
+        staleToken: false,
+      };
     // The message, or a request our code built, is at fault: the same request fails again.
     case "PayloadTooLarge":
     case "PayloadEmpty":

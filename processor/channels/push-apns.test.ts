@@ -219,10 +219,11 @@ describe("APNs sender", () => {
     expect(err.message).toContain("Unregistered");
   });
 
-  test("BadDeviceToken is permanent and marks the device unreachable", async () => {
+  test("BadDeviceToken is permanent but does not mark the device: a wrong APNs environment answers it for every token", async () => {
     const err = await failure(newSender().send(to(BAD_DEVICE), ctx));
     expect(err).toBeInstanceOf(PermanentError);
-    expect((err as PermanentError).unreachable).toBe(true);
+    expect((err as PermanentError).unreachable).toBe(false);
+    expect(err.message).toContain("HERALD_APNS_API_URL");
     expect(err.message).toContain("BadDeviceToken");
   });
 

@@ -50,7 +50,9 @@ export function classifyFcmFailure(
   const permanent = { error: new PermanentError(what), staleToken: false };
   const retryable = { error: new RetryableError(what, parseRetryAfter(retryAfter, now)), staleToken: false };
   switch (fcm) {
+    // The app was uninstalled or the token expired: the device can never receive; Herald suppresses the token.
     case "UNREGISTERED":
+      return { error: new PermanentError(`${what}: the device token is no longer registered`, { unreachable: true }), staleToken: false };
     case "INVALID_ARGUMENT":
     case "SENDER_ID_MISMATCH":
       return permanent;

@@ -234,9 +234,10 @@ describe("FCM sender", () => {
     expect(peer.grants).toBe(grants + 1);
   });
 
-  test("UNREGISTERED is permanent and names the code, never the device token or text", async () => {
+  test("UNREGISTERED is permanent, marks the device unreachable, and names the code, never the device token or text", async () => {
     const err = await failure(newSender().send(note({ to: "unregistered:device-secret-7f3a", title: "Private title", body: "Private body" }), ctx));
     expect(err).toBeInstanceOf(PermanentError);
+    expect((err as PermanentError).unreachable).toBe(true);
     expect(err.message).toContain("UNREGISTERED");
     for (const pii of ["device-secret", "Private"]) expect(err.message).not.toContain(pii);
   });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isApnsDeviceToken } from "./push-apns.ts";
 import { PushPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { createServiceAccountTokenSource, TokenGrantError, type ServiceAccountKey } from "./google-oauth.ts";
@@ -26,6 +27,8 @@ export function createFcmSender(opts: FcmSenderOptions): Sender {
   const url = `${(opts.baseUrl ?? "https://fcm.googleapis.com").replace(/\/+$/, "")}/v1/projects/${encodeURIComponent(sa.project_id)}/messages:send`;
   return {
     provider: "fcm",
+    // An APNs device token (hex) is never an FCM registration token: APNs takes it.
+    accepts: (n) => !isApnsDeviceToken(n.payload.to),
     async send(n, ctx) {
       const parsed = PushPayload.safeParse(n.payload);
       if (!parsed.success) {
