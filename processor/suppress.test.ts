@@ -58,7 +58,7 @@ describe("suppressed addresses", () => {
     await eventually(async () => ((await eventsOf(mine.id)).length === 2 ? true : null), { label: "two events" });
     expect((await eventsOf(mine.id)).map((e) => [e.type, e.error])).toEqual([
       ["accepted", undefined],
-      ["suppressed", row?.lastError],
+      ["suppressed", row?.lastError ?? undefined],
     ]);
   });
 
