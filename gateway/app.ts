@@ -7,6 +7,7 @@ import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
 import { handleError, renderProblem } from "./problem.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { callbackRoutes } from "./routes/callbacks.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
@@ -42,6 +43,8 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   // Unauthenticated like the probes: it holds counters with bounded labels, no tenant or user data.
   if (resolved.metricsPage) app.get("/metrics", metricsHandler(resolved.metricsPage));
 
+  // Before the API key: providers sign their callbacks instead, and a matched callback never reaches `bearerAuth`.
+  app.route("/v1/callbacks", callbackRoutes());
   const v1 = new Hono<TenantEnv>();
   v1.use(bearerAuth(resolved.keys));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));

@@ -11,6 +11,7 @@ import type { GatewayStore } from "./store/types.ts";
 
 import type { ReadinessCheck } from "../lib/readiness.ts";
 import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
+import type { DeliveryReports } from "../schemas/delivery-reports.ts";
 
 export type { ReadinessCheck };
 
@@ -79,6 +80,8 @@ export interface GatewayDeps {
   traceSampleRatio?: number;
   /** `/admin/v1` for operators (HERALD_ADMIN_KEYS); none, or no keys: the routes do not exist. */
   admin?: AdminDeps;
+  /** Providers' delivery callbacks (`/v1/callbacks/*`), authenticated by their signatures; none: they answer 503. */
+  callbacks?: CallbackDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -90,6 +93,15 @@ export interface GatewayDeps {
 export interface AdminDeps {
   keys: ReadonlyMap<string, string>;
   deadLetters: DeadLetterAdmin;
+}
+
+/** What `/v1/callbacks/*` needs: where reports are written, and each provider's signing secret (none: its route answers 503). */
+export interface CallbackDeps {
+  reports: DeliveryReports;
+  /** TWILIO_AUTH_TOKEN signs; TWILIO_STATUS_CALLBACK_URL is the URL signed: the one Twilio was given, whatever proxy is in between. */
+  twilio?: { authToken: string; callbackUrl: string };
+  /** HERALD_RESEND_WEBHOOK_SECRET (`whsec_…`). */
+  resend?: { secret: string };
 }
 
 /** Deps with every option filled in, as handlers see them. */

@@ -6,6 +6,7 @@ export type ErrorCode =
   | "invalid_body"
   | "invalid_query"
   | "unauthorized"
+  | "invalid_signature"
   | "forbidden"
   | "not_found"
   | "idempotency_in_flight"
@@ -68,6 +69,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "invalid_query":
       return 400;
     case "unauthorized":
+    case "invalid_signature":
       return 401;
     case "forbidden":
       return 403;
@@ -99,6 +101,7 @@ const TITLES: Record<ErrorCode, string> = {
   invalid_body: "Invalid request body",
   invalid_query: "Invalid query string",
   unauthorized: "Missing or unknown API key",
+  invalid_signature: "Missing or invalid provider signature",
   forbidden: "Forbidden",
   not_found: "Not found",
   idempotency_in_flight: "A request with this Idempotency-Key is still in flight",

@@ -14,6 +14,8 @@ import { ADMIN_KEYS, createAppFixture, send, VALID, type AppFixture } from "./su
 import { ADMIN_KEY } from "./support/constants.ts";
 import { silentLogger } from "./support/loggers.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
+import { createDeliveryReports } from "../lib/db/delivery-reports.ts";
+import { svixHeaders } from "./support/provider-signatures.ts";
 
 const doc = openApiDocument();
 const clone = () => structuredClone(doc) as unknown as Exclude<Parameters<typeof validate>[0], string>;
@@ -63,9 +65,9 @@ describe("the document and the app's routes", () => {
     expect(inApp()).toContain("POST /v1/notifications/{id}/cancel");
   });
 
-  test("every /v1 operation needs the API key, every /admin one the admin key, and the rest none", () => {
+  test("every /v1 operation needs the API key (provider callbacks are signed instead), every /admin one the admin key, and the rest none", () => {
     for (const { path, op } of operationsOf(doc)) {
-      const needs = path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
+      const needs = path.startsWith("/v1/callbacks/") ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
       expect({ path, security: op.security }).toEqual({ path, security: needs });
     }
   });
@@ -313,6 +315,17 @@ describe("what the routes answer matches the document", () => {
       "/admin/v1/dead-letters/replay",
       await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }),
     );
+  });
+
+  test("the provider callbacks: off, unsigned, and signed", async () => {
+    const post = (to: { request: typeof app.request }, path: string, body: string, headers: Record<string, string> = {}) =>
+      Promise.resolve(to.request(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body }));
+    await expectDocumented("post", "/v1/callbacks/twilio", await post(app, "/v1/callbacks/twilio", "MessageSid=SM1"));
+    const secret = `whsec_${btoa("openapi test signing secret")}`;
+    const signed = createApp({ ...f.deps, callbacks: { reports: createDeliveryReports(f.db.sql), resend: { secret } } });
+    const body = JSON.stringify({ type: "email.delivered", data: { email_id: "not-sent-by-herald" } });
+    await expectDocumented("post", "/v1/callbacks/resend", await post(signed, "/v1/callbacks/resend", body, svixHeaders(secret, body)));
+    await expectDocumented("post", "/v1/callbacks/resend", await post(signed, "/v1/callbacks/resend", body));
   });
 
   test("the probes, the metrics page and this document's own routes", async () => {

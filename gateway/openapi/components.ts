@@ -17,6 +17,7 @@ import type { BatchResult } from "../accept-batch.ts";
 import { DEFAULT_OPTIONS } from "../context.ts";
 import type { FieldError, Problem } from "../errors.ts";
 import { adminSchemas } from "./admin-paths.ts";
+import { callbackSchemas } from "./callback-paths.ts";
 import { inboxSchemas } from "./inbox-paths.ts";
 import { ERRORS, problem } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, stringMap, uuid } from "./shapes.ts";
@@ -147,7 +148,7 @@ function responseSchemas(): Record<string, JsonSchema> {
 /** Everything under `components`, built once by `openApiDocument`. */
 export function buildComponents(): Components {
   return {
-    schemas: { ...requestSchemas(), ...responseSchemas(), ...inboxSchemas(), ...adminSchemas() },
+    schemas: { ...requestSchemas(), ...responseSchemas(), ...inboxSchemas(), ...callbackSchemas(), ...adminSchemas() },
     responses: Object.fromEntries(Object.entries(ERRORS).map(([name, [code, description, headers]]) => [name, problem(code, description, headers)])),
     parameters: {
       IdempotencyKey: {

@@ -3,6 +3,7 @@ import { CANCELLABLE_STATUSES, STATUSES } from "../../schemas/enums.ts";
 import { MAX_BATCH_ITEMS } from "../../schemas/request.ts";
 import { BATCH_BODY_LIMIT_FACTOR } from "../routes/notifications.ts";
 import { adminPaths } from "./admin-paths.ts";
+import { callbackPaths } from "./callback-paths.ts";
 import { buildComponents } from "./components.ts";
 import { inboxPaths } from "./inbox-paths.ts";
 import { errors, V1_ERRORS, type ErrorResponse } from "./problems.ts";
@@ -230,11 +231,12 @@ function build(): OpenApiDocument {
     tags: [
       { name: "notifications", description: "Accept, read and cancel notifications (API key)" },
       { name: "inbox", description: "Users' in-app notifications and their read state (API key)" },
+      { name: "callbacks", description: "Providers' delivery reports (the provider's signature, no API key)" },
       { name: "health", description: "Probes (no API key)" },
       { name: "operations", description: "Metrics and this document (no API key)" },
       { name: "admin", description: "Dead letters, for operators (admin key; only when HERALD_ADMIN_KEYS is set)" },
     ],
-    paths: { ...notificationPaths(), ...inboxPaths(), ...operationalPaths(), ...adminPaths() },
+    paths: { ...notificationPaths(), ...inboxPaths(), ...callbackPaths(), ...operationalPaths(), ...adminPaths() },
     components: buildComponents(),
   };
 }

@@ -22,6 +22,7 @@ export const ERRORS = {
     "Missing or unknown API key",
     { "WWW-Authenticate": { description: 'Always `Bearer realm="herald"`', schema: { type: "string" } } },
   ],
+  InvalidSignature: ["invalid_signature", "A provider callback without a valid signature (missing, forged, or stamped too long ago); nothing changed"],
   NotFound: ["not_found", "No notification with this id for this tenant (another tenant's id and a malformed id answer the same)"],
   IdempotencyInFlight: ["idempotency_in_flight", "A request with the same Idempotency-Key is still in flight; retry after `Retry-After`", RETRY_AFTER_HEADER],
   PayloadTooLarge: [
@@ -33,6 +34,11 @@ export const ERRORS = {
   IdempotencyMismatch: ["idempotency_mismatch", "The Idempotency-Key was used before with a different body"],
   RateLimited: ["rate_limited", "The tenant's rate limit is used up (only when rate limits are configured); retry after `Retry-After`", RETRY_AFTER_HEADER],
   Unavailable: ["unavailable", "JetStream did not acknowledge the publish, or the idempotency store did not answer; nothing was stored", RETRY_AFTER_HEADER],
+  CallbacksOff: [
+    "unavailable",
+    "This provider's callbacks are off: its signing secret is not configured on the gateway (the detail names the keys); nothing changed",
+    RETRY_AFTER_HEADER,
+  ],
   InternalError: ["internal", "An unexpected failure (for example Postgres unreachable); details are only in the gateway's log"],
 } as const satisfies Record<string, readonly [ErrorCode, string, ResponseObject["headers"]?]>;
 export type ErrorResponse = keyof typeof ERRORS;

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Hono } from "hono";
 import pino, { type Logger } from "pino";
 import { createNotificationCanceller } from "../../lib/db/canceller.ts";
+import { createDeliveryReports } from "../../lib/db/delivery-reports.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
 import { openPool, type Pool } from "../../lib/db/pool.ts";
 import { createNotificationReader } from "../../lib/db/reads.ts";
@@ -14,11 +15,11 @@ import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../../schemas/config.ts";
-import type { Database } from "../../schemas/database.ts";
+import type { Database, Sql } from "../../schemas/database.ts";
 import type { LifecycleEvent } from "../../schemas/events.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { createApp } from "../app.ts";
-import type { BaseEnv, BodyHasher, GatewayDeps } from "../context.ts";
+import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
 import { rateLimiterFromConfig } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
 import type { GatewayStore } from "../store/types.ts";
@@ -92,6 +93,8 @@ function pickStore(cfg: HeraldConfig, platform: Platform): GatewayStore {
 export interface GatewayIo {
   nc: NatsConnection;
   db: Database;
+  /** The same database for fixed statements (the delivery callbacks' writes); none: `/v1/callbacks/*` answer 503. */
+  sql?: Sql;
   store: GatewayStore;
   /** Lifecycle events (a cancel's) go out through this. */
   out: AckPublisher;
@@ -116,10 +119,21 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     canceller: createNotificationCanceller(db, metrics),
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
+    ...(io.sql ? { callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)) } : {}),
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
   } satisfies Partial<GatewayDeps>;
+}
+
+/** The providers' callback secrets from the configuration; a provider without its keys has its route off. */
+export function callbackDeps(cfg: HeraldConfig, reports: CallbackDeps["reports"]): CallbackDeps {
+  const { TWILIO_AUTH_TOKEN: authToken, TWILIO_STATUS_CALLBACK_URL: callbackUrl, HERALD_RESEND_WEBHOOK_SECRET: secret } = cfg;
+  return {
+    reports,
+    ...(authToken && callbackUrl ? { twilio: { authToken, callbackUrl } } : {}),
+    ...(secret ? { resend: { secret } } : {}),
+  };
 }
 
 /**
@@ -131,6 +145,9 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
 export async function assembleGateway(env: Record<string, string | undefined>, platform: Platform, pool?: (url: string) => Pool): Promise<AssembledGateway> {
   const cfg = gatewayConfig(env, platform);
   const logger = platform.logger?.(cfg) ?? pino({ level: cfg.LOG_LEVEL, base: { service: "herald-gateway", runtime: platform.runtime } });
+  if (cfg.TWILIO_STATUS_CALLBACK_URL && !cfg.TWILIO_AUTH_TOKEN) {
+    logger.warn("TWILIO_STATUS_CALLBACK_URL is set without TWILIO_AUTH_TOKEN: Twilio's status callbacks cannot be verified and answer 503");
+  }
   const natsUrl = cfg.NATS_URL as string;
   const databaseUrl = cfg.DATABASE_URL as string;
   const nc = await connectNats(natsUrl, platform.tcp, platform.nats);
@@ -141,7 +158,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   const { db } = database;
   const app = createApp({
-    ...sharedDeps(cfg, { nc, db, store, out, metrics: recorder }),
+    ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder }),
     readiness: [
       { name: "nats", check: async () => void (await nc.rtt()) },
       { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },

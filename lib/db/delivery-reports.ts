@@ -5,11 +5,11 @@ import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../telemetry/reco
 import { applyDeliveryReports } from "./notification-repository.ts";
 import { recordSuppressions } from "./suppressions.ts";
 
-/** The provider callbacks' writes and their one read, each timed as its own operation. */
+/** The provider callbacks' writes and their one read (timed as a notification read). */
 export function createDeliveryReports(db: Sql, metrics: MetricsRecorder = NOOP_METRICS): DeliveryReports {
   return {
     apply: (reports) => timeQuery(metrics, "apply_delivery_reports", () => applyDeliveryReports(db, reports)),
-    find: (provider, ids) => timeQuery(metrics, "find_reported", () => findReported(db, provider, ids)),
+    find: (provider, ids) => timeQuery(metrics, "get_notification", () => findReported(db, provider, ids)),
     suppress: (entries) => timeQuery(metrics, "record_suppressions", () => recordSuppressions(db, entries)),
   };
 }
