@@ -47,6 +47,9 @@ export const DB_OPERATIONS = [
   "mark_failed",
   "schedule",
   "release_schedules",
+  "find_suppressions",
+  "record_suppressions",
+  "mark_suppressed",
   "get_notification",
   "list_notifications",
   "list_attempts",
@@ -54,7 +57,7 @@ export const DB_OPERATIONS = [
   "list_inbox",
   "mark_read",
   "apply_delivery_reports",
-  "record_suppressions",
+  "find_reported",
   "readiness",
   "migrate",
 ] as const;
@@ -196,6 +199,12 @@ export const METRICS = {
     type: "gauge",
     help: "A provider's circuit breaker in this processor: 0 closed, 1 open (skipped; the channel's next provider takes its messages), 2 half-open (one trial call out).",
     labels: { channel: L.channel, provider: L.provider },
+  },
+  notificationsUndelivered: {
+    name: "herald_notifications_undelivered_total",
+    type: "counter",
+    help: "Notifications the processor ended without a delivery and without a dead letter: bounced (the provider said the address can never receive) or suppressed (the address was already known bad for the tenant).",
+    labels: { channel: L.channel, lane: L.lane, status: { help: "the status it ended in", values: ["bounced", "suppressed"] } },
   },
   providerWaits: {
     name: "herald_provider_waits_total",
