@@ -186,6 +186,8 @@ const EXPECTED_ALERTS: Record<string, AlertRule["labels"]["severity"]> = {
   HeraldNotificationFailureRateHigh: "P2",
   HeraldDlqGrowing: "P2",
   HeraldProviderErrorRatioHigh: "P2",
+  HeraldProviderBreakerOpen: "P2",
+  HeraldChannelProvidersAllOpen: "P1",
   HeraldSchedulerLagging: "P2",
   HeraldTrafficAboveWeeklyNorm: "P3",
   HeraldPublishErrors: "P3",
