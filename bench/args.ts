@@ -1,11 +1,12 @@
 // Command line of `npm run bench`: which phases, how long. Pure, so it is unit-tested.
 import { parseArgs } from "node:util";
 
-export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "isolation", "parked", "telemetry", "runtimes"] as const;
+export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "isolation", "parked", "failover", "telemetry", "runtimes"] as const;
 export type Phase = (typeof PHASES)[number];
 /**
- * What runs without --phases: every phase but `isolation` and `parked`, so the telemetry overhead and the other
- * runtimes are measured in the same run; those two queue and park tens of thousands of notifications each, minutes a run can spare only when asked.
+ * What runs without --phases: every phase but `isolation`, `parked` and `failover`, so the telemetry overhead and the other
+ * runtimes are measured in the same run; the first two queue and park tens of thousands of notifications each, minutes a run
+ * can spare only when asked, and `failover` measures microseconds in the harness's own process, a figure for when the send path changes.
  */
 export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"];
 
@@ -36,6 +37,8 @@ export interface BenchPlan {
   isolationEveryMs: number;
   /** How long the receiver holds each low webhook, so the low lane stays busy. */
   isolationHoldMs: number;
+  /** Failover phase: sends per round and way. */
+  failoverSends: number;
   /** Parked phase: notifications parked an hour ahead, and rounds per side (none, parked, alternating). */
   parkedCount: number;
   parkedRounds: number;
@@ -47,7 +50,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,isolation,parked,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,isolation,parked,failover,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
@@ -110,6 +113,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     isolationEveryMs: 250,
     isolationHoldMs: 100,
     parkedCount: quick ? 20_000 : 100_000,
+    failoverSends: quick ? 50_000 : 200_000,
     parkedRounds: 2,
     // Two rounds, one in each order, even with --quick: one alone would favour whichever runtime runs first.
     runtimeRounds: Math.ceil(positive("runtime-rounds", values["runtime-rounds"], 2)),

@@ -388,4 +388,25 @@ describe("isolation and parked", () => {
     expect(resultLine(fixture())).toMatchObject({ parked_none_sent_per_s: null, parked_100k_sent_per_s: null, parked_ratio: null });
     expect(warnings({ ...f, parked: { ...parked, parkedStored: 99_000 } })).toContain("parked: 100000 parked but the schedules table holds 99000");
   });
+
+  test("reports the breaker's cost a send and the suppression lookup's a message, with each round", () => {
+    const failover = {
+      sends: 200_000,
+      rounds: 2,
+      directUs: [0.1, 0.12],
+      closedUs: [0.4, 0.42],
+      openUs: [0.45, 0.5],
+      breakerUs: 0.3,
+      failoverUs: 0.38,
+      suppressions: 100_000,
+      batch: 512,
+      lookupMs: 2.56,
+      lookupUsPerMessage: 5,
+    };
+    const f = { ...fixture(), failover };
+    expect(resultLine(f)).toMatchObject({ failover_breaker_us: 0.3, failover_lookup_us: 5 });
+    expect(renderText(f)).toContain("breaker +0.30 µs a send · failing over +0.38 µs · suppression lookup 5.0 µs a message");
+    expect(renderText(f)).toContain("direct 0.10, 0.12");
+    expect(resultLine(fixture())).toMatchObject({ failover_breaker_us: null, failover_lookup_us: null });
+  });
 });

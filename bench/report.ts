@@ -2,7 +2,17 @@
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
 import { meanWithStandardError } from "./lib/stats.ts";
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
-import { type BenchResults, type E2eRun, type HttpRun, type IsolationRun, type ParkedRun, RUNTIME_KEYS, type RuntimesRun, type TelemetryRun } from "./types.ts";
+import {
+  type BenchResults,
+  type E2eRun,
+  type FailoverRun,
+  type HttpRun,
+  type IsolationRun,
+  type ParkedRun,
+  RUNTIME_KEYS,
+  type RuntimesRun,
+  type TelemetryRun,
+} from "./types.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 // autocannon reports whole milliseconds at these rates; print decimals only when there are some.
@@ -131,6 +141,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   }
   if (r.isolation) rows.push(isolationRow(r.isolation));
   if (r.parked) rows.push(parkedRow(r.parked));
+  if (r.failover) rows.push(failoverRow(r.failover));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
   rows.push([
@@ -163,6 +174,17 @@ export function isolationRow(i: IsolationRun): Row {
     `urgent p50 ${msOrNever(i.urgentMs.p50)} · max ${msOrNever(i.urgentMs.max)}`,
     `202 → Postgres sent_at; low lane pending + ack-pending ${int(i.backlogAtFirst)} at the first urgent, ${int(i.backlogAtLast)} after the last; ` +
       `low webhooks held ${i.holdMs} ms by the receiver, queued in ${i.lowPostedS.toFixed(1)} s, ${int(i.lowSentByEnd)} sent by the end; ${i.urgentSent} of ${i.urgent} urgent sent`,
+  ];
+}
+
+/** The breaker's cost on one send and the batch's suppression lookup, each round's figure so the spread shows. */
+export function failoverRow(f: FailoverRun): Row {
+  const us = (xs: number[]) => xs.map((v) => v.toFixed(2)).join(", ");
+  return [
+    `failover on the send path (${int(f.sends)} sends × ${f.rounds} rounds, alternating)`,
+    `breaker +${f.breakerUs.toFixed(2)} µs a send · failing over +${f.failoverUs.toFixed(2)} µs · suppression lookup ${f.lookupUsPerMessage.toFixed(1)} µs a message`,
+    `µs a send to the sink: direct ${us(f.directUs)} · through closed breakers ${us(f.closedUs)} · primary open ${us(f.openUs)}; ` +
+      `one lookup of ${f.batch} addresses among ${int(f.suppressions)} suppressions: ${f.lookupMs.toFixed(2)} ms median`,
   ];
 }
 
@@ -289,6 +311,8 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     parked_none_sent_per_s: round(r.parked?.noneSentPerS),
     parked_100k_sent_per_s: round(r.parked?.parkedSentPerS),
     parked_ratio: round(r.parked?.ratio, 2),
+    failover_breaker_us: round(r.failover?.breakerUs, 2),
+    failover_lookup_us: round(r.failover?.lookupUsPerMessage, 1),
     gateway_rss_mb: round(peakRss(r.memory.gateway) ?? undefined),
     processor_rss_mb: round(peakRss(r.memory.processor) ?? undefined),
     loadgen_cores: round(r.herald?.loadgenCores, 2),

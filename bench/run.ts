@@ -26,6 +26,7 @@ import { peersPhase } from "./phases/peers.ts";
 import { runtimesPhase } from "./phases/runtimes.ts";
 import { isolationPhase } from "./phases/isolation.ts";
 import { parkedPhase } from "./phases/parked.ts";
+import { failoverPhase } from "./phases/failover.ts";
 import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
 import { renderText, resultLine } from "./report.ts";
@@ -158,6 +159,11 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     results.notes.push(
       "Parked phase: two stacks of its own (namespace, database, gateway and processor each), one with nothing scheduled and one with the parked notifications due an hour ahead; the end-to-end feeder runs on each in turn, none first, alternating.",
     );
+  }
+  if (has("failover")) {
+    const opts = { sends: plan.failoverSends, rounds: 5, suppressions: 100_000, batch: 512, lookups: 50 };
+    log(`failover: ${opts.rounds} rounds of ${opts.sends} sends each way, then a ${opts.batch}-address suppression lookup among ${opts.suppressions}`);
+    results.failover = await span("failover", () => failoverPhase(opts, log));
   }
   if (has("telemetry")) {
     // Last of the Herald phases: what it leaves (Redis keys, a purged stream) slows any phase after it,

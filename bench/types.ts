@@ -142,6 +142,25 @@ export interface ParkedRun {
   ratio: number;
 }
 
+/** What failover adds to one send, in the processor's process, and the batch's suppression lookup. */
+export interface FailoverRun {
+  sends: number;
+  rounds: number;
+  /** µs per send, each round: the sender called directly, through closed breakers, with the primary's open. */
+  directUs: number[];
+  closedUs: number[];
+  openUs: number[];
+  /** Medians' differences to the direct call, µs per send. */
+  breakerUs: number;
+  failoverUs: number;
+  /** Rows in the suppressions table, and addresses per lookup. */
+  suppressions: number;
+  batch: number;
+  /** Median of one batch's lookup, ms, and that per message, µs. */
+  lookupMs: number;
+  lookupUsPerMessage: number;
+}
+
 /** The gateway's single-POST load with telemetry off and on, rounds interleaved in one run. */
 export interface TelemetryRun {
   /** OTEL_TRACES_SAMPLER_ARG of the "on" rounds. */
@@ -232,6 +251,7 @@ export interface BenchResults {
   scheduler?: SchedulerRun;
   isolation?: IsolationRun;
   parked?: ParkedRun;
+  failover?: FailoverRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;

@@ -40,11 +40,12 @@ export async function loadServiceAccount(value: string): Promise<ServiceAccountK
 function twilioOptions(cfg: HeraldConfig): TwilioSenderOptions | undefined {
   const accountSid = cfg.TWILIO_ACCOUNT_SID;
   if (accountSid === undefined) return undefined;
-  // parseConfig has checked that exactly one credential and one origin are set.
+  // parseConfig has checked that a credential and exactly one origin are set. With both
+  // credentials, the API key sends; the auth token is there to verify status callbacks.
   const credentials =
-    cfg.TWILIO_AUTH_TOKEN !== undefined
-      ? { authToken: cfg.TWILIO_AUTH_TOKEN }
-      : { apiKeySid: cfg.TWILIO_API_KEY_SID ?? "", apiKeySecret: cfg.TWILIO_API_KEY_SECRET ?? "" };
+    cfg.TWILIO_API_KEY_SID !== undefined && cfg.TWILIO_API_KEY_SECRET !== undefined
+      ? { apiKeySid: cfg.TWILIO_API_KEY_SID, apiKeySecret: cfg.TWILIO_API_KEY_SECRET }
+      : { authToken: cfg.TWILIO_AUTH_TOKEN ?? "" };
   const origin = cfg.TWILIO_FROM !== undefined ? { from: cfg.TWILIO_FROM } : { messagingServiceSid: cfg.TWILIO_MESSAGING_SERVICE_SID ?? "" };
   return {
     accountSid,

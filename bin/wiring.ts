@@ -166,7 +166,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   closers.push(async () => out.close());
   const { processor } = opts;
   const app = createApp({
-    ...sharedDeps(cfg, { nc, db, store, out, metrics }),
+    ...sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics }),
     keys: opts.keys,
     readiness: [c.readiness.nats, c.readiness.postgres, { name: "idempotency", check: () => store.ping() }],
     ...(processor ? { readinessDetails: async () => ({ lanes: await processor.lanes() }) } : {}),

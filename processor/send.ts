@@ -242,7 +242,10 @@ async function suppressUnreachable(ctx: LaneContext, results: Result[]): Promise
   try {
     await timeQuery(ctx.metrics, "record_suppressions", () => recordSuppressions(ctx.sql, entries));
   } catch (err) {
-    ctx.log.error({ err, lane: ctx.priority, count: entries.length }, "could not record the unreachable addresses; their next sends will ask the provider again");
+    ctx.log.error(
+      { err, lane: ctx.priority, count: entries.length },
+      "could not record the unreachable addresses; their next sends will ask the provider again",
+    );
   }
 }
 

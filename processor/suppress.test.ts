@@ -42,7 +42,14 @@ const eventsOf = async (id: string) =>
 describe("suppressed addresses", () => {
   test("a send to an address bounced for the tenant ends suppressed with the reason, never sent; another tenant's send goes out", async () => {
     await recordSuppressions(h.db.sql, [
-      { tenantId: "acme", channel: "email", address: "bounced@example.com", reason: "resend bounce: Permanent General", source: "bounce", notificationId: null },
+      {
+        tenantId: "acme",
+        channel: "email",
+        address: "bounced@example.com",
+        reason: "resend bounce: Permanent General",
+        source: "bounce",
+        notificationId: null,
+      },
     ]);
     const payload = { to: "Bounced@Example.com ", subject: "Hi", body: "Hello" };
     const mine = envelope({ channel: "email", payload });

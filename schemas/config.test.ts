@@ -82,8 +82,13 @@ test("reads the providers' keys: each set complete or absent, empty values unset
   expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_API_KEY_SID: sid("SK"), TWILIO_FROM: "+14155550100" })).toEqual([
     "TWILIO_API_KEY_SECRET",
     "TWILIO_API_KEY_SID",
-    "TWILIO_AUTH_TOKEN",
   ]);
+  expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_FROM: "+14155550100" })).toEqual(["TWILIO_API_KEY_SECRET", "TWILIO_API_KEY_SID", "TWILIO_AUTH_TOKEN"]);
+  // The token verifies status callbacks: alone on a gateway, or beside the API key that sends.
+  expect(keysOf({ TWILIO_AUTH_TOKEN: "t", TWILIO_STATUS_CALLBACK_URL: "https://herald.example.com/v1/callbacks/twilio" })).toEqual([]);
+  expect(
+    keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_API_KEY_SID: sid("SK"), TWILIO_API_KEY_SECRET: "s", TWILIO_FROM: "+14155550100" }),
+  ).toEqual([]);
   expect(keysOf({ TWILIO_ACCOUNT_SID: sid("AC"), TWILIO_AUTH_TOKEN: "t", TWILIO_FROM: "+14155550100", TWILIO_MESSAGING_SERVICE_SID: sid("MG") })).toEqual([
     "TWILIO_FROM",
     "TWILIO_MESSAGING_SERVICE_SID",

@@ -351,23 +351,23 @@ export function providerOrder<C extends FailoverChannel>(cfg: HeraldConfig, chan
   return real.length > 0 ? real : (["sink"] as Array<ProviderName<C>>);
 }
 
+/**
+ * Sending through Twilio needs the account, a credential and one origin. The
+ * auth token may also stand alone (a gateway that only verifies status
+ * callbacks) or beside an API key (Twilio signs callbacks with the token even
+ * when Herald sends with the key, which then authenticates the sends).
+ */
 function* twilioProblems(cfg: HeraldConfig): Generator<{ keys: string[]; message: string }> {
-  const twilio = [
-    cfg.TWILIO_ACCOUNT_SID,
-    cfg.TWILIO_AUTH_TOKEN,
-    cfg.TWILIO_API_KEY_SID,
-    cfg.TWILIO_API_KEY_SECRET,
-    cfg.TWILIO_FROM,
-    cfg.TWILIO_MESSAGING_SERVICE_SID,
-  ];
-  if (twilio.every((v) => v === undefined)) return;
+  const sending = [cfg.TWILIO_ACCOUNT_SID, cfg.TWILIO_API_KEY_SID, cfg.TWILIO_API_KEY_SECRET, cfg.TWILIO_FROM, cfg.TWILIO_MESSAGING_SERVICE_SID];
+  if (sending.every((v) => v === undefined)) return;
   if (!cfg.TWILIO_ACCOUNT_SID) yield { keys: ["TWILIO_ACCOUNT_SID"], message: "TWILIO_ACCOUNT_SID is required with the other TWILIO_ keys" };
-  const token = cfg.TWILIO_AUTH_TOKEN !== undefined;
   const apiKey = cfg.TWILIO_API_KEY_SID !== undefined || cfg.TWILIO_API_KEY_SECRET !== undefined;
-  if (token === apiKey || (apiKey && !(cfg.TWILIO_API_KEY_SID && cfg.TWILIO_API_KEY_SECRET))) {
+  if (apiKey && !(cfg.TWILIO_API_KEY_SID && cfg.TWILIO_API_KEY_SECRET)) {
+    yield { keys: ["TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"], message: "TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together" };
+  } else if (!apiKey && cfg.TWILIO_AUTH_TOKEN === undefined) {
     yield {
       keys: ["TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET"],
-      message: "Twilio needs either TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET",
+      message: "Twilio needs TWILIO_AUTH_TOKEN or both TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET",
     };
   }
   if ((cfg.TWILIO_FROM === undefined) === (cfg.TWILIO_MESSAGING_SERVICE_SID === undefined)) {

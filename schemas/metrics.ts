@@ -57,7 +57,6 @@ export const DB_OPERATIONS = [
   "list_inbox",
   "mark_read",
   "apply_delivery_reports",
-  "find_reported",
   "readiness",
   "migrate",
 ] as const;

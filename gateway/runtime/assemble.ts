@@ -93,8 +93,8 @@ function pickStore(cfg: HeraldConfig, platform: Platform): GatewayStore {
 export interface GatewayIo {
   nc: NatsConnection;
   db: Database;
-  /** The same database for fixed statements (the delivery callbacks' writes); none: `/v1/callbacks/*` answer 503. */
-  sql?: Sql;
+  /** The same database for fixed statements (the delivery callbacks' writes). */
+  sql: Sql;
   store: GatewayStore;
   /** Lifecycle events (a cancel's) go out through this. */
   out: AckPublisher;
@@ -119,7 +119,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     canceller: createNotificationCanceller(db, metrics),
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
-    ...(io.sql ? { callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)) } : {}),
+    callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
