@@ -11,7 +11,8 @@ import { noteLog, type Item, type LaneContext } from "./context.ts";
 import { deadLetter, failAll } from "./failures.ts";
 import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts";
 import type { Settlement } from "./settlement.ts";
-import { isBrokenCircuit, type Pick } from "./failover.ts";
+import { isBrokenCircuit, TRIAL_WAIT_MS, type Pick } from "./failover.ts";
+import { deferAttempts } from "../lib/db/schedules.ts";
 import { persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
 import { logInfo } from "../lib/telemetry/log-lines.ts";
 
@@ -46,7 +47,21 @@ interface Result {
 export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, stamp: string, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
   const items = await takeForSending(ctx, due, s, stamp);
   if (items.length === 0) return;
-  const sent = await Promise.all(items.map((item) => sendOne(ctx, item)));
+  const done = await Promise.all(items.map((item) => sendOne(ctx, item)));
+  const sent = done.filter((r): r is Result => "decision" in r);
+  await Promise.all([
+    deferAll(
+      ctx,
+      done.filter((r): r is Deferred => "untilMs" in r),
+      s,
+    ),
+    settleSent(ctx, sent, s, earlierEvents),
+  ]);
+}
+
+/** Writes the outcomes of the calls made, then dead letters and events, then settles. */
+async function settleSent(ctx: LaneContext, sent: Result[], s: Settlement, earlierEvents: Promise<void>): Promise<void> {
+  if (sent.length === 0) return;
   // Held while Postgres is away: a send that happened must not be redelivered and made again.
   const { refused } = await isolating(sent, (part) =>
     holding(
@@ -81,11 +96,13 @@ export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, s
   });
 }
 
-async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
+async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result | Deferred> {
   const { envelope: e, attempt } = item;
   return ctx.limiters[e.channel].run(ctx.priority, async () => {
     const started = performance.now();
-    const { provider, outcome } = await callProvider(ctx, item, item.pick);
+    const called = await callProvider(ctx, item, item.pick);
+    if ("untilMs" in called) return { item, untilMs: called.untilMs };
+    const { provider, outcome } = called;
     const latencyMs = Math.round(performance.now() - started);
     // A replayed notification's budget counts from its replay (processor/dead-letter-admin.ts).
     const decision = decide(outcome, attempt, ctx.retries[e.channel], undefined, e.attemptBase ?? 0);
@@ -95,13 +112,16 @@ async function sendOne(ctx: LaneContext, item: DueItem): Promise<Result> {
   });
 }
 
+/** A call to a provider, or none: every provider's breaker opened after the pick, so the attempt waits until untilMs. */
+type Called = { provider: string; outcome: SendOutcome } | { untilMs: number };
+
 /**
  * One call to the provider the batch picked. A breaker that opened between
  * the pick and the call refuses it without calling the provider: the channel's
- * next provider gets one chance, else the attempt ends retryable, asking to
- * wait until a breaker lets a trial through.
+ * next provider gets one chance, else no call is made and the attempt is
+ * handed back (deferAll).
  */
-async function callProvider(ctx: LaneContext, item: DueItem, pick: SendPick, again = true): Promise<{ provider: string; outcome: SendOutcome }> {
+async function callProvider(ctx: LaneContext, item: DueItem, pick: SendPick, again = true): Promise<Called> {
   if (pick.kind === "none") return { provider: "none", outcome: { kind: "permanent", error: pick.error } };
   const { route } = pick;
   const provider = route.sender.provider;
@@ -113,14 +133,14 @@ async function callProvider(ctx: LaneContext, item: DueItem, pick: SendPick, aga
     ctx.metrics.providerRequest(provider, item.envelope.channel, "sent", secondsSince(started));
     return { provider, outcome };
   } catch (err) {
-    if (isBrokenCircuit(err)) return afterBrokenCircuit(ctx, item, provider, again);
+    if (isBrokenCircuit(err)) return afterBrokenCircuit(ctx, item, again);
     const outcome = classifyError(err);
     ctx.metrics.providerRequest(provider, item.envelope.channel, attemptOutcome(outcome), secondsSince(started));
     return { provider, outcome };
   }
 }
 
-async function afterBrokenCircuit(ctx: LaneContext, item: DueItem, provider: string, again: boolean): Promise<{ provider: string; outcome: SendOutcome }> {
+async function afterBrokenCircuit(ctx: LaneContext, item: DueItem, again: boolean): Promise<Called> {
   const next = again ? ctx.routes.pick(outbound(item)) : undefined;
   if (next?.kind === "send") {
     try {
@@ -129,9 +149,39 @@ async function afterBrokenCircuit(ctx: LaneContext, item: DueItem, provider: str
       ctx.routes.settle(next);
     }
   }
-  const retryAfterMs = next?.kind === "wait" ? Math.max(0, next.untilMs - Date.now()) : undefined;
-  const error = `${provider}'s circuit breaker opened before the call; no other ${item.envelope.channel} provider could take it`;
-  return { provider, outcome: retryAfterMs === undefined ? { kind: "retryable", error } : { kind: "retryable", error, retryAfterMs } };
+  return { untilMs: next?.kind === "wait" ? next.untilMs : Date.now() + TRIAL_WAIT_MS };
+}
+
+/** A due message no provider was called for. */
+interface Deferred {
+  item: DueItem;
+  untilMs: number;
+}
+
+/**
+ * Hands back the attempts begun for messages no provider was called for, and
+ * parks them in the scheduler until a breaker lets a trial through; then acks
+ * them. No attempt is burnt and nothing is published: the notification's
+ * status goes back to what it was before the batch began it.
+ */
+async function deferAll(ctx: LaneContext, deferred: Deferred[], s: Settlement): Promise<void> {
+  if (deferred.length === 0) return;
+  const entries = deferred.map((d) => ({ id: d.item.envelope.id, attempt: d.item.attempt, dueAt: new Date(d.untilMs).toISOString() }));
+  await holding(
+    "schedule",
+    () =>
+      persist(
+        ctx,
+        "schedule",
+        deferred.map((d) => d.item),
+        () => deferAttempts(ctx.db, entries),
+      ),
+    ctx.hold,
+  );
+  for (const d of deferred) {
+    ctx.metrics.providerWait(d.item.envelope.channel);
+    s.ack(d.item.msg);
+  }
 }
 
 /**

@@ -4,6 +4,8 @@ import { SMTPServer } from "smtp-server";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { eventually } from "./support/eventually.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
+import { signTwilio } from "./support/provider-signatures.ts";
+import { freePort } from "../lib/probe.ts";
 
 // Each provider against a local peer that speaks its protocol and checks the documented request shapes, not a mock.
 
@@ -117,6 +119,7 @@ let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
 let http: ReturnType<typeof startHttpPeer>;
 let gateway: HeraldProcess;
 let processor: HeraldProcess;
+let callbackUrl: string;
 
 beforeAll(async () => {
   stack = await createStack();
@@ -130,8 +133,11 @@ beforeAll(async () => {
     client_email: `herald@${PROJECT}.iam.gserviceaccount.com`,
     token_uri: `${http.url}/token`,
   };
+  const port = freePort();
+  callbackUrl = `http://127.0.0.1:${port}/v1/callbacks/twilio`;
   processor = await startHerald("processor", {
     ...stack.env,
+    TWILIO_STATUS_CALLBACK_URL: callbackUrl,
     HERALD_MAX_ATTEMPTS: "2",
     HERALD_SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
     HERALD_EMAIL_FROM: "Herald <no-reply@herald.test>",
@@ -142,7 +148,8 @@ beforeAll(async () => {
     HERALD_FCM_SERVICE_ACCOUNT: JSON.stringify(serviceAccount),
     HERALD_FCM_API_URL: http.url,
   });
-  gateway = await startHerald("gateway", stack.env);
+  // The gateway verifies Twilio's callbacks: the account's token and the URL Twilio was given.
+  gateway = await startHerald("gateway", { ...stack.env, HERALD_PORT: String(port), TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_STATUS_CALLBACK_URL: callbackUrl });
 });
 
 afterAll(async () => {
@@ -210,10 +217,29 @@ describe("providers configured from the environment", () => {
     expect(mail[0]?.raw).toContain(`Message-ID: <${email}@herald.test>`);
     expect(mail[0]?.raw).toContain("Subject: Your code");
 
-    expect(http.sms).toEqual([{ To: "+14155550100", From: FROM_NUMBER, Body: "Your code is 123456" }]);
+    expect(http.sms).toEqual([{ To: "+14155550100", From: FROM_NUMBER, Body: "Your code is 123456", StatusCallback: callbackUrl }]);
     expect(http.pushes).toEqual([{ token: "device-token-abc", title: "Hi", body: "You have mail" }]);
     expect(http.grants()).toBe(1);
     expect(http.violations).toEqual([]);
+  });
+
+  test("Twilio's signed status callback, through the running gateway, moves the SMS to delivered; a forged one changes nothing", async () => {
+    const id = await accept({ userId: "u-3", channel: "sms", payload: { to: "+14155550101", body: "Hello" } });
+    expect((await settled(id)).status).toBe("sent");
+    const sid = (await attemptOf(id))?.providerMessageId ?? "";
+    const params = { MessageSid: sid, MessageStatus: "delivered", AccountSid: ACCOUNT_SID, To: "+14155550101", From: FROM_NUMBER };
+    const callback = (signature: string) =>
+      fetch(callbackUrl, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+        body: new URLSearchParams(params).toString(),
+      });
+    const forged = await callback(signTwilio("not-the-token", callbackUrl, params));
+    expect(forged.status).toBe(401);
+    expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View).status).toBe("sent");
+    const signed = await callback(signTwilio(AUTH_TOKEN, callbackUrl, params));
+    expect(signed.status).toBe(200);
+    expect(((await (await get(gateway.url, `/v1/notifications/${id}`)).json()) as View).status).toBe("delivered");
   });
 
   test("a recipient the SMTP server refuses (550) fails at once, without its address in the error", async () => {

@@ -463,3 +463,22 @@ const MARK_SUPPRESSED_SQL = `
   from jsonb_to_recordset($1::jsonb) as x(id uuid, reason text, unbegin boolean)
   where n.id = x.id and n.status not in (select jsonb_array_elements_text($2::jsonb))
   returning n.id`;
+
+/**
+ * Takes back attempts begun but never made (every provider's breaker opened
+ * between the batch's pick and its call): each row goes back to the attempt
+ * count it had, `accepted` if that is none, else `retrying`. Lock rule: only
+ * a row still `processing` at exactly that attempt moves, so a row another
+ * consumer has moved on is left alone. Returns the ids it moved.
+ */
+export async function unbeginAttempts(db: Executor, starts: AttemptStart[]): Promise<Set<string>> {
+  if (starts.length === 0) return new Set();
+  const rows = await db.execute(sql`
+    update notifications n set attempts = n.attempts - 1,
+      status = case when n.attempts = 1 then 'accepted' else 'retrying' end, updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(starts)}::jsonb) as x(id uuid, attempt int)
+    where n.id = x.id and n.attempts = x.attempt and n.status = 'processing'
+    returning n.id`);
+  const list: unknown = rows;
+  return new Set((Array.isArray(list) ? (list as Row[]) : []).map((r) => String(r.id)));
+}

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../schemas/database.ts";
 import { CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, type ScheduleReason } from "../../schemas/enums.ts";
 import type { Envelope } from "../../schemas/envelope.ts";
-import { markReleased } from "./notification-repository.ts";
+import { markReleased, unbeginAttempts, type AttemptStart } from "./notification-repository.ts";
 
 /** The one writer of the `schedules` table: what waits for a time, and its release. */
 
@@ -32,6 +32,27 @@ export async function addSchedules(db: Executor, entries: ScheduleEntry[]): Prom
     insert into schedules (notification_id, due_at, reason)
     select notification_id, due_at, reason from jsonb_to_recordset(${input}::jsonb) as x(notification_id uuid, due_at timestamptz, reason text)
     on conflict (notification_id) do update set due_at = excluded.due_at, reason = excluded.reason`);
+}
+
+/**
+ * Hands attempts begun but never made back to the scheduler, in one
+ * transaction: the rows get their attempt back (`unbeginAttempts`) and wait
+ * as `provider_wait` until `dueAt`. A row another consumer moved on meanwhile
+ * gets no entry. Returns the ids it deferred.
+ */
+export async function deferAttempts(db: Database, entries: Array<AttemptStart & { dueAt: string }>): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  return db.transaction(async (tx) => {
+    const moved = await unbeginAttempts(
+      tx,
+      entries.map(({ id, attempt }) => ({ id, attempt })),
+    );
+    await addSchedules(
+      tx,
+      entries.filter((e) => moved.has(e.id)).map((e) => ({ id: e.id, dueAt: e.dueAt, reason: "provider_wait" as const })),
+    );
+    return moved;
+  });
 }
 
 /** What a release hands over: the notification, rebuilt from its row, to publish to its lane. */
