@@ -14,7 +14,7 @@ import { outbound, sendDue, type DueItem } from "./send.ts";
 import type { Pick } from "./failover.ts";
 import { findSuppressed, suppressAll, type SuppressedItem } from "./suppress.ts";
 import type { Settlement } from "./settlement.ts";
-import { endConsume, persist, startConsume } from "./lane-telemetry.ts";
+import { endConsume, heldStep, persist, startConsume } from "./lane-telemetry.ts";
 
 /** A copy of a notification another batch is working returns after this long. */
 const BUSY_RETRY_MS = 500;
@@ -208,16 +208,11 @@ async function claimAll(
 async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: ScheduleEntry }>, s: Settlement): Promise<void> {
   if (waiting.length === 0) return;
   const entries = waiting.map((w) => w.entry);
-  await holding(
+  await heldStep(
+    ctx,
     "schedule",
-    () =>
-      persist(
-        ctx,
-        "schedule",
-        waiting.map((w) => w.item),
-        () => addSchedules(ctx.db, entries),
-      ),
-    ctx.hold,
+    waiting.map((w) => w.item),
+    () => addSchedules(ctx.db, entries),
   );
   for (const { item } of waiting) s.ack(item.msg);
 }

@@ -2,6 +2,7 @@ import { trace, TraceFlags, type Context } from "@opentelemetry/api";
 import { extractTraceContext } from "../lib/telemetry/nats-context.ts";
 import { secondsSince, timeQuery, type DbOperation } from "../lib/telemetry/recorder.ts";
 import { SpanKind, SpanStatusCode, SPANS, withSpan } from "../lib/telemetry/spans.ts";
+import { holding } from "../lib/db/durable.ts";
 import type { Item, LaneContext } from "./context.ts";
 
 /**
@@ -67,3 +68,12 @@ export function sinceAccepted(acceptedAt: string): number {
 }
 
 export { secondsSince };
+
+/**
+ * One persistence step of a batch: timed and traced (`persist`), and held
+ * while Postgres does not answer (lib/db/durable.ts `holding`), so its
+ * messages are kept alive rather than redelivered.
+ */
+export function heldStep<T>(ctx: LaneContext, operation: DbOperation, items: readonly Item[], run: () => Promise<T>): Promise<T> {
+  return holding(operation, () => persist(ctx, operation, items, run), ctx.hold);
+}

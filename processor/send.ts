@@ -13,7 +13,7 @@ import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts
 import type { Settlement } from "./settlement.ts";
 import { isBrokenCircuit, TRIAL_WAIT_MS, type Pick } from "./failover.ts";
 import { deferAttempts } from "../lib/db/schedules.ts";
-import { persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
+import { heldStep, persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
 import { logInfo } from "../lib/telemetry/log-lines.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
@@ -167,16 +167,11 @@ interface Deferred {
 async function deferAll(ctx: LaneContext, deferred: Deferred[], s: Settlement): Promise<void> {
   if (deferred.length === 0) return;
   const entries = deferred.map((d) => ({ id: d.item.envelope.id, attempt: d.item.attempt, dueAt: new Date(d.untilMs).toISOString() }));
-  await holding(
+  await heldStep(
+    ctx,
     "schedule",
-    () =>
-      persist(
-        ctx,
-        "schedule",
-        deferred.map((d) => d.item),
-        () => deferAttempts(ctx.db, entries),
-      ),
-    ctx.hold,
+    deferred.map((d) => d.item),
+    () => deferAttempts(ctx.db, entries),
   );
   for (const d of deferred) {
     ctx.metrics.providerWait(d.item.envelope.channel);
@@ -194,7 +189,7 @@ async function takeForSending(ctx: LaneContext, due: DueItem[], s: Settlement, s
   const unclaimed = due.filter((i) => !i.claimed);
   if (unclaimed.length === 0) return due;
   const starts = unclaimed.map((i) => ({ id: i.envelope.id, attempt: i.attempt }));
-  const marked = await holding("begin_attempts", () => persist(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.sql, starts, stamp)), ctx.hold);
+  const marked = await heldStep(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.sql, starts, stamp));
   const sendable: DueItem[] = [];
   for (const item of due) {
     if (item.claimed || marked.has(item.envelope.id)) sendable.push(item);

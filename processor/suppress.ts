@@ -1,10 +1,9 @@
-import { holding } from "../lib/db/durable.ts";
 import { markSuppressed } from "../lib/db/notification-repository.ts";
 import { keyOf, suppressedAmong, suppressionAddress, type SuppressionKey } from "../lib/db/suppressions.ts";
 import { publishEvents } from "../lib/nats/event-publisher.ts";
 import { lifecycleEvent } from "../schemas/events.ts";
 import { noteLog, type Item, type LaneContext } from "./context.ts";
-import { persist } from "./lane-telemetry.ts";
+import { heldStep } from "./lane-telemetry.ts";
 import type { Settlement } from "./settlement.ts";
 
 /**
@@ -21,7 +20,7 @@ export async function findSuppressed(ctx: LaneContext, items: Item[]): Promise<M
   const out = new Map<string, string>();
   if (keyed.length === 0) return out;
   const keys = keyed.map((k) => k.key);
-  const found = await holding("find_suppressions", () => persist(ctx, "find_suppressions", items, () => suppressedAmong(ctx.sql, keys)), ctx.hold);
+  const found = await heldStep(ctx, "find_suppressions", items, () => suppressedAmong(ctx.sql, keys));
   for (const { id, key } of keyed) {
     const hit = found.get(keyOf(key));
     if (hit) out.set(id, `the ${key.channel} address is suppressed for this tenant (${hit.source}: ${hit.reason})`);
@@ -43,7 +42,7 @@ export interface SuppressedItem extends Item {
 export async function suppressAll(ctx: LaneContext, items: SuppressedItem[], s: Settlement): Promise<void> {
   if (items.length === 0) return;
   const sends = items.map((i) => ({ id: i.envelope.id, reason: i.reason, unbegin: i.unbegin }));
-  const moved = await holding("mark_suppressed", () => persist(ctx, "mark_suppressed", items, () => markSuppressed(ctx.sql, sends)), ctx.hold);
+  const moved = await heldStep(ctx, "mark_suppressed", items, () => markSuppressed(ctx.sql, sends));
   const done = items.filter((i) => moved.has(i.envelope.id));
   await publishEvents(
     ctx.publisher,
