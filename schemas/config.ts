@@ -185,6 +185,14 @@ export const ConfigSchema = z.object({
     .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, "must be whsec_ followed by base64 of 18+ random bytes")
     .optional(),
   HERALD_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  /** Signs what Herald hands out and later trusts: one-click unsubscribe links and inbox stream tokens. Gateways and processors share it. */
+  HERALD_TOKEN_SECRET: unlessEmpty(z.string().min(32, "must be at least 32 characters of random text")),
+  /** The gateway's public base URL (`https://notify.example.com`): unsubscribe links point there. */
+  HERALD_PUBLIC_URL: unlessEmpty(httpsUrl),
+  /** How long a one-click unsubscribe link stays valid. */
+  HERALD_UNSUBSCRIBE_TTL_DAYS: int(60, 1, 3650),
+  /** The longest an inbox stream token minted by `POST /v1/inbox/tokens` may live. */
+  HERALD_INBOX_TOKEN_TTL_S: int(900, 10, 86_400),
   HERALD_RETRY_BASE_MS: int(1000, 1),
   HERALD_RETRY_MAX_MS: int(300_000, 1),
   HERALD_MAX_ATTEMPTS: int(8, 1, 100),

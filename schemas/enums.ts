@@ -39,7 +39,7 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
  * replay of a failed one (due at once), or every provider of its channel with
  * an open circuit breaker (due when the first may take a trial call).
  */
-export const SCHEDULE_REASONS = ["scheduled", "replay", "provider_wait"] as const;
+export const SCHEDULE_REASONS = ["scheduled", "replay", "provider_wait", "quiet_hours"] as const;
 export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
 
 export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;
@@ -52,3 +52,11 @@ export type DeliveryReportStatus = (typeof DELIVERY_REPORT_STATUSES)[number];
 /** Why an address is suppressed: a hard bounce, a device token the push service no longer knows, a spam complaint. */
 export const SUPPRESSION_SOURCES = ["bounce", "unregistered", "complaint"] as const;
 export type SuppressionSource = (typeof SUPPRESSION_SOURCES)[number];
+
+/** The platform of a user's push device: APNs takes `ios` tokens, FCM the others. */
+export const DEVICE_PLATFORMS = ["ios", "android", "web"] as const;
+export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
+
+/** A preference names a channel, or `*` for every channel of its category. */
+export const PREFERENCE_CHANNELS = [...CHANNELS, "*"] as const;
+export type PreferenceChannel = (typeof PREFERENCE_CHANNELS)[number];

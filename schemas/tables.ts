@@ -1,6 +1,18 @@
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { ATTEMPT_OUTCOMES, CHANNELS, NOTIFICATION_TYPES, PRIORITIES, SCHEDULE_REASONS, STATUSES, SUPPRESSION_SOURCES } from "./enums.ts";
+import { boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  ATTEMPT_OUTCOMES,
+  CHANNELS,
+  DEVICE_PLATFORMS,
+  NOTIFICATION_TYPES,
+  PREFERENCE_CHANNELS,
+  PRIORITIES,
+  SCHEDULE_REASONS,
+  STATUSES,
+  SUPPRESSION_SOURCES,
+  type Channel,
+} from "./enums.ts";
+import type { QuietHours, TemplateContent } from "./recipients.ts";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -112,3 +124,118 @@ export const suppressions = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.channel, t.address] })],
 );
 export type SuppressionRow = typeof suppressions.$inferSelect;
+
+/**
+ * A tenant's recipient, keyed by the tenant's own user id: where each channel
+ * reaches them, what language they read, their time zone and quiet hours.
+ * A send may name only the user; the processor reads the address from here.
+ */
+export const users = pgTable(
+  "users",
+  {
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    email: text("email"),
+    /** E.164. */
+    phone: text("phone"),
+    /** BCP 47, e.g. `de-AT`; templates fall back `de-AT` → `de` → default. */
+    locale: text("locale"),
+    /** IANA, e.g. `Europe/Berlin`; quiet hours are in it. */
+    timeZone: text("time_zone"),
+    /** `{start: "22:00", end: "08:00"}` in the user's time zone; null: none. */
+    quietHours: jsonb("quiet_hours").$type<QuietHours>(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+);
+export type UserRow = typeof users.$inferSelect;
+
+/** A user's push devices, several per user, each with its platform. */
+export const userDevices = pgTable(
+  "user_devices",
+  {
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    token: text("token").notNull(),
+    platform: text("platform", { enum: DEVICE_PLATFORMS }).notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.userId, t.token] }),
+    foreignKey({ columns: [t.tenantId, t.userId], foreignColumns: [users.tenantId, users.userId] }).onDelete("cascade"),
+  ],
+);
+export type UserDeviceRow = typeof userDevices.$inferSelect;
+
+/**
+ * A tenant's named template: its draft, edited freely, and which published
+ * version sends use. Publishing copies the draft into `template_versions`.
+ */
+export const templates = pgTable(
+  "templates",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    category: text("category").notNull(),
+    draft: jsonb("draft").$type<TemplateContent>().notNull(),
+    /** The version new sends use; null until the first publish. */
+    publishedVersion: integer("published_version"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+);
+export type TemplateRow = typeof templates.$inferSelect;
+
+/** Published versions, never changed: a notification names the version it was accepted with. */
+export const templateVersions = pgTable(
+  "template_versions",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    category: text("category").notNull(),
+    content: jsonb("content").$type<TemplateContent>().notNull(),
+    publishedAt: tstz("published_at").notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.name, t.version] }),
+    foreignKey({ columns: [t.tenantId, t.name], foreignColumns: [templates.tenantId, templates.name] }).onDelete("cascade"),
+  ],
+);
+export type TemplateVersionRow = typeof templateVersions.$inferSelect;
+
+/**
+ * A tenant's notification categories (each template belongs to one): whether
+ * users may opt out (`required`: they may not), and the tenant's default per
+ * channel for users who said nothing (absent: opted in).
+ */
+export const categories = pgTable(
+  "categories",
+  {
+    tenantId: text("tenant_id").notNull(),
+    category: text("category").notNull(),
+    required: boolean("required").notNull().default(false),
+    defaults: jsonb("defaults").$type<Partial<Record<Channel, boolean>>>().notNull().default({}),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.category] })],
+);
+export type CategoryRow = typeof categories.$inferSelect;
+
+/** A user's choice per category and channel (`*`: every channel of the category). */
+export const preferences = pgTable(
+  "preferences",
+  {
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id").notNull(),
+    category: text("category").notNull(),
+    channel: text("channel", { enum: PREFERENCE_CHANNELS }).notNull(),
+    enabled: boolean("enabled").notNull(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.category, t.channel] })],
+);
+export type PreferenceRow = typeof preferences.$inferSelect;

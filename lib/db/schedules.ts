@@ -72,6 +72,7 @@ const STATUSES_FOR: Record<ScheduleReason, readonly string[]> = {
   scheduled: ["scheduled"],
   replay: ["retrying"],
   provider_wait: ["accepted", "retrying", "processing"],
+  quiet_hours: ["scheduled"],
 };
 
 /**
@@ -106,7 +107,7 @@ export async function releaseDue(db: Database, limit: number, publish: (due: Rel
     await tx.execute(sql`delete from schedules where notification_id in (select jsonb_array_elements_text(${ids}::jsonb)::uuid)`);
     await markReleased(
       tx,
-      due.filter((d) => d.reason === "scheduled").map((d) => d.envelope.id),
+      due.filter((d) => d.reason === "scheduled" || d.reason === "quiet_hours").map((d) => d.envelope.id),
     );
     // Last: once the stream has them, only the commit is left, and a consumer that reads a row first waits for it.
     await publish(due);
