@@ -12,6 +12,7 @@ import { unreachable } from "./outcome.ts";
 import { plan } from "./plan.ts";
 import { outbound, sendDue, type DueItem } from "./send.ts";
 import type { Pick } from "./failover.ts";
+import { resolveBatch, type Resolution } from "./resolve.ts";
 import { findSuppressed, suppressAll, type SuppressedItem } from "./suppress.ts";
 import type { Settlement } from "./settlement.ts";
 import { endConsume, heldStep, persist, startConsume } from "./lane-telemetry.ts";
@@ -74,23 +75,47 @@ export async function handleBatch(ctx: LaneContext, msgs: JsMsg[], s: Settlement
 /** Steps 2 to 5 for the decoded messages no other batch is working; a provider trial a step reserved is freed at the end. */
 async function claimPlanAndAct(ctx: LaneContext, items: Item[], s: Settlement): Promise<void> {
   const nowMs = Date.now();
+  // Template sends are rendered first (the provider pick reads the rendered address), and quiet hours and opt-outs found.
+  const resolved = await resolveBatch(ctx, items, nowMs);
+  for (const item of items) {
+    const r = resolved.get(item.envelope.id);
+    if (r !== undefined && "payload" in r && r.payload !== undefined) item.payload = r.payload;
+  }
   // Picked before the claim: a message whose providers are all open must not have an attempt begun for it.
   const picks = new Map(items.map((i) => [i.envelope.id, ctx.routes.pick(outbound(i), nowMs)]));
   try {
-    await claimPlanAndActWith(ctx, items, s, nowMs, picks);
+    await claimPlanAndActWith(ctx, items, s, nowMs, picks, resolved);
   } finally {
     for (const p of picks.values()) ctx.routes.settle(p);
   }
 }
 
-async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlement, nowMs: number, picks: Map<string, Pick>): Promise<void> {
+/** The status a held message's new row goes in with: quiet hours show as `scheduled`, the rest as `accepted`. */
+function heldStatuses(picks: Map<string, Pick>, resolved: Map<string, Resolution>): Map<string, "accepted" | "scheduled"> {
+  const held = new Map<string, "accepted" | "scheduled">();
+  for (const [id, p] of picks) if (p.kind === "wait") held.set(id, "accepted");
+  for (const [id, r] of resolved) {
+    if (r.kind === "quiet") held.set(id, "scheduled");
+    else if (r.kind !== "send") held.set(id, "accepted");
+  }
+  return held;
+}
+
+async function claimPlanAndActWith(
+  ctx: LaneContext,
+  items: Item[],
+  s: Settlement,
+  nowMs: number,
+  picks: Map<string, Pick>,
+  resolved: Map<string, Resolution>,
+): Promise<void> {
   // 2. Claim.
   const stamp = batchStamp(nowMs);
   const waitUntil = (id: string): number | null => {
     const p = picks.get(id);
     return p?.kind === "wait" ? p.untilMs : null;
   };
-  const held = new Set([...picks.keys()].filter((id) => waitUntil(id) !== null));
+  const held = heldStatuses(picks, resolved);
   const [{ firstSeen, rows, refused }, suppressed] = await Promise.all([claimAll(ctx, items, nowMs, stamp, held), findSuppressed(ctx, items)]);
   const refusedIds = new Set(refused.map((r) => r.envelope.id));
   const claimed = items.filter((i) => !refusedIds.has(i.envelope.id));
@@ -110,6 +135,7 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
   const waiting: Array<{ item: Item; entry: ScheduleEntry }> = [];
   const stalled: FailedItem[] = [];
   const stopped: SuppressedItem[] = [];
+  const unresolvable: FailedItem[] = [];
   const settling: Promise<void>[] = [];
   for (const item of claimed) {
     const id = item.envelope.id;
@@ -118,7 +144,7 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
       deliveries: item.msg.info.deliveryCount,
       stallLimit: ctx.stallLimit,
       waitUntilMs: waitUntil(id),
-      suppressed: suppressed.get(id) ?? null,
+      ...resolvedDelivery(resolved.get(id), suppressed.get(id)),
     };
     const p = plan(item.envelope, rows.get(item.envelope.id), nowMs, delivery);
     switch (p.kind) {
@@ -140,6 +166,12 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
         break;
       case "suppress":
         stopped.push({ ...item, reason: p.reason, unbegin: p.unbegin });
+        break;
+      case "unresolvable":
+        unresolvable.push({ ...item, error: p.error });
+        break;
+      case "quiet":
+        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "quiet_hours" } });
         break;
       case "wait":
         waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "provider_wait" } });
@@ -164,6 +196,7 @@ async function claimPlanAndActWith(ctx: LaneContext, items: Item[], s: Settlemen
     schedule(ctx, waiting, s),
     failAll(ctx, refused, "unstorable", s),
     failAll(ctx, stalled, "stalled", s),
+    failAll(ctx, unresolvable, "permanent_error", s),
     firstPublished.then(() => suppressAll(ctx, stopped, s)),
     sendDue(ctx, due, s, stamp, firstPublished),
     firstPublished,
@@ -177,7 +210,7 @@ async function claimAll(
   items: Item[],
   nowMs: number,
   stamp: string,
-  held: ReadonlySet<string>,
+  held: ReadonlyMap<string, "accepted" | "scheduled">,
 ): Promise<{ firstSeen: Set<string>; rows: Map<string, RowState>; refused: FailedItem[] }> {
   const { done: parts, refused } = await isolating(items, (part) =>
     holding(
@@ -220,4 +253,16 @@ async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: Sc
 function firstEvents({ envelope }: Item, nowMs: number): LifecycleEvent[] {
   const accepted = lifecycleEvent("accepted", envelope);
   return initialStatus(envelope, nowMs) === "scheduled" ? [accepted, lifecycleEvent("scheduled", envelope)] : [accepted];
+}
+
+/** What the resolve step and the suppression list say of one message, as the plan reads it. */
+function resolvedDelivery(
+  r: Resolution | undefined,
+  listed: string | undefined,
+): { suppressed: string | null; unresolvable: string | null; quietUntilMs: number | null } {
+  return {
+    suppressed: r?.kind === "suppress" ? r.reason : (listed ?? null),
+    unresolvable: r?.kind === "fail" ? r.error : null,
+    quietUntilMs: r?.kind === "quiet" ? r.untilMs : null,
+  };
 }

@@ -3,6 +3,7 @@ import type { Context, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { MetricsRecorder } from "../lib/telemetry/recorder.ts";
 import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
+import type { InboxFeedPublisher } from "../lib/nats/inbox-feed.ts";
 import type { Database, Sql } from "../schemas/database.ts";
 import type { Channel, Priority } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
@@ -11,6 +12,7 @@ import type { HoldOptions } from "../lib/db/durable.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
 import type { Routes } from "./failover.ts";
+import type { Resolver } from "./resolve.ts";
 
 /** Everything a lane needs to work a batch. */
 export interface LaneContext {
@@ -24,6 +26,8 @@ export interface LaneContext {
   topo: Topology;
   /** Each channel's providers, in order, behind their circuit breakers. */
   routes: Routes;
+  /** Recipients, templates and preferences for template sends and quiet hours; none: explicit sends only. */
+  resolver?: Resolver;
   limiters: Record<Channel, Limiter>;
   /** Each channel's retry budget and backoff. */
   retries: Record<Channel, RetryPolicy>;
@@ -39,6 +43,8 @@ export interface LaneContext {
   busy: Set<string>;
   /** How a batch waits for a Postgres that does not answer, and when it stops waiting. */
   hold: HoldOptions;
+  /** Sent in-app notifications go out here to the gateways' inbox streams (processor/inbox-feed.ts); none: not published. */
+  inboxFeed?: InboxFeedPublisher;
 }
 
 /** A decoded message of the batch. */
@@ -47,6 +53,8 @@ export interface Item {
   envelope: Envelope;
   /** Its consume span's context, when its trace is sampled (processor/lane-telemetry.ts). */
   trace?: Context;
+  /** A template send's payload as rendered by this batch, with its address; the envelope's otherwise. */
+  payload?: Record<string, unknown>;
 }
 
 /** Child logger carrying the ids an operator searches by (correlation id included). */

@@ -10,8 +10,12 @@ export interface Delivery {
   deliveries: number;
   /** Deliveries without a new attempt after which a message is given up as stalled. */
   stallLimit: number;
-  /** Its address is suppressed for its tenant: why. */
+  /** Its address is suppressed for its tenant, or its user opted out of its category on its channel: why. */
   suppressed: string | null;
+  /** A template send that cannot be made (no such user, no address for the channel, a render error): why. */
+  unresolvable?: string | null;
+  /** It falls in its user's quiet hours: when they end. */
+  quietUntilMs?: number | null;
   /** Every provider that could take it has an open breaker: the earliest time one may take a trial call. */
   waitUntilMs: number | null;
 }
@@ -24,7 +28,9 @@ export type Plan =
   | { kind: "dead"; error: string; attempts: number } // failed: make sure it is in the DLQ, then term
   | { kind: "schedule"; dueAt: string } // waits in the scheduler, not in the lane
   | { kind: "wait"; dueAt: string } // its providers are all open: waits in the scheduler, no attempt begun
-  | { kind: "suppress"; reason: string; unbegin: boolean } // its address is known bad for the tenant: never sent
+  | { kind: "suppress"; reason: string; unbegin: boolean } // its address is known bad for the tenant, or its user opted out: never sent
+  | { kind: "unresolvable"; error: string } // a template send without a user, an address or a render: fails, no attempt
+  | { kind: "quiet"; dueAt: string } // its user's quiet hours: waits in the scheduler until they end
   | { kind: "stalled"; error: string } // delivered again and again without progress: fail it
   | { kind: "send"; attempt: number; begun: boolean; interrupted: number | null };
 
@@ -51,7 +57,9 @@ export function plan(envelope: Envelope, row: RowState | undefined, nowMs: numbe
   if (row.status === "scheduled" && envelope.scheduledFor !== null && Date.parse(envelope.scheduledFor) > nowMs) {
     return { kind: "schedule", dueAt: envelope.scheduledFor };
   }
+  if (delivery.unresolvable) return { kind: "unresolvable", error: delivery.unresolvable };
   if (delivery.suppressed !== null) return { kind: "suppress", reason: delivery.suppressed, unbegin: delivery.firstSeen && row.status === "processing" };
+  if (delivery.quietUntilMs) return { kind: "quiet", dueAt: new Date(delivery.quietUntilMs).toISOString() };
   if (delivery.waitUntilMs !== null) return { kind: "wait", dueAt: new Date(delivery.waitUntilMs).toISOString() };
   if (delivery.firstSeen) return { kind: "send", attempt: row.attempts, begun: true, interrupted: null };
   const interrupted = row.status === "processing" && row.attempts > 0 ? row.attempts : null;

@@ -15,6 +15,7 @@ import { isBrokenCircuit, TRIAL_WAIT_MS, type Pick } from "./failover.ts";
 import { deferAttempts } from "../lib/db/schedules.ts";
 import { heldStep, persist, secondsSince, sinceAccepted } from "./lane-telemetry.ts";
 import { logInfo } from "../lib/telemetry/log-lines.ts";
+import { publishInboxItems } from "./inbox-feed.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
@@ -89,6 +90,7 @@ async function settleSent(ctx: LaneContext, sent: Result[], s: Settlement, earli
     Promise.all(results.map((r) => deadLetterIfFailed(ctx, r))),
     earlierEvents.then(() => publishEvents(ctx.publisher, ctx.topo, results.map(toEvent), ctx.log, ctx.metrics)),
   ]);
+  publishInboxItems(ctx, results);
   results.forEach((r, i) => {
     // A dead letter that did not reach the DLQ must not be termed: nak it, and
     // the redelivery (row already `failed`) publishes the dead letter again.
@@ -237,14 +239,14 @@ function recordOutcome(ctx: LaneContext, r: Result): void {
 }
 
 /** What a sender gets of a message. */
-export function outbound({ envelope: e }: Item): OutboundNotification {
+export function outbound({ envelope: e, payload }: Item): OutboundNotification {
   return {
     id: e.id,
     tenantId: e.tenantId,
     userId: e.userId,
     channel: e.channel,
     type: e.type,
-    payload: e.payload,
+    payload: payload ?? e.payload,
     metadata: e.metadata,
     correlationId: e.correlationId,
   };

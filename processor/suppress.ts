@@ -13,8 +13,8 @@ import type { Settlement } from "./settlement.ts";
  */
 export async function findSuppressed(ctx: LaneContext, items: Item[]): Promise<Map<string, string>> {
   const keyed: Array<{ id: string; key: SuppressionKey }> = [];
-  for (const { envelope: e } of items) {
-    const address = suppressionAddress(e.channel, e.payload);
+  for (const { envelope: e, payload } of items) {
+    const address = suppressionAddress(e.channel, payload ?? e.payload);
     if (address !== null) keyed.push({ id: e.id, key: { tenantId: e.tenantId, channel: e.channel, address } });
   }
   const out = new Map<string, string>();

@@ -50,6 +50,7 @@ export const DB_OPERATIONS = [
   "find_suppressions",
   "record_suppressions",
   "mark_suppressed",
+  "resolve_recipients",
   "get_notification",
   "list_notifications",
   "list_attempts",

@@ -79,10 +79,10 @@ export async function claim(
   envelopes: Envelope[],
   nowMs: number,
   stamp: string = batchStamp(nowMs),
-  /** Ids that wait for a provider: a new row goes in `accepted`, no attempt begun. */
-  waiting: ReadonlySet<string> = new Set(),
+  /** Ids not sent now (waiting for a provider or quiet hours, opted out, unresolvable): a new row goes in with this status, no attempt begun. */
+  held: ReadonlyMap<string, "accepted" | "scheduled"> = new Map(),
 ): Promise<Claimed> {
-  const begins = (e: Envelope) => initialStatus(e, nowMs) !== "scheduled" && !waiting.has(e.id);
+  const begins = (e: Envelope) => initialStatus(e, nowMs) !== "scheduled" && !held.has(e.id);
   const input = JSON.stringify(
     envelopes.map((e) => ({
       id: e.id,
@@ -91,7 +91,7 @@ export async function claim(
       channel: e.channel,
       type: e.type,
       priority: e.priority,
-      status: begins(e) ? "processing" : initialStatus(e, nowMs),
+      status: begins(e) ? "processing" : initialStatus(e, nowMs) === "scheduled" ? "scheduled" : (held.get(e.id) ?? "accepted"),
       attempts: begins(e) ? 1 : 0,
       payload: e.payload,
       metadata: e.metadata,
