@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { PREFERENCE_CHANNELS } from "../schemas/enums.ts";
+
+// One-click unsubscribe links (RFC 8058): the claims travel in the link,
+// signed with HMAC-SHA256 under HERALD_TOKEN_SECRET, so the gateway trusts
+// them without a lookup. Web Crypto only: it runs on every gateway runtime.
+
+/** What an unsubscribe link says: whose preference, for which category and channel, valid until `exp` (Unix seconds). */
+export const UnsubscribeClaims = z.strictObject({
+  tenantId: z.string().min(1),
+  userId: z.string().min(1),
+  category: z.string().min(1),
+  channel: z.enum(PREFERENCE_CHANNELS),
+  exp: z.number().int().positive(),
+});
+export type UnsubscribeClaims = z.infer<typeof UnsubscribeClaims>;
+
+/** Why a link was refused: not a token at all, a signature that does not match, or past its `exp`. */
+export type UnsubscribeFailure = { ok: false; reason: "malformed" | "forged" | "expired" };
+export type UnsubscribeVerdict = { ok: true; claims: UnsubscribeClaims } | UnsubscribeFailure;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+async function sign(secret: string, payload: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload)));
+}
+
+/** Compares every byte whatever the first difference, so the time taken says nothing about where it is. */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * A URL-safe token carrying the claims: the claims as base64url JSON, a dot,
+ * and the base64url HMAC-SHA256 of that first part.
+ */
+export async function signUnsubscribe(secret: string, claims: UnsubscribeClaims): Promise<string> {
+  const { tenantId, userId, category, channel, exp } = claims;
+  const payload = toBase64Url(encoder.encode(JSON.stringify({ tenantId, userId, category, channel, exp })));
+  return `${payload}.${toBase64Url(await sign(secret, payload))}`;
+}
+
+/** The claims of a token `signUnsubscribe` made with this secret and not past its `exp` at `nowMs`, or why not. */
+export async function verifyUnsubscribe(secret: string, token: string, nowMs: number): Promise<UnsubscribeVerdict> {
+  const [payload, signature, ...rest] = token.split(".");
+  if (payload === undefined || signature === undefined || rest.length > 0 || payload === "") return { ok: false, reason: "malformed" };
+  const given = fromBase64Url(signature);
+  if (given === null) return { ok: false, reason: "malformed" };
+  // The signature first: nothing of an unsigned payload is read.
+  if (!equalBytes(given, await sign(secret, payload))) return { ok: false, reason: "forged" };
+  const bytes = fromBase64Url(payload);
+  let claims: z.ZodSafeParseResult<UnsubscribeClaims>;
+  try {
+    claims = UnsubscribeClaims.safeParse(bytes === null ? null : JSON.parse(decoder.decode(bytes)));
+  } catch {
+    return { ok: false, reason: "malformed" };
+  }
+  if (!claims.success) return { ok: false, reason: "malformed" };
+  if (claims.data.exp * 1000 <= nowMs) return { ok: false, reason: "expired" };
+  return { ok: true, claims: claims.data };
+}
+
+/** The link a message carries: the gateway's `POST /v1/unsubscribe/:token` (and its `GET` page). */
+export function unsubscribeUrl(publicUrl: string, token: string): string {
+  return `${publicUrl.replace(/\/+$/, "")}/v1/unsubscribe/${token}`;
+}
