@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { createInboxTokens } from "./inbox-token.ts";
 import { signUnsubscribe, unsubscribeUrl, verifyUnsubscribe, type UnsubscribeClaims } from "./unsubscribe.ts";
 
 const SECRET = "a test secret of at least thirty-two characters";
@@ -17,7 +18,7 @@ describe("unsubscribe tokens", () => {
     const token = await signUnsubscribe(SECRET, claims);
     expect(await verifyUnsubscribe("another secret of at least thirty-two chars!", token, NOW)).toEqual({ ok: false, reason: "forged" });
     const [, signature] = token.split(".");
-    const tampered = Buffer.from(JSON.stringify({ ...claims, userId: "user-2" })).toString("base64url");
+    const tampered = Buffer.from(JSON.stringify({ t: "acme", u: "user-2", c: "news", ch: "email", exp: claims.exp })).toString("base64url");
     expect(await verifyUnsubscribe(SECRET, `${tampered}.${signature}`, NOW)).toEqual({ ok: false, reason: "forged" });
     const at = token.length - 10;
     const flipped = `${token.slice(0, at)}${token[at] === "A" ? "B" : "A"}${token.slice(at + 1)}`;
@@ -32,9 +33,16 @@ describe("unsubscribe tokens", () => {
 
   test("are malformed when not two base64url parts, or signed but not claims", async () => {
     for (const token of ["", "abc", "a.b.c", ".sig", "a.b$c"]) expect(await verifyUnsubscribe(SECRET, token, NOW)).toEqual({ ok: false, reason: "malformed" });
-    const payload = Buffer.from(JSON.stringify({ tenantId: "acme" })).toString("base64url");
-    const signature = (await signUnsubscribe(SECRET, claims)).split(".")[1];
-    expect((await verifyUnsubscribe(SECRET, `${payload}.${signature}`, NOW)).ok).toBe(false);
+    const [payload = ""] = (await signUnsubscribe(SECRET, { ...claims, channel: "fax" as "email" })).split(".");
+    expect(Buffer.from(payload, "base64url").toString()).toContain('"ch":"fax"');
+    const signed = await signUnsubscribe(SECRET, { ...claims, channel: "fax" as "email" });
+    expect(await verifyUnsubscribe(SECRET, signed, NOW)).toEqual({ ok: false, reason: "malformed" });
+  });
+
+  test("an inbox stream token made with the same secret is not an unsubscribe link", async () => {
+    const { token } = await createInboxTokens(SECRET).mint("acme", "user-1", 3600, NOW);
+    const [, claimsPart, mac] = token.split(".");
+    expect((await verifyUnsubscribe(SECRET, `${claimsPart}.${mac}`, NOW)).ok).toBe(false);
   });
 
   test("make the gateway's link, whatever slash the public URL ends with", () => {

@@ -3,7 +3,11 @@ import { PREFERENCE_CHANNELS } from "../schemas/enums.ts";
 
 // One-click unsubscribe links (RFC 8058): the claims travel in the link,
 // signed with HMAC-SHA256 under HERALD_TOKEN_SECRET, so the gateway trusts
-// them without a lookup. Web Crypto only: it runs on every gateway runtime.
+// them without a lookup. The MAC covers a purpose label too, so what the same
+// secret signs for another purpose (an inbox stream token) never passes here.
+// Web Crypto only: it runs on every gateway runtime.
+
+const PURPOSE = "herald unsubscribe link v1\n";
 
 /** What an unsubscribe link says: whose preference, for which category and channel, valid until `exp` (Unix seconds). */
 export const UnsubscribeClaims = z.strictObject({
@@ -49,7 +53,7 @@ function fromBase64Url(text: string): Uint8Array | null {
 }
 
 async function sign(secret: string, payload: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(payload)));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(PURPOSE + payload)));
 }
 
 /** Compares every byte whatever the first difference, so the time taken says nothing about where it is. */
@@ -60,13 +64,16 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** The claims as the link carries them: short keys keep the link short. */
+const Wire = z.object({ t: z.string(), u: z.string(), c: z.string(), ch: z.string(), exp: z.number() });
+
 /**
  * A URL-safe token carrying the claims: the claims as base64url JSON, a dot,
- * and the base64url HMAC-SHA256 of that first part.
+ * and the base64url HMAC-SHA256 of the purpose label and that first part.
  */
 export async function signUnsubscribe(secret: string, claims: UnsubscribeClaims): Promise<string> {
-  const { tenantId, userId, category, channel, exp } = claims;
-  const payload = toBase64Url(encoder.encode(JSON.stringify({ tenantId, userId, category, channel, exp })));
+  const { tenantId: t, userId: u, category: c, channel: ch, exp } = claims;
+  const payload = toBase64Url(encoder.encode(JSON.stringify({ t, u, c, ch, exp } satisfies z.infer<typeof Wire>)));
   return `${payload}.${toBase64Url(await sign(secret, payload))}`;
 }
 
@@ -79,12 +86,14 @@ export async function verifyUnsubscribe(secret: string, token: string, nowMs: nu
   // The signature first: nothing of an unsigned payload is read.
   if (!equalBytes(given, await sign(secret, payload))) return { ok: false, reason: "forged" };
   const bytes = fromBase64Url(payload);
-  let claims: z.ZodSafeParseResult<UnsubscribeClaims>;
+  let wire: z.ZodSafeParseResult<z.infer<typeof Wire>>;
   try {
-    claims = UnsubscribeClaims.safeParse(bytes === null ? null : JSON.parse(decoder.decode(bytes)));
+    wire = Wire.safeParse(bytes === null ? null : JSON.parse(decoder.decode(bytes)));
   } catch {
     return { ok: false, reason: "malformed" };
   }
+  const { t: tenantId, u: userId, c: category, ch: channel, exp } = wire.data ?? {};
+  const claims = UnsubscribeClaims.safeParse({ tenantId, userId, category, channel, exp });
   if (!claims.success) return { ok: false, reason: "malformed" };
   if (claims.data.exp * 1000 <= nowMs) return { ok: false, reason: "expired" };
   return { ok: true, claims: claims.data };
