@@ -1,5 +1,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { createAckPublisher, type AckPublisher } from "../lib/nats/ack-publisher.ts";
+import { createInboxFeedPublisher } from "../lib/nats/inbox-feed.ts";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
@@ -140,6 +141,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       signal: abort.signal,
       busy,
       hold,
+      inboxFeed: createInboxFeedPublisher(nc, topo),
     };
     const ackWaitMs = Math.floor((info.config.ack_wait ?? 30e9) / 1e6);
     const loop = runLane(ctx, consumer, {

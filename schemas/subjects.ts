@@ -14,6 +14,8 @@ export interface Topology {
   laneConsumer(priority: Priority): string;
   eventSubject(type: EventType): string;
   dlqSubject(channel: Channel): string;
+  /** Core NATS, not a stream: one user's in-app notifications as they are sent, for the gateways' inbox streams. */
+  inboxSubject(tenant: string, userId: string): string;
   wildcards: { work: string; events: string; dlq: string };
 }
 
@@ -29,6 +31,18 @@ export function topology(namespace: string): Topology {
     laneConsumer: (priority) => `${up}_lane_${priority}`,
     eventSubject: (type) => `${ns}.v1.events.${type}`,
     dlqSubject: (channel) => `${ns}.v1.dlq.${channel}`,
+    inboxSubject: (tenant, userId) => `${ns}.v1.inbox.${subjectToken(tenant)}.${subjectToken(userId)}`,
     wildcards: { work: `${ns}.v1.send.>`, events: `${ns}.v1.events.>`, dlq: `${ns}.v1.dlq.>` },
   };
+}
+
+/**
+ * Any text as one subject token: unpadded base64url of its UTF-8, so a `.`,
+ * `*`, `>` or space in a tenant or user id can neither split the subject nor
+ * turn into a wildcard, and two ids never share a token.
+ */
+export function subjectToken(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
