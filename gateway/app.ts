@@ -11,6 +11,8 @@ import { callbackRoutes } from "./routes/callbacks.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
+import { inboxStreamRoutes } from "./routes/inbox-stream.ts";
+import { inboxTokenRoutes } from "./routes/inbox-tokens.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 
 export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
@@ -45,10 +47,13 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
 
   // Before the API key: providers sign their callbacks instead, and a matched callback never reaches `bearerAuth`.
   app.route("/v1/callbacks", callbackRoutes());
+  // Before the API key too: a browser authenticates with an inbox token, and an API key is refused there.
+  app.route("/v1/inbox/stream", inboxStreamRoutes(resolved.inboxStream));
   const v1 = new Hono<TenantEnv>();
   v1.use(bearerAuth(resolved.keys));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
   v1.route("/notifications", notificationRoutes());
+  v1.route("/inbox/tokens", inboxTokenRoutes(resolved.inboxStream));
   v1.route("/inbox", inboxRoutes());
   app.route("/v1", v1);
   if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.keys));

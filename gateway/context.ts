@@ -12,6 +12,8 @@ import type { GatewayStore } from "./store/types.ts";
 import type { ReadinessCheck } from "../lib/readiness.ts";
 import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
 import type { DeliveryReports } from "../schemas/delivery-reports.ts";
+import type { InboxFeed } from "../lib/nats/inbox-feed.ts";
+import type { InboxFeedItem } from "../schemas/inbox-feed.ts";
 
 export type { ReadinessCheck };
 
@@ -82,6 +84,8 @@ export interface GatewayDeps {
   admin?: AdminDeps;
   /** Providers' delivery callbacks (`/v1/callbacks/*`), authenticated by their signatures; none: they answer 503. */
   callbacks?: CallbackDeps;
+  /** The realtime inbox (`/v1/inbox/tokens`, `/v1/inbox/stream`); none, or no secret: they answer 503. */
+  inboxStream?: InboxStreamDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -102,6 +106,19 @@ export interface CallbackDeps {
   twilio?: { authToken: string; callbackUrl: string };
   /** HERALD_RESEND_WEBHOOK_SECRET (`whsec_…`). */
   resend?: { secret: string };
+}
+
+/** What the realtime inbox needs: the token secret, the live feed and the replay read. */
+export interface InboxStreamDeps {
+  /** HERALD_TOKEN_SECRET; none: the routes answer 503 naming it. */
+  tokenSecret?: string;
+  /** HERALD_INBOX_TOKEN_TTL_S: a token's default and longest life. */
+  tokenTtlSeconds: number;
+  feed: InboxFeed;
+  /** The user's in-app notifications sent after `afterId`, oldest first, at most `limit` (lib/db/reads.ts `inboxSentAfter`). */
+  sentAfter(tenant: string, userId: string, afterId: string, limit: number): Promise<InboxFeedItem[]>;
+  /** Between heartbeat comments; default 15 s. */
+  heartbeatMs?: number;
 }
 
 /** Deps with every option filled in, as handlers see them. */

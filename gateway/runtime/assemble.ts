@@ -6,9 +6,10 @@ import { createNotificationCanceller } from "../../lib/db/canceller.ts";
 import { createDeliveryReports } from "../../lib/db/delivery-reports.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
 import { openPool, type Pool } from "../../lib/db/pool.ts";
-import { createNotificationReader } from "../../lib/db/reads.ts";
+import { createNotificationReader, inboxSentAfter } from "../../lib/db/reads.ts";
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
+import { createInboxFeed } from "../../lib/nats/inbox-feed.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { migratedChecks } from "../../lib/startup-checks.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
@@ -120,6 +121,12 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
     callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
+    inboxStream: {
+      ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
+      tokenTtlSeconds: cfg.HERALD_INBOX_TOKEN_TTL_S,
+      feed: createInboxFeed(nc, topo),
+      sentAfter: (tenant: string, userId: string, afterId: string, limit: number) => inboxSentAfter(db, tenant, userId, afterId, limit, metrics),
+    },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },

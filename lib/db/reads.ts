@@ -5,6 +5,8 @@ import type { Database } from "../../schemas/database.ts";
 import { deliveryAttempts, notifications, type NotificationRow } from "../../schemas/tables.ts";
 import { encodeCursor } from "./cursor.ts";
 import type { Cursor, ListQuery, NotificationReader, NotificationView } from "../../schemas/views.ts";
+import type { InboxFeedItem } from "../../schemas/inbox-feed.ts";
+import { InAppPayload } from "../../schemas/request.ts";
 
 /** A nullable timestamp as the API shows it. */
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
@@ -135,4 +137,44 @@ export function createNotificationReader(db: Database, metrics: MetricsRecorder 
       }));
     },
   };
+}
+
+/**
+ * A user's in-app notifications sent after the one with id `afterId`, in the
+ * order they were sent (sent_at, then id), at most `limit`: what an inbox
+ * stream missed while it was away. Ordered by sending, not by id, because a
+ * retried or scheduled notification is sent long after younger ones. Empty
+ * when `afterId` is not one of the user's sent in-app notifications.
+ */
+export async function inboxSentAfter(
+  db: Database,
+  tenant: string,
+  userId: string,
+  afterId: string,
+  limit: number,
+  metrics: MetricsRecorder = NOOP_METRICS,
+): Promise<InboxFeedItem[]> {
+  const after = sql`(select ref.sent_at from ${notifications} ref
+    where ref.tenant_id = ${tenant} and ref.id = ${afterId}::uuid and ref.user_id = ${userId} and ref.channel = 'in_app' and ref.status = 'sent')`;
+  const rows = await timeQuery(metrics, "list_inbox", () =>
+    db
+      .select({ id: notifications.id, payload: notifications.payload, createdAt: notifications.createdAt })
+      .from(notifications)
+      .where(
+        and(
+          eq(notifications.tenantId, tenant),
+          eq(notifications.userId, userId),
+          eq(notifications.channel, "in_app"),
+          eq(notifications.status, "sent"),
+          sql`(${notifications.sentAt}, ${notifications.id}) > (${after}, ${afterId}::uuid)`,
+        ),
+      )
+      .orderBy(asc(notifications.sentAt), asc(notifications.id))
+      .limit(limit),
+  );
+  return rows.map((row) => {
+    // Rows of the in_app channel carry an InAppPayload: the gateway validated it and the sender checked it again.
+    const payload = InAppPayload.parse(row.payload);
+    return { id: row.id, title: payload.title, body: payload.body, data: payload.data ?? null, createdAt: row.createdAt.toISOString() };
+  });
 }
