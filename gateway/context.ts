@@ -119,6 +119,8 @@ export interface InboxStreamDeps {
   sentAfter(tenant: string, userId: string, afterId: string, limit: number): Promise<InboxFeedItem[]>;
   /** Between heartbeat comments; default 15 s. */
   heartbeatMs?: number;
+  /** Aborted when the gateway stops: open streams end, so a graceful stop need not wait for browsers to leave. */
+  closing?: AbortSignal;
 }
 
 /** Deps with every option filled in, as handlers see them. */

@@ -46,7 +46,11 @@ export function inboxStreamRoutes(deps: InboxStreamDeps | undefined): Hono<BaseE
     const { logger } = c.var.deps;
     return streamSSE(c, async (s) => {
       stream = s;
-      const closed = new Promise<void>((resolve) => s.onAbort(resolve));
+      const closed = new Promise<void>((resolve) => {
+        s.onAbort(resolve);
+        if (deps.closing?.aborted) resolve();
+        deps.closing?.addEventListener("abort", () => resolve(), { once: true });
+      });
       const heartbeat = setInterval(() => void s.write(": heartbeat\n\n"), deps.heartbeatMs ?? HEARTBEAT_MS);
       try {
         await s.write(`retry: ${RETRY_MS}\n\n`);
