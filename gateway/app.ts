@@ -8,12 +8,15 @@ import { requestId } from "./middleware/request-id.ts";
 import { handleError, renderProblem } from "./problem.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { callbackRoutes } from "./routes/callbacks.ts";
+import { categoryRoutes } from "./routes/categories.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
 import { inboxStreamRoutes } from "./routes/inbox-stream.ts";
 import { inboxTokenRoutes } from "./routes/inbox-tokens.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { unsubscribeRoutes } from "./routes/unsubscribe.ts";
+import { userRoutes } from "./routes/users.ts";
 
 export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
 
@@ -47,6 +50,8 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
 
   // Before the API key: providers sign their callbacks instead, and a matched callback never reaches `bearerAuth`.
   app.route("/v1/callbacks", callbackRoutes());
+  // Before the API key too: the signed link is the credential, and a mail client has no key.
+  app.route("/v1/unsubscribe", unsubscribeRoutes());
   // Before the API key too: a browser authenticates with an inbox token, and an API key is refused there.
   app.route("/v1/inbox/stream", inboxStreamRoutes(resolved.inboxStream));
   const v1 = new Hono<TenantEnv>();
@@ -55,6 +60,8 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.route("/notifications", notificationRoutes());
   v1.route("/inbox/tokens", inboxTokenRoutes(resolved.inboxStream));
   v1.route("/inbox", inboxRoutes());
+  v1.route("/users", userRoutes());
+  v1.route("/categories", categoryRoutes());
   app.route("/v1", v1);
   if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.keys));
 

@@ -14,6 +14,7 @@ import type { NotificationCanceller, Inbox, NotificationReader } from "../schema
 import type { DeliveryReports } from "../schemas/delivery-reports.ts";
 import type { InboxFeed } from "../lib/nats/inbox-feed.ts";
 import type { InboxFeedItem } from "../schemas/inbox-feed.ts";
+import type { Database } from "../schemas/database.ts";
 
 export type { ReadinessCheck };
 
@@ -86,6 +87,8 @@ export interface GatewayDeps {
   callbacks?: CallbackDeps;
   /** The realtime inbox (`/v1/inbox/tokens`, `/v1/inbox/stream`); none, or no secret: they answer 503. */
   inboxStream?: InboxStreamDeps;
+  /** Recipients, categories and preferences (`/v1/users`, `/v1/categories`, `/v1/unsubscribe`); none: those routes answer 503. */
+  recipients?: RecipientDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -106,6 +109,13 @@ export interface CallbackDeps {
   twilio?: { authToken: string; callbackUrl: string };
   /** HERALD_RESEND_WEBHOOK_SECRET (`whsec_…`). */
   resend?: { secret: string };
+}
+
+/** What the recipient routes need: the database their writers (lib/db/users.ts, lib/db/preferences.ts) use, and the link secret. */
+export interface RecipientDeps {
+  db: Database;
+  /** HERALD_TOKEN_SECRET, which signs one-click unsubscribe links; none: `/v1/unsubscribe/*` answers 503 naming it. */
+  tokenSecret?: string;
 }
 
 /** What the realtime inbox needs: the token secret, the live feed and the replay read. */

@@ -12,6 +12,9 @@ export type ErrorCode =
   | "idempotency_in_flight"
   | "idempotency_mismatch"
   | "not_cancellable"
+  | "category_required"
+  | "invalid_link"
+  | "link_expired"
   | "payload_too_large"
   | "unsupported_media_type"
   | "rate_limited"
@@ -70,6 +73,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 400;
     case "unauthorized":
     case "invalid_signature":
+    case "invalid_link":
       return 401;
     case "forbidden":
       return 403;
@@ -77,9 +81,12 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 404;
     case "idempotency_in_flight":
     case "not_cancellable":
+    case "category_required":
       return 409;
     case "payload_too_large":
       return 413;
+    case "link_expired":
+      return 410;
     case "unsupported_media_type":
       return 415;
     case "idempotency_mismatch":
@@ -107,6 +114,9 @@ const TITLES: Record<ErrorCode, string> = {
   idempotency_in_flight: "A request with this Idempotency-Key is still in flight",
   idempotency_mismatch: "Idempotency-Key reused with a different body",
   not_cancellable: "The notification can no longer be cancelled",
+  category_required: "Users cannot opt out of a required category",
+  invalid_link: "The link is not one Herald signed",
+  link_expired: "The link has expired",
   payload_too_large: "Payload too large",
   unsupported_media_type: "Content-Type must be application/json",
   rate_limited: "Too many requests",

@@ -127,6 +127,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
       feed: createInboxFeed(nc, topo),
       sentAfter: (tenant: string, userId: string, afterId: string, limit: number) => inboxSentAfter(db, tenant, userId, afterId, limit, metrics),
     },
+    recipients: { db, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },

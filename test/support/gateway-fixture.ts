@@ -95,6 +95,7 @@ export async function createAppFixture(overrides: Partial<GatewayDeps> = {}): Pr
     reader: createNotificationReader(db.db),
     canceller: createNotificationCanceller(db.db),
     inbox: createInbox(db.db),
+    recipients: { db: db.db },
     readiness: [],
     logger: silentLogger,
     ...overrides,
