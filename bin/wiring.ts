@@ -14,6 +14,7 @@ import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
 import { timeQuery } from "../lib/telemetry/recorder.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import type { ProviderChains } from "../processor/channels/types.ts";
+import { createResolver } from "../processor/resolver.ts";
 import { createProcessor, type Processor } from "../processor/processor.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 import type { Topology } from "../schemas/subjects.ts";
@@ -96,6 +97,11 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
     sql: c.database.sql,
     topology: c.topo,
     senders,
+    resolver: createResolver(c.database.sql, {
+      unsubscribeTtlDays: cfg.HERALD_UNSUBSCRIBE_TTL_DAYS,
+      ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
+      ...(cfg.HERALD_PUBLIC_URL ? { publicUrl: cfg.HERALD_PUBLIC_URL } : {}),
+    }),
     logger: log,
     metrics: c.metrics,
     ...(tracing.enabled ? { tracer: tracing.tracer } : {}),
@@ -165,8 +171,12 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   closers.push(async () => out.close());
   const { processor } = opts;
+  // Aborted before the server stops, so open inbox streams end instead of holding the graceful stop.
+  const closing = new AbortController();
+  const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics });
   const app = createApp({
-    ...sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics }),
+    ...shared,
+    inboxStream: { ...shared.inboxStream, closing: closing.signal },
     keys: opts.keys,
     readiness: [c.readiness.nats, c.readiness.postgres, { name: "idempotency", check: () => store.ping() }],
     ...(processor ? { readinessDetails: async () => ({ lanes: await processor.lanes() }) } : {}),
@@ -180,7 +190,10 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   metrics.initSeries({ routes: app.routes });
   const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: opts.hostname });
   // Stop taking requests first; in-flight ones finish before NATS closes.
-  closers.push(async () => void (await server.stop()));
+  closers.push(async () => {
+    closing.abort();
+    await server.stop();
+  });
   log.info({ hostname: opts.hostname, port: server.port, store: store.kind, tracing: tracing.enabled }, "gateway listening");
   return { hostname: opts.hostname, port: server.port ?? cfg.HERALD_PORT };
 }

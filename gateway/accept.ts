@@ -51,8 +51,13 @@ export function msgIdFor(tenant: string, idempotencyKey: string | null, id: stri
   return requestHash === undefined ? `${tenant}:${idempotencyKey}` : `${tenant}:${idempotencyKey}:${requestHash.slice(0, 32)}`;
 }
 
+/** What an envelope is built from: a validated request, or one notification of a send by template. */
+export type AcceptRequest = Pick<NotificationRequest, "userId" | "channel" | "type" | "priority" | "scheduledFor" | "metadata"> & {
+  payload: Record<string, unknown>;
+};
+
 /** Builds the envelope, the dedupe id, the read-your-writes view and the 202 body of one request. */
-export function accept(req: NotificationRequest, ctx: AcceptContext): Acceptance {
+export function accept(req: AcceptRequest, ctx: AcceptContext): Acceptance {
   const id = ctx.id ?? uuidv7(ctx.now.getTime());
   const acceptedAt = ctx.acceptedAt ?? ctx.now.toISOString();
   // Normalised to UTC so every consumer compares the same string form.

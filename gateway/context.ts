@@ -1,3 +1,4 @@
+import type { TemplateSendDeps } from "./accept-template.ts";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
@@ -12,6 +13,7 @@ import type { GatewayStore } from "./store/types.ts";
 import type { ReadinessCheck } from "../lib/readiness.ts";
 import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
 import type { DeliveryReports } from "../schemas/delivery-reports.ts";
+import type { TemplateEngine } from "../lib/templates/render.ts";
 import type { InboxFeed } from "../lib/nats/inbox-feed.ts";
 import type { InboxFeedItem } from "../schemas/inbox-feed.ts";
 import type { Database } from "../schemas/database.ts";
@@ -85,10 +87,14 @@ export interface GatewayDeps {
   admin?: AdminDeps;
   /** Providers' delivery callbacks (`/v1/callbacks/*`), authenticated by their signatures; none: they answer 503. */
   callbacks?: CallbackDeps;
-  /** The realtime inbox (`/v1/inbox/tokens`, `/v1/inbox/stream`); none, or no secret: they answer 503. */
-  inboxStream?: InboxStreamDeps;
+  /** Sends by template: the published versions, the variables check, the recipients; none: such a send answers 503. */
+  templateSends?: TemplateSendDeps;
   /** Recipients, categories and preferences (`/v1/users`, `/v1/categories`, `/v1/unsubscribe`); none: those routes answer 503. */
   recipients?: RecipientDeps;
+  /** The realtime inbox (`/v1/inbox/tokens`, `/v1/inbox/stream`); none, or no secret: they answer 503. */
+  inboxStream?: InboxStreamDeps;
+  /** Templates' drafts, versions and previews (`/v1/templates`); none: those routes answer 503. */
+  templates?: TemplateDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -131,6 +137,14 @@ export interface InboxStreamDeps {
   heartbeatMs?: number;
   /** Aborted when the gateway stops: open streams end, so a graceful stop need not wait for browsers to leave. */
   closing?: AbortSignal;
+}
+
+/** What `/v1/templates` needs: the database its writer (lib/db/templates.ts) uses, and the engine that checks and previews. */
+export interface TemplateDeps {
+  db: Database;
+  engine: TemplateEngine;
+  /** Told after a publish, so this gateway's cache of published versions sees it at once. */
+  published?(tenant: string, name: string): void;
 }
 
 /** Deps with every option filled in, as handlers see them. */

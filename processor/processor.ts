@@ -15,6 +15,7 @@ import { retryPolicies, type RetryPolicy } from "./outcome.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 import { createRoutes, type BreakerOptions } from "./failover.ts";
+import type { Resolver } from "./resolve.ts";
 
 /** How long a batch waits for the streams to ack its events, dead letters and releases (the JetStream client's default). */
 const PUBLISH_ACK_TIMEOUT_MS = 5000;
@@ -61,6 +62,8 @@ export interface ProcessorDeps {
   metrics?: MetricsRecorder;
   /** Spans continuing the gateway's trace from the message headers; none when left out. */
   tracer?: Tracer;
+  /** Recipients, templates and preferences (processor/resolver.ts); none: explicit sends only, no quiet hours. */
+  resolver?: Resolver;
 }
 
 export type LaneStats = Record<Priority, { pending: number; ackPending: number }>;
@@ -132,6 +135,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       publisher,
       topo,
       routes,
+      ...(deps.resolver ? { resolver: deps.resolver } : {}),
       limiters,
       retries,
       stallLimit: options.stallLimit,

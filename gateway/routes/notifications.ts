@@ -1,24 +1,22 @@
 import { Hono, type Context } from "hono";
 import { routeLabel } from "../middleware/telemetry.ts";
 import { traceContextOf } from "../middleware/telemetry.ts";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BatchRequest, parseNotificationRequest } from "../../schemas/request.ts";
 import { accept } from "../accept.ts";
 import { acceptBatch } from "../accept-batch.ts";
 import { readJsonBody } from "../body.ts";
-import { canonicalJson } from "../canonical-json.ts";
 import type { TenantEnv } from "../context.ts";
-import { AppError, invalidBody } from "../errors.ts";
-import { claimOrReplay, parseIdempotencyKey, releaseQuietly, settle, type IdempotencyScope } from "../idempotency.ts";
-import { batchIdsForKey, idForKey, type Sha256Hex } from "../ids.ts";
+import { invalidBody } from "../errors.ts";
+import { claimOrReplay, releaseQuietly, settle } from "../idempotency.ts";
+import { batchIdsForKey, idForKey } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
+import { JSON_HEADERS, keyedBy, replay, unavailable } from "./accept-common.ts";
 import { cancelNotification } from "./cancel.ts";
+import { isTemplateSend, sendByTemplate } from "./template-send.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
 import type { StoredResponse } from "../store/types.ts";
 import { logInfo } from "../../lib/telemetry/log-lines.ts";
 import { isUuid } from "../../schemas/storable.ts";
-
-const JSON_HEADERS = { "content-type": "application/json" };
 
 /**
  * A batch holds up to 1,000 items, so it may be larger than one request; 16×
@@ -26,39 +24,6 @@ const JSON_HEADERS = { "content-type": "application/json" };
  * bounding what one request can make the gateway buffer.
  */
 export const BATCH_BODY_LIMIT_FACTOR = 16;
-
-const encoder = new TextEncoder();
-
-/**
- * The request's Idempotency-Key with its body's hash, and the ids the key
- * names (derived, so a retry gets them whatever the store lost); null
- * without a key. The hash is of the parsed body in canonical form, so the
- * same JSON serialized differently is the same request.
- */
-async function keyedBy<T>(
-  c: Context<TenantEnv>,
-  body: unknown,
-  idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>,
-): Promise<{ scope: IdempotencyScope; ids: T } | null> {
-  const key = parseIdempotencyKey(c.req.header("idempotency-key"));
-  if (key === null) return null;
-  const { tenant, deps } = c.var;
-  // Both synchronous with Bun's native hasher; awaited together when a runtime's hasher is not.
-  const bodyHash = deps.hashBody(encoder.encode(canonicalJson(body)));
-  const ids = idsOf(deps.hashBody, tenant, key);
-  if (typeof bodyHash === "string" && !(ids instanceof Promise)) return { scope: { tenant, key, bodyHash }, ids };
-  const [hash, resolved] = await Promise.all([bodyHash, ids]);
-  return { scope: { tenant, key, bodyHash: hash }, ids: resolved };
-}
-
-function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
-  c.var.deps.metrics.idempotencyReplay(routeLabel(c));
-  return c.body(stored.body, stored.status as ContentfulStatusCode, { ...JSON_HEADERS, "idempotency-replayed": "true" });
-}
-
-function unavailable(cause: unknown): AppError {
-  return new AppError("unavailable", { detail: "The message log did not acknowledge the notification; retry", retryAfter: 1, cause });
-}
 
 /**
  * A batch costs a token per item: the rate limit middleware took one for the
@@ -80,6 +45,7 @@ export function notificationRoutes(): Hono<TenantEnv> {
   routes.post("/", async (c) => {
     const { deps, tenant, requestId } = c.var;
     const body = await readJsonBody(c.req.raw, deps.options.bodyLimitBytes);
+    if (isTemplateSend(body)) return sendByTemplate(c, body);
     const parsed = parseNotificationRequest(body);
     if (!parsed.success) throw invalidBody(parsed.error);
     const keyed = await keyedBy(c, body, idForKey);

@@ -12,6 +12,7 @@ import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
 import { createInboxFeed } from "../../lib/nats/inbox-feed.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { migratedChecks } from "../../lib/startup-checks.ts";
+import { createTemplateEngine } from "../../lib/templates/render.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
@@ -20,6 +21,7 @@ import type { Database, Sql } from "../../schemas/database.ts";
 import type { LifecycleEvent } from "../../schemas/events.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { createApp } from "../app.ts";
+import { templateSendDeps } from "./template-deps.ts";
 import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
 import { rateLimiterFromConfig } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
@@ -121,6 +123,8 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
     callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
+    templates: { db, engine: createTemplateEngine() },
+    templateSends: templateSendDeps(db),
     inboxStream: {
       ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
       tokenTtlSeconds: cfg.HERALD_INBOX_TOKEN_TTL_S,

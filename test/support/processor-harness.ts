@@ -11,6 +11,7 @@ import { connectTestNats, createTestDatabase, deleteNamespaceStreams, testNamesp
 import type { MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { createInboxSender, createSinkSender, createWebhookSender, type SinkRecorder } from "../../processor/channels/index.ts";
 import type { Sender, Senders } from "../../processor/channels/types.ts";
+import type { Resolver } from "../../processor/resolve.ts";
 import { createProcessor, type Processor, type ProcessorOptions } from "../../processor/processor.ts";
 import { ensureStreams } from "../../lib/nats/streams.ts";
 import { TEST_WEBHOOK_SECRET } from "./constants.ts";
@@ -34,7 +35,12 @@ export interface Harness {
   /** Events and dead letters as the processor publishes them (for the tools a test runs beside it). */
   out: AckPublisher;
   log: Logger;
-  start(senders: Record<Channel, Sender | readonly Sender[]>, options?: Partial<ProcessorOptions>, metrics?: MetricsRecorder): Promise<Processor>;
+  start(
+    senders: Record<Channel, Sender | readonly Sender[]>,
+    options?: Partial<ProcessorOptions>,
+    metrics?: MetricsRecorder,
+    resolver?: Resolver,
+  ): Promise<Processor>;
   publish(e: Envelope, msgId?: string): Promise<void>;
   publishRaw(subject: string, data: string): Promise<void>;
   row(id: string): Promise<typeof notifications.$inferSelect | undefined>;
@@ -61,7 +67,7 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
     topo,
     out,
     log,
-    async start(senders, options = {}, metrics) {
+    async start(senders, options = {}, metrics, resolver) {
       const p = createProcessor({
         nc,
         db: db.db,
@@ -71,6 +77,7 @@ export async function createHarness(streams: { maxAckPending?: number; ackWaitMs
         logger: log,
         options: { ...DEFAULT_OPTIONS, ...options },
         ...(metrics ? { metrics } : {}),
+        ...(resolver ? { resolver } : {}),
       });
       await p.start();
       running.push(p);

@@ -1,0 +1,46 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { canonicalJson } from "../canonical-json.ts";
+import type { TenantEnv } from "../context.ts";
+import { AppError } from "../errors.ts";
+import { parseIdempotencyKey, type IdempotencyScope } from "../idempotency.ts";
+import type { Sha256Hex } from "../ids.ts";
+import { routeLabel } from "../middleware/telemetry.ts";
+import type { StoredResponse } from "../store/types.ts";
+
+// What the accept routes share: the key and its ids, a replayed answer, a 503.
+
+export const JSON_HEADERS = { "content-type": "application/json" };
+
+const encoder = new TextEncoder();
+
+/**
+ * The request's Idempotency-Key with its body's hash, and the ids the key
+ * names (derived, so a retry gets them whatever the store lost); null
+ * without a key. The hash is of the parsed body in canonical form, so the
+ * same JSON serialized differently is the same request.
+ */
+export async function keyedBy<T>(
+  c: Context<TenantEnv>,
+  body: unknown,
+  idsOf: (sha256: Sha256Hex, tenant: string, key: string) => T | Promise<T>,
+): Promise<{ scope: IdempotencyScope; ids: T } | null> {
+  const key = parseIdempotencyKey(c.req.header("idempotency-key"));
+  if (key === null) return null;
+  const { tenant, deps } = c.var;
+  // Both synchronous with Bun's native hasher; awaited together when a runtime's hasher is not.
+  const bodyHash = deps.hashBody(encoder.encode(canonicalJson(body)));
+  const ids = idsOf(deps.hashBody, tenant, key);
+  if (typeof bodyHash === "string" && !(ids instanceof Promise)) return { scope: { tenant, key, bodyHash }, ids };
+  const [hash, resolved] = await Promise.all([bodyHash, ids]);
+  return { scope: { tenant, key, bodyHash: hash }, ids: resolved };
+}
+
+export function replay(c: Context<TenantEnv>, stored: StoredResponse): Response {
+  c.var.deps.metrics.idempotencyReplay(routeLabel(c));
+  return c.body(stored.body, stored.status as ContentfulStatusCode, { ...JSON_HEADERS, "idempotency-replayed": "true" });
+}
+
+export function unavailable(cause: unknown): AppError {
+  return new AppError("unavailable", { detail: "The message log did not acknowledge the notification; retry", retryAfter: 1, cause });
+}

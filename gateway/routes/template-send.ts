@@ -1,0 +1,104 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import { TemplateSend } from "../../schemas/recipients.ts";
+import { storableIssues } from "../../schemas/storable.ts";
+import { logInfo } from "../../lib/telemetry/log-lines.ts";
+import { accept, batchItemKey, type Acceptance } from "../accept.ts";
+import { resolveTemplateSend } from "../accept-template.ts";
+import type { TenantEnv } from "../context.ts";
+import { AppError, invalidBody } from "../errors.ts";
+import { claimOrReplay, releaseQuietly, settle } from "../idempotency.ts";
+import { batchIdsForKey, idForKey } from "../ids.ts";
+import { traceContextOf } from "../middleware/telemetry.ts";
+import type { StoredResponse } from "../store/types.ts";
+import { JSON_HEADERS, keyedBy, replay, unavailable } from "./accept-common.ts";
+
+/** A body is a send by template when it names one; an explicit send never has the key. */
+export function isTemplateSend(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && "template" in body;
+}
+
+function parseTemplateSend(body: unknown): z.ZodSafeParseResult<TemplateSend> {
+  const unstorable = storableIssues(body);
+  if (unstorable.length > 0) {
+    const error = new z.ZodError(unstorable.map((i) => ({ code: "custom" as const, path: i.path, message: i.message, input: undefined })));
+    return { success: false, error: error as z.ZodError<TemplateSend> };
+  }
+  return TemplateSend.safeParse(body);
+}
+
+/** The channels' lines of a send by template that became several notifications. */
+type ChannelResult =
+  | { channel: string; status: "accepted" | "scheduled"; id: string; acceptedAt: string }
+  | { channel: string; status: "rejected"; error: { status: 503; title: string } };
+
+/**
+ * `POST /v1/notifications` with `{userId, template, data, …}`: checked
+ * against the template and the recipient (resolveTemplateSend), then one
+ * notification per channel, each published before the answer. One channel
+ * answers like an explicit send; `channels`, or a template with several,
+ * answers `{notifications: [...]}` (207 when some could not be published).
+ */
+export async function sendByTemplate(c: Context<TenantEnv>, body: unknown): Promise<Response> {
+  const { deps, tenant, requestId } = c.var;
+  if (deps.templateSends === undefined) throw new AppError("unavailable", { detail: "Sends by template are not wired on this gateway" });
+  const parsed = parseTemplateSend(body);
+  if (!parsed.success) throw invalidBody(parsed.error);
+  const req = parsed.data;
+  const items = await resolveTemplateSend(deps.templateSends, tenant, req);
+  const single = items.length === 1 && req.channels === undefined;
+  const now = new Date();
+  const trace = traceContextOf(c);
+  let acceptances: Acceptance[];
+  let scope = null;
+  const common = { userId: req.userId, type: req.type, priority: req.priority, scheduledFor: req.scheduledFor, metadata: req.metadata };
+  const base = { tenant, correlationId: requestId, now };
+  if (single) {
+    const keyed = await keyedBy(c, body, idForKey);
+    scope = keyed?.scope ?? null;
+    const [item] = items;
+    if (item === undefined) throw new Error("a template send resolved to no channel");
+    acceptances = [accept({ ...common, ...item }, { ...base, idempotencyKey: scope?.key ?? null, id: keyed?.ids, requestHash: scope?.bodyHash })];
+  } else {
+    const keyed = await keyedBy(c, body, batchIdsForKey);
+    const s = keyed?.scope ?? null;
+    scope = s;
+    acceptances = items.map((item, i) =>
+      accept({ ...common, ...item }, { ...base, idempotencyKey: s ? batchItemKey(s.key, i) : null, id: keyed?.ids(i), requestHash: s?.bodyHash }),
+    );
+  }
+  const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
+  if (stored) return replay(c, stored);
+  const outcomes = await Promise.allSettled(acceptances.map((a) => deps.publisher.publish(a.envelope, a.msgId, trace)));
+  const published = acceptances.filter((_, i) => outcomes[i]?.status === "fulfilled");
+  if (published.length === 0) {
+    await releaseQuietly(deps, scope);
+    const failed = outcomes.find((o) => o.status === "rejected");
+    throw unavailable(failed?.status === "rejected" ? failed.reason : undefined);
+  }
+  for (const a of published) {
+    deps.metrics.accepted(a.envelope.channel, a.envelope.priority);
+    logInfo(deps.logger, { correlationId: requestId, notificationId: a.envelope.id, tenantId: tenant, channel: a.envelope.channel }, "notification accepted", {
+      template: req.template,
+    });
+  }
+  const response: StoredResponse = single ? { status: 202, body: JSON.stringify(acceptances[0]?.body) } : several(acceptances, outcomes);
+  await settle(
+    deps,
+    tenant,
+    scope,
+    response,
+    published.map((a) => a.view),
+  );
+  return c.body(response.body, response.status as 202 | 207, JSON_HEADERS);
+}
+
+function several(acceptances: Acceptance[], outcomes: PromiseSettledResult<void>[]): StoredResponse {
+  const notifications: ChannelResult[] = acceptances.map((a, i) =>
+    outcomes[i]?.status === "fulfilled"
+      ? { channel: a.envelope.channel, status: a.body.status, id: a.body.id, acceptedAt: a.body.acceptedAt }
+      : { channel: a.envelope.channel, status: "rejected", error: { status: 503, title: "Service Unavailable" } },
+  );
+  const all = notifications.every((n) => n.status !== "rejected");
+  return { status: all ? 202 : 207, body: JSON.stringify({ notifications }) };
+}
