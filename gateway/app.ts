@@ -15,6 +15,7 @@ import { inboxRoutes } from "./routes/inbox.ts";
 import { inboxStreamRoutes } from "./routes/inbox-stream.ts";
 import { inboxTokenRoutes } from "./routes/inbox-tokens.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
+import { templateRoutes } from "./routes/templates.ts";
 import { unsubscribeRoutes } from "./routes/unsubscribe.ts";
 import { userRoutes } from "./routes/users.ts";
 
@@ -58,6 +59,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.use(bearerAuth(resolved.keys));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
   v1.route("/notifications", notificationRoutes());
+  v1.route("/templates", templateRoutes());
   v1.route("/inbox/tokens", inboxTokenRoutes(resolved.inboxStream));
   v1.route("/inbox", inboxRoutes());
   v1.route("/users", userRoutes());

@@ -12,6 +12,8 @@ export type ErrorCode =
   | "idempotency_in_flight"
   | "idempotency_mismatch"
   | "not_cancellable"
+  | "template_exists"
+  | "template_invalid"
   | "category_required"
   | "invalid_link"
   | "link_expired"
@@ -81,6 +83,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
       return 404;
     case "idempotency_in_flight":
     case "not_cancellable":
+    case "template_exists":
     case "category_required":
       return 409;
     case "payload_too_large":
@@ -90,6 +93,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "unsupported_media_type":
       return 415;
     case "idempotency_mismatch":
+    case "template_invalid":
       return 422;
     case "rate_limited":
       return 429;
@@ -114,6 +118,8 @@ const TITLES: Record<ErrorCode, string> = {
   idempotency_in_flight: "A request with this Idempotency-Key is still in flight",
   idempotency_mismatch: "Idempotency-Key reused with a different body",
   not_cancellable: "The notification can no longer be cancelled",
+  template_exists: "A template with this name exists",
+  template_invalid: "The template cannot be used as it is",
   category_required: "Users cannot opt out of a required category",
   invalid_link: "The link is not one Herald signed",
   link_expired: "The link has expired",

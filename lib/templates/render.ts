@@ -41,12 +41,20 @@ export class TemplateRenderError extends Error {
   readonly code: TemplateErrorCode;
   /** The field within the locale's content, e.g. `email.subject`. */
   readonly field: string;
+  /** The locale whose content failed, when the thrower knew it. */
+  readonly locale: string | undefined;
 
-  constructor(code: TemplateErrorCode, field: string, message: string, cause?: unknown) {
-    super(`${field}: ${message}`, { cause });
+  constructor(code: TemplateErrorCode, field: string, message: string, opts: { cause?: unknown; locale?: string } = {}) {
+    super(`${field}: ${message}`, { cause: opts.cause });
     this.name = "TemplateRenderError";
     this.code = code;
     this.field = field;
+    this.locale = opts.locale;
+  }
+
+  /** The same error naming the locale: `content.locales.<locale>.<field>` is its path in a template. */
+  inLocale(locale: string): TemplateRenderError {
+    return new TemplateRenderError(this.code, this.field, this.message.slice(this.field.length + 2), { cause: this.cause, locale });
   }
 }
 
@@ -126,7 +134,7 @@ export function createTemplateEngine(limits: Partial<EngineLimits> = {}): Templa
         return (isHtml ? html : text).parse(source);
       } catch (err) {
         const { limit, message } = classify(err);
-        throw new TemplateRenderError(limit ? "limit" : "syntax", field, message, err);
+        throw new TemplateRenderError(limit ? "limit" : "syntax", field, message, { cause: err });
       }
     },
     render(field, templates, vars, isHtml = false) {
@@ -134,7 +142,7 @@ export function createTemplateEngine(limits: Partial<EngineLimits> = {}): Templa
         return String((isHtml ? html : text).renderSync(templates, vars, renderOptions));
       } catch (err) {
         const { limit, message } = classify(err);
-        throw new TemplateRenderError(limit ? "limit" : "render", field, message, err);
+        throw new TemplateRenderError(limit ? "limit" : "render", field, message, { cause: err });
       }
     },
     parsed(field, source, isHtml, key, channel) {
@@ -268,6 +276,6 @@ function parseJson(text: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new TemplateRenderError("invalid_json", "webhook.body", `did not render to JSON (use the json filter for values): ${reason}`, err);
+    throw new TemplateRenderError("invalid_json", "webhook.body", `did not render to JSON (use the json filter for values): ${reason}`, { cause: err });
   }
 }

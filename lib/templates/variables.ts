@@ -25,7 +25,14 @@ function compiles(pattern: string): boolean {
   }
 }
 
-const subschema: z.ZodType<unknown> = z.lazy(() => z.union([z.boolean(), SchemaObject]));
+// A subschema is a boolean or an object; checked by hand rather than as a union so its errors keep their own paths.
+const subschema: z.ZodType<unknown> = z.lazy(() =>
+  z.unknown().superRefine((value, ctx) => {
+    if (typeof value === "boolean") return;
+    const parsed = SchemaObject.safeParse(value);
+    for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  }),
+);
 const subschemas = z.array(subschema).min(1);
 const schemaMap = z.record(z.string(), subschema);
 
