@@ -99,6 +99,12 @@ if (!existsSync(CHROMIUM)) {
       await Bun.sleep(1000);
       expect((await received()).map((r) => r.id)).toEqual([first, ...missed]);
       expect(await opens()).toBeGreaterThanOrEqual(2);
+
+      // A graceful stop ends the open stream rather than waiting for the browser to leave.
+      const started = Date.now();
+      expect(await gatewayB?.signal("SIGTERM")).toBe(0);
+      gatewayB = undefined;
+      expect(Date.now() - started).toBeLessThan(5000);
     }, 60_000);
   });
 }
