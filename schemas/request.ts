@@ -29,6 +29,8 @@ export const EmailPayload = z.strictObject({
   subject: z.string().min(1).max(998),
   body: z.string().min(1).max(100_000),
   html: z.string().max(200_000).optional(),
+  /** One-click unsubscribe (RFC 8058): sent as `List-Unsubscribe: <url>` with `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. */
+  listUnsubscribe: httpUrl.regex(/^[^\s<>"]+$/, "must not contain spaces, angle brackets or quotes").optional(),
 });
 
 export const SmsPayload = z.strictObject({

@@ -9,7 +9,7 @@ const FROM = "Herald <notify@example.com>";
 interface Accepted {
   id: string;
   idempotencyKey: string;
-  body: { from: string; to: string[]; subject: string; text?: string; html?: string };
+  body: { from: string; to: string[]; subject: string; text?: string; html?: string; headers?: Record<string, string> };
 }
 
 /** What the peer answers once the request passed its checks; default: accepted. */
@@ -97,6 +97,14 @@ describe("the resend sender against a peer that checks Resend's documented reque
     expect(first?.body).toEqual({ from: FROM, to: ["ada@example.com"], subject: "Your code", text: "It is 123456", html: "<p>It is <b>123456</b></p>" });
     expect(first?.idempotencyKey).toBe(`herald/acme/${n.id}`);
     expect(result).toEqual({ providerMessageId: first?.id });
+  });
+
+  test("passes a one-click unsubscribe link as Resend's headers List-Unsubscribe and List-Unsubscribe-Post", async () => {
+    const url = "https://notify.example.com/v1/unsubscribe/eyJ0IjoiYWNtZSJ9.c2lnbmF0dXJl";
+    await sender().send(notification({ ...mail, listUnsubscribe: url }), ctx);
+    expect(peer.accepted[0]?.body.headers).toEqual({ "List-Unsubscribe": `<${url}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" });
+    await sender().send(notification(mail), ctx);
+    expect(peer.accepted[1]?.body.headers).toBeUndefined();
   });
 
   test("a retry of the same notification is answered from Resend's record, not mailed twice", async () => {

@@ -69,14 +69,16 @@ export function createResendSender(opts: ResendSenderOptions): Sender {
     async send(n, ctx) {
       const parsed = EmailPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid email payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
-      const { to, subject, body, html } = parsed.data;
+      const { to, subject, body, html, listUnsubscribe } = parsed.data;
+      const headers =
+        listUnsubscribe === undefined ? undefined : { "List-Unsubscribe": `<${listUnsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
       const res = await providerFetch(
         "resend",
         doFetch,
         endpoint,
         {
           method: "POST",
-          body: JSON.stringify({ from: opts.from, to: [to], subject, text: body, ...(html !== undefined ? { html } : {}) }),
+          body: JSON.stringify({ from: opts.from, to: [to], subject, text: body, ...(html !== undefined ? { html } : {}), ...(headers ? { headers } : {}) }),
           headers: {
             authorization,
             "content-type": "application/json",

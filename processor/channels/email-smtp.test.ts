@@ -156,6 +156,18 @@ describe("smtp sender", () => {
     expect(result.providerMessageId).toBe(`<${n.id}@example.com>`);
   });
 
+  test("sends List-Unsubscribe and List-Unsubscribe-Post for one-click unsubscribe when the payload has a link, and neither without", async () => {
+    const url = "https://notify.example.com/v1/unsubscribe/eyJ0IjoiYWNtZSJ9.c2lnbmF0dXJl";
+    const n = email("carol@example.org", { listUnsubscribe: url });
+    await plain.send(n, ctx);
+    const raw = (messagesFor(n.id)[0]?.raw ?? "").replace(/\r\n[ \t]+/g, " ");
+    expect(raw).toMatch(new RegExp(`^List-Unsubscribe: <${url.replace(/[.]/g, "\\.")}>\r$`, "m"));
+    expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+    const without = email("dave@example.org");
+    await plain.send(without, ctx);
+    expect(messagesFor(without.id)[0]?.raw.toLowerCase()).not.toContain("list-unsubscribe");
+  });
+
   test("sends a single text/plain part when there is no html", async () => {
     const n = email("bob@example.org");
     await plain.send(n, ctx);

@@ -16,6 +16,9 @@ export interface SmtpSenderOptions {
   maxConnections?: number;
 }
 
+/** RFC 8058: the List-Unsubscribe URL takes a POST with this body, so a mail client can unsubscribe in one click. */
+const ONE_CLICK = { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" };
+
 /** A sender that holds a connection pool; `close()` releases it on shutdown. */
 export type SmtpSender = Sender & { close(): Promise<void> };
 
@@ -42,7 +45,7 @@ export function createSmtpSender(opts: SmtpSenderOptions): SmtpSender {
     async send(n, ctx) {
       const parsed = EmailPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid email payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
-      const { to, subject, body, html } = parsed.data;
+      const { to, subject, body, html, listUnsubscribe } = parsed.data;
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const sending = transport.sendMail({
         from: opts.from,
@@ -51,7 +54,9 @@ export function createSmtpSender(opts: SmtpSenderOptions): SmtpSender {
         text: body,
         ...(html !== undefined && { html }),
         messageId: `<${n.id}@${domain}>`,
-        headers: { "X-Herald-Notification-Id": n.id },
+        headers: { "X-Herald-Notification-Id": n.id, ...(listUnsubscribe !== undefined && ONE_CLICK) },
+        // nodemailer writes it as `List-Unsubscribe: <url>`.
+        ...(listUnsubscribe !== undefined && { list: { unsubscribe: listUnsubscribe } }),
         signal: AbortSignal.any([ctx.signal, timeout]),
       });
       inFlight.add(sending);
