@@ -109,10 +109,10 @@ describe("the document", () => {
     }
   });
 
-  test("409, 429 and 503 answers carry Retry-After, except the cancel 409 which is final", () => {
+  test("409, 429 and 503 answers carry Retry-After, except the final 409s: cancel, a template name taken", () => {
     for (const [name, res] of Object.entries(doc.components.responses)) {
       const status = (res.content?.["application/problem+json"]?.example as { status: number } | undefined)?.status ?? 0;
-      const retryable = [409, 429, 503].includes(status) && name !== "NotCancellable";
+      const retryable = [409, 429, 503].includes(status) && !["NotCancellable", "TemplateExists"].includes(name);
       expect({ name, retryAfter: "Retry-After" in (res.headers ?? {}) }).toEqual({ name, retryAfter: retryable });
     }
   });

@@ -30,6 +30,12 @@ export const ERRORS = {
     `The body exceeds the size limit: HERALD_BODY_LIMIT_BYTES, ${DEFAULT_OPTIONS.bodyLimitBytes / 1024} KiB by default; ${BATCH_BODY_LIMIT_FACTOR} times that for a batch`,
   ],
   UnsupportedMediaType: ["unsupported_media_type", "Content-Type is not `application/json`"],
+  TemplateNotFound: ["not_found", "No template with this name for this tenant, or no such version (another tenant's answers the same)"],
+  TemplateExists: ["template_exists", "A template with this name exists; `PUT /v1/templates/{name}` replaces its draft"],
+  TemplateInvalid: [
+    "template_invalid",
+    "The draft cannot be published, or did not render with this data: `errors` names each field (`content.variables.type`, `content.locales.de.email.subject`)",
+  ],
   NotCancellable: ["not_cancellable", "It can no longer be cancelled: it is being sent (`processing`) or has ended (`sent`, `failed`, …)"],
   IdempotencyMismatch: ["idempotency_mismatch", "The Idempotency-Key was used before with a different body"],
   RateLimited: ["rate_limited", "The tenant's rate limit is used up (only when rate limits are configured); retry after `Retry-After`", RETRY_AFTER_HEADER],
