@@ -67,7 +67,8 @@ describe("the document and the app's routes", () => {
 
   test("every /v1 operation needs the API key (provider callbacks are signed instead), every /admin one the admin key, and the rest none", () => {
     for (const { path, op } of operationsOf(doc)) {
-      const needs = path.startsWith("/v1/callbacks/") ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
+      // The inbox stream takes an inbox token, never the API key.
+      const needs = path.startsWith("/v1/callbacks/") || path === "/v1/inbox/stream" ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
       expect({ path, security: op.security }).toEqual({ path, security: needs });
     }
   });
