@@ -31,7 +31,7 @@ export interface TemplateItem {
   payload: TemplatePayload;
 }
 
-const ADDRESSED = { email: "an email address", sms: "a phone number", push: "a push device" } as const;
+const ADDRESSED = { email: "email address", sms: "phone number", push: "push device" } as const;
 
 const bad = (errors: FieldError[], detail: string) => new AppError("invalid_body", { detail, errors });
 
@@ -70,7 +70,7 @@ export async function resolveTemplateSend(deps: TemplateSendDeps, tenant: string
   const noAddress = addressed.filter((c) => recipient !== null && !recipient[c]);
   if (noAddress.length > 0)
     throw bad(
-      noAddress.map((c) => ({ path: "userId", message: `user ${req.userId} has no ${ADDRESSED[c]} for ${c}` })),
+      noAddress.map((c) => ({ path: "userId", message: `user ${req.userId} has no ${ADDRESSED[c]}` })),
       "The recipient has no address for a channel asked",
     );
   const template = { name: req.template, version: published.version, category: published.category };
