@@ -8,7 +8,7 @@ import { BatchRequest, NotificationRequest } from "../schemas/request.ts";
 import { createApp } from "../gateway/app.ts";
 import { uuidv7 } from "../gateway/ids.ts";
 import { openApiDocument } from "../gateway/openapi/document.ts";
-import type { OpenApiDocument, ResponseObject } from "../gateway/openapi/types.ts";
+import type { HttpMethod, OpenApiDocument, ResponseObject } from "../gateway/openapi/types.ts";
 import { operationsOf } from "../gateway/routes/docs.ts";
 import { ADMIN_KEYS, createAppFixture, send, VALID, type AppFixture } from "./support/gateway-fixture.ts";
 import { ADMIN_KEY } from "./support/constants.ts";
@@ -16,6 +16,7 @@ import { silentLogger } from "./support/loggers.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
 import { createDeliveryReports } from "../lib/db/delivery-reports.ts";
 import { svixHeaders } from "./support/provider-signatures.ts";
+import { signUnsubscribe } from "../lib/unsubscribe.ts";
 
 const doc = openApiDocument();
 const clone = () => structuredClone(doc) as unknown as Exclude<Parameters<typeof validate>[0], string>;
@@ -68,7 +69,8 @@ describe("the document and the app's routes", () => {
   test("every /v1 operation needs the API key (provider callbacks are signed instead), every /admin one the admin key, and the rest none", () => {
     for (const { path, op } of operationsOf(doc)) {
       // The inbox stream takes an inbox token, never the API key.
-      const needs = path.startsWith("/v1/callbacks/") || path === "/v1/inbox/stream" ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
+      const unkeyed = path.startsWith("/v1/callbacks/") || path.startsWith("/v1/unsubscribe/") || path === "/v1/inbox/stream";
+      const needs = unkeyed ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
       expect({ path, security: op.security }).toEqual({ path, security: needs });
     }
   });
@@ -110,10 +112,10 @@ describe("the document", () => {
     }
   });
 
-  test("409, 429 and 503 answers carry Retry-After, except the final 409s: cancel, a template name taken", () => {
+  test("409, 429 and 503 answers carry Retry-After, except the final 409s: cancel, a template name taken, an opt-out of a required category", () => {
     for (const [name, res] of Object.entries(doc.components.responses)) {
       const status = (res.content?.["application/problem+json"]?.example as { status: number } | undefined)?.status ?? 0;
-      const retryable = [409, 429, 503].includes(status) && !["NotCancellable", "TemplateExists"].includes(name);
+      const retryable = [409, 429, 503].includes(status) && !["NotCancellable", "TemplateExists", "CategoryRequired"].includes(name);
       expect({ name, retryAfter: "Retry-After" in (res.headers ?? {}) }).toEqual({ name, retryAfter: retryable });
     }
   });
@@ -183,7 +185,7 @@ describe("the request body schema of POST /v1/notifications (generated from zod)
 });
 
 /** The answer must be one the operation documents, with a body its schema accepts and the headers it names. */
-async function expectDocumented(method: "get" | "post", path: string, res: Response): Promise<unknown> {
+async function expectDocumented(method: HttpMethod, path: string, res: Response): Promise<unknown> {
   const op = doc.paths[path]?.[method];
   const declared = op?.responses[String(res.status)];
   expect({ path, status: res.status, documented: declared !== undefined }).toEqual({ path, status: res.status, documented: true });
@@ -316,6 +318,56 @@ describe("what the routes answer matches the document", () => {
       "/admin/v1/dead-letters/replay",
       await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }),
     );
+  });
+
+  test("recipients, devices, preferences and categories, and their refusals", async () => {
+    const user = `spec-${uuidv7()}`;
+    const at = (method: HttpMethod, path: string, body?: unknown) => send(app, path, { method: method.toUpperCase(), ...(body === undefined ? {} : { body }) });
+    const check = async (method: HttpMethod, path: string, url: string, body?: unknown) => expectDocumented(method, path, await at(method, url, body));
+    await check("put", "/v1/categories/{category}", "/v1/categories/security", { required: true });
+    await check("put", "/v1/categories/{category}", "/v1/categories/security", { required: true, defaults: { sms: false } });
+    await check("put", "/v1/categories/{category}", "/v1/categories/security", { required: "yes" });
+    await check("get", "/v1/categories/{category}", "/v1/categories/security");
+    await check("get", "/v1/categories/{category}", "/v1/categories/nothing");
+    await check("get", "/v1/categories", "/v1/categories");
+    await check("put", "/v1/users/{userId}", `/v1/users/${user}`, { email: "ada@example.com", quietHours: { start: "22:00", end: "07:00" } });
+    await check("put", "/v1/users/{userId}", `/v1/users/${user}`, { email: "ada@example.com" });
+    await check("put", "/v1/users/{userId}", `/v1/users/${user}`, { phone: "0415" });
+    await check("patch", "/v1/users/{userId}", `/v1/users/${user}`, { locale: "de" });
+    await check("patch", "/v1/users/{userId}", `/v1/users/${uuidv7()}`, { locale: "de" });
+    await check("post", "/v1/users/{userId}/devices", `/v1/users/${user}/devices`, { token: "spec-token", platform: "web" });
+    await check("get", "/v1/users/{userId}", `/v1/users/${user}`);
+    await check("get", "/v1/users/{userId}", `/v1/users/${uuidv7()}`);
+    await check("delete", "/v1/users/{userId}/devices/{token}", `/v1/users/${user}/devices/nope`);
+    await check("put", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`, { preferences: [{ category: "news", enabled: false }] });
+    await check("put", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`, { preferences: [{ category: "security", enabled: false }] });
+    await check("get", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`);
+    for (const [method, path, url] of [
+      ["delete", "/v1/users/{userId}/devices/{token}", `/v1/users/${user}/devices/spec-token`],
+      ["delete", "/v1/users/{userId}", `/v1/users/${user}`],
+    ] as const) {
+      const res = await at(method, url);
+      expect({ path, status: res.status, documented: doc.paths[path]?.[method]?.responses["204"] !== undefined }).toEqual({
+        path,
+        status: 204,
+        documented: true,
+      });
+    }
+  });
+
+  test("one-click unsubscribe: off, the page, the POST, and forged and expired links", async () => {
+    const secret = "openapi test token secret, thirty-two characters or more";
+    const on = createApp({ ...f.deps, recipients: { db: f.db.db, tokenSecret: secret } });
+    const claims = { tenantId: "acme", userId: "spec", category: "news", channel: "email" as const, exp: Math.floor(Date.now() / 1000) + 60 };
+    const url = `/v1/unsubscribe/${await signUnsubscribe(secret, claims)}`;
+    const post = (to: typeof app, path: string) =>
+      send(to, path, { method: "POST", key: null, body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    await expectDocumented("post", "/v1/unsubscribe/{token}", await post(app, url));
+    await expectDocumented("get", "/v1/unsubscribe/{token}", await send(on, url, { key: null }));
+    await expectDocumented("post", "/v1/unsubscribe/{token}", await post(on, url));
+    await expectDocumented("post", "/v1/unsubscribe/{token}", await post(on, `${url}x`));
+    const expired = await signUnsubscribe(secret, { ...claims, exp: 1 });
+    await expectDocumented("get", "/v1/unsubscribe/{token}", await send(on, `/v1/unsubscribe/${expired}`, { key: null }));
   });
 
   test("the provider callbacks: off, unsigned, and signed", async () => {

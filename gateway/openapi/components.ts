@@ -19,6 +19,8 @@ import type { FieldError, Problem } from "../errors.ts";
 import { adminSchemas } from "./admin-paths.ts";
 import { callbackSchemas } from "./callback-paths.ts";
 import { inboxSchemas } from "./inbox-paths.ts";
+import { unsubscribeSchemas } from "./unsubscribe-paths.ts";
+import { userSchemas } from "./users-paths.ts";
 import { templateSchemas } from "./template-paths.ts";
 import { ERRORS, problem } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, stringMap, uuid } from "./shapes.ts";
@@ -149,7 +151,16 @@ function responseSchemas(): Record<string, JsonSchema> {
 /** Everything under `components`, built once by `openApiDocument`. */
 export function buildComponents(): Components {
   return {
-    schemas: { ...requestSchemas(), ...responseSchemas(), ...inboxSchemas(), ...templateSchemas(), ...callbackSchemas(), ...adminSchemas() },
+    schemas: {
+      ...requestSchemas(),
+      ...responseSchemas(),
+      ...inboxSchemas(),
+      ...userSchemas(),
+      ...unsubscribeSchemas(),
+      ...templateSchemas(),
+      ...callbackSchemas(),
+      ...adminSchemas(),
+    },
     responses: Object.fromEntries(Object.entries(ERRORS).map(([name, [code, description, headers]]) => [name, problem(code, description, headers)])),
     parameters: {
       IdempotencyKey: {

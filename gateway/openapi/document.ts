@@ -6,6 +6,8 @@ import { adminPaths } from "./admin-paths.ts";
 import { callbackPaths } from "./callback-paths.ts";
 import { buildComponents } from "./components.ts";
 import { inboxPaths } from "./inbox-paths.ts";
+import { unsubscribePaths } from "./unsubscribe-paths.ts";
+import { userPaths } from "./users-paths.ts";
 import { templatePaths } from "./template-paths.ts";
 import { errors, V1_ERRORS, type ErrorResponse } from "./problems.ts";
 import { json, ok, param, REPLAYABLE, REQUEST_ID, UNAUTHENTICATED } from "./shapes.ts";
@@ -233,12 +235,23 @@ function build(): OpenApiDocument {
       { name: "notifications", description: "Accept, read and cancel notifications (API key)" },
       { name: "inbox", description: "Users' in-app notifications and their read state (API key)" },
       { name: "templates", description: "Versioned, per-locale Liquid templates with a JSON Schema of their variables (API key)" },
+      { name: "recipients", description: "Users' profiles, push devices and preferences, and the tenant's categories (API key)" },
+      { name: "unsubscribe", description: "One-click unsubscribe links of marketing email (the signed link, no API key)" },
       { name: "callbacks", description: "Providers' delivery reports (the provider's signature, no API key)" },
       { name: "health", description: "Probes (no API key)" },
       { name: "operations", description: "Metrics and this document (no API key)" },
       { name: "admin", description: "Dead letters, for operators (admin key; only when HERALD_ADMIN_KEYS is set)" },
     ],
-    paths: { ...notificationPaths(), ...inboxPaths(), ...templatePaths(), ...callbackPaths(), ...operationalPaths(), ...adminPaths() },
+    paths: {
+      ...notificationPaths(),
+      ...inboxPaths(),
+      ...userPaths(),
+      ...unsubscribePaths(),
+      ...templatePaths(),
+      ...callbackPaths(),
+      ...operationalPaths(),
+      ...adminPaths(),
+    },
     components: buildComponents(),
   };
 }
