@@ -141,13 +141,18 @@ export function checkSchema(schema: unknown): VariableError[] {
   return errors;
 }
 
-const validators = new WeakMap<object, Validator>();
+const validators = new WeakMap<object, { first: Validator; all: Validator }>();
 
-/** One validator per schema object: the caches of versions hand out the same object for a version, so it is built once. */
-function validatorOf(schema: Record<string, unknown>): Validator {
+/**
+ * Validators per schema object (the caches of versions hand out the same
+ * object for a version, so they are built once): one stopping at the first
+ * error for the usual valid send, one collecting every error for the answer.
+ */
+function validatorsOf(schema: Record<string, unknown>): { first: Validator; all: Validator } {
   let v = validators.get(schema);
   if (v === undefined) {
-    v = new Validator(schema as Schema, draftOf(schema) ?? "2020-12", false);
+    const draft = draftOf(schema) ?? "2020-12";
+    v = { first: new Validator(schema as Schema, draft, true), all: new Validator(schema as Schema, draft, false) };
     validators.set(schema, v);
   }
   return v;
@@ -211,8 +216,9 @@ function leafErrors(units: OutputUnit[]): VariableError[] {
  */
 export function validateVariables(schema: Record<string, unknown>, data: unknown): VariablesResult {
   try {
-    const result = validatorOf(schema).validate(data);
-    return result.valid ? { ok: true } : { ok: false, errors: leafErrors(result.errors) };
+    const { first, all } = validatorsOf(schema);
+    if (first.validate(data).valid) return { ok: true };
+    return { ok: false, errors: leafErrors(all.validate(data).errors) };
   } catch (err) {
     return {
       ok: false,
