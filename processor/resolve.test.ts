@@ -67,6 +67,13 @@ describe("template sends in the lanes", () => {
     await settled(bob.id, "sent");
     expect(sentPayload(ada.id)).toEqual({ to: "ada@example.com", subject: "Willkommen", body: "Hallo ada / Hello ada" });
     expect(sentPayload(bob.id)).toMatchObject({ to: "bob@example.com", subject: "Welcome" });
+    // Its events name the template, version and category, and carry none of its data.
+    const events = (await h.readStream(h.topo.streams.events)).map((m) => m.data as Record<string, unknown>).filter((ev) => ev.id === ada.id);
+    expect(events.map((ev) => [ev.type, ev.template, ev.category])).toEqual([
+      ["accepted", { name: "welcome", version: 1 }, "onboarding"],
+      ["sent", { name: "welcome", version: 1 }, "onboarding"],
+    ]);
+    expect(JSON.stringify(events)).not.toContain("ada@example.com");
   });
 
   test("a version published after the send does not change what it sends", async () => {
