@@ -14,7 +14,6 @@ import type { ReadinessCheck } from "../lib/readiness.ts";
 import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
 import type { DeliveryReports } from "../schemas/delivery-reports.ts";
 import type { TemplateEngine } from "../lib/templates/render.ts";
-import type { TemplateEngine } from "../lib/templates/render.ts";
 import type { InboxFeed } from "../lib/nats/inbox-feed.ts";
 import type { InboxFeedItem } from "../schemas/inbox-feed.ts";
 import type { Database } from "../schemas/database.ts";
@@ -96,8 +95,6 @@ export interface GatewayDeps {
   inboxStream?: InboxStreamDeps;
   /** Templates' drafts, versions and previews (`/v1/templates`); none: those routes answer 503. */
   templates?: TemplateDeps;
-  /** Templates' drafts, versions and previews (`/v1/templates`); none: those routes answer 503. */
-  templates?: TemplateDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -140,14 +137,6 @@ export interface InboxStreamDeps {
   heartbeatMs?: number;
   /** Aborted when the gateway stops: open streams end, so a graceful stop need not wait for browsers to leave. */
   closing?: AbortSignal;
-}
-
-/** What `/v1/templates` needs: the database its writer (lib/db/templates.ts) uses, and the engine that checks and previews. */
-export interface TemplateDeps {
-  db: Database;
-  engine: TemplateEngine;
-  /** Told after a publish, so this gateway's cache of published versions sees it at once. */
-  published?(tenant: string, name: string): void;
 }
 
 /** What `/v1/templates` needs: the database its writer (lib/db/templates.ts) uses, and the engine that checks and previews. */

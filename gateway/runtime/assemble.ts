@@ -13,7 +13,6 @@ import { createInboxFeed } from "../../lib/nats/inbox-feed.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { migratedChecks } from "../../lib/startup-checks.ts";
 import { createTemplateEngine } from "../../lib/templates/render.ts";
-import { createTemplateEngine } from "../../lib/templates/render.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
@@ -124,7 +123,6 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
     callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
-    templates: { db, engine: createTemplateEngine() },
     templates: { db, engine: createTemplateEngine() },
     templateSends: templateSendDeps(db),
     inboxStream: {
