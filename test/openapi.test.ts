@@ -1,3 +1,4 @@
+import { TemplateSend } from "../schemas/recipients.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
 import { compileErrors, validate } from "@readme/openapi-parser";
@@ -149,10 +150,16 @@ describe("the request body schema of POST /v1/notifications (generated from zod)
   test("accepts the README's example bodies, the document's own examples and one per channel", () => {
     const bodies = [...readmeBodies(), ...examples, ...Object.values(VALID)];
     expect(readmeBodies().length).toBeGreaterThanOrEqual(2);
-    expect(examples.length).toBe(5);
+    expect(examples.length).toBe(6);
     for (const body of bodies) {
-      expectValid("NotificationRequest", body);
-      expect(NotificationRequest.safeParse(body).success).toBe(true);
+      expectValid("CreateNotification", body);
+      if ("template" in (body as object)) {
+        expectValid("TemplateSend", body);
+        expect(TemplateSend.safeParse(body).success).toBe(true);
+      } else {
+        expectValid("NotificationRequest", body);
+        expect(NotificationRequest.safeParse(body).success).toBe(true);
+      }
     }
   });
 

@@ -11,6 +11,7 @@ import {
   SmsPayload,
   WebhookPayload,
 } from "../../schemas/request.ts";
+import { TemplateSend } from "../../schemas/recipients.ts";
 import type { AttemptView, NotificationPage, NotificationView } from "../../schemas/views.ts";
 import type { AcceptedBody } from "../accept.ts";
 import type { BatchResult } from "../accept-batch.ts";
@@ -43,10 +44,15 @@ function requestSchemas(): Record<string, JsonSchema> {
     InAppPayload,
     JsonValue: WebhookPayload.shape.body,
     BatchRequest,
+    TemplateSend,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { target: "draft-2020-12", io: "input", uri: (id) => `#/components/schemas/${id}` });
-  return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embeddable(schema)]));
+  return {
+    ...Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embeddable(schema)])),
+    // A body naming `template` is a send by template; any other is an explicit one.
+    CreateNotification: { oneOf: [schemaRef("NotificationRequest"), schemaRef("TemplateSend")] },
+  };
 }
 
 type AcceptedResult = Extract<BatchResult, { status: "accepted" }>;
@@ -59,7 +65,25 @@ function responseSchemas(): Record<string, JsonSchema> {
     path: str({ description: "Dotted from the body root, e.g. `payload.to`; a header's name for a bad header" }),
     message: str(),
   });
+  const channelResult: JsonSchema = {
+    type: "object",
+    properties: {
+      channel: str({ enum: [...CHANNELS] }),
+      status: str({ enum: ["accepted", "scheduled", "rejected"] }),
+      id: uuid,
+      acceptedAt: isoTime,
+      error: { type: "object", properties: { status: { type: "integer" }, title: str() }, required: ["status", "title"] },
+    },
+    required: ["channel", "status"],
+  };
   return {
+    TemplateSendResults: {
+      type: "object",
+      description: "A send by template that became a notification per channel (`channels`, or a template with several)",
+      properties: { notifications: { type: "array", items: channelResult } },
+      required: ["notifications"],
+    },
+    Accepted: { oneOf: [schemaRef("AcceptedBody"), schemaRef("TemplateSendResults")] },
     AcceptedBody: objectOf<AcceptedBody>({
       id: { ...uuid, description: "UUIDv7 of the notification" },
       status: str({ enum: ["accepted", "scheduled"] satisfies AcceptedBody["status"][], description: "`scheduled` when `scheduledFor` is in the future" }),

@@ -47,6 +47,10 @@ const EXAMPLES = {
     value: { userId: "user-123", channel: "webhook", payload: { url: "https://hooks.example.com/herald", body: { event: "order.shipped", orderId: "o-1" } } },
   },
   in_app: { summary: "In-app", value: { userId: "user-123", channel: "in_app", payload: { title: "Hi", body: "Hello from Herald" } } },
+  template: {
+    summary: "By template: the address and language come from the user's profile",
+    value: { userId: "user-123", template: "order-shipped", data: { order: { id: "o-1", total: 42 } }, channel: "email" },
+  },
 };
 
 function notificationPaths(): Record<string, PathItem> {
@@ -57,12 +61,14 @@ function notificationPaths(): Record<string, PathItem> {
       post: {
         operationId: "createNotification",
         summary: "Accept one notification",
-        description: "Answers 202 only after JetStream acknowledged the message. A failed request stores and publishes nothing.",
+        description:
+          "Answers 202 only after JetStream acknowledged the message. A failed request stores and publishes nothing. A body with `template` is a send by template: checked against the published version's variables and the user's profile before anything is published, one notification per channel, the version fixed at accept time.",
         tags,
         parameters: [param("IdempotencyKey"), param("RequestId")],
-        requestBody: { required: true, content: json("NotificationRequest", { examples: EXAMPLES }) },
+        requestBody: { required: true, content: json("CreateNotification", { examples: EXAMPLES }) },
         responses: {
-          "202": ok("Accepted and durable (or the replay of the first answer to this Idempotency-Key)", "AcceptedBody", REPLAYABLE),
+          "202": ok("Accepted and durable (or the replay of the first answer to this Idempotency-Key)", "Accepted", REPLAYABLE),
+          "207": ok("A send by template to several channels of which some could not be published", "TemplateSendResults", REPLAYABLE),
           ...errors(...ACCEPT_ERRORS),
         },
       },
