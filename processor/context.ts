@@ -12,7 +12,7 @@ import type { HoldOptions } from "../lib/db/durable.ts";
 import type { Limiter } from "./limiter.ts";
 import type { RetryPolicy } from "./outcome.ts";
 import type { Routes } from "./failover.ts";
-import type { Resolver } from "./resolve.ts";
+import type { Resolver } from "./resolver-types.ts";
 
 /** Everything a lane needs to work a batch. */
 export interface LaneContext {

@@ -15,7 +15,7 @@ import { retryPolicies, type RetryPolicy } from "./outcome.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 import { createRoutes, type BreakerOptions } from "./failover.ts";
-import type { Resolver } from "./resolve.ts";
+import type { Resolver } from "./resolver-types.ts";
 
 /** How long a batch waits for the streams to ack its events, dead letters and releases (the JetStream client's default). */
 const PUBLISH_ACK_TIMEOUT_MS = 5000;

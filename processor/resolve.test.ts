@@ -74,6 +74,8 @@ describe("template sends in the lanes", () => {
       ["sent", { name: "welcome", version: 1 }, "onboarding"],
     ]);
     expect(JSON.stringify(events)).not.toContain("ada@example.com");
+    // The sent row keeps what was sent, as an inbox or a GET shows it.
+    expect((await h.row(ada.id))?.payload).toEqual({ to: "ada@example.com", subject: "Willkommen", body: "Hallo ada / Hello ada" });
   });
 
   test("a version published after the send does not change what it sends", async () => {

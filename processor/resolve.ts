@@ -1,37 +1,12 @@
-import type { Channel, DevicePlatform } from "../schemas/enums.ts";
+import type { Channel } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
-import { TemplatePayload, type QuietHours } from "../schemas/recipients.ts";
+import { TemplatePayload } from "../schemas/recipients.ts";
 import type { Item, LaneContext } from "./context.ts";
 import { heldStep } from "./lane-telemetry.ts";
 import { quietUntil } from "./quiet-hours.ts";
+import type { Recipient, Resolver } from "./resolver-types.ts";
 
-/** What the processor knows of a recipient: their addresses, language, time zone and quiet hours. */
-export interface Recipient {
-  email: string | null;
-  phone: string | null;
-  locale: string | null;
-  timeZone: string | null;
-  quietHours: QuietHours | null;
-  data: Record<string, unknown>;
-  devices: Array<{ token: string; platform: DevicePlatform }>;
-}
-
-/** What a template send renders into: the channel's payload without its address. */
-export type Rendered = { ok: true; payload: Record<string, unknown>; locale: string } | { ok: false; error: string };
-
-/**
- * The lookups a batch's resolve step needs, each one statement for the whole
- * batch (or a cache), wired in processor.ts from lib/db and lib/templates.
- */
-export interface Resolver {
-  recipients(keys: Array<{ tenantId: string; userId: string }>): Promise<Map<string, Recipient>>;
-  /** Whether each (tenant, user, category) may receive on the channel: preferences and the category's defaults. */
-  optedIn(keys: Array<{ tenantId: string; userId: string; category: string; channel: Channel }>): Promise<Map<string, boolean>>;
-  /** Renders the template version for the channel in the first locale of the chain that has it. */
-  render(e: Envelope, payload: TemplatePayload, recipient: Recipient | undefined): Promise<Rendered>;
-  /** The one-click unsubscribe URL for a marketing email of a category; undefined when not configured. */
-  unsubscribeUrl?(tenantId: string, userId: string, category: string): Promise<string>;
-}
+export type { Recipient, Rendered, Resolver } from "./resolver-types.ts";
 
 /** What the resolve step decided for one message. */
 export type Resolution =

@@ -262,6 +262,7 @@ function toRecord(r: Result): OutcomeRecord {
     status: r.decision.status,
     error: r.decision.action === "ack" ? null : r.decision.error,
     providerMessageId: r.outcome.kind === "sent" ? (r.outcome.providerMessageId ?? null) : null,
+    payload: r.decision.action === "ack" && r.item.payload !== undefined ? r.item.payload : null,
     interrupted: r.item.interrupted,
   };
 }

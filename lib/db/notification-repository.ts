@@ -191,6 +191,8 @@ export interface OutcomeRecord {
   error: string | null;
   /** What the sender returned for a sent attempt; null otherwise. */
   providerMessageId: string | null;
+  /** A send by template that was sent: the payload it rendered to, stored over the template reference so reads (the inbox) show what was sent. */
+  payload?: Record<string, unknown> | null;
   /** An earlier attempt that began and never finished (the processor stopped during it), recorded with this one. */
   interrupted?: number | null;
 }
@@ -214,6 +216,7 @@ export async function writeOutcomes(db: Sql, records: OutcomeRecord[]): Promise<
       error: r.error === null ? null : toStorableText(r.error),
       provider_message_id: r.providerMessageId === null ? null : toStorableText(r.providerMessageId),
       interrupted: r.interrupted ?? null,
+      payload: r.payload ?? null,
     })),
   );
   await db.run(WRITE_OUTCOMES_SQL, [input]);
@@ -222,7 +225,7 @@ export async function writeOutcomes(db: Sql, records: OutcomeRecord[]): Promise<
 const WRITE_OUTCOMES_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as x(
-      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text, provider_message_id text, interrupted int)
+      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text, provider_message_id text, interrupted int, payload jsonb)
   ), attempts as (
     insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error, provider_message_id)
     select id, attempt, provider, outcome, latency_ms, error, provider_message_id from input
@@ -236,6 +239,7 @@ const WRITE_OUTCOMES_SQL = `
     -- a sent row keeps the error of the attempt before it, for the record
     last_error = coalesce(input.error, n.last_error),
     sent_at = case when input.status = 'sent' then now() else n.sent_at end,
+    payload = coalesce(input.payload, n.payload),
     updated_at = now()
   from input
   where n.id = input.id`;
