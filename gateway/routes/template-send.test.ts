@@ -3,6 +3,7 @@ import { createTemplate, publishTemplate } from "../../lib/db/templates.ts";
 import { addDevice, putUser } from "../../lib/db/users.ts";
 import type { TemplateContent } from "../../schemas/recipients.ts";
 import { createAppFixture, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
+import { createTemplateCache } from "../../lib/templates/cache.ts";
 import { templateSendDeps } from "../runtime/template-deps.ts";
 
 const content: TemplateContent = {
@@ -25,7 +26,7 @@ describe("POST /v1/notifications by template", () => {
   let app: AppFixture;
   beforeAll(async () => {
     const probe = await createAppFixture();
-    app = await createAppFixture({ templateSends: templateSendDeps(probe.db.db) });
+    app = await createAppFixture({ templateSends: templateSendDeps(probe.db.db, createTemplateCache(probe.db.db)) });
     // The templates and users live in the probe's database, which the deps read.
     const db = probe.db.db;
     await createTemplate(db, "acme", { name: "order-shipped", category: "orders", content });

@@ -21,7 +21,8 @@ import type { Database, Sql } from "../../schemas/database.ts";
 import type { LifecycleEvent } from "../../schemas/events.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { createApp } from "../app.ts";
-import { templateSendDeps } from "./template-deps.ts";
+import { templateSendDeps, TEMPLATE_CACHE_TTL_MS } from "./template-deps.ts";
+import { createTemplateCache } from "../../lib/templates/cache.ts";
 import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
 import { rateLimiterFromConfig } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
@@ -114,6 +115,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
   const { nc, db, store, out, metrics } = io;
   const topo = topology(cfg.HERALD_NAMESPACE);
   const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  const templateCache = createTemplateCache(db, TEMPLATE_CACHE_TTL_MS);
   return {
     keys: cfg.HERALD_API_KEYS,
     store,
@@ -123,8 +125,8 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     inbox: createInbox(db, metrics),
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
     callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
-    templates: { db, engine: createTemplateEngine() },
-    templateSends: templateSendDeps(db),
+    templates: { db, engine: createTemplateEngine(), published: (tenant: string, name: string) => templateCache.invalidate(tenant, name) },
+    templateSends: templateSendDeps(db, templateCache),
     inboxStream: {
       ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
       tokenTtlSeconds: cfg.HERALD_INBOX_TOKEN_TTL_S,

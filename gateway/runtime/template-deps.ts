@@ -1,5 +1,5 @@
 import { getUser } from "../../lib/db/users.ts";
-import { createTemplateCache } from "../../lib/templates/cache.ts";
+import type { TemplateCache } from "../../lib/templates/cache.ts";
 import { validateVariables } from "../../lib/templates/variables.ts";
 import type { Database } from "../../schemas/database.ts";
 import type { TemplateSendDeps } from "../accept-template.ts";
@@ -7,9 +7,13 @@ import type { TemplateSendDeps } from "../accept-template.ts";
 /** How long a gateway keeps a template's published version before reading it again; a publish reaches every gateway within this. */
 export const TEMPLATE_CACHE_TTL_MS = 5_000;
 
-/** Sends by template on Postgres: published versions cached briefly, the variables checked, the recipient read. */
-export function templateSendDeps(db: Database): TemplateSendDeps {
-  const templates = createTemplateCache(db, TEMPLATE_CACHE_TTL_MS);
+/**
+ * Sends by template on Postgres: published versions from `templates` (the
+ * cache the template routes invalidate on publish, so this gateway sees a
+ * publish at once and the others within its TTL), the variables checked, the
+ * recipient read.
+ */
+export function templateSendDeps(db: Database, templates: TemplateCache): TemplateSendDeps {
   return {
     published: (tenant, name) => templates.published(tenant, name),
     validate(_tenant, _name, published, data) {
