@@ -8,9 +8,18 @@ import { connect, migrateAll, startGateway, startProcessor } from "../wiring.ts"
  * developer's machine — embedded fallbacks, migrations run, a dev key and
  * webhook secret when none are configured, listening on loopback by default.
  */
-export async function all(ctx: ProcessContext): Promise<void> {
-  const { cfg } = ctx;
-  const dev = cfg.HERALD_API_KEYS.size === 0 || !cfg.HERALD_WEBHOOK_SECRET ? loadDevCredentials(cfg.HERALD_DATA_DIR) : null;
+export async function all(outer: ProcessContext): Promise<void> {
+  const dev =
+    outer.cfg.HERALD_API_KEYS.size === 0 || !outer.cfg.HERALD_WEBHOOK_SECRET || !outer.cfg.HERALD_TOKEN_SECRET
+      ? loadDevCredentials(outer.cfg.HERALD_DATA_DIR)
+      : null;
+  // On a developer's machine the inbox stream and unsubscribe links work without configuration too.
+  const cfg = {
+    ...outer.cfg,
+    HERALD_TOKEN_SECRET: outer.cfg.HERALD_TOKEN_SECRET ?? dev?.tokenSecret,
+    HERALD_PUBLIC_URL: outer.cfg.HERALD_PUBLIC_URL ?? (outer.cfg.HERALD_PORT > 0 ? `http://127.0.0.1:${outer.cfg.HERALD_PORT}` : undefined),
+  };
+  const ctx = { ...outer, cfg };
   const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
   const senders = await sendersFromConfig(cfg, cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret ?? "", ctx.log);
   const c = await connect(ctx, { embedded: true });
