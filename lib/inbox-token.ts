@@ -7,6 +7,8 @@
  * Web Crypto only: it runs on every runtime the gateway does.
  */
 
+import { equalBytes, fromBase64Url, signWithPurpose, toBase64Url } from "./signing.ts";
+
 const VERSION = "v1";
 const PURPOSE = "herald inbox stream token v1\n";
 
@@ -33,8 +35,7 @@ const encoder = new TextEncoder();
 
 /** Mints and checks tokens with HMAC-SHA256 under `secret` (HERALD_TOKEN_SECRET); the key is imported once. */
 export function createInboxTokens(secret: string): InboxTokens {
-  const key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = async (claims: string) => new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(PURPOSE + claims)));
+  const mac = (claims: string) => signWithPurpose(secret, PURPOSE, claims);
 
   return {
     async mint(tenant, userId, ttlSeconds, nowMs = Date.now()) {
@@ -63,30 +64,6 @@ function parseClaims(encoded: string): InboxTokenClaims | null {
     const raw = JSON.parse(new TextDecoder().decode(bytes)) as { t?: unknown; u?: unknown; exp?: unknown };
     if (typeof raw.t !== "string" || typeof raw.u !== "string" || typeof raw.exp !== "number") return null;
     return { tenant: raw.t, userId: raw.u, exp: raw.exp };
-  } catch {
-    return null;
-  }
-}
-
-/** Compares every byte whatever the first difference, so the time taken tells nothing about a forged MAC. */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
   } catch {
     return null;
   }

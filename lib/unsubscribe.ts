@@ -1,3 +1,4 @@
+import { equalBytes, fromBase64Url, signWithPurpose, toBase64Url } from "./signing.ts";
 import { z } from "zod";
 import { PREFERENCE_CHANNELS } from "../schemas/enums.ts";
 
@@ -25,46 +26,10 @@ export type UnsubscribeVerdict = { ok: true; claims: UnsubscribeClaims } | Unsub
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (key === undefined) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
-  }
-}
-
 async function sign(secret: string, payload: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(PURPOSE + payload)));
+  return signWithPurpose(secret, PURPOSE, payload);
 }
 
-/** Compares every byte whatever the first difference, so the time taken says nothing about where it is. */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-/** The claims as the link carries them: short keys keep the link short. */
 const Wire = z.object({ t: z.string(), u: z.string(), c: z.string(), ch: z.string(), exp: z.number() });
 
 /**
