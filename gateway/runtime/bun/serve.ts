@@ -12,13 +12,22 @@ export function bunSha256Hex(bytes: Uint8Array<ArrayBuffer>): string {
   return Bun.SHA256.hash(bytes, "hex");
 }
 
-/** Seconds a connection may send nothing: past Bun's default of 10, so an inbox stream's heartbeat (every 15) keeps it open. */
-const IDLE_TIMEOUT_S = 30;
+/** The path of the inbox's Server-Sent Events: a stream that must outlive the idle timeout between heartbeats. */
+const STREAM_PATH = "/v1/inbox/stream";
 
 /**
  * The Bun entry: serves the runtime-neutral app. The only file in gateway/
  * allowed to touch `Bun.*`; a Deno or Node entry would be just as small.
+ * Bun's idle timeout (10 s) stays for every request but the inbox stream,
+ * which sends a heartbeat every 15 s: a request that stalls still gets cut.
  */
 export function serveGateway(app: Hono<BaseEnv>, opts: ServeOptions): Bun.Server<undefined> {
-  return Bun.serve({ port: opts.port, hostname: opts.hostname, idleTimeout: IDLE_TIMEOUT_S, fetch: app.fetch });
+  return Bun.serve({
+    port: opts.port,
+    hostname: opts.hostname,
+    fetch(req, server) {
+      if (req.url.includes(STREAM_PATH)) server.timeout(req, 0);
+      return app.fetch(req, server);
+    },
+  });
 }
