@@ -1,12 +1,28 @@
 // Command line of `npm run bench`: which phases, how long. Pure, so it is unit-tested.
 import { parseArgs } from "node:util";
 
-export const PHASES = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "isolation", "parked", "failover", "telemetry", "runtimes"] as const;
+export const PHASES = [
+  "gateway",
+  "fixed",
+  "batch",
+  "templates",
+  "peers",
+  "limits",
+  "e2e",
+  "scheduler",
+  "isolation",
+  "parked",
+  "failover",
+  "render",
+  "telemetry",
+  "runtimes",
+] as const;
 export type Phase = (typeof PHASES)[number];
 /**
- * What runs without --phases: every phase but `isolation`, `parked` and `failover`, so the telemetry overhead and the other
- * runtimes are measured in the same run; the first two queue and park tens of thousands of notifications each, minutes a run
- * can spare only when asked, and `failover` measures microseconds in the harness's own process, a figure for when the send path changes.
+ * What runs without --phases: every phase but `isolation`, `parked`, `failover`, `templates` and `render`, so the telemetry
+ * overhead and the other runtimes are measured in the same run; the first two queue and park tens of thousands of notifications
+ * each, minutes a run can spare only when asked; `failover` and `render` measure microseconds in the harness's own process, and
+ * `templates` a ratio on the gateway over eight rounds, figures for when the send path, the renderer or the accept path changes.
  */
 export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"];
 
@@ -50,7 +66,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,peers,limits,e2e,scheduler,isolation,parked,failover,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,failover,render,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;

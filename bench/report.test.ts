@@ -410,3 +410,56 @@ describe("isolation and parked", () => {
     expect(resultLine(fixture())).toMatchObject({ failover_breaker_us: null, failover_lookup_us: null });
   });
 });
+
+describe("templates and render", () => {
+  const rounds = (name: string, ...rps: number[]) => rps.map((x, i) => http(`${name} (round ${i + 1})`, x, 8 + i));
+  function templates(): NonNullable<BenchResults["templates"]> {
+    return {
+      explicit: rounds("herald explicit send", 20_000, 18_000),
+      template: rounds("herald template send", 15_000, 12_000),
+      explicitRps: 19_000,
+      templateRps: 13_500,
+      explicitP99: 8.5,
+      templateP99: 8.5,
+      ratio: 13_500 / 19_000,
+    };
+  }
+  const render = {
+    notifications: 20_000,
+    rounds: 3,
+    cachedUs: [12.34, 11.9, 12.1],
+    uncachedUs: [80.2, 79.5, 81],
+    perNotificationUs: 12.1,
+    uncachedPerNotificationUs: 80.2,
+    validateUs: 1.234,
+  };
+
+  test("opt-in phases that run alone, in the table's order", () => {
+    expect(parseBenchArgs([]).phases).not.toContain("templates");
+    expect(parseBenchArgs([]).phases).not.toContain("render");
+    expect(parseBenchArgs(["--phases", "render,templates"]).phases).toEqual(["templates", "render"]);
+  });
+
+  test("puts the template and explicit req/s, their ratio and the render cost in RESULT, null when not run", () => {
+    const f = { ...fixture(), templates: templates(), render };
+    expect(resultLine(f)).toMatchObject({ template_accept_rps: 13_500, explicit_accept_rps: 19_000, template_accept_ratio: 0.71, render_us: 12.1 });
+    expect(resultLine(fixture())).toMatchObject({ template_accept_rps: null, explicit_accept_rps: null, template_accept_ratio: null, render_us: null });
+  });
+
+  test("shows each round's req/s and p99 of both bodies, and each render round", () => {
+    const text = renderText({ ...fixture(), templates: templates(), render });
+    expect(text).toContain("19,000 → 13,500 req/s (0.71×)");
+    expect(text).toContain("explicit: 20,000, 18,000 req/s, p99 8, 9 ms");
+    expect(text).toContain("by template (cached version, variables check, profile from Postgres): 15,000, 12,000 req/s, p99 8, 9 ms");
+    expect(text).toContain("12.1 µs through the parse cache · 80.2 µs parsing every field");
+    expect(text).toContain("cached 12.3, 11.9, 12.1 · uncached 80.2, 79.5, 81.0; the accept path's variables check 1.23 µs a send");
+  });
+
+  test("warns about a round that answered non-2xx", () => {
+    const t = templates();
+    const second = t.template[1];
+    if (!second) throw new Error("fixture has two template rounds");
+    t.template[1] = { ...second, non2xx: 40 };
+    expect(warnings({ ...fixture(), templates: t })).toEqual(["herald template send (round 2): 40 non-2xx and 0 socket errors during the measured run"]);
+  });
+});

@@ -1,6 +1,6 @@
 // Turns one run's results into the printed table, the Markdown file and the
 // RESULT line. Pure functions of BenchResults, so they are unit-tested.
-import { meanWithStandardError } from "./lib/stats.ts";
+import { mean, meanWithStandardError } from "./lib/stats.ts";
 import { checkTargets, computeRatios, peakRss, soakFlat, type Ratios, type TargetCheck } from "./targets.ts";
 import {
   type BenchResults,
@@ -9,9 +9,11 @@ import {
   type HttpRun,
   type IsolationRun,
   type ParkedRun,
+  type RenderRun,
   RUNTIME_KEYS,
   type RuntimesRun,
   type TelemetryRun,
+  type TemplatesRun,
 } from "./types.ts";
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -141,7 +143,9 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   }
   if (r.isolation) rows.push(isolationRow(r.isolation));
   if (r.parked) rows.push(parkedRow(r.parked));
+  if (r.templates) rows.push(templatesRow(r.templates));
   if (r.failover) rows.push(failoverRow(r.failover));
+  if (r.render) rows.push(renderRow(r.render));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
   rows.push([
@@ -188,6 +192,28 @@ export function failoverRow(f: FailoverRun): Row {
   ];
 }
 
+/** Explicit vs by template, each round's req/s and p99 so the spread shows. */
+export function templatesRow(t: TemplatesRun): Row {
+  const rounds = (runs: HttpRun[]) => `${runs.map((run) => int(run.rps)).join(", ")} req/s, p99 ${runs.map((run) => ms(run.p99)).join(", ")} ms`;
+  // The gateway's CPU per accepted request: what each body costs it, beside what it could answer.
+  const cpuUs = (runs: HttpRun[]) => int(mean(runs.map((run) => (run.rps > 0 ? (run.serverCores / run.rps) * 1e6 : 0))));
+  return [
+    `send by template vs explicit payload (${t.explicit.length}+${t.template.length} alternating rounds)`,
+    `${int(t.explicitRps)} → ${int(t.templateRps)} req/s (${x(t.ratio)}) · p99 ${ms(t.explicitP99)} → ${ms(t.templateP99)} ms`,
+    `explicit: ${rounds(t.explicit)}, gateway CPU ${cpuUs(t.explicit)} µs a request · by template (cached version, variables check, profile from Postgres): ${rounds(t.template)}, gateway CPU ${cpuUs(t.template)} µs a request`,
+  ];
+}
+
+/** The processor's render per notification, with and without the parse cache, each round's figure. */
+export function renderRow(r: RenderRun): Row {
+  const us = (xs: number[]) => xs.map((v) => v.toFixed(1)).join(", ");
+  return [
+    `render per notification (${int(r.notifications)} × ${r.rounds} rounds, alternating)`,
+    `${r.perNotificationUs.toFixed(1)} µs through the parse cache · ${r.uncachedPerNotificationUs.toFixed(1)} µs parsing every field`,
+    `µs a notification: cached ${us(r.cachedUs)} · uncached ${us(r.uncachedUs)}; the accept path's variables check ${r.validateUs.toFixed(2)} µs a send`,
+  ];
+}
+
 /** Sent/s with none parked against many parked, each round's figure so the spread shows. */
 export function parkedRow(p: ParkedRun): Row {
   const rounds = (runs: E2eRun[]) => runs.map((run) => int(run.sentPerS)).join(", ");
@@ -229,7 +255,8 @@ function targetRows(checks: TargetCheck[]): Row[] {
 export function warnings(r: BenchResults): string[] {
   const w: string[] = [];
   const runtimeRounds = r.runtimes?.variants.flatMap((v) => v.rounds) ?? [];
-  for (const run of [r.herald, ...r.peers, r.bunServe, ...(r.telemetry?.off ?? []), ...(r.telemetry?.on ?? []), ...runtimeRounds]) {
+  const templateRounds = [...(r.templates?.explicit ?? []), ...(r.templates?.template ?? [])];
+  for (const run of [r.herald, ...r.peers, r.bunServe, ...(r.telemetry?.off ?? []), ...(r.telemetry?.on ?? []), ...runtimeRounds, ...templateRounds]) {
     if (!run) continue;
     if (run.non2xx > 0 || run.errors > 0) w.push(`${run.name}: ${run.non2xx} non-2xx and ${run.errors} socket errors during the measured run`);
     if (run.stream && !run.stream.ok) w.push(`${run.name}: answered ${run.stream.answered2xx} 2xx but the stream holds ${run.stream.held}`);
@@ -313,6 +340,10 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     parked_ratio: round(r.parked?.ratio, 2),
     failover_breaker_us: round(r.failover?.breakerUs, 2),
     failover_lookup_us: round(r.failover?.lookupUsPerMessage, 1),
+    template_accept_rps: round(r.templates?.templateRps),
+    explicit_accept_rps: round(r.templates?.explicitRps),
+    template_accept_ratio: round(r.templates?.ratio, 2),
+    render_us: round(r.render?.perNotificationUs, 2),
     gateway_rss_mb: round(peakRss(r.memory.gateway) ?? undefined),
     processor_rss_mb: round(peakRss(r.memory.processor) ?? undefined),
     loadgen_cores: round(r.herald?.loadgenCores, 2),

@@ -29,6 +29,8 @@ import { parkedPhase } from "./phases/parked.ts";
 import { failoverPhase } from "./phases/failover.ts";
 import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
+import { templatesPhase } from "./phases/templates.ts";
+import { renderPhase } from "./phases/render.ts";
 import { renderText, resultLine } from "./report.ts";
 import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
 
@@ -78,7 +80,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     }
   };
 
-  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("scheduler") || has("isolation")) {
+  if (has("gateway") || has("fixed") || has("batch") || has("templates") || has("e2e") || has("scheduler") || has("isolation")) {
     const gateway = await startWatched("gateway", stack.env, monitor, cleanup);
     const gw: HeraldGateway = { url: gateway.url, pid: gateway.proc.pid, apiKey: TENANT_KEY, nc, stream: topology(stack.namespace).streams.work };
     if (has("gateway")) {
@@ -95,6 +97,14 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     if (has("batch")) {
       log(`batch: ${plan.batchSize}-item batches, ${plan.batchConnections} connections, ${plan.warmupS} s warm-up + ${plan.durationS} s`);
       results.batch = await span("batch", () => batchPhase(gw, plan));
+    }
+    if (has("templates")) {
+      const opts = { connections: plan.connections, warmupS: plan.warmupS, durationS: plan.durationS, rounds: 4 };
+      log(`templates: explicit vs by template, ${opts.rounds} rounds each alternating, ${opts.connections} connections, 1 s warm-up + ${opts.durationS} s`);
+      results.templates = await span("templates", () => templatesPhase(gw, opts, log));
+      results.notes.push(
+        "Templates phase: the gateway phase's load on the same gateway with an email to bench-user, explicit (to, subject, body) or by template (bench-order, published, with a variables schema; the gateway reads the version from its 5 s cache, checks data against the schema and reads the user's profile from Postgres); rounds alternate explicit-template, template-explicit, the stream purged before each.",
+      );
     }
     if (has("e2e")) {
       await purgeStream(nc, gw.stream);
@@ -165,6 +175,11 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     log(`failover: ${opts.rounds} rounds of ${opts.sends} sends each way, then a ${opts.batch}-address suppression lookup among ${opts.suppressions}`);
     results.failover = await span("failover", () => failoverPhase(opts, log));
   }
+  if (has("render")) {
+    const opts = { notifications: plan.quick ? 5_000 : 20_000, rounds: 5 };
+    log(`render: ${opts.rounds} rounds of ${opts.notifications} notifications each way, through the parse cache and parsing every field`);
+    results.render = await span("render", () => renderPhase(opts, log));
+  }
   if (has("telemetry")) {
     // Last of the Herald phases: what it leaves (Redis keys, a purged stream) slows any phase after it,
     // and here its off and on rounds alternate, so whatever the earlier phases leave hits both alike.
@@ -174,7 +189,7 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
       "Telemetry phase: two gateways, off and on, run side by side in four legs, restarted for each (off started first, then on first, twice: identical gateways started one after another measured up to 13% apart, in either direction, so a process's own speed is averaged over four of each), each warmed once; the gateway phase's load alternates between them for eight rounds each (off-on, on-off), two per leg. Off: no OTLP endpoint, LOG_LEVEL=warn. On: OTLP/HTTP to a local receiver in the harness process, OTEL_TRACES_SAMPLER_ARG=0.1, LOG_LEVEL=info (one line per request, stdout drained by a newline counter). Metrics are on in both.",
     );
   }
-  if (has("gateway") || has("fixed") || has("batch") || has("e2e") || has("isolation") || has("telemetry")) {
+  if (has("gateway") || has("fixed") || has("batch") || has("templates") || has("e2e") || has("isolation") || has("telemetry")) {
     // The peers then start from the same Redis and NATS state Herald did, not behind its leftovers.
     log("removing Herald's streams, Redis keys and database before the peers");
     await removeStack();

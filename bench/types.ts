@@ -184,6 +184,35 @@ export interface TelemetryRun {
   acceptedOn: number;
 }
 
+/** The accept path of a send by template against an explicit payload, on one gateway, rounds alternating. */
+export interface TemplatesRun {
+  /** Each body's rounds, in the order run. */
+  explicit: HttpRun[];
+  template: HttpRun[];
+  /** Mean 2xx req/s and mean p99 (ms) over each body's rounds. */
+  explicitRps: number;
+  templateRps: number;
+  explicitP99: number;
+  templateP99: number;
+  /** templateRps / explicitRps. */
+  ratio: number;
+}
+
+/** The processor's render cost per notification, in the harness's own process. */
+export interface RenderRun {
+  notifications: number;
+  rounds: number;
+  /** µs per notification, each round: through the parse cache, and parsing every field. */
+  cachedUs: number[];
+  uncachedUs: number[];
+  /** The processor's figure: the median round through the cache, µs per notification. */
+  perNotificationUs: number;
+  /** The median round parsing every field, µs per notification. */
+  uncachedPerNotificationUs: number;
+  /** The accept path's check of `data` against the version's variables, µs per send. */
+  validateUs: number;
+}
+
 /** The gateway variants the runtimes phase measures, in its forward order; each names its RESULT keys, e.g. `node_ws_rps`. */
 export const RUNTIME_KEYS = ["bun", "node", "node_ws", "deno", "workerd"] as const;
 export type RuntimeKey = (typeof RUNTIME_KEYS)[number];
@@ -256,6 +285,8 @@ export interface BenchResults {
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
   telemetry?: TelemetryRun;
+  templates?: TemplatesRun;
+  render?: RenderRun;
   runtimes?: RuntimesRun;
   memory: MemoryFigures;
   soak?: { seconds: number; sampleEveryS: number; e2e: E2eRun; memory: MemoryFigures };

@@ -8,25 +8,12 @@
 import { createTemplateEngine, localeChain, pickContent, renderChannel, type RenderKey } from "../../lib/templates/render.ts";
 import { validateVariables } from "../../lib/templates/variables.ts";
 import type { TemplateContent } from "../../schemas/recipients.ts";
+import type { RenderRun } from "../types.ts";
 
 export interface RenderOptions {
   /** Notifications rendered per round and way. */
   notifications: number;
   rounds: number;
-}
-
-export interface RenderRun {
-  notifications: number;
-  rounds: number;
-  /** µs per notification, each round: through the parse cache, and parsing every field. */
-  cachedUs: number[];
-  uncachedUs: number[];
-  /** The processor's figure: the median round through the cache, µs per notification. */
-  perNotificationUs: number;
-  /** The median round parsing every field, µs per notification. */
-  uncachedPerNotificationUs: number;
-  /** The accept path's check of `data` against the version's variables, µs per send. */
-  validateUs: number;
 }
 
 const CONTENT: TemplateContent = {
