@@ -26,7 +26,7 @@ describe("POST /v1/notifications by template", () => {
   let app: AppFixture;
   beforeAll(async () => {
     const probe = await createAppFixture();
-    app = await createAppFixture({ templateSends: templateSendDeps(probe.db.db, createTemplateCache(probe.db.db)) });
+    app = await createAppFixture({ templateSends: templateSendDeps(probe.db.sql, createTemplateCache(probe.db.db)) });
     // The templates and users live in the probe's database, which the deps read.
     const db = probe.db.db;
     await createTemplate(db, "acme", { name: "order-shipped", category: "orders", content });

@@ -126,7 +126,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     events: { publish: (event: LifecycleEvent) => publishEvent(out, topo, event, metrics) },
     callbacks: callbackDeps(cfg, createDeliveryReports(io.sql, metrics)),
     templates: { db, engine: createTemplateEngine(), published: (tenant: string, name: string) => templateCache.invalidate(tenant, name) },
-    templateSends: templateSendDeps(db, templateCache),
+    templateSends: templateSendDeps(io.sql, templateCache),
     inboxStream: {
       ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
       tokenTtlSeconds: cfg.HERALD_INBOX_TOKEN_TTL_S,

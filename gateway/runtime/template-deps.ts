@@ -1,7 +1,7 @@
-import { getUser } from "../../lib/db/users.ts";
+import { reachableBy } from "../../lib/db/users.ts";
 import type { TemplateCache } from "../../lib/templates/cache.ts";
 import { validateVariables } from "../../lib/templates/variables.ts";
-import type { Database } from "../../schemas/database.ts";
+import type { Sql } from "../../schemas/database.ts";
 import type { TemplateSendDeps } from "../accept-template.ts";
 
 /** How long a gateway keeps a template's published version before reading it again; a publish reaches every gateway within this. */
@@ -13,16 +13,13 @@ export const TEMPLATE_CACHE_TTL_MS = 5_000;
  * publish at once and the others within its TTL), the variables checked, the
  * recipient read.
  */
-export function templateSendDeps(db: Database, templates: TemplateCache): TemplateSendDeps {
+export function templateSendDeps(sql: Sql, templates: TemplateCache): TemplateSendDeps {
   return {
     published: (tenant, name) => templates.published(tenant, name),
     validate(_tenant, _name, published, data) {
       const result = validateVariables(published.content.variables, data);
       return result.ok ? [] : result.errors;
     },
-    async recipient(tenant, userId) {
-      const user = await getUser(db, tenant, userId);
-      return user === null ? null : { email: user.email !== null, sms: user.phone !== null, push: user.devices.length > 0 };
-    },
+    recipient: (tenant, userId) => reachableBy(sql, tenant, userId),
   };
 }

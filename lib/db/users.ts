@@ -183,3 +183,26 @@ function asPlatform(value: string): DevicePlatform {
   if (!found) throw new Error(`unknown device platform in the database: ${value}`);
   return found;
 }
+
+/** Which channels a user can be reached on, as a send by template checks at accept time. */
+export interface ReachableBy {
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+}
+
+/**
+ * Whether the user exists and which addresses they have, in one prepared
+ * statement: the accept path asks this on every send by template, where the
+ * full profile (`getUser`, two query-builder statements) cost the gateway
+ * about 0.3 ms of CPU a request.
+ */
+export async function reachableBy(sql: Sql, tenantId: string, userId: string): Promise<ReachableBy | null> {
+  const [r] = await sql.run(REACHABLE_SQL, [tenantId, userId]);
+  return r === undefined ? null : { email: r.email === true, sms: r.sms === true, push: r.push === true };
+}
+
+const REACHABLE_SQL = `
+  select u.email is not null as email, u.phone is not null as sms,
+    exists (select 1 from user_devices d where d.tenant_id = u.tenant_id and d.user_id = u.user_id) as push
+  from users u where u.tenant_id = $1 and u.user_id = $2`;
