@@ -1,19 +1,12 @@
-import type { Channel, DevicePlatform } from "../schemas/enums.ts";
+import type { RecipientProfile } from "../lib/db/users.ts";
+import type { Channel } from "../schemas/enums.ts";
 import type { Envelope } from "../schemas/envelope.ts";
-import type { QuietHours, TemplatePayload } from "../schemas/recipients.ts";
+import type { TemplatePayload } from "../schemas/recipients.ts";
 
 // The resolve step's lookups, apart from processor/resolve.ts so the lane context can name them without a cycle.
 
 /** What the processor knows of a recipient: their addresses, language, time zone and quiet hours. */
-export interface Recipient {
-  email: string | null;
-  phone: string | null;
-  locale: string | null;
-  timeZone: string | null;
-  quietHours: QuietHours | null;
-  data: Record<string, unknown>;
-  devices: Array<{ token: string; platform: DevicePlatform }>;
-}
+export type Recipient = Omit<RecipientProfile, "userId">;
 
 /** What a template send renders into: the channel's payload without its address. */
 export type Rendered = { ok: true; payload: Record<string, unknown>; locale: string } | { ok: false; error: string };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync, verify } from "node:crypto";
-import { SMTPServer } from "smtp-server";
+import { startSmtpPeer, type SmtpPeer } from "./support/smtp-peer.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { eventually } from "./support/eventually.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
@@ -13,45 +13,6 @@ const ACCOUNT_SID = `AC${"5f".repeat(16)}`;
 const AUTH_TOKEN = "twilio-test-token";
 const FROM_NUMBER = "+14155550199";
 const PROJECT = "herald-test";
-
-interface Mail {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-function startSmtpPeer(): Promise<{ server: SMTPServer; port: number; mail: Mail[] }> {
-  const mail: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onRcptTo(address, _session, done) {
-      if (address.address.startsWith("refused@")) {
-        const err = Object.assign(new Error("5.1.1 mailbox unavailable"), { responseCode: 550 });
-        done(err);
-        return;
-      }
-      done();
-    },
-    onData(stream, session, done) {
-      let raw = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => (raw += chunk));
-      stream.on("end", () => {
-        const from = session.envelope.mailFrom === false ? "" : session.envelope.mailFrom.address;
-        mail.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw });
-        done();
-      });
-    },
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.server.address();
-      resolve({ server, port: typeof address === "object" && address ? address.port : 0, mail });
-    });
-  });
-}
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", {
   modulusLength: 2048,
@@ -115,7 +76,7 @@ function startHttpPeer() {
 }
 
 let stack: Stack;
-let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
+let smtp: SmtpPeer;
 let http: ReturnType<typeof startHttpPeer>;
 let gateway: HeraldProcess;
 let processor: HeraldProcess;
@@ -155,7 +116,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.signal("SIGTERM");
   await processor?.signal("SIGTERM");
-  await new Promise<void>((resolve) => (smtp ? smtp.server.close(() => resolve()) : resolve()));
+  await smtp?.stop();
   await http?.server.stop(true);
   await stack?.cleanup();
 });

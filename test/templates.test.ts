@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { SMTPServer } from "smtp-server";
+import { startSmtpPeer, type SmtpPeer } from "./support/smtp-peer.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { eventually } from "./support/eventually.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
@@ -10,35 +10,6 @@ import { TENANT_KEY } from "./support/constants.ts";
 // with the German subject; then an opt-out of the template's category, and the next send
 // ends suppressed.
 
-interface Mail {
-  to: string[];
-  raw: string;
-}
-
-function startSmtpPeer(): Promise<{ server: SMTPServer; port: number; mail: Mail[] }> {
-  const mail: Mail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onData(stream, session, done) {
-      let raw = "";
-      stream.setEncoding("utf8");
-      stream.on("data", (chunk: string) => (raw += chunk));
-      stream.on("end", () => {
-        mail.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-        done();
-      });
-    },
-  });
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.server.address();
-      resolve({ server, port: typeof address === "object" && address ? address.port : 0, mail });
-    });
-  });
-}
-
 const call = (base: string, method: string, path: string, body?: unknown) =>
   fetch(`${base}${path}`, {
     method,
@@ -47,7 +18,7 @@ const call = (base: string, method: string, path: string, body?: unknown) =>
   });
 
 let stack: Stack;
-let smtp: Awaited<ReturnType<typeof startSmtpPeer>>;
+let smtp: SmtpPeer;
 let gateway: HeraldProcess;
 let processor: HeraldProcess;
 
@@ -65,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gateway?.signal("SIGTERM");
   await processor?.signal("SIGTERM");
-  await new Promise<void>((resolve) => (smtp ? smtp.server.close(() => resolve()) : resolve()));
+  await smtp?.stop();
   await stack?.cleanup();
 });
 
