@@ -97,7 +97,11 @@ if (!existsSync(CHROMIUM)) {
       await eventually(async () => (await received()).length >= 3, { timeoutMs: 20_000, everyMs: 100 });
       // Time for a repeat to show up, were there one.
       await Bun.sleep(1000);
-      expect((await received()).map((r) => r.id)).toEqual([first, ...missed]);
+      // Exactly the two it missed, once each; between them, in the order they were sent (sent_at), which two batches may swap.
+      const ids = (await received()).map((r) => r.id);
+      expect(ids).toHaveLength(3);
+      expect(ids[0]).toBe(first);
+      expect(ids.slice(1).sort()).toEqual([...missed].sort());
       expect(await opens()).toBeGreaterThanOrEqual(2);
 
       // A graceful stop ends the open stream rather than waiting for the browser to leave.
