@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import {
   connectTestNats,
   createTestDatabase,
@@ -59,6 +60,8 @@ export async function createStack(extra: Record<string, string> = {}): Promise<S
       await nc.close();
       await deleteRedisPrefix(`${namespace}:`);
       await db.drop();
+      // `herald all` keeps dev credentials under HERALD_DATA_DIR.
+      rmSync(env.HERALD_DATA_DIR ?? "", { recursive: true, force: true });
     },
   };
 }
