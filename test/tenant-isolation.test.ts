@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApp } from "../gateway/app.ts";
+import { openApiDocument } from "../gateway/openapi/document.ts";
+import { templateSendDeps } from "../gateway/runtime/template-deps.ts";
+import { claim } from "../lib/db/notification-repository.ts";
+import { createTemplateCache } from "../lib/templates/cache.ts";
+import { createTemplateEngine } from "../lib/templates/render.ts";
+import { OTHER_KEY, TENANT_KEY } from "./support/constants.ts";
+import { createAppFixture, send, type AppFixture } from "./support/gateway-fixture.ts";
+
+// A walk over every route of the OpenAPI document that takes an id: tenant `beta` calls
+// each with tenant `acme`'s ids. A read, an action on one resource, or a removal of one
+// answers 404; a route that creates or replaces by name (PUT, DELETE of a user: the
+// caller's own namespace) may answer otherwise, but acme's resources read the same after
+// the walk. A documented route the walk does not classify fails it, so a new id route
+// must say which it is.
+
+const HTTP = ["get", "put", "post", "patch", "delete"] as const;
+
+/** Routes a tenant never reaches with its key: admin (operators' keys), provider callbacks and signed links (their own signatures). */
+const NOT_TENANT_ROUTES = [/^\/admin\//, /^\/v1\/callbacks\//, /^\/v1\/unsubscribe\//, /^\/docs\//];
+
+/** Routes where beta acts in its own namespace under acme's name: beta's own user or template, never acme's. */
+const OWN_NAMESPACE = new Set([
+  "put /v1/users/{userId}",
+  "delete /v1/users/{userId}",
+  "put /v1/templates/{name}",
+  "put /v1/categories/{category}",
+  "get /v1/users/{userId}/preferences",
+  "put /v1/users/{userId}/preferences",
+]);
+
+let f: AppFixture;
+const ids: Record<string, string> = {};
+let before: Record<string, unknown> = {};
+
+/** What acme can read of its own resources: unchanged by anything beta does. */
+async function acmeView(): Promise<Record<string, unknown>> {
+  const read = async (path: string) => {
+    const res = await send(f.app, path, { key: TENANT_KEY });
+    return { status: res.status, body: await res.json() };
+  };
+  return {
+    notification: await read(`/v1/notifications/${ids.id}`),
+    user: await read(`/v1/users/${ids.userId}`),
+    preferences: await read(`/v1/users/${ids.userId}/preferences`),
+    template: await read(`/v1/templates/${ids.name}`),
+    category: await read(`/v1/categories/${ids.category}`),
+    inbox: await read(`/v1/inbox?userId=${ids.userId}`),
+  };
+}
+
+beforeAll(async () => {
+  f = await createAppFixture();
+  // Every dependency a gateway has, templates included.
+  f.app = createApp({
+    ...f.deps,
+    templates: { db: f.db.db, engine: createTemplateEngine() },
+    templateSends: templateSendDeps(f.db.sql, createTemplateCache(f.db.db)),
+  });
+  // acme's resources, one of each kind an id names.
+  ids.userId = "acme-user";
+  ids.token = "acme-device-token";
+  ids.name = "acme-template";
+  ids.category = "acme-category";
+  const acme = (method: string, path: string, body?: unknown) => send(f.app, path, { method, key: TENANT_KEY, ...(body === undefined ? {} : { body }) });
+  expect((await acme("PUT", `/v1/users/${ids.userId}`, { email: "acme@example.com" })).status).toBe(201);
+  expect((await acme("POST", `/v1/users/${ids.userId}/devices`, { token: ids.token, platform: "android" })).status).toBe(201);
+  expect((await acme("PUT", `/v1/categories/${ids.category}`, { required: false })).status).toBe(201);
+  expect((await acme("PUT", `/v1/users/${ids.userId}/preferences`, { preferences: [{ category: ids.category, enabled: false }] })).status).toBe(200);
+  const content = { locales: { default: { in_app: { title: "Hi", body: "Hello" } } } };
+  expect((await acme("POST", "/v1/templates", { name: ids.name, category: ids.category, content })).status).toBe(201);
+  expect((await acme("POST", `/v1/templates/${ids.name}/publish`)).status).toBe(200);
+  const accepted = await acme("POST", "/v1/notifications", { userId: ids.userId, channel: "in_app", payload: { title: "Hi", body: "Hello" } });
+  expect(accepted.status).toBe(202);
+  ids.id = ((await accepted.json()) as { id: string }).id;
+  // Stored as the processor would, so reads find the row in Postgres.
+  await claim(f.db.sql, [(await f.message(await f.count())).envelope], Date.now());
+  before = await acmeView();
+});
+
+afterAll(async () => {
+  await f.cleanup();
+});
+
+/** A path of the document with acme's ids in its parameters. */
+function filled(path: string): string {
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = ids[name];
+    if (value === undefined) throw new Error(`no acme id for {${name}} in ${path}`);
+    return encodeURIComponent(value);
+  });
+}
+
+/** A body good enough to get past validation, so the answer is about whose resource it is. */
+function bodyFor(method: string, path: string): unknown {
+  if (method === "get" || method === "delete") return undefined;
+  if (path.endsWith("/preview")) return { data: {} };
+  if (path.endsWith("/devices")) return { token: "beta-token", platform: "android" };
+  if (path.endsWith("/preferences")) return { preferences: [] };
+  if (path === "/v1/users/{userId}") return { email: "beta@example.com" };
+  if (path === "/v1/templates/{name}") return { category: "beta", content: { locales: { default: { in_app: { title: "B", body: "B" } } } } };
+  return {};
+}
+
+describe("tenant isolation, walked from the OpenAPI document", () => {
+  const doc = openApiDocument();
+  const routes = Object.entries(doc.paths).flatMap(([path, item]) =>
+    path.includes("{") && !NOT_TENANT_ROUTES.some((r) => r.test(path)) ? HTTP.filter((m) => item[m] !== undefined).map((m) => ({ method: m, path })) : [],
+  );
+
+  test("finds the id routes to walk", () => {
+    expect(routes.length).toBeGreaterThanOrEqual(12);
+  });
+
+  test("another tenant gets 404 for every read, action or removal of acme's resources, and acme's resources read the same afterwards", async () => {
+    const seen: string[] = [];
+    // Beta's own creations last: once beta has a user or template of that name, acting on it is beta's business.
+    const ordered = [...routes.filter((r) => !OWN_NAMESPACE.has(`${r.method} ${r.path}`)), ...routes.filter((r) => OWN_NAMESPACE.has(`${r.method} ${r.path}`))];
+    for (const { method, path } of ordered) {
+      const body = bodyFor(method, path);
+      const res = await send(f.app, filled(path), { method: method.toUpperCase(), key: OTHER_KEY, ...(body === undefined ? {} : { body }) });
+      const route = `${method} ${path}`;
+      seen.push(`${route} → ${res.status}`);
+      if (OWN_NAMESPACE.has(route)) expect({ route, status: res.status < 500 }).toEqual({ route, status: true });
+      else expect({ route, status: res.status }).toEqual({ route, status: 404 });
+    }
+    expect(await acmeView()).toEqual(before);
+    expect(seen.length).toBe(routes.length);
+  });
+});
