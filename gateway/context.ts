@@ -122,6 +122,8 @@ export interface RecipientDeps {
   db: Database;
   /** HERALD_TOKEN_SECRET, which signs one-click unsubscribe links; none: `/v1/unsubscribe/*` answers 503 naming it. */
   tokenSecret?: string;
+  /** Deletes a user's dead letters from the dead-letter stream (lib/nats/dead-letters.ts); none: an erasure answers `deadLetters: null`. */
+  deadLetters?: { eraseUser(tenantId: string, userId: string): Promise<number> };
 }
 
 /** What the realtime inbox needs: the token secret, the live feed and the replay read. */

@@ -349,10 +349,9 @@ describe("what the routes answer matches the document", () => {
     await check("put", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`, { preferences: [{ category: "news", enabled: false }] });
     await check("put", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`, { preferences: [{ category: "security", enabled: false }] });
     await check("get", "/v1/users/{userId}/preferences", `/v1/users/${user}/preferences`);
-    for (const [method, path, url] of [
-      ["delete", "/v1/users/{userId}/devices/{token}", `/v1/users/${user}/devices/spec-token`],
-      ["delete", "/v1/users/{userId}", `/v1/users/${user}`],
-    ] as const) {
+    await check("get", "/v1/users/{userId}/export", `/v1/users/${user}/export`);
+    await check("get", "/v1/users/{userId}/export", `/v1/users/${user}/export?cursor=nope`);
+    for (const [method, path, url] of [["delete", "/v1/users/{userId}/devices/{token}", `/v1/users/${user}/devices/spec-token`]] as const) {
       const res = await at(method, url);
       expect({ path, status: res.status, documented: doc.paths[path]?.[method]?.responses["204"] !== undefined }).toEqual({
         path,
@@ -360,6 +359,7 @@ describe("what the routes answer matches the document", () => {
         documented: true,
       });
     }
+    await check("delete", "/v1/users/{userId}", `/v1/users/${user}`);
   });
 
   test("one-click unsubscribe: off, the page, the POST, and forged and expired links", async () => {

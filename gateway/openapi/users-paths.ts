@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EXPORT_PAGE_LIMIT, type ErasedCounts, type ExportedSuppression, type UserExport } from "../../lib/db/erasure.ts";
 import type { CategoryView, EffectiveCategory, UserPreferences } from "../../lib/db/preferences.ts";
 import type { UserView } from "../../lib/db/users.ts";
 import { CHANNELS, DEVICE_PLATFORMS, PREFERENCE_CHANNELS } from "../../schemas/enums.ts";
@@ -8,6 +9,7 @@ import { errors, V1_ERRORS } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, ok, param, REQUEST_ID, schemaRef, str } from "./shapes.ts";
 import type { JsonSchema, Parameter, PathItem } from "./types.ts";
 
+const count = (description?: string): JsonSchema => ({ type: "integer", minimum: 0, ...(description ? { description } : {}) });
 const input = (schema: z.ZodType) => embeddable(z.toJSONSchema(schema, { target: "draft-2020-12", io: "input" }));
 const perChannel = (description: string): JsonSchema => ({
   type: "object",
@@ -66,6 +68,51 @@ export function userSchemas(): Record<string, JsonSchema> {
       updatedAt: isoTime,
     }),
     CategoryList: objectOf<{ data: CategoryView[] }>({ data: { type: "array", items: schemaRef("Category") } }),
+    UserErasure: objectOf<{ userId: string; erased: ErasedCounts & { deadLetters: number | null } }>({
+      userId: str(),
+      erased: objectOf<ErasedCounts & { deadLetters: number | null }>({
+        profile: count("0 or 1"),
+        devices: count(),
+        preferences: count(),
+        notifications: count("Notifications whose payload, metadata and error were erased; their ids, statuses and times stay"),
+        attempts: count("Delivery attempts whose error text was erased"),
+        cancelled: count("Notifications still waiting, cancelled so that nothing is sent with an erased payload"),
+        suppressions: count("Suppressions of the user's addresses"),
+        deadLetters: nullable(count("Dead letters deleted from the dead-letter stream; null: this gateway cannot reach it")),
+      }),
+    }),
+    UserExport: objectOf<UserExport>({
+      userId: str(),
+      exportedAt: isoTime,
+      profile: { oneOf: [schemaRef("UserView"), { type: "null" }] },
+      preferences: { type: "array", items: { type: "object", properties: { category: str(), channel: str(), enabled: { type: "boolean" } } } },
+      suppressions: {
+        type: "array",
+        items: objectOf<ExportedSuppression>({
+          channel: str({ enum: [...CHANNELS] }),
+          address: str(),
+          reason: str(),
+          source: str(),
+          notificationId: nullable(str()),
+          createdAt: isoTime,
+        }),
+      },
+      notifications: {
+        type: "array",
+        items: {
+          allOf: [
+            schemaRef("NotificationView"),
+            {
+              type: "object",
+              properties: { payload: { type: "object" }, readAt: nullable(isoTime), deliveryAttempts: { type: "array", items: schemaRef("AttemptView") } },
+              required: ["payload", "readAt", "deliveryAttempts"],
+            },
+          ],
+        },
+      },
+      truncated: { type: "boolean", description: "More notifications follow: ask again with `cursor`" },
+      cursor: nullable(str()),
+    }),
   };
 }
 
@@ -115,11 +162,26 @@ export function userPaths(): Record<string, PathItem> {
       },
       delete: {
         operationId: "deleteUser",
-        summary: "Delete a user, their devices and their preferences",
-        description: "Idempotent: a user who is not there answers 204 too.",
+        summary: "Erase a user's personal data (GDPR art. 17)",
+        description:
+          'Deletes the profile, devices, preferences, the suppressions of their addresses and their dead letters; keeps their notifications\' ids, statuses, times and counts, with payload `{"erased": true}`, no metadata and no error texts. Notifications still waiting are cancelled. Idempotent: a second erasure answers zeros.',
         tags,
         parameters: [USER, param("RequestId")],
-        responses: { "204": noContent("Deleted"), ...errors(...V1_ERRORS) },
+        responses: { "200": ok("What was erased, by kind", "UserErasure"), ...errors(...V1_ERRORS) },
+      },
+    },
+    "/v1/users/{userId}/export": {
+      get: {
+        operationId: "exportUser",
+        summary: "Everything held about a user (GDPR art. 20)",
+        description: `The profile, preferences, suppressions of their addresses, and their notifications with payloads and attempts, oldest first, at most ${EXPORT_PAGE_LIMIT} an answer: \`truncated\` says more follow; pass \`cursor\` for them.`,
+        tags,
+        parameters: [
+          USER,
+          { name: "cursor", in: "query", required: false, description: "The `cursor` of the previous answer", schema: { type: "string" } },
+          param("RequestId"),
+        ],
+        responses: { "200": ok("The user's data", "UserExport"), ...errors("InvalidQuery", ...V1_ERRORS) },
       },
     },
     "/v1/users/{userId}/devices": {

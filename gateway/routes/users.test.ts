@@ -32,9 +32,10 @@ describe("/v1/users/:userId", () => {
     expect(await (await send(f.app, `/v1/users/${id}`)).json()).toMatchObject({ userId: id, quietHours: { start: "22:00", end: "07:00" } });
 
     const deleted = await send(f.app, `/v1/users/${id}`, { method: "DELETE" });
-    expect(deleted.status).toBe(204);
+    expect(deleted.status).toBe(200);
+    expect(await deleted.json()).toMatchObject({ userId: id, erased: { profile: 1 } });
     expect((await send(f.app, `/v1/users/${id}`)).status).toBe(404);
-    expect((await send(f.app, `/v1/users/${id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await send(f.app, `/v1/users/${id}`, { method: "DELETE" })).status).toBe(200);
   });
 
   test("another tenant's user is not there: GET, PATCH, devices and DELETE leave it alone", async () => {
@@ -45,7 +46,9 @@ describe("/v1/users/:userId", () => {
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect((await send(f.app, `/v1/users/${id}`, { method: "PATCH", body: { email: null }, key: OTHER_KEY })).status).toBe(404);
     expect((await send(f.app, `/v1/users/${id}/devices`, { body: { token: "t", platform: "ios" }, key: OTHER_KEY })).status).toBe(404);
-    expect((await send(f.app, `/v1/users/${id}`, { method: "DELETE", key: OTHER_KEY })).status).toBe(204);
+    const other = await send(f.app, `/v1/users/${id}`, { method: "DELETE", key: OTHER_KEY });
+    expect(other.status).toBe(200);
+    expect(await other.json()).toMatchObject({ erased: { profile: 0, devices: 0 } });
     expect(await (await send(f.app, `/v1/users/${id}`)).json()).toMatchObject({ email: "mine@example.com", devices: [] });
   });
 

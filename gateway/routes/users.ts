@@ -2,7 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { Device, Preference, UserId, UserProfile } from "../../schemas/recipients.ts";
 import { getPreferences, isRequiredCategoryError, setPreferences } from "../../lib/db/preferences.ts";
-import { addDevice, deleteUser, getUser, patchUser, putUser, removeDevice } from "../../lib/db/users.ts";
+import { eraseUser, exportUser } from "../../lib/db/erasure.ts";
+import { addDevice, getUser, patchUser, putUser, removeDevice } from "../../lib/db/users.ts";
+import { isUuid } from "../../schemas/storable.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { pathParam, readBody, recipientDeps } from "../recipient-input.ts";
@@ -46,10 +48,23 @@ export function userRoutes(): Hono<TenantEnv> {
     return c.json(user);
   });
 
-  // Idempotent: erasing a user who is not there (any more) answers 204 too.
+  // Idempotent: erasing a user who is not there (any more) answers 200 with zeros. Postgres first:
+  // when the dead-letter stream then fails, a retry finds Postgres done and scans the stream again.
   routes.delete("/:userId", async (c) => {
-    await deleteUser(recipientDeps(c).db, c.var.tenant, userOf(c.req.param("userId")));
-    return c.body(null, 204);
+    const { db, deadLetters } = recipientDeps(c);
+    const userId = userOf(c.req.param("userId"));
+    const erased = await eraseUser(db, c.var.tenant, userId);
+    const deadLetterCount = deadLetters ? await deadLetters.eraseUser(c.var.tenant, userId) : null;
+    return c.json({ userId, erased: { ...erased, deadLetters: deadLetterCount } });
+  });
+
+  routes.get("/:userId/export", async (c) => {
+    const userId = userOf(c.req.param("userId"));
+    const cursor = c.req.query("cursor");
+    if (cursor !== undefined && !isUuid(cursor)) {
+      throw new AppError("invalid_query", { detail: "The query failed validation", errors: [{ path: "cursor", message: "not a cursor this API gave" }] });
+    }
+    return c.json(await exportUser(recipientDeps(c).db, c.var.tenant, userId, cursor === undefined ? {} : { after: cursor }));
   });
 
   routes.post("/:userId/devices", async (c) => {

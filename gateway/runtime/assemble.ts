@@ -10,6 +10,7 @@ import { createNotificationReader, inboxSentAfter } from "../../lib/db/reads.ts"
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
 import { createInboxFeed } from "../../lib/nats/inbox-feed.ts";
+import { eraseUserDeadLetters } from "../../lib/nats/dead-letters.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
 import { migratedChecks } from "../../lib/startup-checks.ts";
 import { createTemplateEngine } from "../../lib/templates/render.ts";
@@ -133,7 +134,11 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
       feed: createInboxFeed(nc, topo),
       sentAfter: (tenant: string, userId: string, afterId: string, limit: number) => inboxSentAfter(db, tenant, userId, afterId, limit, metrics),
     },
-    recipients: { db, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
+    recipients: {
+      db,
+      deadLetters: { eraseUser: (tenantId: string, userId: string) => eraseUserDeadLetters(nc, topo, tenantId, userId) },
+      ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
+    },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },

@@ -1,9 +1,9 @@
-import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database, Sql, SqlRow as Row } from "../../schemas/database.ts";
 import type { DeliveryReport, MovedNotification } from "../../schemas/delivery-reports.ts";
 import { initialStatus, type Envelope } from "../../schemas/envelope.ts";
 import { CANCELLABLE_STATUSES, STATUSES, TERMINAL_STATUSES, type AttemptOutcome, type Status } from "../../schemas/enums.ts";
-import { notifications, type NewNotificationRow } from "../../schemas/tables.ts";
+import { deliveryAttempts, notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { toStorableText } from "../../schemas/storable.ts";
 import { inboxColumns, viewColumns } from "./reads.ts";
 
@@ -485,4 +485,65 @@ export async function unbeginAttempts(db: Executor, starts: AttemptStart[]): Pro
     returning n.id`);
   const list: unknown = rows;
   return new Set((Array.isArray(list) ? (list as Row[]) : []).map((r) => String(r.id)));
+}
+
+// A user's erasure (lib/db/erasure.ts runs these in its one transaction).
+
+/** What a user's payloads addressed: each distinct channel and `to` of their email, SMS and push notifications. */
+export async function addressedBy(db: Pick<Database, "selectDistinct">, tenant: string, userId: string) {
+  return db
+    .selectDistinct({ channel: notifications.channel, to: sql<string | null>`${notifications.payload}->>'to'` })
+    .from(notifications)
+    .where(and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId), inArray(notifications.channel, ["email", "sms", "push"])));
+}
+
+/** The marker an erased notification's payload holds instead of what it was. */
+export const ERASED_PAYLOAD = { erased: true } as const;
+
+/**
+ * Erases the personal data of a user's notifications, keeping ids, statuses,
+ * times and counts: payload → `{"erased": true}`, metadata and last_error
+ * cleared, the attempts' errors cleared. A row still waiting (a cancellable
+ * status) is cancelled with last_error `erased`: the scheduler drops its
+ * schedule at release, and a message still in a lane meets a cancelled row
+ * and is acked unsent. Lock rule: the same as `cancelRow`'s, the status; a
+ * row being sent right now keeps its status. A row already erased is not
+ * counted again.
+ */
+export async function eraseUserNotifications(
+  db: Executor,
+  tenant: string,
+  userId: string,
+): Promise<{ notifications: number; attempts: number; cancelled: number }> {
+  const mine = and(eq(notifications.tenantId, tenant), eq(notifications.userId, userId));
+  const waiting = inArray(notifications.status, [...CANCELLABLE_STATUSES]);
+  const cancelled = await db
+    .update(notifications)
+    .set({ status: "cancelled", lastError: "erased", updatedAt: sql`now()` })
+    .where(and(mine, waiting))
+    .returning({ id: notifications.id });
+  const erased = await db
+    .update(notifications)
+    .set({
+      payload: ERASED_PAYLOAD,
+      metadata: null,
+      lastError: sql`case when ${notifications.lastError} = 'erased' then 'erased' end`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        mine,
+        sql`(${notifications.payload} <> ${JSON.stringify(ERASED_PAYLOAD)}::jsonb or ${notifications.metadata} is not null
+          or coalesce(${notifications.lastError}, 'erased') <> 'erased')`,
+      ),
+    )
+    .returning({ id: notifications.id });
+  const attempts = await db
+    .update(deliveryAttempts)
+    .set({ error: null })
+    .where(
+      and(isNotNull(deliveryAttempts.error), inArray(deliveryAttempts.notificationId, sql`(select ${notifications.id} from ${notifications} where ${mine})`)),
+    )
+    .returning({ id: deliveryAttempts.notificationId });
+  return { notifications: erased.length, attempts: attempts.length, cancelled: cancelled.length };
 }

@@ -1,10 +1,12 @@
-import type { Sql } from "../../schemas/database.ts";
+import { and, asc, eq, or } from "drizzle-orm";
+import type { Database, Sql } from "../../schemas/database.ts";
 import type { Suppression, SuppressionKey } from "../../schemas/delivery-reports.ts";
 import { SUPPRESSION_SOURCES, type Channel, type SuppressionSource } from "../../schemas/enums.ts";
 import { toStorableText } from "../../schemas/storable.ts";
+import { suppressions, type SuppressionRow } from "../../schemas/tables.ts";
 
 // The one writer of `suppressions`: addresses a tenant must not send to again
-// on a channel. Rows are only ever added, so there is no status to lock on;
+// on a channel. Rows are added, and removed only by a user's erasure, so there is no status to lock on;
 // the primary key (tenant, channel, address) makes a repeated write a no-op.
 
 export type { Suppression, SuppressionKey } from "../../schemas/delivery-reports.ts";
@@ -108,4 +110,28 @@ function asSource(value: unknown): SuppressionSource {
   const found = SUPPRESSION_SOURCES.find((s) => s === value);
   if (!found) throw new Error(`unknown suppression source in the database: ${String(value)}`);
   return found;
+}
+
+/**
+ * Deletes the tenant's suppressions of these addresses (normalised by
+ * `suppressionAddress`), in one statement; how many there were. Only a
+ * user's erasure removes a suppression (lib/db/erasure.ts, in its transaction).
+ */
+export async function deleteSuppressions(db: Database, tenantId: string, keys: Array<{ channel: Channel; address: string }>): Promise<number> {
+  if (keys.length === 0) return 0;
+  const deleted = await db
+    .delete(suppressions)
+    .where(and(eq(suppressions.tenantId, tenantId), or(...keys.map((k) => and(eq(suppressions.channel, k.channel), eq(suppressions.address, k.address))))))
+    .returning({ address: suppressions.address });
+  return deleted.length;
+}
+
+/** The tenant's suppressions of these addresses, as a user's export shows them. */
+export async function suppressionsOf(db: Database, tenantId: string, keys: Array<{ channel: Channel; address: string }>): Promise<SuppressionRow[]> {
+  if (keys.length === 0) return [];
+  return db
+    .select()
+    .from(suppressions)
+    .where(and(eq(suppressions.tenantId, tenantId), or(...keys.map((k) => and(eq(suppressions.channel, k.channel), eq(suppressions.address, k.address))))))
+    .orderBy(asc(suppressions.createdAt));
 }

@@ -206,3 +206,25 @@ const REACHABLE_SQL = `
   select u.email is not null as email, u.phone is not null as sms,
     exists (select 1 from user_devices d where d.tenant_id = u.tenant_id and d.user_id = u.user_id) as push
   from users u where u.tenant_id = $1 and u.user_id = $2`;
+
+/** What `eraseProfile` removed: how many rows, and the addresses they held (to find the user's suppressions). */
+export interface ErasedProfile {
+  profile: number;
+  devices: number;
+  email: string | null;
+  phone: string | null;
+  tokens: string[];
+}
+
+/**
+ * Deletes the user and their devices, returning the addresses they held; the
+ * caller (lib/db/erasure.ts) runs it inside the erasure's transaction.
+ */
+export async function eraseProfile(db: Database, tenantId: string, userId: string): Promise<ErasedProfile> {
+  const devices = await db
+    .delete(userDevices)
+    .where(and(eq(userDevices.tenantId, tenantId), eq(userDevices.userId, userId)))
+    .returning({ token: userDevices.token });
+  const [user] = await db.delete(users).where(byUser(tenantId, userId)).returning({ email: users.email, phone: users.phone });
+  return { profile: user ? 1 : 0, devices: devices.length, email: user?.email ?? null, phone: user?.phone ?? null, tokens: devices.map((d) => d.token) };
+}

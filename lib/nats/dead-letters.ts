@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DeadLetterRecord, type InvalidDeadLetter } from "../../schemas/dead-letter.ts";
 import { CHANNELS, type Channel } from "../../schemas/enums.ts";
@@ -64,4 +64,58 @@ function jsonOf(m: JsMsg): unknown {
   } catch {
     return null;
   }
+}
+
+/** Whether a dead letter is about this tenant's user: its envelope, or the raw message of an `invalid` one if that names them. */
+function isAbout(data: unknown, tenantId: string, userId: string): boolean {
+  const record = DeadLetterRecord.safeParse(data);
+  if (record.success) {
+    if (record.data.reason !== "invalid") return record.data.envelope.tenantId === tenantId && record.data.envelope.userId === userId;
+    try {
+      const raw = JSON.parse(record.data.raw) as unknown;
+      return typeof raw === "object" && raw !== null && "tenantId" in raw && "userId" in raw && raw.tenantId === tenantId && raw.userId === userId;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * Deletes (and overwrites on disk) every dead letter of the tenant's user;
+ * how many. A scan of the whole dead-letter stream with an ephemeral
+ * consumer, in batches: its cost follows the stream's size, which its
+ * retention (HERALD_DLQ_MAX_AGE_DAYS) bounds.
+ */
+export async function eraseUserDeadLetters(nc: NatsConnection, topo: Topology, tenantId: string, userId: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const { state } = await jsm.streams.info(topo.streams.dlq);
+  if (state.messages === 0) return 0;
+  const consumer = await jetstream(nc).consumers.get(topo.streams.dlq, { opt_start_seq: state.first_seq });
+  const mine: number[] = [];
+  let seen = state.first_seq - 1;
+  try {
+    while (seen < state.last_seq) {
+      let got = 0;
+      for await (const m of await consumer.fetch({ max_messages: 256, expires: 2000 })) {
+        got++;
+        seen = m.seq;
+        if (isAbout(jsonOf(m), tenantId, userId)) mine.push(m.seq);
+        if (seen >= state.last_seq) break;
+      }
+      if (got === 0) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => false);
+  }
+  let deleted = 0;
+  for (const seq of mine) {
+    // A record aged out (or deleted by a concurrent erasure) meanwhile is gone already.
+    const gone = await jsm.streams.deleteMessage(topo.streams.dlq, seq, true).catch((err: unknown) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return false;
+      throw err;
+    });
+    if (gone) deleted++;
+  }
+  return deleted;
 }
