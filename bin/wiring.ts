@@ -173,7 +173,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const { processor } = opts;
   // Aborted before the server stops, so open inbox streams end instead of holding the graceful stop.
   const closing = new AbortController();
-  const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics });
+  const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics, logger: log });
   const app = createApp({
     ...shared,
     inboxStream: { ...shared.inboxStream, closing: closing.signal },

@@ -35,6 +35,8 @@ export interface AppErrorOptions {
   errors?: FieldError[];
   /** Seconds for `Retry-After`; only meaningful on 409, 429 and 503. */
   retryAfter?: number;
+  /** More response headers the answer carries (a 429's RateLimit-* fields). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -44,6 +46,7 @@ export class AppError extends Error {
   readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, opts: AppErrorOptions = {}) {
     super(opts.detail ?? titleOf(code), { cause: opts.cause });
@@ -52,6 +55,7 @@ export class AppError extends Error {
     this.detail = opts.detail;
     this.errors = opts.errors;
     this.retryAfter = opts.retryAfter;
+    this.headers = opts.headers;
   }
 
   get status(): ContentfulStatusCode {

@@ -7,7 +7,7 @@ import { AppError, isAppError, retryAfterOf, toProblem } from "./errors.ts";
 export function renderProblem(c: Context<BaseEnv>, err: AppError): Response {
   // Read defensively: an error may be thrown before the request-id middleware ran.
   const requestId = c.get("requestId") ?? crypto.randomUUID();
-  const headers: Record<string, string> = { "content-type": "application/problem+json", "x-request-id": requestId };
+  const headers: Record<string, string> = { ...err.headers, "content-type": "application/problem+json", "x-request-id": requestId };
   const retryAfter = retryAfterOf(err);
   if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
   if (err.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="herald"';

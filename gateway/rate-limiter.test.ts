@@ -2,13 +2,21 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMetrics } from "../lib/telemetry/metrics.ts";
 import { createApp } from "./app.ts";
 import { createRateLimiter, rateLimiterFromConfig } from "./rate-limiter.ts";
+import type { TokenAdmission } from "./store/types.ts";
 import { OTHER_KEY } from "../test/support/constants.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "../test/support/gateway-fixture.ts";
 
-/** A limiter on a clock the test moves by hand. */
+/** The wait of an in-memory limiter's take, which answers at once. */
+function waitOf(taken: TokenAdmission | Promise<TokenAdmission>): number {
+  if (taken instanceof Promise) throw new Error("the in-memory limiter answers synchronously");
+  return taken.waitMs;
+}
+
+/** A limiter on a clock the test moves by hand; `take` answers the wait in ms. */
 function manual(perSecond: number, burst: number) {
   let at = 0;
-  const limiter = createRateLimiter({ defaults: { perSecond, burst }, now: () => at });
+  const inner = createRateLimiter({ defaults: { perSecond, burst }, now: () => at });
+  const limiter = { take: (tenant: string, cost: number) => waitOf(inner.take(tenant, cost)) };
   return {
     limiter,
     advance: (ms: number) => {
@@ -60,12 +68,12 @@ describe("createRateLimiter", () => {
       ]),
       now: () => 0,
     });
-    for (let i = 0; i < 1000; i++) expect(limiter.take("big", 1)).toBe(0);
-    expect(limiter.take("big", 1)).toBe(1);
-    for (let i = 0; i < 5000; i++) expect(limiter.take("free", 1)).toBe(0);
+    for (let i = 0; i < 1000; i++) expect(waitOf(limiter.take("big", 1))).toBe(0);
+    expect(waitOf(limiter.take("big", 1))).toBe(1);
+    for (let i = 0; i < 5000; i++) expect(waitOf(limiter.take("free", 1))).toBe(0);
     expect(limiter.policyOf("free")).toBeUndefined();
-    expect(limiter.take("acme", 1)).toBe(0);
-    expect(limiter.take("acme", 1)).toBe(1000);
+    expect(waitOf(limiter.take("acme", 1))).toBe(0);
+    expect(waitOf(limiter.take("acme", 1))).toBe(1000);
   });
 });
 

@@ -1,9 +1,10 @@
 /**
- * Per-tenant token buckets, checked after auth and before validation. In
- * memory, per gateway instance: the hot path keeps its one Redis round trip,
- * and a tenant behind N instances can reach N × its limit (so divide the
- * limit by the instance count).
+ * Per-tenant token buckets, checked after auth and before validation. With a
+ * Redis or Upstash store the bucket is shared by every gateway on it
+ * (`createSharedRateLimiter`, one atomic script a request); with the
+ * in-memory store it is per gateway instance.
  */
+import type { GatewayStore, TokenAdmission } from "./store/types.ts";
 
 /** How fast one tenant's bucket refills and how much it holds. */
 export interface RateLimitPolicy {
@@ -15,10 +16,10 @@ export interface RateLimitPolicy {
 
 export interface RateLimiter {
   /**
-   * Takes `cost` tokens from the tenant's bucket. Returns 0 when admitted,
-   * otherwise the milliseconds until the same call would be.
+   * Takes `cost` tokens from the tenant's bucket: 0 ms to wait when admitted,
+   * otherwise the milliseconds until the same call would be, and the tokens left.
    */
-  take(tenant: string, cost: number): number;
+  take(tenant: string, cost: number): TokenAdmission | Promise<TokenAdmission>;
   /** The tenant's policy, or undefined when it is not limited. */
   policyOf(tenant: string): RateLimitPolicy | undefined;
 }
@@ -54,7 +55,7 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     policyOf,
     take(tenant, cost) {
       const policy = policyOf(tenant);
-      if (policy === undefined) return 0;
+      if (policy === undefined) return UNLIMITED;
       const t = now();
       let bucket = buckets.get(tenant);
       if (bucket === undefined) {
@@ -67,9 +68,40 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       const needed = Math.min(cost, policy.burst);
       if (bucket.tokens >= needed) {
         bucket.tokens -= cost;
-        return 0;
+        return { waitMs: 0, remaining: Math.floor(bucket.tokens) };
       }
-      return Math.ceil(((needed - bucket.tokens) * 1000) / policy.perSecond);
+      return { waitMs: Math.ceil(((needed - bucket.tokens) * 1000) / policy.perSecond), remaining: Math.floor(bucket.tokens) };
+    },
+  };
+}
+
+const UNLIMITED: TokenAdmission = { waitMs: 0, remaining: Number.POSITIVE_INFINITY };
+
+/**
+ * The tenants' buckets on the shared store, so a tenant's limit holds across
+ * every gateway (two gateways at 10/s each admit 10/s together). While the
+ * store does not answer, each gateway falls back to its own bucket — the
+ * limit then holds per instance, as before — and `onFallback` is told once
+ * per outage.
+ */
+export function createSharedRateLimiter(store: GatewayStore, local: RateLimiter, onFallback: (err: unknown) => void = () => {}): RateLimiter {
+  const takeTokens = store.takeTokens?.bind(store);
+  if (takeTokens === undefined) return local;
+  let failing = false;
+  return {
+    policyOf: (tenant) => local.policyOf(tenant),
+    async take(tenant, cost) {
+      const policy = local.policyOf(tenant);
+      if (policy === undefined) return UNLIMITED;
+      try {
+        const admission = await takeTokens(tenant, policy.perSecond, policy.burst, cost);
+        failing = false;
+        return admission;
+      } catch (err) {
+        if (!failing) onFallback(err);
+        failing = true;
+        return local.take(tenant, cost);
+      }
     },
   };
 }

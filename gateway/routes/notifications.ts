@@ -30,10 +30,10 @@ export const BATCH_BODY_LIMIT_FACTOR = 16;
  * request, this takes the rest (a replay costs only the request's). Returns
  * the milliseconds to wait when refused, else 0.
  */
-function chargeItems(c: Context<TenantEnv>, items: number): number {
+async function chargeItems(c: Context<TenantEnv>, items: number): Promise<number> {
   const { rateLimiter, metrics } = c.var.deps;
   if (rateLimiter === undefined || items <= 1) return 0;
-  const waitMs = rateLimiter.take(c.var.tenant, items - 1);
+  const { waitMs } = await rateLimiter.take(c.var.tenant, items - 1);
   if (waitMs > 0) metrics.rateLimited(routeLabel(c));
   return waitMs;
 }
@@ -85,7 +85,7 @@ export function notificationRoutes(): Hono<TenantEnv> {
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
-    const waitMs = chargeItems(c, parsed.data.notifications.length);
+    const waitMs = await chargeItems(c, parsed.data.notifications.length);
     if (waitMs > 0) {
       // Refused before anything was published: give the key back so the retry is a first try.
       await releaseQuietly(deps, scope);

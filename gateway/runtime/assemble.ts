@@ -25,7 +25,7 @@ import { createApp } from "../app.ts";
 import { templateSendDeps, TEMPLATE_CACHE_TTL_MS } from "./template-deps.ts";
 import { createTemplateCache } from "../../lib/templates/cache.ts";
 import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
-import { rateLimiterFromConfig } from "../rate-limiter.ts";
+import { createSharedRateLimiter, rateLimiterFromConfig } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
 import type { GatewayStore } from "../store/types.ts";
 import { createUpstashStore } from "../store/upstash.ts";
@@ -104,6 +104,8 @@ export interface GatewayIo {
   /** Lifecycle events (a cancel's) go out through this. */
   out: AckPublisher;
   metrics: MetricsRecorder;
+  /** Told when the shared rate limiter falls back to per-instance buckets. */
+  logger?: Logger;
 }
 
 /**
@@ -115,7 +117,13 @@ export interface GatewayIo {
 export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
   const { nc, db, store, out, metrics } = io;
   const topo = topology(cfg.HERALD_NAMESPACE);
-  const rateLimiter = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  const local = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  // Shared by every gateway on the store's Redis; per instance with the in-memory store, or while Redis does not answer.
+  const rateLimiter =
+    local &&
+    createSharedRateLimiter(store, local, (err) =>
+      io.logger?.warn({ err }, "the rate-limit store did not answer: limits hold per gateway instance until it does"),
+    );
   const templateCache = createTemplateCache(db, TEMPLATE_CACHE_TTL_MS);
   return {
     keys: cfg.HERALD_API_KEYS,
@@ -177,7 +185,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   const { db } = database;
   const app = createApp({
-    ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder }),
+    ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder, logger }),
     readiness: [
       { name: "nats", check: async () => void (await nc.rtt()) },
       { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },

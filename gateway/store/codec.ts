@@ -1,4 +1,4 @@
-import type { ClaimResult, GatewayStore, StoredResponse } from "./types.ts";
+import type { ClaimResult, GatewayStore, StoredResponse, TokenAdmission } from "./types.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 
 /**
@@ -11,6 +11,48 @@ export type IdempotencyRecord = { state: "pending"; bodyHash: string } | { state
 /** Key of an idempotency record; each part is URI-encoded so a ':' inside a tenant or key cannot collide. */
 export function idempotencyKey(prefix: string, tenant: string, key: string): string {
   return `${prefix}idem:${encodeURIComponent(tenant)}:${encodeURIComponent(key)}`;
+}
+
+/** Key of a tenant's shared rate-limit bucket. */
+export function bucketKey(prefix: string, tenant: string): string {
+  return `${prefix}rate:${encodeURIComponent(tenant)}`;
+}
+
+/**
+ * A token bucket in one script, so of two gateways taking at once each sees
+ * the other's take: refill by the elapsed time on Redis's own clock (gateways'
+ * clocks never meet), then take `cost` when at least min(cost, burst) is
+ * there (a request larger than the bucket is admitted once it is full and
+ * leaves it in debt). Returns {wait ms, tokens left, rounded down}. The key
+ * expires once a full bucket would have refilled.
+ * ARGV: tokens per ms, burst, cost.
+ */
+export const TOKEN_BUCKET_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1])
+local at = tonumber(b[2])
+if tokens == nil or at == nil then tokens = burst at = now end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local needed = math.min(cost, burst)
+local wait = 0
+if tokens >= needed then tokens = tokens - cost else wait = math.ceil((needed - tokens) / rate) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+return {wait, math.floor(tokens)}`;
+
+/** The script's arguments for a policy: the rate per millisecond, the burst and the cost. */
+export function bucketArgs(perSecond: number, burst: number, cost: number): string[] {
+  return [String(perSecond / 1000), String(burst), String(cost)];
+}
+
+/** The script's reply, `[wait, remaining]`, as an admission; anything else counts as admitted with nothing known left. */
+export function decodeAdmission(reply: unknown): TokenAdmission {
+  if (!Array.isArray(reply)) return { waitMs: 0, remaining: 0 };
+  return { waitMs: Number(reply[0]) || 0, remaining: Number(reply[1]) || 0 };
 }
 
 /** Key of a remembered accepted view. */
@@ -159,6 +201,10 @@ export function redisCommandStore(prefix: string, send: RedisSend): Omit<Gateway
 
     async recall(tenant, id) {
       return decodeView((await send("GET", [acceptedKey(prefix, tenant, id)])) as string | null);
+    },
+
+    async takeTokens(tenant, perSecond, burst, cost) {
+      return decodeAdmission(await send("EVAL", [TOKEN_BUCKET_LUA, "1", bucketKey(prefix, tenant), ...bucketArgs(perSecond, burst, cost)]));
     },
 
     async ping() {

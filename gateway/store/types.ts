@@ -27,10 +27,23 @@ export interface GatewayStore {
   /** The remembered view of an accepted notification, or null. */
   recall(tenant: string, id: string): Promise<AcceptedView | null>;
 
+  /**
+   * Takes `cost` tokens from the tenant's bucket shared by every gateway on
+   * this store, atomically, on the store's clock. Left out by the in-memory
+   * store, whose limiter is the gateway's own.
+   */
+  takeTokens?(tenant: string, perSecond: number, burst: number, cost: number): Promise<TokenAdmission>;
+
   /** Round trip to the backing store, for /health/ready. */
   ping(): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** What a bucket said: 0 ms to wait when admitted, and the tokens left (negative when a large request left it in debt). */
+export interface TokenAdmission {
+  waitMs: number;
+  remaining: number;
 }
 
 export type ClaimResult = { kind: "claimed" } | { kind: "in_flight" } | { kind: "replay"; response: StoredResponse } | { kind: "mismatch" };

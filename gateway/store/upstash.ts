@@ -1,5 +1,18 @@
 import { Redis } from "@upstash/redis";
-import { acceptedKey, decodeView, encodeCompleted, encodeView, idempotencyKey, PENDING_PREFIX, RELEASE_IF_PENDING_LUA, runClaim } from "./codec.ts";
+import {
+  acceptedKey,
+  bucketArgs,
+  bucketKey,
+  decodeAdmission,
+  decodeView,
+  encodeCompleted,
+  encodeView,
+  idempotencyKey,
+  PENDING_PREFIX,
+  RELEASE_IF_PENDING_LUA,
+  runClaim,
+  TOKEN_BUCKET_LUA,
+} from "./codec.ts";
 import type { GatewayStore } from "./types.ts";
 
 export interface UpstashStoreOptions {
@@ -58,6 +71,10 @@ export function createUpstashStore(opts: UpstashStoreOptions): GatewayStore {
 
     async recall(tenant, id) {
       return decodeView(await redis.get<string>(acceptedKey(prefix, tenant, id)));
+    },
+
+    async takeTokens(tenant, perSecond, burst, cost) {
+      return decodeAdmission(await redis.eval(TOKEN_BUCKET_LUA, [bucketKey(prefix, tenant)], bucketArgs(perSecond, burst, cost)));
     },
 
     async ping() {
