@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EmailPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
+import { redactEmailAddresses } from "./smtp-errors.ts";
 import { parseRetryAfter, providerFetch, readBounded } from "./http-response.ts";
 import type { Sender, SendResult } from "./types.ts";
 
@@ -44,7 +45,7 @@ export function classifyResendAnswer(status: number, body: string, retryAfter: s
     return sent.success ? { providerMessageId: sent.data.id } : {};
   }
   const answer = ResendError.catch({}).parse(parsed ?? {});
-  const said = answer.message === undefined ? "" : `: ${answer.message.slice(0, 200)}`;
+  const said = answer.message === undefined ? "" : `: ${redactEmailAddresses(answer.message).slice(0, 200)}`;
   const why = `resend ${answer.name ?? `HTTP ${status}`} (HTTP ${status})${said}`;
   if (status === 408 || status === 429 || status >= 500) return new RetryableError(why, parseRetryAfter(retryAfter, now));
   if (status === 401 || status === 403 || CONFIGURATION_ERRORS.has(answer.name ?? ""))

@@ -27,6 +27,12 @@ function readFailure(err: unknown): SmtpFailure {
 }
 
 const EMAIL_LIKE = /[^\s<>"'()[\],;:]+@[^\s<>"'()[\],;:]+/g;
+
+/** The text with anything address-like replaced: providers' messages quote the recipient, and errors end up in events and rows. */
+export function redactEmailAddresses(text: string): string {
+  return text.replace(EMAIL_LIKE, "[redacted]");
+}
+
 const MAX_DETAIL = 300;
 
 /**
@@ -35,7 +41,7 @@ const MAX_DETAIL = 300;
  * since replies often echo the recipient.
  */
 function describeSmtpFailure(f: SmtpFailure): string {
-  const detail = f.message.replace(EMAIL_LIKE, "[redacted]").replace(/\s+/g, " ").trim().slice(0, MAX_DETAIL);
+  const detail = redactEmailAddresses(f.message).replace(/\s+/g, " ").trim().slice(0, MAX_DETAIL);
   const where = [f.code ?? "error", f.command].filter(Boolean).join(" ");
   return `smtp ${where}: ${detail}`;
 }
