@@ -5,6 +5,7 @@ import { AppError } from "./errors.ts";
 import { bearerAuth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { requestId } from "./middleware/request-id.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
 import { handleError, renderProblem } from "./problem.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { callbackRoutes } from "./routes/callbacks.ts";
@@ -39,6 +40,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
     }),
   );
   app.use(requestId());
+  app.use(securityHeaders());
   app.use(async function provideDeps(c, next) {
     c.set("deps", resolved);
     await next();
@@ -54,7 +56,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   // Before the API key too: the signed link is the credential, and a mail client has no key.
   app.route("/v1/unsubscribe", unsubscribeRoutes());
   // Before the API key too: a browser authenticates with an inbox token, and an API key is refused there.
-  app.route("/v1/inbox/stream", inboxStreamRoutes(resolved.inboxStream));
+  app.route("/v1/inbox/stream", inboxStreamRoutes(resolved.inboxStream, resolved.options.corsOrigins));
   const v1 = new Hono<TenantEnv>();
   v1.use(bearerAuth(resolved.keys));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
