@@ -31,6 +31,8 @@ export interface GatewayOptions {
   acceptedTtlMs: number;
   /** Per-check deadline of `/health/ready`. */
   readinessTimeoutMs: number;
+  /** Origins a browser may call the browser-facing routes from (`/v1/inbox/stream`); none or `*`: any. */
+  corsOrigins?: string[];
 }
 
 /** The contract's defaults: body size, how long keys and read-your-writes copies live. */

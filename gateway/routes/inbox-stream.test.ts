@@ -206,3 +206,38 @@ describe("GET /v1/inbox/stream", () => {
     expect(s.events).toEqual([]);
   });
 });
+
+describe("CORS with an allow-list (options.corsOrigins)", () => {
+  const allowed = "https://app.example.com";
+  const listed = () => createApp({ ...f.deps, options: { corsOrigins: [allowed, "https://admin.example.com"] } });
+
+  test("echoes an allowed origin, even on an error a browser must be able to read", async () => {
+    const res = await listed().request("/v1/inbox/stream", { headers: { origin: allowed } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("access-control-allow-origin")).toBe(allowed);
+    expect(res.headers.get("vary")).toContain("Origin");
+  });
+
+  test("gives another origin no Access-Control-Allow-Origin", async () => {
+    const res = await listed().request("/v1/inbox/stream", { headers: { origin: "https://evil.example.net" } });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("answers a preflight from an allowed origin with the methods and headers", async () => {
+    const res = await listed().request("/v1/inbox/stream", {
+      method: "OPTIONS",
+      headers: { origin: allowed, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(allowed);
+    expect(res.headers.get("access-control-allow-methods")).toBe("GET");
+    expect(res.headers.get("access-control-allow-headers")).toBe("Authorization,Last-Event-ID");
+  });
+
+  test("without a list, or with `*` in it, any origin is allowed as before", async () => {
+    for (const app of [createApp(f.deps), createApp({ ...f.deps, options: { corsOrigins: ["*"] } })]) {
+      const res = await app.request("/v1/inbox/stream", { headers: { origin: "https://anywhere.example" } });
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    }
+  });
+});

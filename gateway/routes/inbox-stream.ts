@@ -25,12 +25,14 @@ export function noTokenSecret(): AppError {
  * Events, for a browser's `EventSource`. Authenticated by an inbox token
  * (`?token=`, as EventSource cannot set headers, or `Authorization: Bearer`),
  * never by an API key, which a browser must not hold. CORS is open to any
- * origin: the token is in the URL and no cookie is read.
+ * origin unless `corsOrigins` lists some: the token is in the URL and no
+ * cookie is read, so the list narrows which sites may embed the feed.
  */
-export function inboxStreamRoutes(deps: InboxStreamDeps | undefined): Hono<BaseEnv> {
+export function inboxStreamRoutes(deps: InboxStreamDeps | undefined, corsOrigins?: readonly string[]): Hono<BaseEnv> {
   const routes = new Hono<BaseEnv>();
   const tokens = deps?.tokenSecret ? createInboxTokens(deps.tokenSecret) : undefined;
-  routes.use(cors({ origin: "*", allowMethods: ["GET"], allowHeaders: ["Authorization", "Last-Event-ID"], maxAge: 600 }));
+  const origin = corsOrigins === undefined || corsOrigins.length === 0 || corsOrigins.includes("*") ? "*" : [...corsOrigins];
+  routes.use(cors({ origin, allowMethods: ["GET"], allowHeaders: ["Authorization", "Last-Event-ID"], maxAge: 600 }));
 
   routes.get("/", async (c) => {
     if (!deps || !tokens) throw noTokenSecret();
