@@ -67,15 +67,65 @@ export function isJsonContentType(header: string | null): boolean {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** The route's first steps, in contract order: 413, then 415, then 400 for malformed JSON. */
+/** Elements any one array of a request body may hold: ten times a batch's items, far below what fits in the body limit. */
+export const MAX_JSON_ARRAY_LENGTH = 10_000;
+
+/** The route's first steps, in contract order: 413, then 415, then 400 for malformed JSON or an array too long. */
 export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
   const bytes = await readLimited(req, limit);
   if (!isJsonContentType(req.headers.get("content-type"))) throw new AppError("unsupported_media_type");
+  let body: unknown;
   try {
-    return JSON.parse(decoder.decode(bytes)) as unknown;
+    body = JSON.parse(decoder.decode(bytes)) as unknown;
   } catch {
     throw new AppError("invalid_body", { detail: "The body is not valid UTF-8 JSON" });
   }
+  const path = longArrayPath(body, MAX_JSON_ARRAY_LENGTH);
+  if (path !== undefined)
+    throw new AppError("invalid_body", {
+      detail: "The request body failed validation",
+      errors: [{ path: path.join("."), message: `must not have more than ${MAX_JSON_ARRAY_LENGTH} elements` }],
+    });
+  return body;
+}
+
+/** A value met in the walk, linked to its parent: the path is built only for the one array refused. */
+interface Visit {
+  value: unknown;
+  key: string | number;
+  parent: Visit | undefined;
+}
+
+/**
+ * The path of the first array longer than `max` in a parsed JSON value, or
+ * undefined. Iterative and with no path copied per level, so a body nested
+ * thousands of levels deep costs a walk, not a stack overflow or quadratic time.
+ */
+export function longArrayPath(root: unknown, max: number): (string | number)[] | undefined {
+  const stack: Visit[] = [{ value: root, key: "", parent: undefined }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { value } = top;
+    if (Array.isArray(value)) {
+      if (value.length > max) return pathOf(top);
+      for (let i = value.length - 1; i >= 0; i--) if (isContainer(value[i])) stack.push({ value: value[i], key: i, parent: top });
+    } else if (isContainer(value)) {
+      for (const key in value) {
+        const child = (value as Record<string, unknown>)[key];
+        if (isContainer(child)) stack.push({ value: child, key, parent: top });
+      }
+    }
+  }
+  return undefined;
+}
+
+function pathOf(visit: Visit): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let v: Visit | undefined = visit; v?.parent !== undefined; v = v.parent) path.push(v.key);
+  return path.reverse();
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }
 
 /** Lower-case hex SHA-256 via Web Crypto: the fingerprint of the canonical body an Idempotency-Key is bound to. */
