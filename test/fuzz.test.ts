@@ -30,6 +30,10 @@ beforeAll(async () => {
     templateSends: templateSendDeps(f.db.sql, createTemplateCache(f.db.db)),
     inboxStream: { tokenSecret: SECRET, tokenTtlSeconds: 900, feed: createInboxFeed(f.nc, f.topo), sentAfter: async () => [] },
   });
+  // The API reference's assets load on the first /docs request (the Redoc bundle, a few MB): loaded
+  // here, before the properties, so the walk tests input handling rather than that cold start under
+  // the memory the huge bodies leave behind (one unreproduced 500 on /docs/assets in the first runs).
+  expect((await app.request("/docs")).status).toBe(200);
 });
 afterAll(async () => {
   await f.cleanup();
