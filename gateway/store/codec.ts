@@ -44,6 +44,11 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return {wait, math.floor(tokens)}`;
 
+/** The SHA-1 Redis names the bucket script by (EVALSHA). */
+const bucketSha: Promise<string> = crypto.subtle
+  .digest("SHA-1", new TextEncoder().encode(TOKEN_BUCKET_LUA))
+  .then((d) => [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+
 /** The script's arguments for a policy: the rate per millisecond, the burst and the cost. */
 export function bucketArgs(perSecond: number, burst: number, cost: number): string[] {
   return [String(perSecond / 1000), String(burst), String(cost)];
@@ -204,7 +209,15 @@ export function redisCommandStore(prefix: string, send: RedisSend): Omit<Gateway
     },
 
     async takeTokens(tenant, perSecond, burst, cost) {
-      return decodeAdmission(await send("EVAL", [TOKEN_BUCKET_LUA, "1", bucketKey(prefix, tenant), ...bucketArgs(perSecond, burst, cost)]));
+      const args = ["1", bucketKey(prefix, tenant), ...bucketArgs(perSecond, burst, cost)];
+      // By its SHA: the script's text is sent (and hashed by Redis) only when Redis does not hold it yet.
+      const sha = await bucketSha;
+      try {
+        return decodeAdmission(await send("EVALSHA", [sha, ...args]));
+      } catch (err) {
+        if (!String(err instanceof Error ? err.message : err).includes("NOSCRIPT")) throw err;
+        return decodeAdmission(await send("EVAL", [TOKEN_BUCKET_LUA, ...args]));
+      }
     },
 
     async ping() {
