@@ -141,3 +141,12 @@ test("a provider list names known providers once each, and only those whose keys
   expect(() => parseConfig({ HERALD_PUSH_PROVIDERS: "apns,sink" })).toThrow(/HERALD_PUSH_PROVIDERS names apns, whose keys are not set/);
   expect(() => parseConfig({ VONAGE_API_KEY: "k", VONAGE_FROM: "Herald" })).toThrow(/missing: VONAGE_API_SECRET/);
 });
+
+test("HERALD_CORS_ORIGINS lists origins, never a URL with a path", () => {
+  expect(parseConfig({ HERALD_CORS_ORIGINS: "https://app.example.com, http://localhost:3000" }).HERALD_CORS_ORIGINS).toEqual([
+    "https://app.example.com",
+    "http://localhost:3000",
+  ]);
+  expect(parseConfig({}).HERALD_CORS_ORIGINS).toEqual([]);
+  expect(() => parseConfig({ HERALD_CORS_ORIGINS: "https://app.example.com/path" })).toThrow(/must be an origin/);
+});

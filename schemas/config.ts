@@ -191,6 +191,17 @@ export const ConfigSchema = z.object({
   HERALD_PUBLIC_URL: unlessEmpty(httpsUrl),
   /** How long a one-click unsubscribe link stays valid. */
   HERALD_UNSUBSCRIBE_TTL_DAYS: int(60, 1, 3650),
+  /** Origins a browser may call the browser-facing routes (`/v1/inbox/stream`) from, comma-separated; unset or `*`: any. */
+  HERALD_CORS_ORIGINS: z
+    .string()
+    .default("")
+    .transform((raw) =>
+      raw
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).regex(/^[^/]+\/\/[^/]+$/, "must be an origin: scheme, host and port, no path")]))),
   /** The longest an inbox stream token minted by `POST /v1/inbox/tokens` may live. */
   HERALD_INBOX_TOKEN_TTL_S: int(900, 10, 86_400),
   HERALD_RETRY_BASE_MS: int(1000, 1),

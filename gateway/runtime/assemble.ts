@@ -149,7 +149,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
-    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES },
+    options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES, ...(cfg.HERALD_CORS_ORIGINS.length > 0 ? { corsOrigins: cfg.HERALD_CORS_ORIGINS } : {}) },
   } satisfies Partial<GatewayDeps>;
 }
 
