@@ -156,4 +156,28 @@ describe("template sends in the lanes", () => {
     await settled(normal.id, "sent");
     await settled(explicit.id, "sent");
   });
+
+  test("a scheduled send released into the user's quiet hours is held again and released again, not dropped as a copy", async () => {
+    const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+    const now = Date.now();
+    await putUser(h.db.db, "acme", "owl", {
+      email: "owl@example.com",
+      timeZone: "UTC",
+      quietHours: { start: hhmm(now - 3_600_000), end: hhmm(now + 7_200_000) },
+    });
+    const e = templated("owl", { scheduledFor: new Date(now + 500).toISOString() });
+    await h.publish(e);
+    // Released at its time, then held for the quiet hours: a second schedule entry, due later.
+    await eventually(
+      async () => {
+        const [entry] = (await h.db.db.execute(sql`select reason from schedules where notification_id = ${e.id}`)) as unknown as Array<{ reason: string }>;
+        return entry?.reason === "quiet_hours" ? true : null;
+      },
+      { label: "held for quiet hours", timeoutMs: 10_000 },
+    );
+    // The quiet hours end within the stream's duplicate window of the first release: the second release must still go out.
+    await putUser(h.db.db, "acme", "owl", { email: "owl@example.com", timeZone: "UTC" });
+    await h.db.db.execute(sql`update schedules set due_at = now() where notification_id = ${e.id}`);
+    await settled(e.id, "sent");
+  });
 });

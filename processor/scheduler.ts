@@ -33,12 +33,12 @@ export interface Scheduler {
 
 /**
  * The work stream's dedupe id of a release: a second release of the same
- * entry inside the window is dropped, while each replay of a notification
- * (a new attempt base) and each wait for a provider (a new due time) is a
- * release of its own.
+ * entry (same due time) inside the window is dropped, while each replay of a
+ * notification (a new attempt base) and each new wait of it (a schedule, then
+ * quiet hours, then a provider: a new due time) is a release of its own.
  */
-export function releaseMsgId(tenant: string, id: string, attemptBase = 0, dueAt?: Date): string {
-  return dueAt === undefined ? `${tenant}:${id}:release:${attemptBase}` : `${tenant}:${id}:release:${attemptBase}:${dueAt.getTime()}`;
+export function releaseMsgId(tenant: string, id: string, attemptBase: number, dueAt: Date): string {
+  return `${tenant}:${id}:release:${attemptBase}:${dueAt.getTime()}`;
 }
 
 /**
@@ -57,10 +57,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const publish = async (due: Released[]): Promise<void> => {
     if (due.length === 0) return;
     const report = await publisher.publishAll(
-      due.map(({ envelope: e, reason, dueAt }) => ({
+      due.map(({ envelope: e, dueAt }) => ({
         subject: topo.sendSubject(e.priority, e.channel),
         data: JSON.stringify(e),
-        msgId: releaseMsgId(e.tenantId, e.id, e.attemptBase, reason === "provider_wait" ? dueAt : undefined),
+        msgId: releaseMsgId(e.tenantId, e.id, e.attemptBase ?? 0, dueAt),
       })),
     );
     if (report.failed > 0) throw new Error(`the work stream did not take ${report.failed} released notifications: ${report.firstError ?? "unknown"}`);

@@ -63,16 +63,20 @@ export interface Released {
 }
 
 /**
- * The row statuses each reason waits in; an entry whose row moved on is
- * dropped at release. A notification waiting for a provider is `accepted`
- * (never attempted), `retrying`, or `processing` (an attempt cut short, which
- * the next delivery records as interrupted).
+ * A notification held back by the batch that read it (quiet hours, every
+ * provider open) waits in whatever status it had: `scheduled` (new and held
+ * for quiet hours), `accepted` (never attempted, or released from a schedule),
+ * `retrying`, or `processing` (an attempt cut short, which the next delivery
+ * records as interrupted).
  */
+const HELD = ["scheduled", "accepted", "retrying", "processing"] as const;
+
+/** The row statuses each reason waits in; an entry whose row moved on (sent, cancelled, failed) is dropped at release. */
 const STATUSES_FOR: Record<ScheduleReason, readonly string[]> = {
   scheduled: ["scheduled"],
   replay: ["retrying"],
-  provider_wait: ["accepted", "retrying", "processing"],
-  quiet_hours: ["scheduled"],
+  provider_wait: HELD,
+  quiet_hours: HELD,
 };
 
 /**
