@@ -3,6 +3,7 @@ import type { Envelope } from "../schemas/envelope.ts";
 import { TemplatePayload } from "../schemas/recipients.ts";
 import type { Item, LaneContext } from "./context.ts";
 import { heldStep } from "./lane-telemetry.ts";
+import { userKey } from "../lib/db/users.ts";
 import { quietUntil } from "./quiet-hours.ts";
 import type { Recipient, Resolver } from "./resolver-types.ts";
 
@@ -20,7 +21,6 @@ const QUIET_CHANNELS: readonly Channel[] = ["email", "sms", "push"];
 /** The channels whose address a recipient profile supplies. */
 const PROFILE_CHANNELS: readonly Channel[] = ["email", "sms", "push"];
 
-export const recipientKey = (tenantId: string, userId: string): string => `${tenantId}\u0000${userId}`;
 export const optInKey = (tenantId: string, userId: string, category: string, channel: Channel): string =>
   `${tenantId}\u0000${userId}\u0000${category}\u0000${channel}`;
 
@@ -75,7 +75,7 @@ export async function resolveBatch(ctx: LaneContext, items: Item[], nowMs: numbe
   );
   await Promise.all(
     needsProfile.map(async ({ envelope: e }) => {
-      const recipient = recipients.get(recipientKey(e.tenantId, e.userId));
+      const recipient = recipients.get(userKey(e.tenantId, e.userId));
       const t = templated.get(e.id);
       let payload: Record<string, unknown> | undefined;
       if (t) {

@@ -16,6 +16,7 @@ export type Rendered = { ok: true; payload: Record<string, unknown>; locale: str
  * batch (or a cache), wired in processor.ts from lib/db and lib/templates.
  */
 export interface Resolver {
+  /** The recipients among the keys that have a profile, keyed by lib/db/users.ts `userKey`. */
   recipients(keys: Array<{ tenantId: string; userId: string }>): Promise<Map<string, Recipient>>;
   /** Whether each (tenant, user, category) may receive on the channel: preferences and the category's defaults. */
   optedIn(keys: Array<{ tenantId: string; userId: string; category: string; channel: Channel }>): Promise<Map<string, boolean>>;

@@ -1,11 +1,11 @@
 import { isOptedIn, preferencesAmong, prefKey } from "../lib/db/preferences.ts";
-import { userKey, usersAmong } from "../lib/db/users.ts";
+import { usersAmong } from "../lib/db/users.ts";
 import { versionKeyOf } from "../lib/db/templates.ts";
 import { createVersionCache } from "../lib/templates/cache.ts";
 import { createTemplateEngine, isTemplateRenderError, localeChain, pickContent, renderChannel } from "../lib/templates/render.ts";
 import { signUnsubscribe, unsubscribeUrl } from "../lib/unsubscribe.ts";
 import type { Sql } from "../schemas/database.ts";
-import { optInKey, recipientKey, type Recipient, type Resolver } from "./resolve.ts";
+import { optInKey, type Resolver } from "./resolve.ts";
 
 export interface ResolverOptions {
   /** Signs one-click unsubscribe links (HERALD_TOKEN_SECRET); with `publicUrl`, marketing emails carry one. */
@@ -27,15 +27,8 @@ export function createResolver(sql: Sql, opts: ResolverOptions): Resolver {
   const engine = createTemplateEngine();
   const { tokenSecret, publicUrl } = opts;
   const resolver: Resolver = {
-    async recipients(keys) {
-      const found = await usersAmong(sql, keys);
-      const out = new Map<string, Recipient>();
-      for (const k of keys) {
-        const r = found.get(userKey(k.tenantId, k.userId));
-        if (r) out.set(recipientKey(k.tenantId, k.userId), r);
-      }
-      return out;
-    },
+    // Keyed by lib/db's userKey, which the resolve step reads them by.
+    recipients: (keys) => usersAmong(sql, keys),
     async optedIn(keys) {
       const entries = await preferencesAmong(sql, keys);
       return new Map(

@@ -123,14 +123,19 @@ export type NotificationRequestInput = z.input<typeof NotificationRequest>;
  * schema. Issues carry paths from the request's root.
  */
 export function parseNotificationRequest(value: unknown): z.ZodSafeParseResult<NotificationRequest> {
+  return parseStorable(NotificationRequest, value);
+}
+
+/** What Postgres could never store or a provider never send (storableIssues), then `schema`; issues carry paths from the root. */
+export function parseStorable<T>(schema: z.ZodType<T>, value: unknown): z.ZodSafeParseResult<T> {
   const unstorable = storableIssues(value);
   if (unstorable.length > 0) {
     return {
       success: false,
-      error: new z.ZodError(unstorable.map((i) => ({ code: "custom", path: i.path, message: i.message, input: undefined }))) as z.ZodError<NotificationRequest>,
+      error: new z.ZodError(unstorable.map((i) => ({ code: "custom", path: i.path, message: i.message, input: undefined }))) as z.ZodError<T>,
     };
   }
-  return NotificationRequest.safeParse(value);
+  return schema.safeParse(value);
 }
 
 export const MAX_BATCH_ITEMS = 1000;

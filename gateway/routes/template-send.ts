@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { z } from "zod";
 import { TemplateSend } from "../../schemas/recipients.ts";
-import { storableIssues } from "../../schemas/storable.ts";
+import { parseStorable } from "../../schemas/request.ts";
 import { logInfo } from "../../lib/telemetry/log-lines.ts";
 import { accept, batchItemKey, type Acceptance } from "../accept.ts";
 import { resolveTemplateSend } from "../accept-template.ts";
@@ -16,15 +15,6 @@ import { JSON_HEADERS, keyedBy, replay, unavailable } from "./accept-common.ts";
 /** A body is a send by template when it names one; an explicit send never has the key. */
 export function isTemplateSend(body: unknown): boolean {
   return typeof body === "object" && body !== null && !Array.isArray(body) && "template" in body;
-}
-
-function parseTemplateSend(body: unknown): z.ZodSafeParseResult<TemplateSend> {
-  const unstorable = storableIssues(body);
-  if (unstorable.length > 0) {
-    const error = new z.ZodError(unstorable.map((i) => ({ code: "custom" as const, path: i.path, message: i.message, input: undefined })));
-    return { success: false, error: error as z.ZodError<TemplateSend> };
-  }
-  return TemplateSend.safeParse(body);
 }
 
 /** The channels' lines of a send by template that became several notifications. */
@@ -42,7 +32,7 @@ type ChannelResult =
 export async function sendByTemplate(c: Context<TenantEnv>, body: unknown): Promise<Response> {
   const { deps, tenant, requestId } = c.var;
   if (deps.templateSends === undefined) throw new AppError("unavailable", { detail: "Sends by template are not wired on this gateway" });
-  const parsed = parseTemplateSend(body);
+  const parsed = parseStorable(TemplateSend, body);
   if (!parsed.success) throw invalidBody(parsed.error);
   const req = parsed.data;
   const items = await resolveTemplateSend(deps.templateSends, tenant, req);
