@@ -3,6 +3,7 @@ import { createTemplate, publishTemplate } from "../../lib/db/templates.ts";
 import { addDevice, putUser } from "../../lib/db/users.ts";
 import type { TemplateContent } from "../../schemas/recipients.ts";
 import { createAppFixture, send, type AppFixture } from "../../test/support/gateway-fixture.ts";
+import { createApp } from "../app.ts";
 import { createTemplateCache } from "../../lib/templates/cache.ts";
 import { templateSendDeps } from "../runtime/template-deps.ts";
 
@@ -121,4 +122,15 @@ describe("POST /v1/notifications by template", () => {
 test("a gateway without template sends wired answers 503", async () => {
   const res = await send(f.app, "/v1/notifications", { body: { userId: "ada", template: "x" } });
   expect(res.status).toBe(503);
+});
+
+test("templates or recipients that do not answer: 503 with Retry-After and nothing published", async () => {
+  const down = () => Promise.reject(new Error("connection refused"));
+  const app = createApp({ ...f.deps, templateSends: { published: down, recipient: down, validate: () => [] } });
+  const before = await f.count();
+  const res = await send(app, "/v1/notifications", { body: { userId: "ada", template: "order-shipped", data: {} } });
+  expect(res.status).toBe(503);
+  expect(res.headers.get("retry-after")).toBe("1");
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  expect(await f.count()).toBe(before);
 });

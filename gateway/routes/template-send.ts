@@ -5,7 +5,7 @@ import { logInfo } from "../../lib/telemetry/log-lines.ts";
 import { accept, batchItemKey, type Acceptance } from "../accept.ts";
 import { resolveTemplateSend } from "../accept-template.ts";
 import type { TenantEnv } from "../context.ts";
-import { AppError, invalidBody } from "../errors.ts";
+import { AppError, invalidBody, isAppError } from "../errors.ts";
 import { claimOrReplay, releaseQuietly, settle } from "../idempotency.ts";
 import { batchIdsForKey, idForKey } from "../ids.ts";
 import { traceContextOf } from "../middleware/telemetry.ts";
@@ -35,7 +35,11 @@ export async function sendByTemplate(c: Context<TenantEnv>, body: unknown): Prom
   const parsed = parseStorable(TemplateSend, body);
   if (!parsed.success) throw invalidBody(parsed.error);
   const req = parsed.data;
-  const items = await resolveTemplateSend(deps.templateSends, tenant, req);
+  const items = await resolveTemplateSend(deps.templateSends, tenant, req).catch((err: unknown) => {
+    if (isAppError(err)) throw err;
+    // Postgres (the template, the recipient) did not answer: the client may retry; explicit sends never need it.
+    throw new AppError("unavailable", { detail: "The templates and recipients store did not answer; retry", retryAfter: 1, cause: err });
+  });
   const single = items.length === 1 && req.channels === undefined;
   const now = new Date();
   const trace = traceContextOf(c);
