@@ -60,3 +60,14 @@ export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
 /** A preference names a channel, or `*` for every channel of its category. */
 export const PREFERENCE_CHANNELS = [...CHANNELS, "*"] as const;
 export type PreferenceChannel = (typeof PREFERENCE_CHANNELS)[number];
+
+/**
+ * What a managed API key may do. `send`: create and cancel notifications;
+ * `read`: read notifications, attempts, recipients and templates; `inbox`: a
+ * user's in-app inbox and its stream tokens; `admin`: the tenant's own
+ * configuration (recipients, categories, templates, webhook secrets,
+ * erasure, export), its keys and its audit log. Bootstrap keys
+ * (HERALD_API_KEYS) hold every scope.
+ */
+export const API_KEY_SCOPES = ["send", "read", "inbox", "admin"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import {
+  API_KEY_SCOPES,
   ATTEMPT_OUTCOMES,
   CHANNELS,
   DEVICE_PLATFORMS,
@@ -10,6 +11,7 @@ import {
   SCHEDULE_REASONS,
   STATUSES,
   SUPPRESSION_SOURCES,
+  type ApiKeyScope,
   type Channel,
 } from "./enums.ts";
 import type { QuietHours, TemplateContent } from "./recipients.ts";
@@ -239,3 +241,105 @@ export const preferences = pgTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.userId, t.category, t.channel] })],
 );
 export type PreferenceRow = typeof preferences.$inferSelect;
+
+/** A tenant's own token bucket, replacing HERALD_RATE_LIMIT / HERALD_RATE_LIMIT_TENANTS for it. */
+export interface TenantRateLimit {
+  /** Requests (a batch: notifications) per second; 0: not limited. */
+  perSecond: number;
+  /** The bucket size: the largest burst. */
+  burst: number;
+}
+
+/**
+ * A tenant: its limits and how long its notifications are kept. A tenant
+ * named only by a bootstrap key (HERALD_API_KEYS) has no row and the
+ * configured defaults; creating its first managed key creates the row.
+ */
+export const tenants = pgTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name"),
+  /** Null: the configured default (HERALD_RATE_LIMIT, HERALD_RATE_LIMIT_TENANTS). */
+  rateLimit: jsonb("rate_limit").$type<TenantRateLimit>(),
+  /** Notifications accepted per UTC day and channel, e.g. `{"sms": 10000}`; a channel not named: no cap beyond the configured default. */
+  dailyCaps: jsonb("daily_caps").$type<Partial<Record<Channel, number>>>().notNull().default({}),
+  /** Days notifications and their attempts are kept; null: HERALD_RETENTION_DAYS. */
+  retentionDays: integer("retention_days"),
+  createdAt: tstz("created_at").notNull().defaultNow(),
+  updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+export type TenantRow = typeof tenants.$inferSelect;
+
+/**
+ * Managed API keys: only the SHA-256 of a key is stored; the key itself is
+ * shown once, when it is created or rotated. `prefix` (`hk_live_` and the
+ * first characters) is what lists show.
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    name: text("name"),
+    prefix: text("prefix").notNull(),
+    /** Lower-case hex SHA-256 of the whole key. */
+    hash: text("hash").notNull(),
+    scopes: text("scopes", { enum: API_KEY_SCOPES }).array().$type<ApiKeyScope[]>().notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    /** Null: never expires. A rotated key gets the end of its grace period here. */
+    expiresAt: tstz("expires_at"),
+    revokedAt: tstz("revoked_at"),
+    /** Written in batches by the gateways, at most every few seconds: a hint, not an audit trail. */
+    lastUsedAt: tstz("last_used_at"),
+    /** The key this one replaced (`POST /admin/v1/api-keys/:id/rotate`). */
+    rotatedFrom: uuid("rotated_from"),
+  },
+  (t) => [uniqueIndex("api_keys_hash").on(t.hash), index("api_keys_tenant_created").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
+);
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/**
+ * Append-only record of administrative actions (a trigger refuses UPDATE and
+ * DELETE): who (`actor`: `key:<id>` for a managed key, `operator:<name>` for
+ * an admin key, `tenant:<id>` for a bootstrap tenant key, `cli` for the
+ * command line), on which tenant, what, on what, when, from where.
+ */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    at: tstz("at").notNull().defaultNow(),
+    actor: text("actor").notNull(),
+    tenantId: text("tenant_id"),
+    action: text("action").notNull(),
+    target: text("target"),
+    clientAddress: text("client_address"),
+    /** What changed, without personal data: scopes, limits, counts. */
+    details: jsonb("details").$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_log_tenant").on(t.tenantId, t.id.desc()), index("audit_log_action").on(t.action, t.id.desc())],
+);
+export type AuditRow = typeof auditLog.$inferSelect;
+
+/**
+ * A tenant's Standard Webhooks signing secrets. Webhook notifications are
+ * signed with every secret not yet expired, so a rotation keeps the old one
+ * valid for its grace period; a tenant without one is signed with
+ * HERALD_WEBHOOK_SECRET.
+ */
+export const webhookSecrets = pgTable(
+  "webhook_secrets",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    /** The secret as lib/db/webhook-secrets.ts stores it (sealed with a key derived from HERALD_TOKEN_SECRET). */
+    secret: text("secret").notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    /** Null: current. A rotated secret gets the end of its grace period. */
+    expiresAt: tstz("expires_at"),
+  },
+  (t) => [index("webhook_secrets_tenant").on(t.tenantId, t.createdAt.desc())],
+);
+export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;

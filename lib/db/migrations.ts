@@ -12,6 +12,7 @@ import inboxUnreadIndex from "../../schemas/migrations/0003_inbox_unread_index.s
 import acceptedMeansSent from "../../schemas/migrations/0004_accepted_means_sent.sql" with { type: "text" };
 import deliveryCallbacks from "../../schemas/migrations/0005_delivery_callbacks.sql" with { type: "text" };
 import recipientsTemplatesPreferences from "../../schemas/migrations/0006_recipients_templates_preferences.sql" with { type: "text" };
+import tenantsKeysAudit from "../../schemas/migrations/0007_tenants_keys_audit.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -27,6 +28,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0004_accepted_means_sent": acceptedMeansSent,
   "0005_delivery_callbacks": deliveryCallbacks,
   "0006_recipients_templates_preferences": recipientsTemplatesPreferences,
+  "0007_tenants_keys_audit": tenantsKeysAudit,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */
