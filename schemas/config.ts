@@ -166,6 +166,30 @@ const rateLimitList = z
     return limits;
   });
 
+/** `channel:perDay,…` → the default daily cap per channel (e.g. `sms:10000`); a tenant's own caps replace it per channel. */
+const dailyCapList = z
+  .string()
+  .default("")
+  .transform((raw, ctx) => {
+    const caps: Partial<Record<Channel, number>> = {};
+    for (const part of raw
+      .split(",")
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [channel = "", perDay = "", ...rest] = part.split(":").map((p) => p.trim());
+      const n = Number(perDay);
+      if (!(CHANNELS as readonly string[]).includes(channel) || rest.length > 0 || perDay === "" || !Number.isInteger(n) || n < 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `entry "${part.slice(0, 40)}" must be channel:perDay (a channel of ${CHANNELS.join(", ")}, a whole number ≥ 0)`,
+        });
+        return z.NEVER;
+      }
+      caps[channel as Channel] = n;
+    }
+    return caps;
+  });
+
 /** Every setting Herald reads from the environment, parsed once at start. */
 export const ConfigSchema = z.object({
   HERALD_PORT: int(8080, 0, 65535),
@@ -223,6 +247,12 @@ export const ConfigSchema = z.object({
   /** The bucket size; 0: one second's worth of HERALD_RATE_LIMIT. */
   HERALD_RATE_LIMIT_BURST: int(0),
   HERALD_RATE_LIMIT_TENANTS: rateLimitList,
+  /** Notifications a tenant may have accepted per UTC day on a channel, `sms:10000,…`; past it: 429 with problem type daily-cap. Stored tenant caps replace it. */
+  HERALD_DAILY_CAPS: dailyCapList,
+  /** Days notifications and their attempts are kept unless the tenant's own retention says otherwise. */
+  HERALD_RETENTION_DAYS: int(90, 1, 36_500),
+  /** How long a rotated API key keeps working beside its successor unless the rotation names its own grace period. */
+  HERALD_KEY_ROTATION_GRACE_S: int(86_400, 0, 30 * 86_400),
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),
   /** How long SIGTERM/SIGINT waits for a clean stop (drains, the last acks) before the process exits 1 anyway. */
   HERALD_SHUTDOWN_TIMEOUT_MS: int(25_000, 100),
