@@ -101,6 +101,11 @@ export interface GatewayDeps {
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
+  /**
+   * The address of the peer that sent the request, as the runtime's socket
+   * sees it (never a forwarded header), for the audit log; none: not recorded.
+   */
+  clientAddress?(req: Request): string | undefined;
   options?: Partial<GatewayOptions>;
 }
 
@@ -108,6 +113,8 @@ export interface GatewayDeps {
 export interface AdminDeps {
   keys: ReadonlyMap<string, string>;
   deadLetters: DeadLetterAdmin;
+  /** The audit log's database (lib/db/audit.ts); none: `GET /admin/v1/audit` answers 503 and replays go unrecorded. */
+  db?: Database;
 }
 
 /** What `/v1/callbacks/*` needs: where reports are written, and each provider's signing secret (none: its route answers 503). */
