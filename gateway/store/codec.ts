@@ -1,4 +1,4 @@
-import type { ClaimResult, GatewayStore, StoredResponse, TokenAdmission } from "./types.ts";
+import type { ClaimResult, DailyTake, DayCounter, GatewayStore, StoredResponse, TokenAdmission } from "./types.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 
 /**
@@ -44,10 +44,14 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
 return {wait, math.floor(tokens)}`;
 
-/** The SHA-1 Redis names the bucket script by (EVALSHA). */
-const bucketSha: Promise<string> = crypto.subtle
-  .digest("SHA-1", new TextEncoder().encode(TOKEN_BUCKET_LUA))
-  .then((d) => [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+/** The SHA-1 Redis names a script by (EVALSHA). */
+function scriptSha(script: string): Promise<string> {
+  return crypto.subtle
+    .digest("SHA-1", new TextEncoder().encode(script))
+    .then((d) => [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+}
+
+const bucketSha = scriptSha(TOKEN_BUCKET_LUA);
 
 /** The script's arguments for a policy: the rate per millisecond, the burst and the cost. */
 export function bucketArgs(perSecond: number, burst: number, cost: number): string[] {
@@ -58,6 +62,49 @@ export function bucketArgs(perSecond: number, burst: number, cost: number): stri
 export function decodeAdmission(reply: unknown): TokenAdmission {
   if (!Array.isArray(reply)) return { waitMs: 0, remaining: 0 };
   return { waitMs: Number(reply[0]) || 0, remaining: Number(reply[1]) || 0 };
+}
+
+/** Key of a spend cap's counter: one per tenant, channel and UTC day. */
+export function dailyKey(prefix: string, counter: DayCounter): string {
+  return `${prefix}cap:${encodeURIComponent(counter.tenant)}:${counter.channel}:${counter.day}`;
+}
+
+/**
+ * A day's counter in one script, so of two gateways taking at once neither
+ * passes the cap: when the key is missing it is created from the seed
+ * (ARGV[4]) or, without one, nothing happens and -1 says so; then up to the
+ * wanted number is added, never past the cap. Returns {added, count after},
+ * {0, count} at the cap. ARGV: wanted, cap, TTL in ms, seed or ''.
+ */
+export const DAILY_TAKE_LUA = `local v = redis.call('GET', KEYS[1])
+if not v then
+  if ARGV[4] == '' then return {-1, 0} end
+  v = ARGV[4]
+  redis.call('SET', KEYS[1], v, 'PX', ARGV[3])
+end
+local used = tonumber(v)
+local granted = math.min(tonumber(ARGV[1]), tonumber(ARGV[2]) - used)
+if granted <= 0 then return {0, used} end
+return {granted, redis.call('INCRBY', KEYS[1], granted)}`;
+
+/** Subtracts ARGV[1] from KEYS[1] only while it exists: a counter recreated from a seed never goes below what Postgres holds. */
+export const DAILY_GIVE_BACK_LUA = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('DECRBY', KEYS[1], ARGV[1])`;
+
+const dailyTakeSha = scriptSha(DAILY_TAKE_LUA);
+
+/** `DAILY_TAKE_LUA`'s arguments. */
+export function dailyTakeArgs(counter: DayCounter, wanted: number, cap: number, seed?: number): string[] {
+  return [String(wanted), String(cap), String(Math.max(1, Math.ceil(counter.ttlMs))), seed === undefined ? "" : String(seed)];
+}
+
+/** The script's reply as a take; anything else throws, since a cap that guesses would bound nothing. */
+export function decodeDailyTake(reply: unknown): DailyTake {
+  const [granted, used] = Array.isArray(reply) ? reply.map(Number) : [];
+  if (granted === undefined || used === undefined || Number.isNaN(granted) || Number.isNaN(used)) {
+    throw new Error(`unexpected reply from the daily counter script: ${JSON.stringify(reply)}`);
+  }
+  return granted < 0 ? { kind: "unseeded" } : { kind: "taken", granted, used };
 }
 
 /** Key of a remembered accepted view. */
@@ -172,6 +219,16 @@ export const PENDING_PREFIX = '{"state":"pending"';
 /** One Redis command, its arguments as strings, its reply as the client returns it. */
 export type RedisSend = (command: string, args: string[]) => Promise<unknown>;
 
+/** Runs a script by its SHA: its text is sent (and hashed by Redis) only when Redis does not hold it yet. */
+async function evalBySha(send: RedisSend, script: string, sha: Promise<string>, keysAndArgs: string[]): Promise<unknown> {
+  try {
+    return await send("EVALSHA", [await sha, ...keysAndArgs]);
+  } catch (err) {
+    if (!String(err instanceof Error ? err.message : err).includes("NOSCRIPT")) throw err;
+    return send("EVAL", [script, ...keysAndArgs]);
+  }
+}
+
 /**
  * The store's operations as Redis commands, for any client that can send a
  * command (Bun's, ioredis); the adapter owns the connection and `close`.
@@ -210,14 +267,17 @@ export function redisCommandStore(prefix: string, send: RedisSend): Omit<Gateway
 
     async takeTokens(tenant, perSecond, burst, cost) {
       const args = ["1", bucketKey(prefix, tenant), ...bucketArgs(perSecond, burst, cost)];
-      // By its SHA: the script's text is sent (and hashed by Redis) only when Redis does not hold it yet.
-      const sha = await bucketSha;
-      try {
-        return decodeAdmission(await send("EVALSHA", [sha, ...args]));
-      } catch (err) {
-        if (!String(err instanceof Error ? err.message : err).includes("NOSCRIPT")) throw err;
-        return decodeAdmission(await send("EVAL", [TOKEN_BUCKET_LUA, ...args]));
-      }
+      return decodeAdmission(await evalBySha(send, TOKEN_BUCKET_LUA, bucketSha, args));
+    },
+
+    async takeDaily(counter, wanted, cap, seed) {
+      const args = ["1", dailyKey(prefix, counter), ...dailyTakeArgs(counter, wanted, cap, seed)];
+      return decodeDailyTake(await evalBySha(send, DAILY_TAKE_LUA, dailyTakeSha, args));
+    },
+
+    async giveBackDaily(counter, n) {
+      // Off the hot path (a failed publish): the script's text every time is fine.
+      await send("EVAL", [DAILY_GIVE_BACK_LUA, "1", dailyKey(prefix, counter), String(n)]);
     },
 
     async ping() {

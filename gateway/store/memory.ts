@@ -1,4 +1,4 @@
-import { acceptedKey, decodeRecord, decodeView, encodeCompleted, encodeView, idempotencyKey, runClaim } from "./codec.ts";
+import { acceptedKey, dailyKey, decodeRecord, decodeView, encodeCompleted, encodeView, idempotencyKey, runClaim } from "./codec.ts";
 import type { GatewayStore } from "./types.ts";
 
 interface Entry {
@@ -75,6 +75,29 @@ export function createMemoryStore(): GatewayStore {
 
     async recall(tenant, id) {
       return decodeView(read(acceptedKey(prefix, tenant, id)));
+    },
+
+    async takeDaily(counter, wanted, cap, seed) {
+      const k = dailyKey(prefix, counter);
+      // Synchronous from the read to the write, so no other take interleaves (what Redis's script does).
+      let used = read(k);
+      if (used === null) {
+        if (seed === undefined) return { kind: "unseeded" };
+        write(k, String(seed), counter.ttlMs);
+        used = String(seed);
+      }
+      const granted = Math.min(wanted, cap - Number(used));
+      if (granted <= 0) return { kind: "taken", granted: 0, used: Number(used) };
+      const entry = entries.get(k);
+      if (entry) entry.value = String(Number(used) + granted);
+      return { kind: "taken", granted, used: Number(used) + granted };
+    },
+
+    async giveBackDaily(counter, n) {
+      const k = dailyKey(prefix, counter);
+      const used = read(k);
+      const entry = entries.get(k);
+      if (used !== null && entry) entry.value = String(Number(used) - n);
     },
 
     async ping() {},

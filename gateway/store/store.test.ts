@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { testNamespace } from "../../test/support/services.ts";
 import { STORE_ADAPTERS, type TestStore } from "../../test/support/stores.ts";
-import type { GatewayStore } from "./types.ts";
+import type { DayCounter, GatewayStore } from "./types.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 
 const DAY_MS = 86_400_000;
@@ -140,5 +140,65 @@ describe.each(STORE_ADAPTERS)("$name store", (adapter) => {
 
   test("answers ping", async () => {
     await store.ping();
+  });
+
+  describe("a day's counter", () => {
+    let days = 0;
+    // A day of its own per test: counters never carry over between tests.
+    const counter = (tenant = "t1"): DayCounter => ({ tenant, channel: "sms", day: `2026-01-${String(++days).padStart(2, "0")}`, ttlMs: 10_000 });
+
+    test("answers unseeded for a counter it does not hold, and creates nothing", async () => {
+      const c = counter();
+      expect(await store.takeDaily(c, 1, 5)).toEqual({ kind: "unseeded" });
+      expect(await store.takeDaily(c, 1, 5)).toEqual({ kind: "unseeded" });
+    });
+
+    test("starts from the seed, then adds up to the cap and no further", async () => {
+      const c = counter();
+      expect(await store.takeDaily(c, 1, 5, 3)).toEqual({ kind: "taken", granted: 1, used: 4 });
+      expect(await store.takeDaily(c, 3, 5)).toEqual({ kind: "taken", granted: 1, used: 5 });
+      expect(await store.takeDaily(c, 1, 5)).toEqual({ kind: "taken", granted: 0, used: 5 });
+    });
+
+    test("ignores a second seed once the counter exists", async () => {
+      const c = counter();
+      await store.takeDaily(c, 1, 10, 0);
+      expect(await store.takeDaily(c, 1, 10, 7)).toEqual({ kind: "taken", granted: 1, used: 2 });
+    });
+
+    test("refuses everything when the seed is already past the cap", async () => {
+      expect(await store.takeDaily(counter(), 2, 5, 9)).toEqual({ kind: "taken", granted: 0, used: 9 });
+    });
+
+    test("of 20 concurrent takes of one against a cap of 7, admits exactly 7", async () => {
+      const c = counter();
+      await store.takeDaily(c, 0, 7, 0);
+      const takes = await Promise.all(Array.from({ length: 20 }, () => store.takeDaily(c, 1, 7)));
+      expect(takes.filter((t) => t.kind === "taken" && t.granted === 1)).toHaveLength(7);
+    });
+
+    test("gives back what a failed publish took, and nothing to a counter it no longer holds", async () => {
+      const c = counter();
+      await store.takeDaily(c, 3, 3, 0);
+      await store.giveBackDaily(c, 2);
+      expect(await store.takeDaily(c, 5, 3)).toEqual({ kind: "taken", granted: 2, used: 3 });
+      const gone = counter();
+      await store.giveBackDaily(gone, 1);
+      expect(await store.takeDaily(gone, 1, 3)).toEqual({ kind: "unseeded" });
+    });
+
+    test("keeps tenants and channels apart", async () => {
+      const c = counter("t1");
+      await store.takeDaily(c, 2, 2, 0);
+      expect(await store.takeDaily({ ...c, tenant: "t2" }, 1, 2)).toEqual({ kind: "unseeded" });
+      expect(await store.takeDaily({ ...c, channel: "email" }, 1, 2)).toEqual({ kind: "unseeded" });
+    });
+
+    test("forgets a counter after its ttl", async () => {
+      const c = { ...counter(), ttlMs: 200 };
+      await store.takeDaily(c, 1, 5, 0);
+      await Bun.sleep(350);
+      expect(await store.takeDaily(c, 1, 5)).toEqual({ kind: "unseeded" });
+    });
   });
 });

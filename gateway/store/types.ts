@@ -1,3 +1,4 @@
+import type { Channel } from "../../schemas/enums.ts";
 import type { AcceptedView } from "../../schemas/views.ts";
 /**
  * The gateway's only shared state: idempotency records (the first of the dedupe layers) and
@@ -34,6 +35,17 @@ export interface GatewayStore {
    */
   takeTokens?(tenant: string, perSecond: number, burst: number, cost: number): Promise<TokenAdmission>;
 
+  /**
+   * Adds up to `wanted` to a day's counter, never past `cap`, atomically for
+   * every gateway on this store, and says how many it added. A counter the
+   * store does not hold (a new day, a flushed Redis, a restarted instance)
+   * starts from `seed`; without one the answer is `unseeded` and nothing changed.
+   */
+  takeDaily(counter: DayCounter, wanted: number, cap: number, seed?: number): Promise<DailyTake>;
+
+  /** Takes `n` back off a day's counter (their publish failed); nothing when the store no longer holds it. */
+  giveBackDaily(counter: DayCounter, n: number): Promise<void>;
+
   /** Round trip to the backing store, for /health/ready. */
   ping(): Promise<void>;
 
@@ -45,6 +57,19 @@ export interface TokenAdmission {
   waitMs: number;
   remaining: number;
 }
+
+/** A tenant's count of notifications on one channel in one UTC day (a spend cap's counter). */
+export interface DayCounter {
+  tenant: string;
+  channel: Channel;
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  /** How long the store keeps it once created: past the day's end, so a late give-back still finds it. */
+  ttlMs: number;
+}
+
+/** What `takeDaily` did: added `granted` (0 at the cap), leaving the count at `used`; or nothing, for want of a seed. */
+export type DailyTake = { kind: "taken"; granted: number; used: number } | { kind: "unseeded" };
 
 export type ClaimResult = { kind: "claimed" } | { kind: "in_flight" } | { kind: "replay"; response: StoredResponse } | { kind: "mismatch" };
 

@@ -3,7 +3,12 @@ import {
   acceptedKey,
   bucketArgs,
   bucketKey,
+  DAILY_GIVE_BACK_LUA,
+  DAILY_TAKE_LUA,
+  dailyKey,
+  dailyTakeArgs,
   decodeAdmission,
+  decodeDailyTake,
   decodeView,
   encodeCompleted,
   encodeView,
@@ -75,6 +80,14 @@ export function createUpstashStore(opts: UpstashStoreOptions): GatewayStore {
 
     async takeTokens(tenant, perSecond, burst, cost) {
       return decodeAdmission(await redis.eval(TOKEN_BUCKET_LUA, [bucketKey(prefix, tenant)], bucketArgs(perSecond, burst, cost)));
+    },
+
+    async takeDaily(counter, wanted, cap, seed) {
+      return decodeDailyTake(await redis.eval(DAILY_TAKE_LUA, [dailyKey(prefix, counter)], dailyTakeArgs(counter, wanted, cap, seed)));
+    },
+
+    async giveBackDaily(counter, n) {
+      await redis.eval(DAILY_GIVE_BACK_LUA, [dailyKey(prefix, counter)], [String(n)]);
     },
 
     async ping() {
