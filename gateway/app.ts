@@ -58,7 +58,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   // Before the API key too: a browser authenticates with an inbox token, and an API key is refused there.
   app.route("/v1/inbox/stream", inboxStreamRoutes(resolved.inboxStream, resolved.options.corsOrigins));
   const v1 = new Hono<TenantEnv>();
-  v1.use(bearerAuth(resolved.keys));
+  v1.use(bearerAuth(resolved.tenants));
   if (resolved.rateLimiter) v1.use(rateLimit(resolved.rateLimiter, resolved.metrics));
   v1.route("/notifications", notificationRoutes());
   v1.route("/templates", templateRoutes());
@@ -67,7 +67,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.route("/users", userRoutes());
   v1.route("/categories", categoryRoutes());
   app.route("/v1", v1);
-  if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.keys));
+  if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
 
   app.notFound((c) => renderProblem(c, new AppError("not_found", { detail: `No route for ${c.req.method} ${c.req.path}` })));
   app.onError((err, c) => handleError(err, c, resolved.logger));

@@ -7,7 +7,9 @@ import type { Publisher } from "../lib/nats/work.ts";
 import type { DeadLetterAdmin } from "../schemas/dead-letter.ts";
 import { instrumentPublisher } from "./publisher.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
+import { withStoredLimits, type RateLimiter } from "./rate-limiter.ts";
+import { createTenantDirectory } from "../lib/tenant-directory.ts";
+import type { Principal, TenantDirectory } from "../schemas/tenancy.ts";
 import type { GatewayStore } from "./store/types.ts";
 
 import type { ReadinessCheck } from "../lib/readiness.ts";
@@ -53,8 +55,13 @@ export type BodyHasher = (bytes: Uint8Array<ArrayBuffer>) => string | Promise<st
 
 /** Everything `createApp` needs; built once by the runtime entry or by a test. */
 export interface GatewayDeps {
-  /** API key → tenant (from HERALD_API_KEYS). */
+  /** Bootstrap API key → tenant (from HERALD_API_KEYS); each holds every scope. */
   keys: ReadonlyMap<string, string>;
+  /**
+   * Managed keys and stored tenant settings (lib/tenant-directory.ts over
+   * Postgres); none: the bootstrap keys and the configured limits only.
+   */
+  tenants?: TenantDirectory;
   store: GatewayStore;
   publisher: Publisher;
   reader: NotificationReader;
@@ -115,6 +122,8 @@ export interface AdminDeps {
   deadLetters: DeadLetterAdmin;
   /** The audit log's database (lib/db/audit.ts); none: `GET /admin/v1/audit` answers 503 and replays go unrecorded. */
   db?: Database;
+  /** HERALD_KEY_ROTATION_GRACE_S: how long a rotated key keeps working when the rotation names no grace period. */
+  keyRotationGraceS?: number;
 }
 
 /** What `/v1/callbacks/*` needs: where reports are written, and each provider's signing secret (none: its route answers 503). */
@@ -159,7 +168,8 @@ export interface TemplateDeps {
 }
 
 /** Deps with every option filled in, as handlers see them. */
-export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" | "startup"> & {
+export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" | "startup" | "tenants"> & {
+  tenants: TenantDirectory;
   options: GatewayOptions;
   hashBody: BodyHasher;
   metrics: MetricsRecorder;
@@ -171,8 +181,18 @@ export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
   // An explicit `undefined` (an unset config key) must fall back to the default, not erase it.
   const given = Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined);
   const metrics = deps.metrics ?? NOOP_METRICS;
+  const { rateLimiter } = deps;
+  const tenants =
+    deps.tenants ??
+    createTenantDirectory({
+      bootstrap: deps.keys,
+      defaults: { rateLimit: (tenant) => rateLimiter?.policyOf(tenant) ?? null, dailyCaps: {}, retentionDays: 0 },
+      sha256: () => "",
+    });
   return {
     ...deps,
+    tenants,
+    ...(rateLimiter ? { rateLimiter: withStoredLimits(rateLimiter, (tenant) => tenants.peek(tenant)) } : {}),
     publisher: instrumentPublisher(deps.publisher, metrics, deps.tracer),
     hashBody: deps.hashBody ?? sha256Hex,
     metrics,
@@ -188,5 +208,5 @@ export interface BaseEnv {
 
 /** Context variables behind the auth middleware. */
 export interface TenantEnv {
-  Variables: BaseEnv["Variables"] & { tenant: string };
+  Variables: BaseEnv["Variables"] & { tenant: string; principal: Principal };
 }

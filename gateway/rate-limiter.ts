@@ -18,8 +18,9 @@ export interface RateLimiter {
   /**
    * Takes `cost` tokens from the tenant's bucket: 0 ms to wait when admitted,
    * otherwise the milliseconds until the same call would be, and the tokens left.
+   * `policy` replaces the tenant's configured one (null: not limited).
    */
-  take(tenant: string, cost: number): TokenAdmission | Promise<TokenAdmission>;
+  take(tenant: string, cost: number, policy?: RateLimitPolicy | null): TokenAdmission | Promise<TokenAdmission>;
   /** The tenant's policy, or undefined when it is not limited. */
   policyOf(tenant: string): RateLimitPolicy | undefined;
 }
@@ -53,8 +54,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
   };
   return {
     policyOf,
-    take(tenant, cost) {
-      const policy = policyOf(tenant);
+    take(tenant, cost, given) {
+      const policy = given === undefined ? policyOf(tenant) : (given ?? undefined);
       if (policy === undefined) return UNLIMITED;
       const t = now();
       let bucket = buckets.get(tenant);
@@ -90,8 +91,8 @@ export function createSharedRateLimiter(store: GatewayStore, local: RateLimiter,
   let failing = false;
   return {
     policyOf: (tenant) => local.policyOf(tenant),
-    async take(tenant, cost) {
-      const policy = local.policyOf(tenant);
+    async take(tenant, cost, given) {
+      const policy = given === undefined ? local.policyOf(tenant) : (given ?? undefined);
       if (policy === undefined) return UNLIMITED;
       try {
         const admission = await takeTokens(tenant, policy.perSecond, policy.burst, cost);
@@ -100,7 +101,7 @@ export function createSharedRateLimiter(store: GatewayStore, local: RateLimiter,
       } catch (err) {
         if (!failing) onFallback(err);
         failing = true;
-        return local.take(tenant, cost);
+        return local.take(tenant, cost, policy);
       }
     },
   };
@@ -126,4 +127,21 @@ export function rateLimiterFromConfig(defaults: ConfiguredLimit, tenants: Readon
   const base = policy(defaults) ?? undefined;
   if (base === undefined && [...own.values()].every((p) => p === null)) return undefined;
   return createRateLimiter({ ...(base ? { defaults: base } : {}), tenants: own });
+}
+
+/**
+ * The limiter with each tenant's stored limit (`PUT /admin/v1/tenants/:id`)
+ * in place of the configured one, read from the tenant directory's cache,
+ * which `bearerAuth` has filled for the request's tenant; a tenant not
+ * cached yet gets its configured limit.
+ */
+export function withStoredLimits(limiter: RateLimiter, stored: (tenant: string) => { rateLimit: RateLimitPolicy | null } | undefined): RateLimiter {
+  const policyOf = (tenant: string): RateLimitPolicy | undefined => {
+    const settings = stored(tenant);
+    return settings === undefined ? limiter.policyOf(tenant) : (settings.rateLimit ?? undefined);
+  };
+  return {
+    policyOf,
+    take: (tenant, cost, given) => limiter.take(tenant, cost, given === undefined ? (policyOf(tenant) ?? null) : given),
+  };
 }

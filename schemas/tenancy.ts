@@ -30,4 +30,6 @@ export interface TenantDirectory {
   authenticate(key: string): Principal | undefined | Promise<Principal | undefined>;
   /** The tenant's settings, defaults included. */
   settings(tenant: string): TenantSettings | Promise<TenantSettings>;
+  /** The settings if already loaded, for synchronous callers (the rate limiter); undefined: not loaded. */
+  peek(tenant: string): TenantSettings | undefined;
 }

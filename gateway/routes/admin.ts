@@ -7,7 +7,10 @@ import { readJsonBody } from "../body.ts";
 import type { AdminDeps, BaseEnv } from "../context.ts";
 import { decodeCursor, encodeCursor } from "../../lib/db/cursor.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
-import { bearerKey } from "../middleware/auth.ts";
+import { bearerKey, principalOf } from "../middleware/auth.ts";
+import type { TenantDirectory } from "../../schemas/tenancy.ts";
+import { apiKeyRoutes } from "./api-keys.ts";
+import { tenantRoutes } from "./tenants.ts";
 
 /** The answers of the two lists; `nextCursor` goes back as `cursor`, null on the last page. */
 export interface DeadLetterList {
@@ -19,23 +22,41 @@ export interface InvalidDeadLetterList {
   nextCursor: string | null;
 }
 
-interface AdminEnv {
-  Variables: BaseEnv["Variables"] & { operator: string };
+/** Context variables of `/admin/v1`: who acts (for the audit log) and the one tenant a tenant's admin key is confined to (null: an operator, every tenant). */
+export interface AdminEnv {
+  Variables: BaseEnv["Variables"] & { operator: string; actor: string; adminTenant: string | null };
 }
 
-/** An operator's key → its name in `operator`; a tenant's key is known but not allowed here (403); anything else 401. */
-function adminAuth(admins: ReadonlyMap<string, string>, tenants: ReadonlyMap<string, string>): MiddlewareHandler<AdminEnv> {
+/**
+ * An operator's key (HERALD_ADMIN_KEYS) → every tenant; a tenant's key with
+ * the `admin` scope → its own tenant only, on the routes that allow it
+ * (`operatorOnly` refuses it); any other known key 403; anything else 401.
+ */
+function adminAuth(admins: ReadonlyMap<string, string>, tenants: TenantDirectory): MiddlewareHandler<AdminEnv> {
   return async function adminAuthMiddleware(c, next) {
-    const key = bearerKey(c.req.header("authorization"));
+    const header = c.req.header("authorization");
+    const key = bearerKey(header);
     const operator = key === undefined ? undefined : admins.get(key);
-    if (operator === undefined) {
-      if (key !== undefined && tenants.has(key)) throw new AppError("forbidden", { detail: "A tenant's API key cannot use the admin routes" });
-      throw new AppError("unauthorized", { detail: "Send Authorization: Bearer <admin key> (HERALD_ADMIN_KEYS)" });
+    if (operator !== undefined) {
+      c.set("operator", operator);
+      c.set("actor", `operator:${operator}`);
+      c.set("adminTenant", null);
+      return next();
     }
-    c.set("operator", operator);
-    await next();
+    const principal = await principalOf(tenants, header, "admin key (HERALD_ADMIN_KEYS) or a tenant key with the admin scope");
+    if (!principal.scopes.has("admin")) throw new AppError("forbidden", { detail: 'This API key lacks the "admin" scope' });
+    c.set("operator", principal.actor);
+    c.set("actor", principal.actor);
+    c.set("adminTenant", principal.tenant);
+    return next();
   };
 }
+
+/** Refuses a tenant's admin key: the route is for operators (dead letters, tenants' limits). */
+export const operatorOnly: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  if (c.var.adminTenant !== null) throw new AppError("forbidden", { detail: "Only an operator's key (HERALD_ADMIN_KEYS) may use this route" });
+  await next();
+};
 
 const limit = z.coerce.number().int().min(1).max(1000).default(100);
 const cursor = z.string().min(1).max(512).optional();
@@ -63,9 +84,12 @@ export const ReplayBody = z.strictObject({
  * /dead-letters/invalid` the stream's messages that were never envelopes;
  * `POST /dead-letters/replay` hands failed ones back as `herald replay` does.
  */
-export function adminRoutes(admin: AdminDeps, tenantKeys: ReadonlyMap<string, string>): Hono<AdminEnv> {
+export function adminRoutes(admin: AdminDeps, tenants: TenantDirectory): Hono<AdminEnv> {
   const routes = new Hono<AdminEnv>();
-  routes.use(adminAuth(admin.keys, tenantKeys));
+  routes.use(adminAuth(admin.keys, tenants));
+  routes.use("/dead-letters/*", operatorOnly);
+  routes.route("/api-keys", apiKeyRoutes(admin));
+  routes.route("/tenants", tenantRoutes(admin));
 
   routes.get("/dead-letters", async (c) => {
     const query = Query.safeParse(c.req.query());
