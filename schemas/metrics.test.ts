@@ -40,7 +40,7 @@ describe("metric catalogue", () => {
         expect(label).toMatch(/^[a-z][a-z0-9_]*$/);
         expect(label === "le" || label.startsWith("__")).toBe(false);
         expect(FORBIDDEN_LABELS as readonly string[]).not.toContain(label.toLowerCase());
-        const bounded = "values" in spec ? spec.values.length > 0 && spec.values.length <= 20 : spec.boundedBy.length > 0;
+        const bounded = "values" in spec ? spec.values.length > 0 && spec.values.length <= 32 : spec.boundedBy.length > 0;
         expect({ key, label, bounded }).toEqual({ key, label, bounded: true });
         expect(spec.help.length).toBeGreaterThan(5);
       }

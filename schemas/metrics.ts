@@ -37,7 +37,7 @@ export interface MetricDefinition {
 /**
  * The DB call sites the instrumentation times, one per store function (lib/db/notification-repository.ts:
  * claim, readStates, beginAttempts, writeOutcomes, markFailed; lib/db/schedules.ts;
- * lib/db/reads.ts; readiness; migrations), so the set stays closed.
+ * lib/db/reads.ts; lib/db/usage.ts; readiness; migrations), so the set stays closed.
  */
 export const DB_OPERATIONS = [
   "claim",
@@ -58,6 +58,7 @@ export const DB_OPERATIONS = [
   "list_inbox",
   "mark_read",
   "apply_delivery_reports",
+  "count_day",
   "readiness",
   "migrate",
 ] as const;
@@ -223,6 +224,12 @@ export const METRICS = {
     type: "counter",
     help: "Requests refused with 429 because the tenant's rate limit (HERALD_RATE_LIMIT) was used up.",
     labels: { route: L.route },
+  },
+  dailyCapRefused: {
+    name: "herald_daily_cap_refused_total",
+    type: "counter",
+    help: "Notifications refused (429 daily_cap) because the tenant's spend cap for the channel and UTC day was reached (HERALD_DAILY_CAPS or the tenant's own).",
+    labels: { channel: { help: "the capped channel", values: CHANNELS } },
   },
   scheduleReleased: {
     name: "herald_scheduler_released_total",

@@ -221,6 +221,7 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
   const accepted = new ChildCache((v) => metric("notificationsAccepted").labels(...v));
   const replays = new ChildCache((v) => metric("idempotencyReplays").labels(...v));
   const limited = new ChildCache((v) => metric("rateLimited").labels(...v));
+  const capped = new ChildCache((v) => metric("dailyCapRefused").labels(...v));
   const publish = new ChildCache((v) => metric("publishDuration").labels(...v));
   const sent = new ChildCache((v) => metric("notificationsSent").labels(...v));
   const failed = new ChildCache((v) => metric("notificationsFailed").labels(...v));
@@ -267,6 +268,9 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     },
     rateLimited(route) {
       limited.get1(route).inc();
+    },
+    dailyCapRefused(channel, n) {
+      capped.get1(channel).inc(n);
     },
     publishDuration(stream, outcome, seconds) {
       publish.get2(stream, outcome).observe(seconds);

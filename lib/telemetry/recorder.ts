@@ -37,6 +37,8 @@ export interface MetricsRecorder {
   idempotencyReplay(route: string): void;
   /** A request refused with 429 by the tenant's rate limit. */
   rateLimited(route: string): void;
+  /** Notifications refused (429) because the tenant's daily cap on the channel was reached. */
+  dailyCapRefused(channel: Channel, n: number): void;
   publishDuration(stream: StreamKind, outcome: CallOutcome, seconds: number): void;
   sent(channel: Channel, lane: Priority, provider: string): void;
   failed(channel: MetricChannel, lane: Priority, reason: FailureReason): void;
@@ -68,6 +70,7 @@ export const NOOP_METRICS: MetricsRecorder = {
   accepted: noop,
   idempotencyReplay: noop,
   rateLimited: noop,
+  dailyCapRefused: noop,
   publishDuration: noop,
   sent: noop,
   failed: noop,
