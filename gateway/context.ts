@@ -104,6 +104,8 @@ export interface GatewayDeps {
   inboxStream?: InboxStreamDeps;
   /** Templates' drafts, versions and previews (`/v1/templates`); none: those routes answer 503. */
   templates?: TemplateDeps;
+  /** Tenants' webhook signing secrets (`/v1/webhook-secrets`); none: those routes answer 503. */
+  webhookSecrets?: WebhookSecretDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
@@ -165,6 +167,13 @@ export interface TemplateDeps {
   engine: TemplateEngine;
   /** Told after a publish, so this gateway's cache of published versions sees it at once. */
   published?(tenant: string, name: string): void;
+}
+
+/** What `/v1/webhook-secrets` needs: the database its writer (lib/db/webhook-secrets.ts) uses, and the key that seals the secrets. */
+export interface WebhookSecretDeps {
+  db: Database;
+  /** HERALD_TOKEN_SECRET, from which the sealing key is derived; none: the routes answer 503 naming it. */
+  tokenSecret?: string;
 }
 
 /** Deps with every option filled in, as handlers see them. */
