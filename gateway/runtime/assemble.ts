@@ -147,6 +147,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
       deadLetters: { eraseUser: (tenantId: string, userId: string) => eraseUserDeadLetters(nc, topo, tenantId, userId) },
       ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
     },
+    webhookSecrets: { db, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES, ...(cfg.HERALD_CORS_ORIGINS.length > 0 ? { corsOrigins: cfg.HERALD_CORS_ORIGINS } : {}) },
