@@ -15,6 +15,8 @@ export type ErrorCode =
   | "template_exists"
   | "template_invalid"
   | "category_required"
+  | "secret_current"
+  | "too_many_secrets"
   | "invalid_link"
   | "link_expired"
   | "payload_too_large"
@@ -89,6 +91,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "not_cancellable":
     case "template_exists":
     case "category_required":
+    case "secret_current":
+    case "too_many_secrets":
       return 409;
     case "payload_too_large":
       return 413;
@@ -125,6 +129,8 @@ const TITLES: Record<ErrorCode, string> = {
   template_exists: "A template with this name exists",
   template_invalid: "The template cannot be used as it is",
   category_required: "Users cannot opt out of a required category",
+  secret_current: "The current webhook secret cannot be deleted",
+  too_many_secrets: "Too many webhook secrets are valid at once",
   invalid_link: "The link is not one Herald signed",
   link_expired: "The link has expired",
   payload_too_large: "Payload too large",
@@ -143,7 +149,7 @@ export function titleOf(code: ErrorCode): string {
 /** Seconds for `Retry-After`: the thrower's value, else 1 s for the codes a client should retry. */
 export function retryAfterOf(err: AppError): number | undefined {
   if (err.retryAfter !== undefined) return err.retryAfter;
-  const retryable: ErrorCode[] = ["idempotency_in_flight", "rate_limited", "unavailable"];
+  const retryable: ErrorCode[] = ["idempotency_in_flight", "rate_limited", "unavailable", "too_many_secrets"];
   return retryable.includes(err.code) ? 1 : undefined;
 }
 
