@@ -11,6 +11,7 @@ import { withStoredLimits, type RateLimiter } from "./rate-limiter.ts";
 import { createTenantDirectory } from "../lib/tenant-directory.ts";
 import type { Principal, TenantDirectory } from "../schemas/tenancy.ts";
 import type { GatewayStore } from "./store/types.ts";
+import { createCapGate, type CapGate, type SpendCaps } from "./daily-caps.ts";
 
 import type { ReadinessCheck } from "../lib/readiness.ts";
 import type { NotificationCanceller, Inbox, NotificationReader } from "../schemas/views.ts";
@@ -108,6 +109,8 @@ export interface GatewayDeps {
   webhookSecrets?: WebhookSecretDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
+  /** Notifications per tenant, channel and UTC day (HERALD_DAILY_CAPS, a tenant's own); none: no caps. */
+  spendCaps?: SpendCaps;
   /** Defaults to Web Crypto's SHA-256, which every runtime has. */
   hashBody?: BodyHasher;
   /**
@@ -183,6 +186,8 @@ export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" 
   hashBody: BodyHasher;
   metrics: MetricsRecorder;
   startup: ReadinessCheck[];
+  /** Built from `spendCaps`, once per app. */
+  capGate?: CapGate;
 };
 
 /** Fills every option from `DEFAULT_OPTIONS`, the hasher from Web Crypto, and metrics with the no-op recorder. */
@@ -206,6 +211,7 @@ export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
     hashBody: deps.hashBody ?? sha256Hex,
     metrics,
     startup: deps.startup ?? [],
+    ...(deps.spendCaps ? { capGate: createCapGate({ caps: deps.spendCaps, store: deps.store, metrics, logger: deps.logger }) } : {}),
     options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) },
   };
 }

@@ -22,6 +22,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "rate_limited"
+  | "daily_cap"
   | "unavailable"
   | "internal"
   | "client_closed_request";
@@ -104,6 +105,7 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
     case "template_invalid":
       return 422;
     case "rate_limited":
+    case "daily_cap":
       return 429;
     case "client_closed_request":
       return CLIENT_CLOSED_REQUEST;
@@ -136,6 +138,7 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: "Payload too large",
   unsupported_media_type: "Content-Type must be application/json",
   rate_limited: "Too many requests",
+  daily_cap: "Daily cap reached",
   unavailable: "Service temporarily unavailable",
   internal: "Internal server error",
   client_closed_request: "Client closed request",
