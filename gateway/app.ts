@@ -19,6 +19,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { unsubscribeRoutes } from "./routes/unsubscribe.ts";
 import { userRoutes } from "./routes/users.ts";
+import { webhookSecretRoutes } from "./routes/webhook-secrets.ts";
 
 export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
 
@@ -66,6 +67,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.route("/inbox", inboxRoutes());
   v1.route("/users", userRoutes());
   v1.route("/categories", categoryRoutes());
+  v1.route("/webhook-secrets", webhookSecretRoutes());
   app.route("/v1", v1);
   if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
 
