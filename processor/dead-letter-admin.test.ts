@@ -23,16 +23,17 @@ afterAll(async () => {
   await receiver.stop();
 });
 
+const CLI = { actor: "cli", clientAddress: null };
 const depsOf = (x: Harness): ReplayDeps => ({ db: x.db.db, publisher: x.out, topo: x.topo, log: x.log });
 
 async function replay(x: Harness, opts: Omit<ReplayOptions, "dryRun">) {
-  const report = await replayDeadLetters(depsOf(x), opts);
+  const report = await replayDeadLetters(depsOf(x), opts, CLI);
   if (report.dryRun) throw new Error("a replay reported a dry run");
   return report;
 }
 
 async function dryRun(x: Harness, opts: Omit<ReplayOptions, "dryRun">) {
-  const report = await replayDeadLetters(depsOf(x), { ...opts, dryRun: true });
+  const report = await replayDeadLetters(depsOf(x), { ...opts, dryRun: true }, CLI);
   if (!report.dryRun) throw new Error("a dry run reported a replay");
   return report;
 }

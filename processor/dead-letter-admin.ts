@@ -2,13 +2,14 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import { exactTime, failedRows, listDeadLetters, oldestFirst } from "../lib/db/failed-rows.ts";
+import { appendAudit, type AuditEntry } from "../lib/db/audit.ts";
 import { takeForReplay } from "../lib/db/notification-repository.ts";
 import { addSchedules } from "../lib/db/schedules.ts";
 import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
 import { listInvalidDeadLetters } from "../lib/nats/dead-letters.ts";
 import { publishEvents } from "../lib/nats/event-publisher.ts";
 import type { Database } from "../schemas/database.ts";
-import type { DeadLetterAdmin, FailedPosition, ReplayOptions, ReplayReport } from "../schemas/dead-letter.ts";
+import type { DeadLetterAdmin, FailedPosition, ReplayActor, ReplayOptions, ReplayReport } from "../schemas/dead-letter.ts";
 import { lifecycleEvent } from "../schemas/events.ts";
 import { PAYLOAD_BY_CHANNEL } from "../schemas/request.ts";
 import type { Topology } from "../schemas/subjects.ts";
@@ -27,7 +28,7 @@ export function deadLetterAdmin(nc: NatsConnection, deps: ReplayDeps): DeadLette
   return {
     list: (query) => listDeadLetters(deps.db, query),
     listInvalid: (query) => listInvalidDeadLetters(nc, deps.topo, query),
-    replay: (opts) => replayDeadLetters(deps, opts),
+    replay: (opts, by) => replayDeadLetters(deps, opts, by),
   };
 }
 
@@ -42,17 +43,62 @@ const PAGE = 100;
  * The scheduler publishes each to its lane with a fresh retry budget
  * (`attemptBase`: HERALD_MAX_ATTEMPTS more attempts), so a replay cut short
  * by a crash leaves every row either `failed` or on its way, never stranded.
- * A `retrying` event says so once the page is committed.
+ * A `retrying` event says so once the page is committed. A replay that is
+ * not a dry run ends with one `dead_letters.replayed` audit entry under `by`
+ * (its counts and filters), also when a page failed part-way.
  */
-export async function replayDeadLetters(deps: ReplayDeps, opts: ReplayOptions = {}): Promise<ReplayReport> {
-  const { db } = deps;
-  const report = { replayed: [] as string[], unreplayable: [] as string[], skipped: 0 };
+export async function replayDeadLetters(deps: ReplayDeps, opts: ReplayOptions, by: ReplayActor): Promise<ReplayReport> {
+  const report: Tally = { replayed: [], unreplayable: [], skipped: 0 };
+  if (opts.dryRun) {
+    await replayPages(deps, opts, report);
+    return { dryRun: true, wouldReplay: report.replayed, unreplayable: report.unreplayable };
+  }
+  try {
+    await replayPages(deps, opts, report);
+  } catch (err) {
+    // The pages committed before the failure were replayed: their record must not depend on the one that failed.
+    await appendAudit(deps.db, replayEntry(by, opts, report, true)).catch((auditErr: unknown) =>
+      deps.log.error({ err: auditErr, ...by, replayed: report.replayed.length }, "a replay that failed part-way could not be recorded in the audit log"),
+    );
+    throw err;
+  }
+  // The pages commit one by one, so the entry follows the last of them rather than sharing a transaction.
+  await appendAudit(deps.db, replayEntry(by, opts, report, false));
+  return { dryRun: false, ...report };
+}
+
+/** The audit entry of a replay: who, the tenant it was limited to (null: every tenant), its counts and filters; no ids. */
+function replayEntry(by: ReplayActor, opts: ReplayOptions, report: Tally, incomplete: boolean): AuditEntry {
+  const { channel, tenant, since, limit } = opts;
+  const filters = {
+    ...(channel ? { channel } : {}),
+    ...(tenant ? { tenant } : {}),
+    ...(since ? { since: since.toISOString() } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+  return {
+    ...by,
+    tenantId: tenant ?? null,
+    action: "dead_letters.replayed",
+    target: null,
+    details: {
+      replayed: report.replayed.length,
+      unreplayable: report.unreplayable.length,
+      skipped: report.skipped,
+      filters,
+      ...(incomplete ? { incomplete } : {}),
+    },
+  };
+}
+
+/** Every page of failed rows the options select, into `report`; a dry run only sorts them. */
+async function replayPages(deps: ReplayDeps, opts: ReplayOptions, report: Tally): Promise<void> {
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   // Rows that fail again while this runs come after it in the order; the first page's clock keeps them out.
   let until: string | undefined;
   let after: FailedPosition | undefined;
   while (report.replayed.length < limit) {
-    const rows = await db
+    const rows = await deps.db
       .select({
         id: notifications.id,
         channel: notifications.channel,
@@ -76,7 +122,6 @@ export async function replayDeadLetters(deps: ReplayDeps, opts: ReplayOptions = 
     if (opts.dryRun) report.replayed.push(...wanted);
     else if (wanted.length > 0) await replayPage(deps, wanted, report);
   }
-  return opts.dryRun ? { dryRun: true, wouldReplay: report.replayed, unreplayable: report.unreplayable } : { dryRun: false, ...report };
 }
 
 /** What a run collects as it goes. */

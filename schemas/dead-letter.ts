@@ -81,9 +81,16 @@ export type ReplayReport =
     }
   | { dryRun: true; wouldReplay: string[]; unreplayable: string[] };
 
+/** Who replays, as the audit log names them (`operator:<name>`, `key:<id>`, `cli`), and from where. */
+export interface ReplayActor {
+  actor: string;
+  clientAddress: string | null;
+}
+
 /** The dead letters as the admin routes use them. */
 export interface DeadLetterAdmin {
   list(query: DeadLetterQuery): Promise<{ data: DeadLetterSummary[]; next: FailedPosition | null }>;
   listInvalid(query: { limit: number; after?: number }): Promise<{ data: InvalidDeadLetter[]; next: number | null }>;
-  replay(opts: ReplayOptions): Promise<ReplayReport>;
+  /** A replay that changed something is recorded in the audit log under `by`. */
+  replay(opts: ReplayOptions, by: ReplayActor): Promise<ReplayReport>;
 }

@@ -13,7 +13,7 @@ export function replay(args: string[]): (ctx: ProcessContext) => Promise<void> {
     await requireMigrated(c);
     const publisher = createAckPublisher(c.nc, { timeoutMs: ctx.cfg.HERALD_PUBLISH_TIMEOUT_MS });
     ctx.closers.push(async () => publisher.close());
-    const report = await replayDeadLetters({ db: c.database.db, publisher, topo: c.topo, log: ctx.log }, opts);
+    const report = await replayDeadLetters({ db: c.database.db, publisher, topo: c.topo, log: ctx.log }, opts, { actor: "cli", clientAddress: null });
     if (report.dryRun) ctx.log.info({ wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length }, "dry run: nothing changed");
     else
       ctx.log.info(

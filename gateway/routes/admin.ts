@@ -11,6 +11,8 @@ import { bearerKey, principalOf } from "../middleware/auth.ts";
 import type { TenantDirectory } from "../../schemas/tenancy.ts";
 import { apiKeyRoutes } from "./api-keys.ts";
 import { tenantRoutes } from "./tenants.ts";
+import { auditContext } from "../audit-context.ts";
+import { auditRoutes } from "./audit.ts";
 
 /** The answers of the two lists; `nextCursor` goes back as `cursor`, null on the last page. */
 export interface DeadLetterList {
@@ -90,6 +92,7 @@ export function adminRoutes(admin: AdminDeps, tenants: TenantDirectory): Hono<Ad
   routes.use("/dead-letters/*", operatorOnly);
   routes.route("/api-keys", apiKeyRoutes(admin));
   routes.route("/tenants", tenantRoutes(admin));
+  routes.route("/audit", auditRoutes(admin));
 
   routes.get("/dead-letters", async (c) => {
     const query = Query.safeParse(c.req.query());
@@ -116,7 +119,7 @@ export function adminRoutes(admin: AdminDeps, tenants: TenantDirectory): Hono<Ad
     const parsed = ReplayBody.safeParse(body);
     if (!parsed.success) throw invalidBody(parsed.error);
     const { since, ...opts } = parsed.data;
-    const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) });
+    const report = await admin.deadLetters.replay({ ...opts, ...(since ? { since: new Date(since) } : {}) }, auditContext(c));
     if (report.dryRun)
       deps.logger.info(
         { operator, correlationId: requestId, wouldReplay: report.wouldReplay.length, unreplayable: report.unreplayable.length },
