@@ -113,10 +113,10 @@ describe("the document", () => {
     }
   });
 
-  test("409, 429 and 503 answers carry Retry-After, except the final 409s: cancel, a template name taken, an opt-out of a required category", () => {
+  test("409, 429 and 503 answers carry Retry-After, except the final 409s: cancel, a template name taken, an opt-out of a required category, deleting the current webhook secret", () => {
     for (const [name, res] of Object.entries(doc.components.responses)) {
       const status = (res.content?.["application/problem+json"]?.example as { status: number } | undefined)?.status ?? 0;
-      const retryable = [409, 429, 503].includes(status) && !["NotCancellable", "TemplateExists", "CategoryRequired"].includes(name);
+      const retryable = [409, 429, 503].includes(status) && !["NotCancellable", "TemplateExists", "CategoryRequired", "SecretCurrent"].includes(name);
       expect({ name, retryAfter: "Retry-After" in (res.headers ?? {}) }).toEqual({ name, retryAfter: retryable });
     }
   });
@@ -360,6 +360,29 @@ describe("what the routes answer matches the document", () => {
       });
     }
     await check("delete", "/v1/users/{userId}", `/v1/users/${user}`);
+  });
+
+  test("webhook secrets: off, listed, rotated, deleted, and their refusals", async () => {
+    const list = "/v1/webhook-secrets";
+    const rotate = "/v1/webhook-secrets/rotate";
+    const byId = "/v1/webhook-secrets/{id}";
+    await expectDocumented("get", list, await send(app, list));
+    const on = createApp({ ...f.deps, webhookSecrets: { db: f.db.db, tokenSecret: "openapi test token secret, thirty-two characters or more" } });
+    const first = (await expectDocumented("post", rotate, await send(on, rotate, { method: "POST" }))) as { id: string };
+    await expectDocumented("post", rotate, await send(on, rotate, { body: { graceSeconds: 60 } }));
+    await expectDocumented("post", rotate, await send(on, rotate, { body: { graceSeconds: -1 } }));
+    await expectDocumented("get", list, await send(on, list));
+    const current = ((await (await send(on, list)).json()) as { data: { id: string; current: boolean }[] }).data.find((s) => s.current);
+    await expectDocumented("delete", byId, await send(on, `/v1/webhook-secrets/${current?.id}`, { method: "DELETE" }));
+    for (let i = 0; i < 4; i++) await send(on, rotate, { body: { graceSeconds: 60 } });
+    await expectDocumented("post", rotate, await send(on, rotate, { body: { graceSeconds: 60 } }));
+    await expectDocumented("delete", byId, await send(on, `/v1/webhook-secrets/${uuidv7()}`, { method: "DELETE" }));
+    const res = await send(on, `/v1/webhook-secrets/${first.id}`, { method: "DELETE" });
+    expect({ path: byId, status: res.status, documented: doc.paths[byId]?.delete?.responses["204"] !== undefined }).toEqual({
+      path: byId,
+      status: 204,
+      documented: true,
+    });
   });
 
   test("one-click unsubscribe: off, the page, the POST, and forged and expired links", async () => {

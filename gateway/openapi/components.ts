@@ -23,6 +23,7 @@ import { inboxSchemas } from "./inbox-paths.ts";
 import { unsubscribeSchemas } from "./unsubscribe-paths.ts";
 import { userSchemas } from "./users-paths.ts";
 import { templateSchemas } from "./template-paths.ts";
+import { webhookSecretSchemas } from "./webhook-secret-paths.ts";
 import { ERRORS, problem } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, stringMap, uuid } from "./shapes.ts";
 import type { Components, JsonSchema } from "./types.ts";
@@ -182,6 +183,7 @@ export function buildComponents(): Components {
       ...userSchemas(),
       ...unsubscribeSchemas(),
       ...templateSchemas(),
+      ...webhookSecretSchemas(),
       ...callbackSchemas(),
       ...adminSchemas(),
     },

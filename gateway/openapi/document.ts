@@ -9,6 +9,7 @@ import { inboxPaths } from "./inbox-paths.ts";
 import { unsubscribePaths } from "./unsubscribe-paths.ts";
 import { userPaths } from "./users-paths.ts";
 import { templatePaths } from "./template-paths.ts";
+import { webhookSecretPaths } from "./webhook-secret-paths.ts";
 import { errors, V1_ERRORS, type ErrorResponse } from "./problems.ts";
 import { json, ok, param, REPLAYABLE, REQUEST_ID, UNAUTHENTICATED } from "./shapes.ts";
 import type { OpenApiDocument, Operation, PathItem, ResponseObject } from "./types.ts";
@@ -242,6 +243,7 @@ function build(): OpenApiDocument {
       { name: "inbox", description: "Users' in-app notifications and their read state (API key)" },
       { name: "templates", description: "Versioned, per-locale Liquid templates with a JSON Schema of their variables (API key)" },
       { name: "recipients", description: "Users' profiles, push devices and preferences, and the tenant's categories (API key)" },
+      { name: "webhook secrets", description: "The tenant's webhook signing secrets: list, rotate, delete (API key with the `admin` scope)" },
       { name: "unsubscribe", description: "One-click unsubscribe links of marketing email (the signed link, no API key)" },
       { name: "callbacks", description: "Providers' delivery reports (the provider's signature, no API key)" },
       { name: "health", description: "Probes (no API key)" },
@@ -254,6 +256,7 @@ function build(): OpenApiDocument {
       ...userPaths(),
       ...unsubscribePaths(),
       ...templatePaths(),
+      ...webhookSecretPaths(),
       ...callbackPaths(),
       ...operationalPaths(),
       ...adminPaths(),

@@ -52,6 +52,18 @@ export const ERRORS = {
     "This provider's callbacks are off: its signing secret is not configured on the gateway (the detail names the keys); nothing changed",
     RETRY_AFTER_HEADER,
   ],
+  WebhookSecretNotFound: ["not_found", "No such webhook secret for this tenant: unknown, another tenant's, or its grace is over"],
+  SecretCurrent: ["secret_current", "The current secret cannot be deleted: rotate first (`graceSeconds: 0` ends it at once); nothing changed"],
+  TooManySecrets: [
+    "too_many_secrets",
+    "As many secrets as allowed are valid already: delete a rotated-out one, rotate with `graceSeconds: 0`, or retry when the earliest grace ends (`Retry-After`); nothing changed",
+    RETRY_AFTER_HEADER,
+  ],
+  WebhookSecretsOff: [
+    "unavailable",
+    "Webhook secrets are off: HERALD_TOKEN_SECRET, which seals them, is not set on the gateway (the detail names it); nothing changed",
+    RETRY_AFTER_HEADER,
+  ],
   InternalError: ["internal", "An unexpected failure (for example Postgres unreachable); details are only in the gateway's log"],
 } as const satisfies Record<string, readonly [ErrorCode, string, ResponseObject["headers"]?]>;
 export type ErrorResponse = keyof typeof ERRORS;
