@@ -15,6 +15,7 @@ import { ADMIN_KEYS, createAppFixture, send, VALID, type AppFixture } from "./su
 import { ADMIN_KEY } from "./support/constants.ts";
 import { silentLogger } from "./support/loggers.ts";
 import { deadLetterAdmin } from "../processor/dead-letter-admin.ts";
+import { appendAudit } from "../lib/db/audit.ts";
 import { createDeliveryReports } from "../lib/db/delivery-reports.ts";
 import { svixHeaders } from "./support/provider-signatures.ts";
 import { signUnsubscribe } from "../lib/unsubscribe.ts";
@@ -33,7 +34,7 @@ beforeAll(async () => {
   app = createApp({
     ...f.deps,
     metricsPage: { contentType: "text/plain; version=0.0.4", render: () => Promise.resolve("") },
-    admin: { keys: ADMIN_KEYS, deadLetters },
+    admin: { keys: ADMIN_KEYS, deadLetters, db: f.db.db },
   });
 });
 afterAll(async () => {
@@ -325,6 +326,25 @@ describe("what the routes answer matches the document", () => {
       "/admin/v1/dead-letters/replay",
       await send(app, "/admin/v1/dead-letters/replay", { ...admin, body: { since: "yesterday" } }),
     );
+  });
+
+  test("the audit log: pages and their refusals", async () => {
+    const admin = { key: ADMIN_KEY };
+    for (const target of ["k-1", "k-2"]) {
+      await appendAudit(f.db.db, {
+        actor: "operator:ops",
+        tenantId: "acme",
+        action: "api_key.created",
+        target,
+        clientAddress: "127.0.0.1",
+        details: { scopes: ["send"] },
+      });
+    }
+    await appendAudit(f.db.db, { actor: "cli", tenantId: null, action: "dead_letters.replayed", target: null, clientAddress: null });
+    const page = (await expectDocumented("get", "/admin/v1/audit", await send(app, "/admin/v1/audit?limit=2", admin))) as { nextCursor: string };
+    await expectDocumented("get", "/admin/v1/audit", await send(app, `/admin/v1/audit?action=api_key.&cursor=${page.nextCursor}`, admin));
+    await expectDocumented("get", "/admin/v1/audit", await send(app, "/admin/v1/audit?since=yesterday", admin));
+    await expectDocumented("get", "/admin/v1/audit", await send(app, "/admin/v1/audit", { key: null }));
   });
 
   test("recipients, devices, preferences and categories, and their refusals", async () => {

@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { DeadLetterSummary, InvalidDeadLetter, ReplayReport } from "../../schemas/dead-letter.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { ReplayBody, type DeadLetterList, type InvalidDeadLetterList } from "../routes/admin.ts";
+import type { AuditList } from "../routes/audit.ts";
+import type { AuditRecord } from "../../lib/db/audit.ts";
 import { errors } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, ok, schemaRef, str, uuid } from "./shapes.ts";
 import type { JsonSchema, Operation, PathItem } from "./types.ts";
@@ -28,6 +30,19 @@ export function adminSchemas(): Record<string, JsonSchema> {
       failedAt: isoTime,
     }),
     InvalidDeadLetterList: objectOf<InvalidDeadLetterList>({ data: { type: "array", items: schemaRef("InvalidDeadLetter") }, nextCursor }),
+    AuditEntry: objectOf<AuditRecord>({
+      id: { type: "integer", minimum: 1, description: "Grows with every entry: the list's order" },
+      at: isoTime,
+      actor: str({
+        description: "`key:<id>` (a managed key), `operator:<name>` (HERALD_ADMIN_KEYS), `tenant:<id>` (a bootstrap key, HERALD_API_KEYS) or `cli`",
+      }),
+      tenantId: nullable(str({ description: "Null: an operator's action on every tenant" })),
+      action: str({ description: "Dotted, past tense: `api_key.created`, `user.erased`, `dead_letters.replayed`, … (docs/api.md lists them)" }),
+      target: nullable(str({ description: "What it acted on, by id: a key id, a user id, a template or category name" })),
+      clientAddress: nullable(str({ description: "The TCP peer of the request (never X-Forwarded-For); null for the CLI" })),
+      details: nullable({ type: "object", description: "What changed: scopes, limits, counts; never personal data" }),
+    }),
+    AuditList: objectOf<AuditList>({ data: { type: "array", items: schemaRef("AuditEntry") }, nextCursor }),
     ReplayRequest: embeddable(z.toJSONSchema(ReplayBody, { target: "draft-2020-12", io: "input" })),
     ReplayReport: {
       oneOf: [
@@ -68,6 +83,39 @@ export function adminPaths(): Record<string, PathItem> {
     schema: { type: "string", minLength: 1, maxLength: 512 },
   } as const;
   return {
+    "/admin/v1/audit": {
+      get: {
+        operationId: "listAudit",
+        summary: "Read the audit log, newest first",
+        description:
+          "Every administrative action, append-only: keys created, rotated and revoked, tenant settings changed, dead letters replayed, users erased and exported, templates, categories and preferences changed. An operator's key reads every tenant; a tenant's key with the `admin` scope only its own tenant's entries (another `tenant` is 403). Keyset pagination: pass `nextCursor` back as `cursor`.",
+        tags,
+        security: ADMIN,
+        parameters: [
+          { name: "tenant", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
+          {
+            name: "actor",
+            in: "query",
+            required: false,
+            schema: { type: "string", minLength: 1, maxLength: 255 },
+            description: "As entries name it, e.g. `operator:ops`, `key:<id>`",
+          },
+          {
+            name: "action",
+            in: "query",
+            required: false,
+            description: "Exact, or every action under a prefix ending in `.` (`api_key.`)",
+            schema: { type: "string", minLength: 1, maxLength: 255 },
+          },
+          { name: "target", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
+          { name: "since", in: "query", required: false, description: "Entries at or after this time", schema: { type: "string", format: "date-time" } },
+          { name: "until", in: "query", required: false, description: "Entries before this time", schema: { type: "string", format: "date-time" } },
+          limit,
+          { ...cursor, schema: { type: "string", pattern: "^[1-9][0-9]{0,15}$" } },
+        ],
+        responses: { "200": ok("A page of entries", "AuditList"), ...errors("InvalidQuery", "Unavailable", ...common) },
+      },
+    },
     "/admin/v1/dead-letters": {
       get: {
         operationId: "listDeadLetters",
