@@ -1,8 +1,10 @@
 import type { Context as TraceContext } from "@opentelemetry/api";
-import { parseNotificationRequest } from "../schemas/request.ts";
+import type { Channel } from "../schemas/enums.ts";
+import { parseNotificationRequest, type NotificationRequest } from "../schemas/request.ts";
 import { accept, batchItemKey, type AcceptContext } from "./accept.ts";
 import type { ResolvedDeps } from "./context.ts";
-import { AppError, fieldErrors, titleOf, type FieldError } from "./errors.ts";
+import { capErrors, type CapHold, type ChannelCaps } from "./daily-caps.ts";
+import { AppError, fieldErrors, statusOf, titleOf, type FieldError } from "./errors.ts";
 import type { AcceptedView } from "../schemas/views.ts";
 
 /** One item's line in the batch answer; `index` is its position in the request. */
@@ -18,6 +20,8 @@ export interface BatchOutcome {
   unavailable: number;
   /** The first publish failure, for one log line instead of one per item. */
   publishError: unknown;
+  /** The caps that refused items (429 lines), when any did. */
+  capped: CapHold | null;
 }
 
 export interface BatchContext {
@@ -40,17 +44,38 @@ function rejected(index: number, err: AppError): BatchResult {
   return { index, status: "rejected", error };
 }
 
+/** The 429 line of an item its channel's daily cap refused. */
+function capRejected(index: number, hold: CapHold, channel: Channel): BatchResult {
+  return { index, status: "rejected", error: { status: statusOf("daily_cap"), title: titleOf("daily_cap"), errors: capErrors(hold, "channel", channel) } };
+}
+
+/** The notifications each channel is asked for, the valid items counted. */
+function wantedOf(valid: readonly { req: NotificationRequest }[]): ChannelCaps {
+  const wanted: ChannelCaps = {};
+  for (const { req } of valid) wanted[req.channel] = (wanted[req.channel] ?? 0) + 1;
+  return wanted;
+}
+
 /**
- * Validates every item on its own and starts every valid item's publish at
- * once; never throws for one item. All of them are in flight together: the
- * publisher's window bounds what awaits an ack across all requests and sends
- * the whole batch in a few socket writes, where workers awaiting one ack
- * each (256 before) kept the broker's pipeline emptier.
+ * Validates every item on its own, takes the valid ones from the tenant's
+ * daily caps (`hold`: a channel past its cap refuses its last items with a
+ * 429 line, the earlier ones are admitted), and starts every admitted item's
+ * publish at once; never throws for one item. All of them are in flight
+ * together: the publisher's window bounds what awaits an ack across all
+ * requests and sends the whole batch in a few socket writes, where workers
+ * awaiting one ack each (256 before) kept the broker's pipeline emptier. A
+ * failed publish gives its count back.
  */
-export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[], ctx: BatchContext): Promise<BatchOutcome> {
+export async function acceptBatch(
+  deps: ResolvedDeps,
+  items: readonly unknown[],
+  ctx: BatchContext,
+  hold: (wanted: ChannelCaps) => CapHold | null | Promise<CapHold | null> = () => null,
+): Promise<BatchOutcome> {
   const results = new Array<BatchResult>(items.length);
   const views: AcceptedView[] = [];
   const publishes: Promise<void>[] = [];
+  const failedChannels: Channel[] = [];
   let unavailable = 0;
   let publishError: unknown;
   // One context for every item (accept reads it synchronously), with the timestamp formatted once.
@@ -62,15 +87,22 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
     acceptedAt: ctx.now.toISOString(),
     requestHash: ctx.requestHash,
   };
+  const valid: { index: number; req: NotificationRequest }[] = [];
   items.forEach((item, index) => {
     const parsed = parseNotificationRequest(item);
-    if (!parsed.success) {
-      results[index] = rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
-      return;
+    if (parsed.success) valid.push({ index, req: parsed.data });
+    else results[index] = rejected(index, new AppError("invalid_body", { errors: fieldErrors(parsed.error) }));
+  });
+  const held = valid.length > 0 ? hold(wantedOf(valid)) : null;
+  const caps = held instanceof Promise ? await held : held;
+  for (const { index, req } of valid) {
+    if (caps !== null && !caps.admit(req.channel)) {
+      results[index] = capRejected(index, caps, req.channel);
+      continue;
     }
     itemCtx.idempotencyKey = ctx.key === null ? null : batchItemKey(ctx.key, index);
     itemCtx.id = ctx.idOf?.(index);
-    const { envelope, msgId, view, body } = accept(parsed.data, itemCtx);
+    const { envelope, msgId, view, body } = accept(req, itemCtx);
     // The callbacks keep what the answer needs, not the envelope, which is garbage once encoded.
     const { channel, priority } = envelope;
     publishes.push(
@@ -83,11 +115,13 @@ export async function acceptBatch(deps: ResolvedDeps, items: readonly unknown[],
         (err: unknown) => {
           unavailable += 1;
           publishError ??= err;
+          failedChannels.push(channel);
           results[index] = rejected(index, new AppError("unavailable"));
         },
       ),
     );
-  });
+  }
   await Promise.all(publishes);
-  return { results, views, accepted: views.length, unavailable, publishError };
+  if (caps !== null && failedChannels.length > 0) await caps.giveBack(failedChannels);
+  return { results, views, accepted: views.length, unavailable, publishError, capped: caps !== null && caps.refusals.length > 0 ? caps : null };
 }

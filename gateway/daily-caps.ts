@@ -176,10 +176,12 @@ function grantedOf(result: PromiseSettledResult<number> | undefined): number {
   return result?.status === "fulfilled" ? result.value : 0;
 }
 
-/** The refusals as field errors: each names its channel, its cap and when it resets. */
-export function capErrors(hold: CapHold, path: string): FieldError[] {
+/** The refusals (of one channel, or all) as field errors at `path`: each names its channel, its cap and when it resets. */
+export function capErrors(hold: CapHold, path: string, channel?: Channel): FieldError[] {
   const at = hold.resetsAt.toISOString();
-  return hold.refusals.map((r) => ({ path, message: `the daily cap of ${r.cap} ${r.channel} notifications is reached until ${at}` }));
+  return hold.refusals
+    .filter((r) => channel === undefined || r.channel === channel)
+    .map((r) => ({ path, message: `the daily cap of ${r.cap} ${r.channel} notifications is reached until ${at}` }));
 }
 
 /**

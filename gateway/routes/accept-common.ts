@@ -3,7 +3,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { canonicalJson } from "../canonical-json.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { parseIdempotencyKey, type IdempotencyScope } from "../idempotency.ts";
+import { dailyCapReached, type CapHold, type ChannelCaps } from "../daily-caps.ts";
+import { parseIdempotencyKey, releaseQuietly, type IdempotencyScope } from "../idempotency.ts";
 import type { Sha256Hex } from "../ids.ts";
 import { routeLabel } from "../middleware/telemetry.ts";
 import type { StoredResponse } from "../store/types.ts";
@@ -43,4 +44,31 @@ export function replay(c: Context<TenantEnv>, stored: StoredResponse): Response 
 
 export function unavailable(cause: unknown): AppError {
   return new AppError("unavailable", { detail: "The message log did not acknowledge the notification; retry", retryAfter: 1, cause });
+}
+
+/**
+ * Takes the request's notifications (per channel) from the tenant's daily
+ * caps, after the key's claim, so a replay never counts. Null when no
+ * channel asked has a cap; synchronous then. A store that does not answer
+ * gives the key back before its 503 propagates.
+ */
+export function holdCaps(c: Context<TenantEnv>, scope: IdempotencyScope | null, wanted: ChannelCaps): CapHold | null | Promise<CapHold | null> {
+  const { deps, tenant } = c.var;
+  if (deps.capGate === undefined) return null;
+  const giveKeyBack = async (err: unknown): Promise<never> => {
+    await releaseQuietly(deps, scope);
+    throw err;
+  };
+  try {
+    const held = deps.capGate.hold(tenant, wanted);
+    return held instanceof Promise ? held.catch(giveKeyBack) : held;
+  } catch (err) {
+    return giveKeyBack(err);
+  }
+}
+
+/** Refused by a daily cap: the key is given back, so the same request tomorrow is a first try, and the 429 thrown. */
+export async function capRefused(c: Context<TenantEnv>, scope: IdempotencyScope | null, hold: CapHold, path: string): Promise<never> {
+  await releaseQuietly(c.var.deps, scope);
+  throw dailyCapReached(hold, path);
 }

@@ -10,7 +10,7 @@ import { invalidBody } from "../errors.ts";
 import { claimOrReplay, releaseQuietly, settle } from "../idempotency.ts";
 import { batchIdsForKey, idForKey } from "../ids.ts";
 import { rateLimited } from "../middleware/rate-limit.ts";
-import { JSON_HEADERS, keyedBy, replay, unavailable } from "./accept-common.ts";
+import { capRefused, holdCaps, JSON_HEADERS, keyedBy, replay, unavailable } from "./accept-common.ts";
 import { cancelNotification } from "./cancel.ts";
 import { isTemplateSend, sendByTemplate } from "./template-send.ts";
 import { findNotification, notFound, parseListQuery, recallQuietly } from "../lookup.ts";
@@ -61,13 +61,16 @@ export function notificationRoutes(): Hono<TenantEnv> {
     const trace = traceContextOf(c);
     const stored = scope ? await claimOrReplay(deps, scope, trace) : null;
     if (stored) return replay(c, stored);
+    const { envelope } = acceptance;
+    const held = holdCaps(c, scope, { [envelope.channel]: 1 });
+    const hold = held instanceof Promise ? await held : held;
+    if (hold !== null && !hold.admit(envelope.channel)) return capRefused(c, scope, hold, "channel");
     try {
-      await deps.publisher.publish(acceptance.envelope, acceptance.msgId, trace);
+      await deps.publisher.publish(envelope, acceptance.msgId, trace);
     } catch (err) {
-      await releaseQuietly(deps, scope);
+      await Promise.all([releaseQuietly(deps, scope), hold?.giveBack([envelope.channel])]);
       throw unavailable(err);
     }
-    const { envelope } = acceptance;
     deps.metrics.accepted(envelope.channel, envelope.priority);
     logInfo(deps.logger, { correlationId: requestId, notificationId: envelope.id, tenantId: tenant, channel: envelope.channel }, "notification accepted");
     const response: StoredResponse = { status: 202, body: JSON.stringify(acceptance.body) };
@@ -92,12 +95,14 @@ export function notificationRoutes(): Hono<TenantEnv> {
       throw rateLimited(deps.rateLimiter, tenant, waitMs);
     }
     const ctx = { tenant, key: scope?.key ?? null, idOf: keyed?.ids, requestHash: scope?.bodyHash, correlationId: requestId, now: new Date(), trace };
-    const outcome = await acceptBatch(deps, parsed.data.notifications, ctx);
+    const outcome = await acceptBatch(deps, parsed.data.notifications, ctx, (wanted) => holdCaps(c, scope, wanted));
     if (outcome.accepted === 0 && outcome.unavailable > 0) {
       // Nothing became durable: like a single request, keep nothing so the same key can be retried.
       await releaseQuietly(deps, scope);
       throw unavailable(outcome.publishError);
     }
+    // Every valid item past a cap: one 429 for the request, as a single send would get.
+    if (outcome.accepted === 0 && outcome.capped !== null) return capRefused(c, scope, outcome.capped, "notifications");
     if (outcome.unavailable > 0)
       deps.logger.warn({ err: outcome.publishError, failed: outcome.unavailable, correlationId: requestId, tenantId: tenant }, "batch partly published");
     logInfo(deps.logger, { correlationId: requestId, tenantId: tenant }, "batch accepted", { accepted: outcome.accepted, items: outcome.results.length });

@@ -5,6 +5,7 @@ import pino, { type Logger } from "pino";
 import { createNotificationCanceller } from "../../lib/db/canceller.ts";
 import { createDeliveryReports } from "../../lib/db/delivery-reports.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
+import { countAccepted } from "../../lib/db/usage.ts";
 import { openPool, type Pool } from "../../lib/db/pool.ts";
 import { createNotificationReader, inboxSentAfter } from "../../lib/db/reads.ts";
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
@@ -19,6 +20,7 @@ import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../../schemas/config.ts";
 import type { Database, Sql } from "../../schemas/database.ts";
+import type { Channel } from "../../schemas/enums.ts";
 import type { LifecycleEvent } from "../../schemas/events.ts";
 import { topology } from "../../schemas/subjects.ts";
 import { createApp } from "../app.ts";
@@ -150,6 +152,10 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     webhookSecrets: { db, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
+    spendCaps: {
+      capsOf: () => cfg.HERALD_DAILY_CAPS,
+      countAccepted: (tenant: string, channel: Channel, from: Date, to: Date) => countAccepted(db, tenant, channel, from, to, metrics),
+    },
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES, ...(cfg.HERALD_CORS_ORIGINS.length > 0 ? { corsOrigins: cfg.HERALD_CORS_ORIGINS } : {}) },
   } satisfies Partial<GatewayDeps>;
 }
