@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { Device, Preference, UserId, UserProfile } from "../../schemas/recipients.ts";
 import { getPreferences, isRequiredCategoryError, setPreferences } from "../../lib/db/preferences.ts";
+import { appendAudit, recorded } from "../../lib/db/audit.ts";
 import { eraseUser, exportUser } from "../../lib/db/erasure.ts";
 import { addDevice, getUser, patchUser, putUser, removeDevice } from "../../lib/db/users.ts";
 import { isUuid } from "../../schemas/storable.ts";
+import { auditContext } from "../audit-context.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { pathParam, readBody, recipientDeps } from "../recipient-input.ts";
@@ -53,7 +55,14 @@ export function userRoutes(): Hono<TenantEnv> {
   routes.delete("/:userId", async (c) => {
     const { db, deadLetters } = recipientDeps(c);
     const userId = userOf(c.req.param("userId"));
-    const erased = await eraseUser(db, c.var.tenant, userId);
+    const tenant = c.var.tenant;
+    const by = auditContext(c);
+    // Counts only: the entry outlives the erasure, so it must hold nothing the erasure removes.
+    const erased = await recorded(
+      db,
+      (tx) => eraseUser(tx, tenant, userId),
+      (counts) => ({ ...by, tenantId: tenant, action: "user.erased", target: userId, details: { ...counts } }),
+    );
     const deadLetterCount = deadLetters ? await deadLetters.eraseUser(c.var.tenant, userId) : null;
     return c.json({ userId, erased: { ...erased, deadLetters: deadLetterCount } });
   });
@@ -64,7 +73,17 @@ export function userRoutes(): Hono<TenantEnv> {
     if (cursor !== undefined && !isUuid(cursor)) {
       throw new AppError("invalid_query", { detail: "The query failed validation", errors: [{ path: "cursor", message: "not a cursor this API gave" }] });
     }
-    return c.json(await exportUser(recipientDeps(c).db, c.var.tenant, userId, cursor === undefined ? {} : { after: cursor }));
+    const { db } = recipientDeps(c);
+    const exported = await exportUser(db, c.var.tenant, userId, cursor === undefined ? {} : { after: cursor });
+    // A read has no transaction to share: recorded before the answer, so no export leaves unrecorded.
+    await appendAudit(db, {
+      ...auditContext(c),
+      tenantId: c.var.tenant,
+      action: "user.exported",
+      target: userId,
+      details: { notifications: exported.notifications.length, truncated: exported.truncated, ...(cursor === undefined ? {} : { after: cursor }) },
+    });
+    return c.json(exported);
   });
 
   routes.post("/:userId/devices", async (c) => {
@@ -93,7 +112,16 @@ export function userRoutes(): Hono<TenantEnv> {
     const userId = userOf(c.req.param("userId"), "invalid_body");
     const { preferences } = await readBody(c, PreferencesBody);
     try {
-      return c.json(await setPreferences(db, c.var.tenant, userId, preferences));
+      const tenant = c.var.tenant;
+      const by = auditContext(c);
+      const changes = preferences.map(({ category, channel, enabled }) => ({ category, channel, enabled }));
+      return c.json(
+        await recorded(
+          db,
+          (tx) => setPreferences(tx, tenant, userId, preferences),
+          () => (changes.length === 0 ? null : { ...by, tenantId: tenant, action: "preferences.updated", target: userId, details: { changes } }),
+        ),
+      );
     } catch (err) {
       if (!isRequiredCategoryError(err)) throw err;
       throw new AppError("category_required", { detail: `The tenant marked ${err.categories.join(", ")} required: users cannot opt out`, cause: err });
