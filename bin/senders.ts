@@ -3,6 +3,9 @@ import { createSenders, type EmailProvider, type ProviderChains, type PushProvid
 import { importPkcs8, ServiceAccountKey } from "../processor/channels/google-oauth.ts";
 import { loadApnsKey } from "../processor/channels/apns-token.ts";
 import type { TwilioSenderOptions } from "../processor/channels/sms-twilio.ts";
+import { cachedSigningKeys, type TenantSigningKeys } from "../processor/channels/webhook-keys.ts";
+import { signingSecretsOf } from "../lib/db/webhook-secrets.ts";
+import type { Database } from "../schemas/database.ts";
 import { CHANNELS, type Channel } from "../schemas/enums.ts";
 import { ConfigError, providerOrder, type HeraldConfig, type ProviderName } from "../schemas/config.ts";
 
@@ -154,10 +157,15 @@ async function pushProviders(cfg: HeraldConfig, timeoutMs: number): Promise<Push
  * every channel that can fall to the sink, whose notifications would end
  * `sent` without reaching anyone.
  */
-export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string, log: Logger): Promise<ProviderChains> {
+export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string, log: Logger, tenantKeys?: TenantSigningKeys): Promise<ProviderChains> {
   const timeoutMs = cfg.HERALD_PROVIDER_TIMEOUT_MS;
   const senders = createSenders({
-    webhook: { secret: webhookSecret, timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE },
+    webhook: {
+      secret: webhookSecret,
+      timeoutMs: cfg.HERALD_WEBHOOK_TIMEOUT_MS,
+      allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE,
+      ...(tenantKeys ? { tenantKeys } : {}),
+    },
     email: emailProviders(cfg, timeoutMs),
     sms: smsProviders(cfg),
     push: await pushProviders(cfg, timeoutMs),
@@ -172,6 +180,18 @@ export async function sendersFromConfig(cfg: HeraldConfig, webhookSecret: string
     }
   }
   return senders;
+}
+
+/**
+ * Each tenant's own webhook signing secrets, read (and cached) from the
+ * database `connected` resolves to: the senders are built before the process
+ * connects, so a bad provider key stops the start at once.
+ */
+export function tenantSigningKeys(cfg: HeraldConfig, connected: Promise<Database>, log: Logger): TenantSigningKeys {
+  if (!cfg.HERALD_TOKEN_SECRET) {
+    log.warn("HERALD_TOKEN_SECRET is unset: webhooks of tenants with signing secrets of their own fail (retryably) until it is set as on the gateway");
+  }
+  return cachedSigningKeys({ load: async (tenants) => signingSecretsOf(await connected, cfg.HERALD_TOKEN_SECRET, tenants) });
 }
 
 /** The webhook signing secret a processor cannot start without. */

@@ -6,7 +6,7 @@ import { publishEvents } from "../lib/nats/event-publisher.ts";
 import { inSpan, SpanKind, SPANS } from "../lib/telemetry/spans.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { classifyError, type SendOutcome } from "./channels/errors.ts";
-import type { OutboundNotification } from "./channels/types.ts";
+import type { OutboundNotification, Sender } from "./channels/types.ts";
 import { noteLog, type Item, type LaneContext } from "./context.ts";
 import { deadLetter, failAll } from "./failures.ts";
 import { attemptOutcome, decide, unreachable, type Decision } from "./outcome.ts";
@@ -46,6 +46,8 @@ interface Result {
  * Nothing is settled before the outcome is committed.
  */
 export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, stamp: string, earlierEvents: Promise<void> = Promise.resolve()): Promise<void> {
+  // Not awaited: only the sends that need what is being read wait for it (prepare never rejects).
+  void prepareProviders(due);
   const items = await takeForSending(ctx, due, s, stamp);
   if (items.length === 0) return;
   const done = await Promise.all(items.map((item) => sendOne(ctx, item)));
@@ -58,6 +60,20 @@ export async function sendDue(ctx: LaneContext, due: DueItem[], s: Settlement, s
     ),
     settleSent(ctx, sent, s, earlierEvents),
   ]);
+}
+
+/** Lets each picked provider read at once what its sends of the batch need (processor/channels/types.ts `prepare`). */
+async function prepareProviders(due: readonly DueItem[]): Promise<void> {
+  const bySender = new Map<Sender, OutboundNotification[]>();
+  for (const item of due) {
+    const sender = item.pick.kind === "send" ? item.pick.route.sender : undefined;
+    if (sender?.prepare === undefined) continue;
+    const batch = bySender.get(sender);
+    if (batch === undefined) bySender.set(sender, [outbound(item)]);
+    else batch.push(outbound(item));
+  }
+  // A prepare that broke its promise not to reject costs nothing here: the sends read what they lack.
+  await Promise.all([...bySender].map(([sender, batch]) => sender.prepare?.(batch).catch(() => undefined)));
 }
 
 /** Writes the outcomes of the calls made, then dead letters and events, then settles. */

@@ -1,6 +1,7 @@
 import { loadDevCredentials } from "../dev-credentials.ts";
 import type { ProcessContext } from "../lifecycle.ts";
-import { sendersFromConfig } from "../senders.ts";
+import type { Database } from "../../schemas/database.ts";
+import { sendersFromConfig, tenantSigningKeys } from "../senders.ts";
 import { connect, migrateAll, startGateway, startProcessor } from "../wiring.ts";
 
 /**
@@ -21,8 +22,12 @@ export async function all(outer: ProcessContext): Promise<void> {
   };
   const ctx = { ...outer, cfg };
   const keys = cfg.HERALD_API_KEYS.size > 0 ? cfg.HERALD_API_KEYS : new Map(dev ? [[dev.apiKey, dev.tenant]] : []);
-  const senders = await sendersFromConfig(cfg, cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret ?? "", ctx.log);
+  let connected: (db: Database) => void = () => undefined;
+  const database = new Promise<Database>((resolve) => (connected = resolve));
+  const tenantKeys = tenantSigningKeys(cfg, database, ctx.log);
+  const senders = await sendersFromConfig(cfg, cfg.HERALD_WEBHOOK_SECRET ?? dev?.webhookSecret ?? "", ctx.log, tenantKeys);
   const c = await connect(ctx, { embedded: true });
+  connected(c.database.db);
   await migrateAll(cfg, c);
   const processor = await startProcessor(ctx, c, senders);
   const { hostname, port } = await startGateway(ctx, c, { keys, hostname: cfg.HERALD_HOST ?? "127.0.0.1", processor });

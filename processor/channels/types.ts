@@ -27,6 +27,12 @@ export interface Sender {
    * Left out: every notification of its channel.
    */
   accepts?(n: OutboundNotification): boolean;
+  /**
+   * Reads at once what a batch's sends through this provider will need (the
+   * webhook tenants' signing secrets), before they start. Never rejects: a
+   * send reads what it still lacks itself.
+   */
+  prepare?(batch: readonly OutboundNotification[]): Promise<void>;
   send(n: OutboundNotification, ctx: SendContext): Promise<SendResult>;
   /** Releases what the sender holds (an SMTP pool), after the processor stopped sending. */
   close?(): Promise<void>;

@@ -17,8 +17,22 @@ export function signWebhook(key: Buffer, id: string, timestampSeconds: number, b
   return `v1,${mac}`;
 }
 
+/**
+ * One signature per key, space-separated, as Standard Webhooks allows: during a
+ * rotation a receiver holding either the old or the new secret verifies.
+ */
+export function signWebhookWithEach(keys: readonly Buffer[], id: string, timestampSeconds: number, body: string): string {
+  return keys.map((key) => signWebhook(key, id, timestampSeconds, body)).join(" ");
+}
+
 /** User headers first, then ours, so nothing the user sends can override a webhook-* header. */
-export function webhookHeaders(opts: { id: string; body: string; key: Buffer; nowMs: number; user?: Record<string, string> }): Record<string, string> {
+export function webhookHeaders(opts: {
+  id: string;
+  body: string;
+  keys: readonly Buffer[];
+  nowMs: number;
+  user?: Record<string, string>;
+}): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(opts.user ?? {})) {
     if (!isReservedWebhookHeader(name)) headers[name.toLowerCase()] = value;
@@ -27,6 +41,6 @@ export function webhookHeaders(opts: { id: string; body: string; key: Buffer; no
   headers["content-type"] = "application/json";
   headers["webhook-id"] = opts.id;
   headers["webhook-timestamp"] = String(ts);
-  headers["webhook-signature"] = signWebhook(opts.key, opts.id, ts, opts.body);
+  headers["webhook-signature"] = signWebhookWithEach(opts.keys, opts.id, ts, opts.body);
   return headers;
 }

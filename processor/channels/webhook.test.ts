@@ -10,6 +10,7 @@ import { connectOrder, inspectHost, isPrivateHost, rememberVerdicts } from "./pr
 import type { OutboundNotification } from "./types.ts";
 import { createWebhookSender, pinnedRoute } from "./webhook.ts";
 import { signWebhook, webhookKey } from "./webhook-signature.ts";
+import { cachedSigningKeys } from "./webhook-keys.ts";
 
 const receiver = startWebhookReceiver({
   "/ok": () => ({ status: 200 }),
@@ -212,6 +213,33 @@ describe("webhook sender", () => {
     } finally {
       await server.stop(true);
     }
+  });
+
+  test("signs a tenant's webhook with each of its secrets, one space-separated v1 signature each, so a receiver holding either verifies", async () => {
+    const current = `whsec_${btoa("the tenant's current secret")}`;
+    const previous = `whsec_${btoa("the tenant's previous secret")}`;
+    const seen: Array<{ body: string; headers: Record<string, string> }> = [];
+    const spy = (async (_input: URL | RequestInfo, init?: RequestInit) => {
+      seen.push({ body: String(init?.body), headers: init?.headers as Record<string, string> });
+      return new Response(null, { status: 204 });
+    }) as typeof fetch;
+    const tenantKeys = cachedSigningKeys({
+      load: async (tenants) =>
+        new Map(
+          tenants.filter((t) => t === "acme").map((t) => [t, { secrets: [current, previous].map((secret) => ({ secret, expiresAt: null })), unreadable: 0 }]),
+        ),
+    });
+    const signing = createWebhookSender({ secret: TEST_WEBHOOK_SECRET, timeoutMs: 500, allowPrivate: true, fetch: spy, tenantKeys });
+    await signing.prepare?.([note({})]);
+    await signing.send(note({ url: "http://127.0.0.1:9/in", body: { a: 1 } }), ctx);
+    await signing.send({ ...note({ url: "http://127.0.0.1:9/in", body: { b: 2 } }), tenantId: "beta" }, ctx);
+    const [mine, theirs] = seen;
+    expect(mine?.headers["webhook-signature"]).toMatch(/^v1,\S+ v1,\S+$/);
+    for (const secret of [current, previous]) expect(() => new Webhook(secret).verify(mine?.body ?? "", mine?.headers ?? {})).not.toThrow();
+    expect(() => new Webhook(TEST_WEBHOOK_SECRET).verify(mine?.body ?? "", mine?.headers ?? {})).toThrow();
+    // A tenant without secrets of its own: the deployment's.
+    expect(theirs?.headers["webhook-signature"]).toMatch(/^v1,\S+$/);
+    expect(() => new Webhook(TEST_WEBHOOK_SECRET).verify(theirs?.body ?? "", theirs?.headers ?? {})).not.toThrow();
   });
 
   test("an invalid payload is permanent", async () => {

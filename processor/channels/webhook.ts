@@ -2,12 +2,15 @@ import { WebhookPayload } from "../../schemas/request.ts";
 import { PermanentError, RetryableError } from "./errors.ts";
 import { checkHttpStatus } from "./http-response.ts";
 import { connectOrder, isIpLiteral, isPrivateHost, rememberVerdicts, type AddressVerdicts, type HostVerdict, type Resolve } from "./private-address.ts";
-import type { Sender } from "./types.ts";
+import type { OutboundNotification, Sender } from "./types.ts";
+import type { TenantSigningKeys } from "./webhook-keys.ts";
 import { webhookHeaders, webhookKey } from "./webhook-signature.ts";
 
 export interface WebhookSenderOptions {
-  /** `whsec_<base64>`; receivers verify with the same secret. */
+  /** `whsec_<base64>` (HERALD_WEBHOOK_SECRET): signs the webhooks of tenants without secrets of their own. */
   secret: string;
+  /** Each tenant's own secrets (`/v1/webhook-secrets`); none: every webhook is signed with `secret`. */
+  tenantKeys?: TenantSigningKeys;
   timeoutMs: number;
   /** Dev/test only: allow loopback, private and link-local targets. */
   allowPrivate: boolean;
@@ -76,18 +79,27 @@ function neverConnected(err: unknown): boolean {
  * processing effectively-once for receivers that honour it.
  */
 export function createWebhookSender(opts: WebhookSenderOptions): Sender {
-  const key = webhookKey(opts.secret);
+  const deployment = [webhookKey(opts.secret)];
+  const { tenantKeys } = opts;
+  const keysOf = async (tenant: string): Promise<readonly Buffer[]> => {
+    if (tenantKeys === undefined) return deployment;
+    const own = await tenantKeys.keysOf(tenant);
+    return own.length > 0 ? own : deployment;
+  };
   const doFetch = opts.fetch ?? fetch;
   const verdicts = rememberVerdicts(opts.resolve);
   return {
     provider: "webhook",
+    ...(tenantKeys ? { prepare: (batch: readonly OutboundNotification[]) => tenantKeys.prepare(batch.map((n) => n.tenantId)) } : {}),
     async send(n, ctx) {
       const parsed = WebhookPayload.safeParse(n.payload);
       if (!parsed.success) throw new PermanentError(`invalid webhook payload: ${parsed.error.issues[0]?.message ?? "unknown"}`);
       const { url, body: json, headers: user } = parsed.data;
       const routes = await routesOf(new URL(url), verdicts, opts.allowPrivate);
+      // After the target check: a refused URL stays a permanent failure whatever the keys' store says.
+      const keys = await keysOf(n.tenantId);
       const body = JSON.stringify(json);
-      const headers = webhookHeaders({ id: n.id, body, key, nowMs: Date.now(), user });
+      const headers = webhookHeaders({ id: n.id, body, keys, nowMs: Date.now(), user });
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const signal = AbortSignal.any([ctx.signal, timeout]);
       let res: Response | undefined;

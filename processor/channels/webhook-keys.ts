@@ -1,0 +1,102 @@
+import type { SigningSecrets } from "../../lib/db/webhook-secrets.ts";
+import { RetryableError } from "./errors.ts";
+import { webhookKey } from "./webhook-signature.ts";
+
+/** How long a tenant's keys are used before they are read again: a rotation or revocation reaches every processor within it. */
+export const TENANT_KEYS_TTL_MS = 5_000;
+
+/** Each tenant's webhook signing keys, as the webhook sender asks for them. */
+export interface TenantSigningKeys {
+  /** Reads the keys of the tenants not cached (or cached too long) in one query; never rejects. */
+  prepare(tenants: readonly string[]): Promise<void>;
+  /**
+   * The tenant's own keys valid now, current first; empty when it has none
+   * (its webhooks are signed with the deployment's secret). Rejects with a
+   * RetryableError when they cannot be read (Postgres, HERALD_TOKEN_SECRET).
+   */
+  keysOf(tenant: string): Promise<readonly Buffer[]>;
+}
+
+export interface TenantSigningKeysOptions {
+  /** The live secrets of these tenants (lib/db/webhook-secrets.ts `signingSecretsOf`); a tenant left out has none. */
+  load(tenants: readonly string[]): Promise<Map<string, SigningSecrets>>;
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  loadedAt: number;
+  keys: Array<{ key: Buffer; expiresAtMs: number | null }>;
+  unreadable: number;
+}
+
+const NONE: readonly Buffer[] = [];
+
+/**
+ * Keys cached per tenant for `ttlMs`, so in steady state a send asks
+ * Postgres nothing. Loads are shared: tenants asked for while a load of them
+ * is under way wait for it instead of querying again. A secret whose grace
+ * ends while cached stops signing at its expiry, not at the next load.
+ */
+export function cachedSigningKeys(opts: TenantSigningKeysOptions): TenantSigningKeys {
+  const ttlMs = opts.ttlMs ?? TENANT_KEYS_TTL_MS;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const loading = new Map<string, Promise<void>>();
+
+  const fresh = (entry: Entry | undefined, at: number): entry is Entry => entry !== undefined && at - entry.loadedAt < ttlMs;
+
+  /** One query for the tenants neither fresh nor being loaded; resolves when every asked tenant's load is done. */
+  const load = (tenants: readonly string[]): Promise<void> => {
+    const at = now();
+    const missing = [...new Set(tenants)].filter((t) => !fresh(entries.get(t), at) && !loading.has(t));
+    if (missing.length > 0) {
+      const done = opts.load(missing).then((found) => {
+        for (const tenant of missing) entries.set(tenant, toEntry(found.get(tenant), at));
+      });
+      const settled = done.finally(() => {
+        for (const tenant of missing) loading.delete(tenant);
+      });
+      for (const tenant of missing) loading.set(tenant, settled);
+    }
+    return Promise.all(tenants.flatMap((t) => loading.get(t) ?? [])).then(() => undefined);
+  };
+
+  return {
+    prepare: (tenants) => load(tenants).catch(() => undefined),
+    async keysOf(tenant) {
+      let entry = entries.get(tenant);
+      if (!fresh(entry, now())) {
+        try {
+          await load([tenant]);
+        } catch (err) {
+          throw new RetryableError(`could not read the tenant's webhook signing secrets: ${err instanceof Error ? err.message : String(err)}`, undefined, {
+            cause: err,
+          });
+        }
+        entry = entries.get(tenant);
+      }
+      if (entry === undefined || (entry.keys.length === 0 && entry.unreadable === 0)) return NONE;
+      const at = now();
+      const valid = entry.keys.filter((k) => k.expiresAtMs === null || k.expiresAtMs > at).map((k) => k.key);
+      if (valid.length > 0) return valid;
+      if (entry.unreadable > 0) {
+        throw new RetryableError(
+          "the tenant's webhook signing secrets do not open: HERALD_TOKEN_SECRET is unset on the processor or differs from the gateway's",
+        );
+      }
+      // Every key read ended while cached (a rotation since): read them again on the next attempt.
+      entries.delete(tenant);
+      throw new RetryableError("the tenant's webhook signing secrets changed while cached");
+    },
+  };
+}
+
+function toEntry(found: SigningSecrets | undefined, loadedAt: number): Entry {
+  if (found === undefined) return { loadedAt, keys: [], unreadable: 0 };
+  return {
+    loadedAt,
+    keys: found.secrets.map((s) => ({ key: webhookKey(s.secret), expiresAtMs: s.expiresAt === null ? null : s.expiresAt.getTime() })),
+    unreadable: found.unreadable,
+  };
+}
