@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { CategorySettings, Slug } from "../../schemas/recipients.ts";
+import { recorded } from "../../lib/db/audit.ts";
 import { getCategory, listCategories, putCategory } from "../../lib/db/preferences.ts";
+import { auditContext } from "../audit-context.ts";
 import type { TenantEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
 import { pathParam, readBody, recipientDeps } from "../recipient-input.ts";
@@ -18,7 +20,19 @@ export function categoryRoutes(): Hono<TenantEnv> {
   routes.put("/:category", async (c) => {
     const { db } = recipientDeps(c);
     const name = pathParam("category", c.req.param("category"), Slug, "invalid_body");
-    const { created, category } = await putCategory(db, c.var.tenant, name, await readBody(c, CategorySettings));
+    const settings = await readBody(c, CategorySettings);
+    const by = auditContext(c);
+    const { created, category } = await recorded(
+      db,
+      (tx) => putCategory(tx, c.var.tenant, name, settings),
+      (put) => ({
+        ...by,
+        tenantId: c.var.tenant,
+        action: put.created ? "category.created" : "category.updated",
+        target: name,
+        details: { required: settings.required, defaults: settings.defaults },
+      }),
+    );
     return c.json(category, created ? 201 : 200);
   });
 

@@ -11,12 +11,14 @@ import {
   publishTemplate,
   putDraft,
 } from "../../lib/db/templates.ts";
+import { recorded, type AuditEntry } from "../../lib/db/audit.ts";
 import { syntaxErrors } from "../../lib/templates/check.ts";
 import { channelsOf, previewContent } from "../../lib/templates/preview.ts";
 import { isTemplateRenderError, type TemplateEngine } from "../../lib/templates/render.ts";
 import { checkSchema, validateVariables } from "../../lib/templates/variables.ts";
 import { CHANNELS } from "../../schemas/enums.ts";
 import { Locale, Slug, TemplateDraft, type TemplateContent } from "../../schemas/recipients.ts";
+import { auditContext } from "../audit-context.ts";
 import { readJsonBody } from "../body.ts";
 import type { TemplateDeps, TenantEnv } from "../context.ts";
 import { AppError, invalidBody, invalidQuery, type FieldError } from "../errors.ts";
@@ -47,6 +49,11 @@ function templateDeps(c: Context<TenantEnv>): TemplateDeps {
   return deps;
 }
 
+/** A change of the tenant's template, for the audit log: its name, and the category or version, never the content. */
+function templateEntry(c: Context<TenantEnv>, action: string, name: string, details: Record<string, unknown>): AuditEntry {
+  return { ...auditContext(c), tenantId: c.var.tenant, action, target: name, details };
+}
+
 /** The name in the path; one that could not have been created answers 404 like a missing one. */
 function nameOf(c: Context<TenantEnv>): string {
   const name = c.req.param("name") ?? "";
@@ -72,7 +79,12 @@ export function templateRoutes(): Hono<TenantEnv> {
     const { name, category, content } = await readDraft(c, engine);
     if (name === undefined) throw invalid([{ path: "name", message: "is required" }], "The request body failed validation");
     try {
-      return c.json(await createTemplate(db, c.var.tenant, { name, category, content }), 201);
+      const created = await recorded(
+        db,
+        (tx) => createTemplate(tx, c.var.tenant, { name, category, content }),
+        () => templateEntry(c, "template.created", name, { category }),
+      );
+      return c.json(created, 201);
     } catch (err) {
       if (isTemplateExistsError(err)) throw new AppError("template_exists", { detail: err.message });
       throw err;
@@ -102,7 +114,11 @@ export function templateRoutes(): Hono<TenantEnv> {
     const draft = await readDraft(c, engine);
     if (draft.name !== undefined && draft.name !== name)
       throw invalid([{ path: "name", message: "must match the name in the path" }], "The request body failed validation");
-    const { created, template } = await putDraft(db, c.var.tenant, name, { category: draft.category, content: draft.content });
+    const { created, template } = await recorded(
+      db,
+      (tx) => putDraft(tx, c.var.tenant, name, { category: draft.category, content: draft.content }),
+      (put) => templateEntry(c, put.created ? "template.created" : "template.updated", name, { category: draft.category }),
+    );
     return c.json(template, created ? 201 : 200);
   });
 
@@ -110,7 +126,11 @@ export function templateRoutes(): Hono<TenantEnv> {
     const deps = templateDeps(c);
     const name = nameOf(c);
     try {
-      const version = await publishTemplate(deps.db, c.var.tenant, name, deps.engine);
+      const version = await recorded(
+        deps.db,
+        (tx) => publishTemplate(tx, c.var.tenant, name, deps.engine),
+        (v) => (v === null ? null : templateEntry(c, "template.published", name, { version: v })),
+      );
       if (version === null) throw noTemplate(name);
       deps.published?.(c.var.tenant, name);
       return c.json({ name, version });
