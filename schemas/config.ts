@@ -247,7 +247,7 @@ export const ConfigSchema = z.object({
   /** The bucket size; 0: one second's worth of HERALD_RATE_LIMIT. */
   HERALD_RATE_LIMIT_BURST: int(0),
   HERALD_RATE_LIMIT_TENANTS: rateLimitList,
-  /** Notifications a tenant may have accepted per UTC day on a channel, `sms:10000,…`; past it: 429 with problem type daily-cap. Stored tenant caps replace it. */
+  /** Notifications a tenant may have accepted per UTC day on a channel, `sms:10000,…`; past it: 429 with problem type daily_cap. Stored tenant caps replace it. */
   HERALD_DAILY_CAPS: dailyCapList,
   /** Days notifications and their attempts are kept unless the tenant's own retention says otherwise. */
   HERALD_RETENTION_DAYS: int(90, 1, 36_500),
