@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { createApp } from "../gateway/app.ts";
-import { sharedDeps } from "../gateway/runtime/assemble.ts";
+import { openGatewayTenancy, sharedDeps } from "../gateway/runtime/assemble.ts";
 import { bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";
 import type { DatabaseHandle } from "../lib/db/connect.ts";
 import { pendingMigrations } from "../lib/db/migrations.ts";
@@ -173,7 +173,9 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const { processor } = opts;
   // Aborted before the server stops, so open inbox streams end instead of holding the graceful stop.
   const closing = new AbortController();
-  const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics, logger: log });
+  const tenancy = await openGatewayTenancy(cfg, c.database, { logger: log, sha256: (text) => Bun.SHA256.hash(text, "hex") });
+  closers.push(() => tenancy.close());
+  const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics, logger: log, tenants: tenancy.directory });
   const app = createApp({
     ...shared,
     inboxStream: { ...shared.inboxStream, closing: closing.signal },
@@ -184,7 +186,13 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
     metrics,
     metricsPage: metrics,
     ...(tracing.enabled ? { tracer: tracing.tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
-    ...(cfg.HERALD_ADMIN_KEYS.size > 0 ? { admin: { keys: cfg.HERALD_ADMIN_KEYS, deadLetters: deadLetterAdmin(nc, { db, publisher: out, topo, log }) } } : {}),
+    // Always: a tenant's admin-scoped key manages its keys here even where no operator key is configured.
+    admin: {
+      keys: cfg.HERALD_ADMIN_KEYS,
+      deadLetters: deadLetterAdmin(nc, { db, publisher: out, topo, log }),
+      db,
+      keyRotationGraceS: cfg.HERALD_KEY_ROTATION_GRACE_S,
+    },
     hashBody: bunSha256Hex,
   });
   metrics.initSeries({ routes: app.routes });

@@ -69,7 +69,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.route("/categories", categoryRoutes());
   v1.route("/webhook-secrets", webhookSecretRoutes());
   app.route("/v1", v1);
-  if (resolved.admin && resolved.admin.keys.size > 0) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
+  if (resolved.admin) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
 
   app.notFound((c) => renderProblem(c, new AppError("not_found", { detail: `No route for ${c.req.method} ${c.req.path}` })));
   app.onError((err, c) => handleError(err, c, resolved.logger));

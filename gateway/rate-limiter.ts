@@ -142,6 +142,10 @@ export function withStoredLimits(limiter: RateLimiter, stored: (tenant: string) 
   };
   return {
     policyOf,
-    take: (tenant, cost, given) => limiter.take(tenant, cost, given === undefined ? (policyOf(tenant) ?? null) : given),
+    take(tenant, cost, given) {
+      const policy = given === undefined ? policyOf(tenant) : given;
+      // A tenant without a limit costs nothing, not even a promise.
+      return policy == null ? UNLIMITED : limiter.take(tenant, cost, policy);
+    },
   };
 }

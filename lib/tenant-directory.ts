@@ -47,8 +47,9 @@ export interface DirectoryOptions {
   /**
    * How long a cached answer is trusted without a change announced: the
    * bound on a revocation missed while the announcements were cut off.
+   * Read at each caching, so the owner can shorten it while not listening.
    */
-  ttlMs?: number;
+  ttlMs?: number | (() => number);
   /** How long an unknown (well-formed) key is remembered as unknown. */
   unknownTtlMs?: number;
   /** Most entries per cache; the oldest go first. */
@@ -86,7 +87,8 @@ const ALL_SCOPES: ReadonlySet<ApiKeyScope> = new Set(API_KEY_SCOPES);
  */
 export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDirectory {
   const now = opts.now ?? Date.now;
-  const ttlMs = opts.ttlMs ?? 60_000;
+  const ttl = opts.ttlMs ?? 60_000;
+  const ttlMs = () => (typeof ttl === "number" ? ttl : ttl());
   const unknownTtlMs = opts.unknownTtlMs ?? 5_000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const bootstrap = new Map<string, Principal>(
@@ -127,7 +129,7 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
     const row = await source.keyByHash(hash);
     const entry =
       row === undefined ? null : { ...row, principal: { tenant: row.tenantId, keyId: row.id, scopes: new Set(row.scopes), actor: `key:${row.id}` } };
-    if (generation === started) remember(keys, hash, entry, entry === null ? unknownTtlMs : ttlMs);
+    if (generation === started) remember(keys, hash, entry, entry === null ? Math.min(unknownTtlMs, ttlMs()) : ttlMs());
     return entry === null ? undefined : live(entry);
   };
 
@@ -147,7 +149,7 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
   const loadTenant = async (source: TenancySource, tenant: string): Promise<TenantSettings> => {
     const started = generation;
     const settings = settingsOf(tenant, await source.tenant(tenant));
-    if (generation === started) remember(tenants, tenant, settings, ttlMs);
+    if (generation === started) remember(tenants, tenant, settings, ttlMs());
     return settings;
   };
 

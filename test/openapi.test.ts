@@ -1,3 +1,4 @@
+import { scopeOf } from "../gateway/scopes.ts";
 import { TemplateSend } from "../schemas/recipients.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstream } from "@nats-io/jetstream";
@@ -68,12 +69,16 @@ describe("the document and the app's routes", () => {
     expect(inApp()).toContain("POST /v1/notifications/{id}/cancel");
   });
 
-  test("every /v1 operation needs the API key (provider callbacks are signed instead), every /admin one the admin key, and the rest none", () => {
-    for (const { path, op } of operationsOf(doc)) {
+  test("every /v1 operation needs an API key with the scope gateway/scopes.ts names (provider callbacks are signed instead), every /admin one an admin key, and the rest none", () => {
+    const tenantAdmin = ["/admin/v1/audit", "/admin/v1/api-keys", "/admin/v1/api-keys/{id}", "/admin/v1/api-keys/{id}/rotate"];
+    for (const { method, path, op } of operationsOf(doc)) {
       // The inbox stream takes an inbox token, never the API key.
       const unkeyed = path.startsWith("/v1/callbacks/") || path.startsWith("/v1/unsubscribe/") || path === "/v1/inbox/stream";
-      const needs = unkeyed ? [] : path.startsWith("/v1/") ? undefined : path.startsWith("/admin/") ? [{ adminKey: [] }] : [];
-      expect({ path, security: op.security }).toEqual({ path, security: needs });
+      const scope = scopeOf(method.toUpperCase(), path.slice("/v1".length).replace(/\{[^}]+\}/g, "x"));
+      const admin =
+        tenantAdmin.includes(path) || (path === "/admin/v1/tenants/{id}" && method === "get") ? [{ adminKey: [] }, { apiKey: ["admin"] }] : [{ adminKey: [] }];
+      const needs = unkeyed ? [] : path.startsWith("/v1/") ? [{ apiKey: [scope] }] : path.startsWith("/admin/") ? admin : [];
+      expect({ method, path, security: op.security }).toEqual({ method, path, security: needs });
     }
   });
 });

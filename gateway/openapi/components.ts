@@ -18,6 +18,7 @@ import type { BatchResult } from "../accept-batch.ts";
 import { DEFAULT_OPTIONS } from "../context.ts";
 import type { FieldError, Problem } from "../errors.ts";
 import { adminSchemas } from "./admin-paths.ts";
+import { tenancySchemas } from "./tenancy-paths.ts";
 import { callbackSchemas } from "./callback-paths.ts";
 import { inboxSchemas } from "./inbox-paths.ts";
 import { unsubscribeSchemas } from "./unsubscribe-paths.ts";
@@ -186,6 +187,7 @@ export function buildComponents(): Components {
       ...webhookSecretSchemas(),
       ...callbackSchemas(),
       ...adminSchemas(),
+      ...tenancySchemas(),
     },
     responses: Object.fromEntries(Object.entries(ERRORS).map(([name, [code, description, headers]]) => [name, problem(code, description, headers)])),
     parameters: {
@@ -215,8 +217,18 @@ export function buildComponents(): Components {
       IdempotencyReplayed: { description: "Present on a replayed answer", schema: { const: "true" } },
     },
     securitySchemes: {
-      apiKey: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <api key>`; each key belongs to one tenant" },
-      adminKey: { type: "http", scheme: "bearer", description: "`Authorization: Bearer <admin key>` from HERALD_ADMIN_KEYS; a tenant's key answers 403" },
+      apiKey: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "`Authorization: Bearer <api key>`; each key belongs to one tenant. A managed key (`hk_live_…`) holds scopes — `send`, `read`, `inbox`, `admin` — and each operation names the one it needs: without it, 403. A bootstrap key (HERALD_API_KEYS) holds every scope.",
+      },
+      adminKey: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "`Authorization: Bearer <admin key>` from HERALD_ADMIN_KEYS: an operator, every tenant. Where an operation also lists `apiKey` with `admin`, a tenant's admin-scoped key may use it for its own tenant; any other tenant key answers 403.",
+      },
     },
   };
 }

@@ -16,7 +16,7 @@ export function problem(code: ErrorCode, description: string, extraHeaders: Resp
 export const ERRORS = {
   BadRequest: ["invalid_body", "Malformed JSON, a body that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
   InvalidQuery: ["invalid_query", "A query parameter failed validation, or a cursor this API did not issue (`errors` names each parameter)"],
-  Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
+  Forbidden: ["forbidden", "A known key that may not do this: it lacks the operation's scope, or it is a tenant's key on an operator-only admin route"],
   Unauthorized: [
     "unauthorized",
     "Missing or unknown API key",
@@ -46,7 +46,16 @@ export const ERRORS = {
   NotCancellable: ["not_cancellable", "It can no longer be cancelled: it is being sent (`processing`) or has ended (`sent`, `failed`, …)"],
   IdempotencyMismatch: ["idempotency_mismatch", "The Idempotency-Key was used before with a different body"],
   RateLimited: ["rate_limited", "The tenant's rate limit is used up (only when rate limits are configured); retry after `Retry-After`", RETRY_AFTER_HEADER],
-  Unavailable: ["unavailable", "JetStream did not acknowledge the publish, or the idempotency store did not answer; nothing was stored", RETRY_AFTER_HEADER],
+  RateLimitedOrDailyCap: [
+    "daily_cap",
+    "The tenant's daily cap on a channel is reached (`daily_cap`, as in the example: `detail` and `errors` name the channel and the cap, `Retry-After` runs to the next UTC midnight; nothing was published), or its rate limit is used up (`rate_limited`, as on every /v1 route)",
+    RETRY_AFTER_HEADER,
+  ],
+  Unavailable: [
+    "unavailable",
+    "JetStream did not acknowledge the publish, or the idempotency store (which also holds the daily caps' counters) did not answer; nothing was stored",
+    RETRY_AFTER_HEADER,
+  ],
   CallbacksOff: [
     "unavailable",
     "This provider's callbacks are off: its signing secret is not configured on the gateway (the detail names the keys); nothing changed",
@@ -79,4 +88,4 @@ export function errors(...names: ErrorResponse[]): Operation["responses"] {
 }
 
 // Every /v1 route sits behind bearer auth and the rate limit; any of them can fail unexpectedly.
-export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "RateLimited", "InternalError"];
+export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "Forbidden", "RateLimited", "InternalError"];

@@ -6,7 +6,9 @@ import { createNotificationCanceller } from "../../lib/db/canceller.ts";
 import { createDeliveryReports } from "../../lib/db/delivery-reports.ts";
 import { createInbox } from "../../lib/db/inbox-store.ts";
 import { countAccepted } from "../../lib/db/usage.ts";
-import { openPool, type Pool } from "../../lib/db/pool.ts";
+import { openPool, type Listen, type Pool } from "../../lib/db/pool.ts";
+import { openTenantDirectory } from "../../lib/tenancy.ts";
+import type { TenantDirectory } from "../../schemas/tenancy.ts";
 import { createNotificationReader, inboxSentAfter } from "../../lib/db/reads.ts";
 import { createAckPublisher, type AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { connectNats, type TcpConnect } from "../../lib/nats/connect.ts";
@@ -27,7 +29,7 @@ import { createApp } from "../app.ts";
 import { templateSendDeps, TEMPLATE_CACHE_TTL_MS } from "./template-deps.ts";
 import { createTemplateCache } from "../../lib/templates/cache.ts";
 import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
-import { createSharedRateLimiter, rateLimiterFromConfig } from "../rate-limiter.ts";
+import { createRateLimiter, createSharedRateLimiter, rateLimiterFromConfig, type RateLimiter } from "../rate-limiter.ts";
 import { createMemoryStore } from "../store/memory.ts";
 import type { GatewayStore } from "../store/types.ts";
 import { createUpstashStore } from "../store/upstash.ts";
@@ -108,6 +110,35 @@ export interface GatewayIo {
   metrics: MetricsRecorder;
   /** Told when the shared rate limiter falls back to per-instance buckets. */
   logger?: Logger;
+  /** Managed keys and stored tenant settings (`openGatewayTenancy`); none: bootstrap keys and configured limits only. */
+  tenants?: TenantDirectory;
+}
+
+/** The configured rate limit of each tenant, for tenants without a stored one. */
+export function configuredRateLimit(cfg: HeraldConfig): RateLimiter | undefined {
+  return rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+}
+
+/**
+ * The tenant directory of a gateway: HERALD_API_KEYS, managed keys and
+ * stored settings from Postgres, changes heard through LISTEN.
+ */
+export function openGatewayTenancy(
+  cfg: HeraldConfig,
+  database: { db: Database; listen: Listen },
+  opts: { logger?: Logger; sha256?: (text: string) => string } = {},
+) {
+  const configured = configuredRateLimit(cfg);
+  return openTenantDirectory({
+    db: database.db,
+    listen: database.listen,
+    bootstrap: cfg.HERALD_API_KEYS,
+    rateLimit: (tenant) => configured?.policyOf(tenant) ?? null,
+    dailyCaps: cfg.HERALD_DAILY_CAPS,
+    retentionDays: cfg.HERALD_RETENTION_DAYS,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.sha256 ? { sha256: opts.sha256 } : {}),
+  });
 }
 
 /**
@@ -119,7 +150,9 @@ export interface GatewayIo {
 export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
   const { nc, db, store, out, metrics } = io;
   const topo = topology(cfg.HERALD_NAMESPACE);
-  const local = rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS);
+  // Always a limiter: a tenant's stored limit (`PUT /admin/v1/tenants/:id`) applies even when none is configured.
+  const local =
+    rateLimiterFromConfig({ perSecond: cfg.HERALD_RATE_LIMIT, burst: cfg.HERALD_RATE_LIMIT_BURST }, cfg.HERALD_RATE_LIMIT_TENANTS) ?? createRateLimiter({});
   // Shared by every gateway on the store's Redis; per instance with the in-memory store, or while Redis does not answer.
   const rateLimiter =
     local &&
@@ -129,6 +162,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
   const templateCache = createTemplateCache(db, TEMPLATE_CACHE_TTL_MS);
   return {
     keys: cfg.HERALD_API_KEYS,
+    ...(io.tenants ? { tenants: io.tenants } : {}),
     store,
     publisher: createWorkPublisher(nc, topo, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS }),
     reader: createNotificationReader(db, metrics),
@@ -191,8 +225,9 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const recorder = metrics ?? NOOP_METRICS;
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   const { db } = database;
+  const tenancy = await openGatewayTenancy(cfg, database, { logger });
   const app = createApp({
-    ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder, logger }),
+    ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder, logger, tenants: tenancy.directory }),
     readiness: [
       { name: "nats", check: async () => void (await nc.rtt()) },
       { name: "postgres", check: () => timeQuery(recorder, "readiness", async () => void (await db.execute(sql`select 1`))) },
@@ -206,6 +241,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const close = async () => {
     out.close();
     await nc.drain().catch(() => nc.close());
+    await tenancy.close().catch(() => {});
     await Promise.allSettled([store.close(), database.close()]);
   };
   return {

@@ -1,6 +1,6 @@
 import { drizzle as drizzlePg } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { CLIENT_OPTIONS, openPool } from "./pool.ts";
+import { CLIENT_OPTIONS, openPool, type Listen } from "./pool.ts";
 import { schema, type Database, type Sql, type SqlRow } from "../../schemas/database.ts";
 import { migrate } from "./migrations.ts";
 import pgliteData from "@electric-sql/pglite/pglite.data" with { type: "file" };
@@ -16,6 +16,7 @@ export interface DatabaseHandle {
   poolMax: number;
   /** Runs the committed migrations; safe to call on every start. */
   migrate(): Promise<void>;
+  listen: Listen;
   close(): Promise<void>;
 }
 
@@ -28,6 +29,7 @@ export function connectPostgres(url: string, opts: { max?: number } = {}): Datab
     kind: "postgres",
     poolMax: pool.max,
     migrate: () => migratePostgres(url),
+    listen: pool.listen,
     close: pool.close,
   };
 }
@@ -65,6 +67,12 @@ export async function openPglite(dir: string): Promise<DatabaseHandle> {
     kind: "pglite",
     poolMax: 1,
     migrate: () => migrate(db),
+    // One process, one connection: nothing is missed, so it connects once.
+    listen: async (channel, onPayload, onConnect) => {
+      const unlisten = await client.listen(channel, onPayload);
+      onConnect();
+      return unlisten;
+    },
     close: () => client.close(),
   };
 }

@@ -9,8 +9,16 @@ export interface Pool {
   sql: Sql;
   /** Connections the pool opens at most. */
   max: number;
+  listen: Listen;
   close(): Promise<void>;
 }
+
+/**
+ * LISTEN on `channel`: `onPayload` gets each notification, `onConnect`
+ * runs each time the listening connection is (re)established, since what was
+ * announced while it was down is lost. Resolves once listening; the answer stops it.
+ */
+export type Listen = (channel: string, onPayload: (payload: string) => void, onConnect: () => void) => Promise<() => Promise<void>>;
 
 /**
  * postgres.js's options for every pool: a connection whose start-up Postgres
@@ -26,5 +34,13 @@ export function openPool(url: string, opts: { max?: number } = {}): Pool {
   const db = drizzle(client, { schema }) as unknown as Database;
   // postgres.js names a statement after its text when `prepare` is on: one parse per connection.
   const sql: Sql = { run: (text, params) => client.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) };
-  return { db, sql, max, close: () => client.end({ timeout: 5 }) };
+  return { db, sql, max, listen: listenOn(client), close: () => client.end({ timeout: 5 }) };
+}
+
+/** postgres.js keeps one extra connection for LISTEN and re-listens after it drops, calling `onlisten` each time. */
+export function listenOn(client: postgres.Sql): Listen {
+  return async (channel, onPayload, onConnect) => {
+    const { unlisten } = await client.listen(channel, onPayload, onConnect);
+    return unlisten;
+  };
 }
