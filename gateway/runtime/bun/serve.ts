@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import { peerAddress } from "../../audit-context.ts";
 import type { BaseEnv } from "../../context.ts";
 
 /** Where the gateway listens; the CLI passes HERALD_PORT and HERALD_HOST. */
@@ -10,6 +11,28 @@ export interface ServeOptions {
 /** SHA-256 in native code on the calling thread, without `crypto.subtle`'s worker-thread hop. */
 export function bunSha256Hex(bytes: Uint8Array<ArrayBuffer>): string {
   return Bun.SHA256.hash(bytes, "hex");
+}
+
+/** `GatewayDeps.clientAddress` for Bun, which knows a request's peer only through the server serving it. */
+export interface BunClientAddress {
+  clientAddress(req: Request): string | undefined;
+  /** The server `serveGateway` started; until then no address is known. */
+  bind(server: Bun.Server<undefined>): void;
+}
+
+/**
+ * The TCP peer of each request (`server.requestIP`), for the audit log.
+ * Never `X-Forwarded-For`, which any client can write: behind a proxy the
+ * audit log names the proxy.
+ */
+export function bunClientAddress(): BunClientAddress {
+  let server: Bun.Server<undefined> | undefined;
+  return {
+    clientAddress: (req) => peerAddress(server?.requestIP(req)?.address),
+    bind(s) {
+      server = s;
+    },
+  };
 }
 
 /** The path of the inbox's Server-Sent Events: a stream that must outlive the idle timeout between heartbeats. */
