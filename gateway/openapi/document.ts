@@ -3,6 +3,8 @@ import { CANCELLABLE_STATUSES, STATUSES } from "../../schemas/enums.ts";
 import { MAX_BATCH_ITEMS } from "../../schemas/request.ts";
 import { BATCH_BODY_LIMIT_FACTOR } from "../routes/notifications.ts";
 import { adminPaths } from "./admin-paths.ts";
+import { tenancyPaths } from "./tenancy-paths.ts";
+import { scopeOf } from "../scopes.ts";
 import { callbackPaths } from "./callback-paths.ts";
 import { buildComponents } from "./components.ts";
 import { inboxPaths } from "./inbox-paths.ts";
@@ -261,9 +263,28 @@ function build(): OpenApiDocument {
       ...callbackPaths(),
       ...operationalPaths(),
       ...adminPaths(),
+      ...tenancyPaths(),
     },
     components: buildComponents(),
   };
+}
+
+/**
+ * Each `/v1` operation that takes an API key names the scope it needs
+ * (gateway/scopes.ts, the table the auth middleware reads); an operation
+ * missing from the table fails the build, so none is left unguarded.
+ */
+function withScopes(doc: OpenApiDocument): OpenApiDocument {
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (!path.startsWith("/v1/")) continue;
+    for (const [method, op] of Object.entries(item) as [string, Operation][]) {
+      if (op.security !== undefined && op.security.length === 0) continue;
+      const scope = scopeOf(method.toUpperCase(), path.slice("/v1".length).replace(/\{[^}]+\}/g, "x"));
+      if (scope === undefined) throw new Error(`${method.toUpperCase()} ${path} has no scope in gateway/scopes.ts`);
+      op.security = [{ apiKey: [scope] }];
+    }
+  }
+  return doc;
 }
 
 let cached: OpenApiDocument | undefined;
@@ -274,6 +295,6 @@ let cached: OpenApiDocument | undefined;
  * against wherever they fetched it from.
  */
 export function openApiDocument(opts: { serverUrl?: string } = {}): OpenApiDocument {
-  cached ??= build();
+  cached ??= withScopes(build());
   return opts.serverUrl === undefined ? cached : { ...cached, servers: [{ url: opts.serverUrl }] };
 }

@@ -16,7 +16,7 @@ export function problem(code: ErrorCode, description: string, extraHeaders: Resp
 export const ERRORS = {
   BadRequest: ["invalid_body", "Malformed JSON, a body that failed validation (`errors` lists each field), or an invalid Idempotency-Key header"],
   InvalidQuery: ["invalid_query", "A query parameter failed validation, or a cursor this API did not issue (`errors` names each parameter)"],
-  Forbidden: ["forbidden", "A known key that may not use this route: a tenant's API key on an admin route"],
+  Forbidden: ["forbidden", "A known key that may not do this: it lacks the operation's scope, or it is a tenant's key on an operator-only admin route"],
   Unauthorized: [
     "unauthorized",
     "Missing or unknown API key",
@@ -88,4 +88,4 @@ export function errors(...names: ErrorResponse[]): Operation["responses"] {
 }
 
 // Every /v1 route sits behind bearer auth and the rate limit; any of them can fail unexpectedly.
-export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "RateLimited", "InternalError"];
+export const V1_ERRORS: ErrorResponse[] = ["Unauthorized", "Forbidden", "RateLimited", "InternalError"];
