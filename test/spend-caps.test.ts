@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { RedisClient } from "bun";
 import { and, count, eq } from "drizzle-orm";
+import { utcDay } from "../gateway/daily-caps.ts";
+import { dailyKey } from "../gateway/store/codec.ts";
 import { notifications } from "../schemas/tables.ts";
 import { eventually } from "./support/eventually.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { SERVICES } from "./support/services.ts";
+import { ADMIN_KEY, OTHER_KEY } from "./support/constants.ts";
 import { createStack, post, type Stack } from "./support/stack.ts";
 
 // Spend caps across real processes: two `herald gateway`s on one Redis share
@@ -54,11 +57,25 @@ test("two gateways share the cap, a restart keeps the count, a counter Redis los
     label: `${CAP} sms rows`,
     timeoutMs: 30_000,
   });
-  const [, keys] = (await redis.send("SCAN", ["0", "MATCH", `${stack.namespace}:cap:*`, "COUNT", "1000"])) as [string, string[]];
-  expect(keys).toHaveLength(1);
-  await redis.send("DEL", keys);
+  const key = dailyKey(`${stack.namespace}:`, { tenant: "acme", channel: "sms", day: utcDay(Date.now()).day, ttlMs: 0 });
+  expect(await redis.send("GET", [key])).toBe(String(CAP));
+  await redis.send("DEL", [key]);
   const res = await post(gateways[1]?.url ?? "", "/v1/notifications", sms(99));
   expect(res.status).toBe(429);
   expect(((await res.json()) as { type: string }).type).toBe("https://herald.dev/problems/daily_cap");
-  expect(await redis.send("GET", keys)).toBe(String(CAP));
+  expect(await redis.send("GET", [key])).toBe(String(CAP));
 }, 90_000);
+
+test("a tenant's own cap, stored through the admin API, replaces HERALD_DAILY_CAPS on every gateway", async () => {
+  const put = await fetch(`${gateways[0]?.url}/admin/v1/tenants/beta`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ dailyCaps: { sms: 1 } }),
+  });
+  expect(put.status).toBe(200);
+  const beta = (i: number, g: number) => post(gateways[g]?.url ?? "", "/v1/notifications", sms(i), { authorization: `Bearer ${OTHER_KEY}` });
+  // The change reaches every gateway's directory when it commits (LISTEN), within seconds at worst.
+  await eventually(async () => (await beta(100, 1)).status === 202, { label: "beta's first sms" });
+  expect((await beta(101, 0)).status).toBe(429);
+  expect((await beta(102, 1)).status).toBe(429);
+}, 30_000);

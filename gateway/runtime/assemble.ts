@@ -30,6 +30,7 @@ import { templateSendDeps, TEMPLATE_CACHE_TTL_MS } from "./template-deps.ts";
 import { createTemplateCache } from "../../lib/templates/cache.ts";
 import type { BaseEnv, BodyHasher, CallbackDeps, GatewayDeps } from "../context.ts";
 import { createRateLimiter, createSharedRateLimiter, rateLimiterFromConfig, type RateLimiter } from "../rate-limiter.ts";
+import { capsFromDirectory } from "../daily-caps.ts";
 import { createMemoryStore } from "../store/memory.ts";
 import type { GatewayStore } from "../store/types.ts";
 import { createUpstashStore } from "../store/upstash.ts";
@@ -187,7 +188,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     spendCaps: {
-      capsOf: () => cfg.HERALD_DAILY_CAPS,
+      capsOf: io.tenants ? capsFromDirectory(io.tenants) : () => cfg.HERALD_DAILY_CAPS,
       countAccepted: (tenant: string, channel: Channel, from: Date, to: Date) => countAccepted(db, tenant, channel, from, to, metrics),
     },
     options: { bodyLimitBytes: cfg.HERALD_BODY_LIMIT_BYTES, ...(cfg.HERALD_CORS_ORIGINS.length > 0 ? { corsOrigins: cfg.HERALD_CORS_ORIGINS } : {}) },
