@@ -6,6 +6,9 @@ import { claim } from "../lib/db/notification-repository.ts";
 import { createTemplateCache } from "../lib/templates/cache.ts";
 import { createTemplateEngine } from "../lib/templates/render.ts";
 import { OTHER_KEY, TENANT_KEY } from "./support/constants.ts";
+import { createApiKey } from "../lib/db/api-keys.ts";
+import { openTenantDirectory } from "../lib/tenancy.ts";
+import { API_KEY_SCOPES, type ApiKeyScope } from "../schemas/enums.ts";
 import { createAppFixture, send, type AppFixture } from "./support/gateway-fixture.ts";
 
 // A walk over every route of the OpenAPI document that takes an id: tenant `beta` calls
@@ -80,7 +83,10 @@ beforeAll(async () => {
   before = await acmeView();
 });
 
+let closeDirectory: (() => Promise<void>) | undefined;
+
 afterAll(async () => {
+  await closeDirectory?.();
   await f.cleanup();
 });
 
@@ -135,5 +141,42 @@ describe("tenant isolation, walked from the OpenAPI document", () => {
     }
     expect(await acmeView()).toEqual(before);
     expect(seen.length).toBe(routes.length);
+  });
+});
+
+describe("scopes, walked from the OpenAPI document", () => {
+  test("every /v1 operation answers 403 to an acme key holding every scope but the one it names, and changes nothing", async () => {
+    const directory = await openTenantDirectory({
+      db: f.db.db,
+      listen: f.db.listen,
+      bootstrap: new Map([[TENANT_KEY, "acme"]]),
+      rateLimit: () => null,
+      dailyCaps: {},
+      retentionDays: 90,
+    });
+    closeDirectory = directory.close;
+    const app = createApp({ ...f.deps, tenants: directory.directory, templates: { db: f.db.db, engine: createTemplateEngine() } });
+    const by = { actor: "test", clientAddress: null };
+    const lacking = new Map<ApiKeyScope, string>();
+    for (const scope of API_KEY_SCOPES) {
+      const issued = await createApiKey(f.db.db, { tenantId: "acme", scopes: API_KEY_SCOPES.filter((s) => s !== scope) }, by);
+      lacking.set(scope, issued.key);
+    }
+    const doc = openApiDocument();
+    const walked: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of HTTP) {
+        const scope = item[method]?.security?.[0]?.apiKey?.[0] as ApiKeyScope | undefined;
+        if (scope === undefined || !path.startsWith("/v1/")) continue;
+        const key = lacking.get(scope);
+        if (key === undefined) throw new Error(`no key lacking ${scope}`);
+        const body = bodyFor(method, path);
+        const res = await send(app, filled(path), { method: method.toUpperCase(), key, ...(body === undefined ? {} : { body }) });
+        expect({ route: `${method} ${path}`, scope, status: res.status }).toEqual({ route: `${method} ${path}`, scope, status: 403 });
+        walked.push(`${method} ${path}`);
+      }
+    }
+    expect(walked.length).toBeGreaterThanOrEqual(25);
+    expect(await acmeView()).toEqual(before);
   });
 });
