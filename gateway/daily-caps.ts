@@ -80,6 +80,14 @@ export interface CapGateDeps {
   logger: Logger;
 }
 
+/** One capped channel a request asked for, and what its counter granted. */
+interface Asked {
+  counter: DayCounter;
+  cap: number;
+  wanted: number;
+  granted: number;
+}
+
 function anyCapped(caps: ChannelCaps, wanted: ChannelCaps): boolean {
   for (const channel in wanted) if (caps[channel as Channel] !== undefined) return true;
   return false;
@@ -110,38 +118,44 @@ export function createCapGate({ caps, store, metrics, logger }: CapGateDeps): Ca
     throw new Error("the store did not create a seeded counter");
   }
 
+  const giveBack = (counter: DayCounter, n: number): Promise<void> =>
+    n <= 0
+      ? Promise.resolve()
+      : store.giveBackDaily(counter, n).catch((err: unknown) => {
+          logger.warn(
+            { err, tenantId: counter.tenant, channel: counter.channel },
+            "could not give back a spend cap's count: it stays counted until the day ends",
+          );
+        });
+
   async function holdCapped(tenant: string, own: ChannelCaps, wanted: ChannelCaps): Promise<CapHold> {
     const at = now();
     const { day, start, end } = utcDay(at);
-    const ttlMs = end - at + GRACE_MS;
-    const counters = new Map<Channel, { counter: DayCounter; cap: number; wanted: number }>();
+    const asked: Asked[] = [];
     for (const [channel, n] of Object.entries(wanted) as [Channel, number][]) {
       const cap = own[channel];
-      if (cap !== undefined && n > 0) counters.set(channel, { counter: { tenant, channel, day, ttlMs }, cap, wanted: n });
+      if (cap !== undefined && n > 0) asked.push({ counter: { tenant, channel, day, ttlMs: end - at + GRACE_MS }, cap, wanted: n, granted: 0 });
     }
-    const entries = [...counters.values()];
-    const taken = await Promise.allSettled(entries.map((e) => take(e.counter, e.wanted, e.cap, start, end)));
-    const giveBack = (channel: Channel, n: number) =>
-      n <= 0
-        ? Promise.resolve()
-        : store.giveBackDaily(counters.get(channel)?.counter ?? { tenant, channel, day, ttlMs }, n).catch((err: unknown) => {
-            logger.warn({ err, tenantId: tenant, channel }, "could not give back a spend cap's count: it stays counted until the day ends");
-          });
+    const taken = await Promise.allSettled(asked.map((a) => take(a.counter, a.wanted, a.cap, start, end)));
+    taken.forEach((t, i) => {
+      const a = asked[i];
+      if (a && t.status === "fulfilled") a.granted = t.value;
+    });
     const failed = taken.find((t) => t.status === "rejected");
     if (failed !== undefined) {
-      await Promise.all(entries.map((e, i) => giveBack(e.counter.channel, grantedOf(taken[i]))));
+      await Promise.all(asked.map((a) => giveBack(a.counter, a.granted)));
       throw new AppError("unavailable", { detail: "The spend-cap counter did not answer; retry", retryAfter: 1, cause: failed.reason });
     }
-    const left = new Map(entries.map((e, i) => [e.counter.channel, grantedOf(taken[i])]));
-    const refusals: CapRefusal[] = [];
-    entries.forEach((e, i) => {
-      const refused = e.wanted - grantedOf(taken[i]);
-      if (refused <= 0) return;
-      refusals.push({ channel: e.counter.channel, cap: e.cap, refused });
-      metrics.dailyCapRefused(e.counter.channel, refused);
-    });
+    for (const a of asked) if (a.granted < a.wanted) metrics.dailyCapRefused(a.counter.channel, a.wanted - a.granted);
+    return holdOf(asked, end, at);
+  }
+
+  /** The hold over what was granted: grants handed out in order, given back by channel. */
+  function holdOf(asked: readonly Asked[], end: number, at: number): CapHold {
+    const byChannel = new Map(asked.map((a) => [a.counter.channel, a]));
+    const left = new Map(asked.map((a) => [a.counter.channel, a.granted]));
     return {
-      refusals,
+      refusals: asked.filter((a) => a.granted < a.wanted).map((a) => ({ channel: a.counter.channel, cap: a.cap, refused: a.wanted - a.granted })),
       resetsAt: new Date(end),
       retryAfter: Math.max(1, Math.ceil((end - at) / 1000)),
       admit(channel) {
@@ -152,9 +166,12 @@ export function createCapGate({ caps, store, metrics, logger }: CapGateDeps): Ca
         return true;
       },
       async giveBack(channels) {
-        const byChannel = new Map<Channel, number>();
-        for (const c of channels) if (counters.has(c)) byChannel.set(c, (byChannel.get(c) ?? 0) + 1);
-        await Promise.all([...byChannel].map(([c, n]) => giveBack(c, n)));
+        const failed = new Map<DayCounter, number>();
+        for (const c of channels) {
+          const counter = byChannel.get(c)?.counter;
+          if (counter) failed.set(counter, (failed.get(counter) ?? 0) + 1);
+        }
+        await Promise.all([...failed].map(([counter, n]) => giveBack(counter, n)));
       },
     };
   }
@@ -170,10 +187,6 @@ export function createCapGate({ caps, store, metrics, logger }: CapGateDeps): Ca
       return anyCapped(own, wanted) ? holdCapped(tenant, own, wanted) : null;
     },
   };
-}
-
-function grantedOf(result: PromiseSettledResult<number> | undefined): number {
-  return result?.status === "fulfilled" ? result.value : 0;
 }
 
 /** The refusals (of one channel, or all) as field errors at `path`: each names its channel, its cap and when it resets. */
