@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { createApp } from "../gateway/app.ts";
 import { openGatewayTenancy, sharedDeps } from "../gateway/runtime/assemble.ts";
-import { bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";
+import { bunClientAddress, bunSha256Hex, serveGateway } from "../gateway/runtime/bun/serve.ts";
 import type { DatabaseHandle } from "../lib/db/connect.ts";
 import { pendingMigrations } from "../lib/db/migrations.ts";
 import { createAckPublisher } from "../lib/nats/ack-publisher.ts";
@@ -176,6 +176,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const tenancy = await openGatewayTenancy(cfg, c.database, { logger: log, sha256: (text) => Bun.SHA256.hash(text, "hex") });
   closers.push(() => tenancy.close());
   const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics, logger: log, tenants: tenancy.directory });
+  const peers = bunClientAddress();
   const app = createApp({
     ...shared,
     inboxStream: { ...shared.inboxStream, closing: closing.signal },
@@ -194,9 +195,11 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
       keyRotationGraceS: cfg.HERALD_KEY_ROTATION_GRACE_S,
     },
     hashBody: bunSha256Hex,
+    clientAddress: peers.clientAddress,
   });
   metrics.initSeries({ routes: app.routes });
   const server = serveGateway(app, { port: cfg.HERALD_PORT, hostname: opts.hostname });
+  peers.bind(server);
   // Stop taking requests first; in-flight ones finish before NATS closes.
   closers.push(async () => {
     closing.abort();
