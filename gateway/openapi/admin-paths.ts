@@ -9,6 +9,8 @@ import { embeddable, isoTime, nullable, objectOf, ok, schemaRef, str, uuid } fro
 import type { JsonSchema, Operation, PathItem } from "./types.ts";
 
 const ADMIN: Operation["security"] = [{ adminKey: [] }];
+/** An operator's key, or a tenant's key with the `admin` scope (confined to its tenant). */
+const ADMIN_OR_TENANT_ADMIN: Operation["security"] = [{ adminKey: [] }, { apiKey: ["admin"] }];
 const nextCursor = nullable(str({ description: "Pass as `cursor` for the next page; null on the last page" }));
 
 /** The admin answers' schemas; `objectOf` makes each list every field of its type. */
@@ -90,7 +92,7 @@ export function adminPaths(): Record<string, PathItem> {
         description:
           "Every administrative action, append-only: keys created, rotated and revoked, tenant settings changed, dead letters replayed, users erased and exported, templates, categories and preferences changed. An operator's key reads every tenant; a tenant's key with the `admin` scope only its own tenant's entries (another `tenant` is 403). Keyset pagination: pass `nextCursor` back as `cursor`.",
         tags,
-        security: ADMIN,
+        security: ADMIN_OR_TENANT_ADMIN,
         parameters: [
           { name: "tenant", in: "query", required: false, schema: { type: "string", minLength: 1, maxLength: 255 } },
           {
