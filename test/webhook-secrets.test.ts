@@ -3,7 +3,7 @@
 // valid secret, and receivers holding one secret each verify with the
 // `standardwebhooks` package, as a tenant's backend would.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { createApp } from "../gateway/app.ts";
 import { createMemoryStore } from "../gateway/store/memory.ts";
@@ -227,15 +227,17 @@ describe("per-tenant webhook secrets", () => {
   });
 
   test("no table holds a secret in plain text: every row of every table scanned", async () => {
-    const tables = await h.db.db.execute<{ name: string }>(
-      sql`select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`,
+    const tables = await h.db.sql.run(
+      "select table_schema || '.' || table_name as name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema') and table_type = 'BASE TABLE'",
+      [],
     );
-    const names = [...tables].map((t) => t.name);
-    expect(names).toContain("webhook_secrets");
+    const names = tables.map((t) => String(t.name));
+    expect(names).toContain("public.webhook_secrets");
     let dump = "";
     for (const name of names) {
-      const rows = await h.db.db.execute<{ row: string }>(sql`select t::text as row from ${sql.identifier(name)} t`);
-      dump += [...rows].map((r) => r.row).join("\n");
+      const [schema, table] = name.split(".");
+      const rows = await h.db.sql.run(`select t::text as row from "${schema}"."${table}" t`, []);
+      dump += rows.map((r) => String(r.row)).join("\n");
     }
     expect(dump).toContain("webhook_secret.rotated");
     for (const secret of secrets) {
