@@ -7,12 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { eq } from "drizzle-orm";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { RedisClient } from "bun";
 import pkg from "../package.json" with { type: "json" };
 import { canonicalJson } from "../gateway/canonical-json.ts";
 import { encodePending, idempotencyKey } from "../gateway/store/codec.ts";
 import { ConfigSchema } from "../schemas/config.ts";
+import { auditLog } from "../schemas/tables.ts";
 import { topology } from "../schemas/subjects.ts";
 import { eventually } from "./support/eventually.ts";
 import { denoBinary } from "./support/deno.ts";
@@ -20,6 +22,7 @@ import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { startPrivateNats, type PrivateNats } from "./support/nats-server.ts";
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from "./support/upstash-rest.ts";
 import { startWorkerdGateway } from "./support/workerd.ts";
+import { TENANT_KEY } from "./support/constants.ts";
 import { SERVICES } from "./support/services.ts";
 import { createStack, get, post, type Stack } from "./support/stack.ts";
 
@@ -233,6 +236,21 @@ for (const variant of VARIANTS) {
         { timeoutMs: 15_000, everyMs: 200 },
       );
       expect(cancelled.status).toBe("cancelled");
+    });
+
+    test(`${label}: an administrative action is recorded with the TCP peer as its client address, never X-Forwarded-For`, async () => {
+      const res = await fetch(`${gateway.url}/v1/categories/rt-audit`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${TENANT_KEY}`, "content-type": "application/json", "x-forwarded-for": "203.0.113.9" },
+        body: JSON.stringify({ required: false }),
+      });
+      expect(res.status).toBe(201);
+      const rows = await stack.db.db.select().from(auditLog).where(eq(auditLog.target, "rt-audit"));
+      // workerd's entry has no socket to ask; behind Cloudflare the address would be the edge's to tell.
+      const clientAddress = variant.runtime === "workerd" ? null : "127.0.0.1";
+      expect(rows.map((r) => ({ actor: r.actor, tenantId: r.tenantId, action: r.action, clientAddress: r.clientAddress }))).toEqual([
+        { actor: "tenant:acme", tenantId: "acme", action: "category.created", clientAddress },
+      ]);
     });
 
     test(`${label}: NATS down → 503 with Retry-After, and no 202`, async () => {

@@ -52,6 +52,8 @@ export interface Platform {
   hashBody?: BodyHasher;
   /** Where log lines go; default: pino's stdout. */
   logger?: (cfg: HeraldConfig) => Logger;
+  /** The TCP peer of a request, for the audit log; none: not recorded. */
+  clientAddress?: (req: Request) => string | undefined;
 }
 
 /** The gateway built from the environment, ready to serve. */
@@ -237,6 +239,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
     logger,
     ...(metrics ? { metrics, metricsPage: metrics } : {}),
     ...(platform.hashBody ? { hashBody: platform.hashBody } : {}),
+    ...(platform.clientAddress ? { clientAddress: platform.clientAddress } : {}),
   });
   if (metrics) metrics.initSeries({ routes: app.routes });
   const close = async () => {

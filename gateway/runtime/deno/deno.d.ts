@@ -10,7 +10,10 @@ declare namespace Deno {
     onListen?: (addr: { hostname: string; port: number }) => void;
   }
   const env: { toObject(): Record<string, string> };
-  function serve(options: ServeOptions, handler: (request: Request) => Response | Promise<Response>): HttpServer;
+  interface ServeHandlerInfo {
+    remoteAddr: { hostname: string; port: number };
+  }
+  function serve(options: ServeOptions, handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>): HttpServer;
   function exit(code: number): never;
   function addSignalListener(signal: Signal, handler: () => void): void;
 }

@@ -1,11 +1,12 @@
 // The Node entry (Node 20 or newer): `node dist/node/gateway.mjs`, built by `npm run build:node`.
-import { serve } from "@hono/node-server";
+import { serve, type Http2Bindings, type HttpBindings } from "@hono/node-server";
 import { connect } from "@nats-io/transport-node";
 import type { WsSocketFactory } from "@nats-io/nats-core";
 import WebSocket from "ws";
 import { createMetrics } from "../../../lib/telemetry/metrics.ts";
 import { ConfigError } from "../../../schemas/config.ts";
 import { assembleGateway, type Platform } from "../assemble.ts";
+import { peerAddresses } from "../peer-addresses.ts";
 import { createIoRedisStore } from "./redis-store.ts";
 import { nodeSha256Hex } from "./sha256.ts";
 
@@ -15,6 +16,8 @@ const webSocketFactory: WsSocketFactory = async (url) => ({
   encrypted: url.startsWith("wss://"),
 });
 
+const peers = peerAddresses();
+
 const platform: Platform = {
   runtime: "node",
   tcp: connect,
@@ -23,11 +26,16 @@ const platform: Platform = {
   redisStore: createIoRedisStore,
   metrics: createMetrics,
   hashBody: nodeSha256Hex,
+  clientAddress: peers.clientAddress,
 };
 
 async function main(): Promise<void> {
   const gateway = await assembleGateway(process.env, platform);
-  const server = serve({ fetch: gateway.app.fetch, port: gateway.port, hostname: gateway.hostname }, (info) => {
+  const fetch = (req: Request, env: HttpBindings | Http2Bindings) => {
+    peers.remember(req, env.incoming.socket.remoteAddress);
+    return gateway.app.fetch(req, env);
+  };
+  const server = serve({ fetch, port: gateway.port, hostname: gateway.hostname }, (info) => {
     gateway.logger.info({ hostname: gateway.hostname, port: info.port }, "gateway listening");
   });
   // Stop taking requests first; in-flight ones finish before NATS closes.
