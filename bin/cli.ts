@@ -1,7 +1,7 @@
 import pkg from "../package.json" with { type: "json" };
 
 /** The commands of `herald`, each a file under bin/commands/. */
-export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay"] as const;
+export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay", "keys"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const SUMMARY: Record<Command, string> = {
@@ -10,6 +10,7 @@ const SUMMARY: Record<Command, string> = {
   processor: "the stream processor: sends notifications and records their state",
   migrate: "applies the database migrations and creates or updates the streams, then exits",
   replay: "hands failed notifications back to the processor once their cause is fixed",
+  keys: "creates, lists, rotates and revokes managed API keys",
 };
 
 const DETAIL: Record<Command, string> = {
@@ -33,6 +34,14 @@ stream) and hands them to the scheduler with a fresh retry budget.
   --since <iso time>    only those that failed after this time (with its offset)
   --limit <n>           at most this many
   --dry-run             say what would be replayed; change nothing`,
+  keys: `Manages API keys in Postgres as /admin/v1/api-keys does; each change is in the
+audit log with the actor \`cli\`, and every gateway applies it within 5 s.
+Prints JSON; a created or rotated key is shown this once (only its hash is kept).
+
+  herald keys create --tenant <id> --scopes send,read,inbox,admin [--name <text>] [--expires-at <iso time>]
+  herald keys list [--tenant <id>]
+  herald keys rotate <key id> [--grace-seconds <n>]   (default HERALD_KEY_ROTATION_GRACE_S)
+  herald keys revoke <key id>`,
 };
 
 export function version(): string {
@@ -54,7 +63,13 @@ export function usage(): string {
 }
 
 export function commandHelp(command: Command): string {
-  return [`usage: herald ${command}${command === "replay" ? " [options]" : ""}`, "", SUMMARY[command], "", DETAIL[command]].join("\n");
+  return [
+    `usage: herald ${command}${command === "replay" ? " [options]" : command === "keys" ? " <action> [options]" : ""}`,
+    "",
+    SUMMARY[command],
+    "",
+    DETAIL[command],
+  ].join("\n");
 }
 
 /** What the command line asks for. */

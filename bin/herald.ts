@@ -6,6 +6,7 @@ import { gateway } from "./commands/gateway.ts";
 import { migrate } from "./commands/migrate.ts";
 import { processor } from "./commands/processor.ts";
 import { replay } from "./commands/replay.ts";
+import { keys } from "./commands/keys.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../schemas/config.ts";
 import { runProcess, type ProcessContext } from "./lifecycle.ts";
 
@@ -31,7 +32,7 @@ try {
 await runProcess(cfg, `herald-${command}`, start, command === "all" || command === "gateway" || command === "processor");
 
 function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => Promise<void> {
-  if (command !== "replay" && args.length > 0) throw new ConfigError([], `herald ${command} takes no arguments, got: ${args.join(" ")}`);
+  if (command !== "replay" && command !== "keys" && args.length > 0) throw new ConfigError([], `herald ${command} takes no arguments, got: ${args.join(" ")}`);
   switch (command) {
     case "all":
       return all;
@@ -43,6 +44,8 @@ function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => 
       return migrate;
     case "replay":
       return replay(args);
+    case "keys":
+      return keys(args);
     default:
       return command satisfies never;
   }
