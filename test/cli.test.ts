@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { notifications } from "../schemas/tables.ts";
+import { auditLog, notifications } from "../schemas/tables.ts";
 import { createStack } from "./support/stack.ts";
 
 const CLI = new URL("../bin/herald.ts", import.meta.url).pathname;
@@ -92,6 +92,28 @@ test("replay reads the failed rows, with no dead letter in the stream, and print
     const [after] = await stack.db.db.select({ status: notifications.status }).from(notifications).where(eq(notifications.id, id));
     expect(after?.status).toBe("retrying");
     expect(await replay()).toEqual({ dryRun: false, replayed: [], unreplayable: [poison], skipped: 0 });
+    // Each replay that is not a dry run is one audit entry by `cli`, with its counts and filters; the dry runs none.
+    const entries = await stack.db.db.select().from(auditLog).orderBy(auditLog.id);
+    expect(entries.map(({ actor, tenantId, action, target, clientAddress, details }) => ({ actor, tenantId, action, target, clientAddress, details }))).toEqual(
+      [
+        {
+          actor: "cli",
+          tenantId: null,
+          action: "dead_letters.replayed",
+          target: null,
+          clientAddress: null,
+          details: { replayed: 1, unreplayable: 1, skipped: 0, filters: { channel: "webhook" } },
+        },
+        {
+          actor: "cli",
+          tenantId: null,
+          action: "dead_letters.replayed",
+          target: null,
+          clientAddress: null,
+          details: { replayed: 0, unreplayable: 1, skipped: 0, filters: {} },
+        },
+      ],
+    );
   } finally {
     await stack.cleanup();
   }
