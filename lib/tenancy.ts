@@ -81,7 +81,8 @@ export async function openTenantDirectory(opts: TenancyOptions): Promise<{ direc
       clearInterval(timer);
       if (retry !== undefined) clearTimeout(retry);
       await directory.flushUsage();
-      await unlisten?.();
+      // The listening connection may be gone (Postgres restarted): nothing is left to stop then.
+      await unlisten?.().catch(() => {});
     },
   };
 }

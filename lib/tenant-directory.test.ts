@@ -165,7 +165,7 @@ describe("the directory over Postgres, hearing changes through LISTEN", () => {
       const issued = await createApiKey(db.db, { tenantId: "acme", scopes: ["send"] }, by);
       expect((await directory.authenticate(issued.key))?.keyId).toBe(issued.id);
       await db.sql.run(
-        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'listen%' and pid <> pg_backend_pid()",
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and state = 'idle' and query ilike 'listen%herald_tenancy%' and pid <> pg_backend_pid()",
         [],
       );
       // Revoked while the listener may be down: the reconnect's forgetAll covers what it missed.
