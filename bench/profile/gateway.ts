@@ -13,6 +13,7 @@
 //   [--channel in_app|email] [--batch-size 500] [--batch-connections 8]
 //   [--env KEY=VALUE]... (extra gateway env, e.g. BUN_OPTIONS=--smol or LOG_LEVEL=warn)
 //   [--prof DIR] (gateway writes a Markdown CPU profile into DIR on exit)
+//   [--managed-key] (authenticate with a managed hk_live_ key from Postgres instead of a bootstrap key)
 import { connect } from "@nats-io/transport-node";
 import { parseArgs } from "node:util";
 import { streamMessages } from "../lib/stream.ts";
@@ -23,6 +24,7 @@ import { SERVICES } from "../../test/support/services.ts";
 import { TENANT_KEY } from "../../test/support/constants.ts";
 import { createStack } from "../../test/support/stack.ts";
 import { topology } from "../../schemas/subjects.ts";
+import { createApiKey } from "../../lib/db/api-keys.ts";
 import { cpuSplit, pidsOf, rssOf, snapshot } from "./cpu.ts";
 
 const { values } = parseArgs({
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     env: { type: "string", multiple: true, default: [] },
     prof: { type: "string" },
     rate: { type: "string" },
+    "managed-key": { type: "boolean", default: false },
   },
 });
 const duration = Number(values.duration);
@@ -70,7 +73,12 @@ interface Phase {
   load: Omit<LoadOptions, "url" | "duration">;
 }
 
-const auth = { authorization: `Bearer ${TENANT_KEY}`, "content-type": "application/json" };
+const stack = await createStack({ LOG_LEVEL: "info", ...extraEnv });
+// A managed key is looked up in Postgres once, then served from the gateway's cache like a bootstrap key.
+const apiKey = values["managed-key"]
+  ? (await createApiKey(stack.db.db, { tenantId: "acme", scopes: ["send", "read"] }, { actor: "bench", clientAddress: null })).key
+  : TENANT_KEY;
+const auth = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
 const PHASES: Record<string, Phase> = {
   key: {
     name: `POST /v1/notifications + Idempotency-Key (${values.channel})`,
@@ -116,7 +124,6 @@ async function waitForQuiet(): Promise<void> {
   console.warn("  warning: the box stayed busy; figures will be low and noisy");
 }
 
-const stack = await createStack({ LOG_LEVEL: "info", ...extraEnv });
 const gateway = await startHerald("gateway", stack.env);
 const nc = await connect({ servers: SERVICES.nats });
 const stream = topology(stack.namespace).streams.work;
@@ -129,7 +136,9 @@ const roots = {
 };
 const result: Record<string, number> = {};
 try {
-  console.log(`herald gateway pid ${gateway.proc.pid} on ${gateway.url}; ${navigator.hardwareConcurrency} cores; env ${JSON.stringify(extraEnv)}`);
+  console.log(
+    `herald gateway pid ${gateway.proc.pid} on ${gateway.url}; ${navigator.hardwareConcurrency} cores; env ${JSON.stringify(extraEnv)}; ${values["managed-key"] ? "managed" : "bootstrap"} key`,
+  );
   for (const [key, phase] of selected) {
     const url = `${gateway.url}${key === "batch" ? "/v1/notifications/batch" : "/v1/notifications"}`;
     await waitForQuiet();
