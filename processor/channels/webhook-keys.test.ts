@@ -68,6 +68,14 @@ describe("tenant signing keys", () => {
     expect(db.calls).toHaveLength(1);
   });
 
+  test("serves a cached tenant's keys synchronously, the same list each time", async () => {
+    const keys = cachedSigningKeys({ load: table({ a: { secrets: [current(A)], unreadable: 0 } }).load });
+    await keys.prepare(["a"]);
+    const first = keys.keysOf("a");
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(keys.keysOf("a")).toBe(first);
+  });
+
   test("signs with the current key first and a rotated-out one until its grace ends, without reading again", async () => {
     let now = 10_000;
     const db = table({ a: { secrets: [current(A), { secret: A_OLD, expiresAt: new Date(12_000) }], unreadable: 0 } });
@@ -80,7 +88,7 @@ describe("tenant signing keys", () => {
 
   test("secrets that do not open fail the send as retryable, naming HERALD_TOKEN_SECRET, and never fall back to the deployment's", async () => {
     const keys = cachedSigningKeys({ load: table({ a: { secrets: [], unreadable: 2 } }).load });
-    const err = await keys.keysOf("a").catch((e: unknown) => e);
+    const err = await Promise.resolve(keys.keysOf("a")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toContain("HERALD_TOKEN_SECRET");
   });
@@ -90,7 +98,7 @@ describe("tenant signing keys", () => {
     const keys = cachedSigningKeys({ load: db.load });
     db.fail(new Error("connection refused"));
     await keys.prepare(["a"]);
-    const err = await keys.keysOf("a").catch((e: unknown) => e);
+    const err = await Promise.resolve(keys.keysOf("a")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toContain("connection refused");
     db.fail(null);

@@ -11,10 +11,11 @@ export interface TenantSigningKeys {
   prepare(tenants: readonly string[]): Promise<void>;
   /**
    * The tenant's own keys valid now, current first; empty when it has none
-   * (its webhooks are signed with the deployment's secret). Rejects with a
-   * RetryableError when they cannot be read (Postgres, HERALD_TOKEN_SECRET).
+   * (its webhooks are signed with the deployment's secret). Synchronous when
+   * cached; rejects with a RetryableError when they cannot be read (Postgres,
+   * HERALD_TOKEN_SECRET).
    */
-  keysOf(tenant: string): Promise<readonly Buffer[]>;
+  keysOf(tenant: string): readonly Buffer[] | Promise<readonly Buffer[]>;
 }
 
 export interface TenantSigningKeysOptions {
@@ -28,6 +29,9 @@ interface Entry {
   loadedAt: number;
   keys: Array<{ key: Buffer; expiresAtMs: number | null }>;
   unreadable: number;
+  /** The keys valid until `validUntil` (the earliest grace to end), kept so a send allocates nothing. */
+  valid: readonly Buffer[];
+  validUntil: number;
 }
 
 const NONE: readonly Buffer[] = [];
@@ -62,41 +66,57 @@ export function cachedSigningKeys(opts: TenantSigningKeysOptions): TenantSigning
     return Promise.all(tenants.flatMap((t) => loading.get(t) ?? [])).then(() => undefined);
   };
 
+  /** The keys of a fresh entry at `at`; the entry's list is recomputed when a grace ended since. */
+  const validAt = (tenant: string, entry: Entry, at: number): readonly Buffer[] => {
+    if (at < entry.validUntil) return entry.valid;
+    const left = entry.keys.filter((k) => k.expiresAtMs === null || k.expiresAtMs > at);
+    entry.valid = left.map((k) => k.key);
+    entry.validUntil = earliest(left);
+    if (entry.valid.length > 0 || (entry.keys.length === 0 && entry.unreadable === 0)) return entry.valid;
+    if (entry.unreadable > 0) {
+      throw new RetryableError("the tenant's webhook signing secrets do not open: HERALD_TOKEN_SECRET is unset on the processor or differs from the gateway's");
+    }
+    // Every key read ended while cached (a rotation since): read them again on the next attempt.
+    entries.delete(tenant);
+    throw new RetryableError("the tenant's webhook signing secrets changed while cached");
+  };
+
+  const afterLoad = async (tenant: string): Promise<readonly Buffer[]> => {
+    try {
+      await load([tenant]);
+    } catch (err) {
+      throw new RetryableError(`could not read the tenant's webhook signing secrets: ${err instanceof Error ? err.message : String(err)}`, undefined, {
+        cause: err,
+      });
+    }
+    const entry = entries.get(tenant);
+    return entry === undefined ? NONE : validAt(tenant, entry, now());
+  };
+
   return {
     prepare: (tenants) => load(tenants).catch(() => undefined),
-    async keysOf(tenant) {
-      let entry = entries.get(tenant);
-      if (!fresh(entry, now())) {
-        try {
-          await load([tenant]);
-        } catch (err) {
-          throw new RetryableError(`could not read the tenant's webhook signing secrets: ${err instanceof Error ? err.message : String(err)}`, undefined, {
-            cause: err,
-          });
-        }
-        entry = entries.get(tenant);
-      }
-      if (entry === undefined || (entry.keys.length === 0 && entry.unreadable === 0)) return NONE;
+    keysOf(tenant) {
+      const entry = entries.get(tenant);
       const at = now();
-      const valid = entry.keys.filter((k) => k.expiresAtMs === null || k.expiresAtMs > at).map((k) => k.key);
-      if (valid.length > 0) return valid;
-      if (entry.unreadable > 0) {
-        throw new RetryableError(
-          "the tenant's webhook signing secrets do not open: HERALD_TOKEN_SECRET is unset on the processor or differs from the gateway's",
-        );
+      if (!fresh(entry, at)) return afterLoad(tenant);
+      try {
+        return validAt(tenant, entry, at);
+      } catch (err) {
+        return Promise.reject(err);
       }
-      // Every key read ended while cached (a rotation since): read them again on the next attempt.
-      entries.delete(tenant);
-      throw new RetryableError("the tenant's webhook signing secrets changed while cached");
     },
   };
 }
 
+/** When the first of these keys stops signing; Infinity when none has an end. */
+function earliest(keys: Entry["keys"]): number {
+  let at = Number.POSITIVE_INFINITY;
+  for (const k of keys) if (k.expiresAtMs !== null && k.expiresAtMs < at) at = k.expiresAtMs;
+  return at;
+}
+
 function toEntry(found: SigningSecrets | undefined, loadedAt: number): Entry {
-  if (found === undefined) return { loadedAt, keys: [], unreadable: 0 };
-  return {
-    loadedAt,
-    keys: found.secrets.map((s) => ({ key: webhookKey(s.secret), expiresAtMs: s.expiresAt === null ? null : s.expiresAt.getTime() })),
-    unreadable: found.unreadable,
-  };
+  const keys = (found?.secrets ?? []).map((s) => ({ key: webhookKey(s.secret), expiresAtMs: s.expiresAt === null ? null : s.expiresAt.getTime() }));
+  // validUntil 0: the first send works out the valid keys (and refuses unreadable ones).
+  return { loadedAt, keys, unreadable: found?.unreadable ?? 0, valid: NONE, validUntil: 0 };
 }

@@ -81,9 +81,11 @@ function neverConnected(err: unknown): boolean {
 export function createWebhookSender(opts: WebhookSenderOptions): Sender {
   const deployment = [webhookKey(opts.secret)];
   const { tenantKeys } = opts;
-  const keysOf = async (tenant: string): Promise<readonly Buffer[]> => {
+  /** The tenant's keys, or the deployment's when it has none; synchronous while they are cached. */
+  const keysOf = (tenant: string): readonly Buffer[] | Promise<readonly Buffer[]> => {
     if (tenantKeys === undefined) return deployment;
-    const own = await tenantKeys.keysOf(tenant);
+    const own = tenantKeys.keysOf(tenant);
+    if (own instanceof Promise) return own.then((keys) => (keys.length > 0 ? keys : deployment));
     return own.length > 0 ? own : deployment;
   };
   const doFetch = opts.fetch ?? fetch;
@@ -97,7 +99,8 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       const { url, body: json, headers: user } = parsed.data;
       const routes = await routesOf(new URL(url), verdicts, opts.allowPrivate);
       // After the target check: a refused URL stays a permanent failure whatever the keys' store says.
-      const keys = await keysOf(n.tenantId);
+      const found = keysOf(n.tenantId);
+      const keys = found instanceof Promise ? await found : found;
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, keys, nowMs: Date.now(), user });
       const timeout = AbortSignal.timeout(opts.timeoutMs);
