@@ -13,16 +13,18 @@ export const PHASES = [
   "isolation",
   "parked",
   "failover",
+  "signing",
   "render",
   "telemetry",
   "runtimes",
 ] as const;
 export type Phase = (typeof PHASES)[number];
 /**
- * What runs without --phases: every phase but `isolation`, `parked`, `failover`, `templates` and `render`, so the telemetry
- * overhead and the other runtimes are measured in the same run; the first two queue and park tens of thousands of notifications
- * each, minutes a run can spare only when asked; `failover` and `render` measure microseconds in the harness's own process, and
- * `templates` a ratio on the gateway over eight rounds, figures for when the send path, the renderer or the accept path changes.
+ * What runs without --phases: every phase but `isolation`, `parked`, `failover`, `signing`, `templates` and `render`, so the
+ * telemetry overhead and the other runtimes are measured in the same run; the first two queue and park tens of thousands of
+ * notifications each, minutes a run can spare only when asked; `failover`, `signing` and `render` measure microseconds in the
+ * harness's own process, and `templates` a ratio on the gateway over eight rounds, figures for when the send path, the renderer
+ * or the accept path changes.
  */
 export const DEFAULT_PHASES: readonly Phase[] = ["gateway", "fixed", "batch", "peers", "limits", "e2e", "scheduler", "telemetry", "runtimes"];
 
@@ -55,6 +57,8 @@ export interface BenchPlan {
   isolationHoldMs: number;
   /** Failover phase: sends per round and way. */
   failoverSends: number;
+  /** Signing phase: webhook sends per round and way. */
+  signingSends: number;
   /** Parked phase: notifications parked an hour ahead, and rounds per side (none, parked, alternating). */
   parkedCount: number;
   parkedRounds: number;
@@ -66,7 +70,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,failover,render,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,failover,signing,render,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
@@ -130,6 +134,7 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     isolationHoldMs: 100,
     parkedCount: quick ? 20_000 : 100_000,
     failoverSends: quick ? 50_000 : 200_000,
+    signingSends: quick ? 10_000 : 40_000,
     parkedRounds: 2,
     // Two rounds, one in each order, even with --quick: one alone would favour whichever runtime runs first.
     runtimeRounds: Math.ceil(positive("runtime-rounds", values["runtime-rounds"], 2)),

@@ -411,6 +411,31 @@ describe("isolation and parked", () => {
   });
 });
 
+describe("signing", () => {
+  test("reports what a tenant's secret and a rotation's second one add to a webhook send, and the cache's read", () => {
+    const signing = {
+      sends: 40_000,
+      rounds: 2,
+      deploymentUs: [40, 42],
+      tenantUs: [40.2, 41.9],
+      rotatingUs: [45, 47],
+      lookupUs: 0.05,
+      tenantAddedUs: 0.05,
+      rotatingAddedUs: 5,
+      tenantRatio: 1.001,
+      loadsDuringRounds: 0,
+      tenants: 64,
+      readMs: 7.5,
+    };
+    const f = { ...fixture(), signing };
+    expect(resultLine(f)).toMatchObject({ signing_tenant_us: 0.05, signing_tenant_ratio: 1.001, signing_lookup_us: 0.05, signing_read_ms: 7.5 });
+    expect(renderText(f)).toContain(
+      "tenant's secret +0.05 µs a send (1.00×; the cached lookup 0.050 µs) · two in a grace +5.00 µs · read of 64 tenants 7.50 ms",
+    );
+    expect(resultLine(fixture())).toMatchObject({ signing_tenant_us: null, signing_read_ms: null });
+  });
+});
+
 describe("templates and render", () => {
   const rounds = (name: string, ...rps: number[]) => rps.map((x, i) => http(`${name} (round ${i + 1})`, x, 8 + i));
   function templates(): NonNullable<BenchResults["templates"]> {

@@ -6,6 +6,7 @@ import {
   type BenchResults,
   type E2eRun,
   type FailoverRun,
+  type SigningRun,
   type HttpRun,
   type IsolationRun,
   type ParkedRun,
@@ -145,6 +146,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   if (r.parked) rows.push(parkedRow(r.parked));
   if (r.templates) rows.push(templatesRow(r.templates));
   if (r.failover) rows.push(failoverRow(r.failover));
+  if (r.signing) rows.push(signingRow(r.signing));
   if (r.render) rows.push(renderRow(r.render));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
@@ -189,6 +191,17 @@ export function failoverRow(f: FailoverRun): Row {
     `breaker +${f.breakerUs.toFixed(2)} µs a send · failing over +${f.failoverUs.toFixed(2)} µs · suppression lookup ${f.lookupUsPerMessage.toFixed(1)} µs a message`,
     `µs a send to the sink: direct ${us(f.directUs)} · through closed breakers ${us(f.closedUs)} · primary open ${us(f.openUs)}; ` +
       `one lookup of ${f.batch} addresses among ${int(f.suppressions)} suppressions: ${f.lookupMs.toFixed(2)} ms median`,
+  ];
+}
+
+/** Per-tenant secrets' cost on one webhook send and the cache's read, each round's figure so the spread shows. */
+export function signingRow(g: SigningRun): Row {
+  const us = (xs: number[]) => xs.map((v) => v.toFixed(2)).join(", ");
+  return [
+    `per-tenant webhook secrets on the send path (${int(g.sends)} sends × ${g.rounds} rounds, alternating)`,
+    `tenant's secret +${g.tenantAddedUs.toFixed(2)} µs a send (${x(g.tenantRatio)}; the cached lookup ${g.lookupUs.toFixed(3)} µs) · two in a grace +${g.rotatingAddedUs.toFixed(2)} µs · read of ${g.tenants} tenants ${g.readMs.toFixed(2)} ms`,
+    `µs a webhook send to a stub: deployment secret ${us(g.deploymentUs)} · tenant's one, cached ${us(g.tenantUs)} · two ${us(g.rotatingUs)}; ` +
+      `${g.loadsDuringRounds} reads of the secrets during the rounds; a stale tenant is read at most once per 5 s, with the batch's others`,
   ];
 }
 
@@ -340,6 +353,10 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     parked_ratio: round(r.parked?.ratio, 2),
     failover_breaker_us: round(r.failover?.breakerUs, 2),
     failover_lookup_us: round(r.failover?.lookupUsPerMessage, 1),
+    signing_tenant_us: round(r.signing?.tenantAddedUs, 2),
+    signing_tenant_ratio: round(r.signing?.tenantRatio, 3),
+    signing_lookup_us: round(r.signing?.lookupUs, 3),
+    signing_read_ms: round(r.signing?.readMs, 2),
     template_accept_rps: round(r.templates?.templateRps),
     explicit_accept_rps: round(r.templates?.explicitRps),
     template_accept_ratio: round(r.templates?.ratio, 2),

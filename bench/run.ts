@@ -31,6 +31,7 @@ import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
 import { templatesPhase } from "./phases/templates.ts";
 import { renderPhase } from "./phases/render.ts";
+import { signingPhase } from "./phases/signing.ts";
 import { renderText, resultLine } from "./report.ts";
 import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
 
@@ -174,6 +175,11 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     const opts = { sends: plan.failoverSends, rounds: 5, suppressions: 100_000, batch: 512, lookups: 50 };
     log(`failover: ${opts.rounds} rounds of ${opts.sends} sends each way, then a ${opts.batch}-address suppression lookup among ${opts.suppressions}`);
     results.failover = await span("failover", () => failoverPhase(opts, log));
+  }
+  if (has("signing")) {
+    const opts = { sends: plan.signingSends, rounds: 7, tenants: 64, reads: 50 };
+    log(`signing: ${opts.rounds} rounds of ${opts.sends} webhook sends each way in interleaved blocks, then a read of ${opts.tenants} tenants' secrets`);
+    results.signing = await span("signing", () => signingPhase(opts, log));
   }
   if (has("render")) {
     const opts = { notifications: plan.quick ? 5_000 : 20_000, rounds: 5 };

@@ -198,6 +198,28 @@ export interface TemplatesRun {
   ratio: number;
 }
 
+/** What per-tenant webhook secrets add to one send, in the processor's process, and the cache's read of a batch's tenants. */
+export interface SigningRun {
+  sends: number;
+  rounds: number;
+  /** µs per send, each round: the deployment's secret, the tenant's one secret (cached), two in a rotation's grace. */
+  deploymentUs: number[];
+  tenantUs: number[];
+  rotatingUs: number[];
+  /** Median µs of one cached `keysOf`, all the tenant path adds before signing. */
+  lookupUs: number;
+  /** Medians of each round's difference to the deployment's secret, µs per send. */
+  tenantAddedUs: number;
+  rotatingAddedUs: number;
+  /** Median of each round's tenant / deployment. */
+  tenantRatio: number;
+  /** Reads of the secrets during the measured rounds (0: every send found them cached). */
+  loadsDuringRounds: number;
+  /** Tenants in the batch read, and its median, ms. */
+  tenants: number;
+  readMs: number;
+}
+
 /** The processor's render cost per notification, in the harness's own process. */
 export interface RenderRun {
   notifications: number;
@@ -281,6 +303,7 @@ export interface BenchResults {
   isolation?: IsolationRun;
   parked?: ParkedRun;
   failover?: FailoverRun;
+  signing?: SigningRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
