@@ -396,7 +396,7 @@ describe("what the routes answer matches the document", () => {
   test("webhook secrets: off, listed, rotated, deleted, and their refusals", async () => {
     const list = "/v1/webhook-secrets";
     const rotate = "/v1/webhook-secrets/rotate";
-    const byId = "/v1/webhook-secrets/{id}";
+    const byId = "/v1/webhook-secrets/{secretId}";
     await expectDocumented("get", list, await send(app, list));
     const on = createApp({ ...f.deps, webhookSecrets: { db: f.db.db, tokenSecret: "openapi test token secret, thirty-two characters or more" } });
     const first = (await expectDocumented("post", rotate, await send(on, rotate, { method: "POST" }))) as { id: string };

@@ -51,6 +51,7 @@ async function acmeView(): Promise<Record<string, unknown>> {
     template: await read(`/v1/templates/${ids.name}`),
     category: await read(`/v1/categories/${ids.category}`),
     inbox: await read(`/v1/inbox?userId=${ids.userId}`),
+    webhookSecrets: await read("/v1/webhook-secrets"),
   };
 }
 
@@ -61,6 +62,7 @@ beforeAll(async () => {
     ...f.deps,
     templates: { db: f.db.db, engine: createTemplateEngine() },
     templateSends: templateSendDeps(f.db.sql, createTemplateCache(f.db.db)),
+    webhookSecrets: { db: f.db.db, tokenSecret: "tenant isolation test token secret, 32+ characters" },
   });
   // acme's resources, one of each kind an id names.
   ids.userId = "acme-user";
@@ -75,6 +77,9 @@ beforeAll(async () => {
   const content = { locales: { default: { in_app: { title: "Hi", body: "Hello" } } } };
   expect((await acme("POST", "/v1/templates", { name: ids.name, category: ids.category, content })).status).toBe(201);
   expect((await acme("POST", `/v1/templates/${ids.name}/publish`)).status).toBe(200);
+  // A rotated-out webhook secret: the one acme itself could delete.
+  ids.secretId = ((await (await acme("POST", "/v1/webhook-secrets/rotate")).json()) as { id: string }).id;
+  expect((await acme("POST", "/v1/webhook-secrets/rotate")).status).toBe(201);
   const accepted = await acme("POST", "/v1/notifications", { userId: ids.userId, channel: "in_app", payload: { title: "Hi", body: "Hello" } });
   expect(accepted.status).toBe(202);
   ids.id = ((await accepted.json()) as { id: string }).id;

@@ -41,7 +41,7 @@ export function webhookSecretSchemas(): Record<string, JsonSchema> {
   };
 }
 
-const ID = { name: "id", in: "path" as const, required: true, description: "A secret's id from the list", schema: uuid };
+const ID = { name: "secretId", in: "path" as const, required: true, description: "A secret's id from the list", schema: uuid };
 const NO_STORE = { "Cache-Control": { description: "`no-store`: the answer holds secrets", schema: { type: "string" } } };
 
 /** `/v1/webhook-secrets`: the tenant's webhook signing secrets (API key with the `admin` scope). */
@@ -74,7 +74,7 @@ export function webhookSecretPaths(): Record<string, PathItem> {
         },
       },
     },
-    "/v1/webhook-secrets/{id}": {
+    "/v1/webhook-secrets/{secretId}": {
       delete: {
         operationId: "deleteWebhookSecret",
         summary: "End a rotated-out secret before its grace is over",

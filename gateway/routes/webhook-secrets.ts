@@ -57,9 +57,9 @@ export function webhookSecretRoutes(): Hono<TenantEnv> {
     return c.json({ ...rotation.secret, previous: rotation.previous }, 201, NO_STORE);
   });
 
-  routes.delete("/:id", async (c) => {
+  routes.delete("/:secretId", async (c) => {
     const { db } = secretDeps(c);
-    const id = c.req.param("id");
+    const id = c.req.param("secretId");
     const outcome = isUuid(id) ? await revokeWebhookSecret(db, c.var.tenant, id, actorOf(c)) : "missing";
     switch (outcome) {
       case "revoked":
