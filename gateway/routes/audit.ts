@@ -2,9 +2,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { listAudit, type AuditRecord } from "../../lib/db/audit.ts";
 import { storableText } from "../../schemas/storable.ts";
-import type { AdminDeps } from "../context.ts";
+import type { AdminDeps, BaseEnv } from "../context.ts";
 import { AppError, invalidQuery } from "../errors.ts";
-import type { AdminEnv } from "./admin.ts";
 
 /** The answer of `GET /admin/v1/audit`; `nextCursor` goes back as `cursor`, null on the last page. */
 export interface AuditList {
@@ -13,6 +12,11 @@ export interface AuditList {
 }
 
 const text = (max: number) => storableText().min(1).max(max).optional();
+
+/** What the admin routes' auth leaves for this route: null for an operator, the tenant of a tenant's admin key. */
+interface AuditEnv {
+  Variables: BaseEnv["Variables"] & { adminTenant: string | null };
+}
 
 /** The query of `GET /admin/v1/audit`; the OpenAPI document lists the same parameters. */
 export const AuditQuery = z.object({
@@ -35,8 +39,8 @@ export const AuditQuery = z.object({
  * its own tenant's (another `tenant=` is 403), never the operators' entries
  * that name no tenant.
  */
-export function auditRoutes(admin: AdminDeps): Hono<AdminEnv> {
-  const routes = new Hono<AdminEnv>();
+export function auditRoutes(admin: AdminDeps): Hono<AuditEnv> {
+  const routes = new Hono<AuditEnv>();
 
   routes.get("/", async (c) => {
     const query = AuditQuery.safeParse(c.req.query());
