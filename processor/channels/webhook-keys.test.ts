@@ -86,11 +86,16 @@ describe("tenant signing keys", () => {
     expect(db.calls).toHaveLength(1);
   });
 
-  test("secrets that do not open fail the send as retryable, naming HERALD_TOKEN_SECRET, and never fall back to the deployment's", async () => {
-    const keys = cachedSigningKeys({ load: table({ a: { secrets: [], unreadable: 2 } }).load });
-    const err = await Promise.resolve(keys.keysOf("a")).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetryableError);
-    expect((err as Error).message).toContain("HERALD_TOKEN_SECRET");
+  test("secrets that do not open fail every send as retryable, naming HERALD_TOKEN_SECRET, and never fall back to the deployment's", async () => {
+    const db = table({ a: { secrets: [], unreadable: 2 } });
+    const keys = cachedSigningKeys({ load: db.load });
+    // The first send reads, the next ones find the refusal cached: each must be refused.
+    for (let i = 0; i < 3; i++) {
+      const err = await Promise.resolve(keys.keysOf("a")).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RetryableError);
+      expect((err as Error).message).toContain("HERALD_TOKEN_SECRET");
+    }
+    expect(db.calls).toHaveLength(1);
   });
 
   test("a failed read fails the send as retryable and is tried again by the next; prepare never rejects", async () => {

@@ -70,9 +70,12 @@ export function cachedSigningKeys(opts: TenantSigningKeysOptions): TenantSigning
   const validAt = (tenant: string, entry: Entry, at: number): readonly Buffer[] => {
     if (at < entry.validUntil) return entry.valid;
     const left = entry.keys.filter((k) => k.expiresAtMs === null || k.expiresAtMs > at);
-    entry.valid = left.map((k) => k.key);
-    entry.validUntil = earliest(left);
-    if (entry.valid.length > 0 || (entry.keys.length === 0 && entry.unreadable === 0)) return entry.valid;
+    // Kept only when there is something to sign with (or the tenant has no secrets): a refusal must hold for every send.
+    if (left.length > 0 || (entry.keys.length === 0 && entry.unreadable === 0)) {
+      entry.valid = left.map((k) => k.key);
+      entry.validUntil = earliest(left);
+      return entry.valid;
+    }
     if (entry.unreadable > 0) {
       throw new RetryableError("the tenant's webhook signing secrets do not open: HERALD_TOKEN_SECRET is unset on the processor or differs from the gateway's");
     }
