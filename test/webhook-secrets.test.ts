@@ -21,7 +21,9 @@ import { OTHER_KEY, TENANT_KEY, TEST_WEBHOOK_SECRET } from "./support/constants.
 import { eventually } from "./support/eventually.ts";
 import { send } from "./support/gateway-fixture.ts";
 import { silentLogger } from "./support/loggers.ts";
+import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { createHarness, testSenders, type Harness } from "./support/processor-harness.ts";
+import { createStack, get, post, type Stack } from "./support/stack.ts";
 
 const TOKEN_SECRET = "webhook secrets test token secret, 32+ characters";
 const READ_KEY = "key-acme-read-only-0123";
@@ -276,5 +278,60 @@ describe("per-tenant webhook secrets", () => {
     expect(reads.length).toBeGreaterThanOrEqual(1);
     expect(reads.length).toBeLessThanOrEqual(2);
     expect(reads[0]).toEqual(["acme", "beta"]);
+  });
+});
+
+describe("started gateway and processor processes", () => {
+  let stack: Stack;
+  const running: HeraldProcess[] = [];
+  beforeAll(async () => {
+    stack = await createStack({ HERALD_TOKEN_SECRET: TOKEN_SECRET });
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((p) => p.signal("SIGTERM")));
+    await stack.cleanup();
+  });
+
+  /** A webhook posted to the started gateway, as the receiver got it; null when none came within `ms`. */
+  async function deliverThrough(gateway: HeraldProcess, ms = 15_000): Promise<{ delivery: Delivery | null; id: string }> {
+    const res = await post(gateway.url, "/v1/notifications", {
+      userId: "u-3",
+      channel: "webhook",
+      payload: { url: `http://127.0.0.1:${server.port}/hook`, body: { at: Date.now() } },
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const delivery = await eventually(async () => received.get(id), { timeoutMs: ms }).catch(() => null);
+    return { delivery, id };
+  }
+
+  test("a processor with the gateway's HERALD_TOKEN_SECRET signs with the tenant's secret; one with another fails the send retryably, naming it", async () => {
+    const gateway = await startHerald("gateway", stack.env);
+    running.push(gateway);
+    const rotated = await post(gateway.url, "/v1/webhook-secrets/rotate", "");
+    expect(rotated.status).toBe(201);
+    const { secret } = (await rotated.json()) as { secret: string };
+
+    const wrong = await startHerald("processor", { ...stack.env, HERALD_TOKEN_SECRET: "another token secret, thirty-two characters" });
+    running.push(wrong);
+    const { delivery: none, id } = await deliverThrough(gateway, 2_000);
+    expect(none).toBeNull();
+    const attempt = await eventually(async () => {
+      const res = await get(gateway.url, `/v1/notifications/${id}/attempts`);
+      const { data } = (await res.json()) as { data: Array<{ error: string | null }> };
+      return data.find((a) => a.error?.includes("HERALD_TOKEN_SECRET"));
+    });
+    expect(attempt.error).toContain("do not open");
+    expect(await wrong.signal("SIGTERM")).toBe(0);
+
+    const right = await startHerald("processor", stack.env);
+    running.push(right);
+    // The retry of the first one, and a new one: both signed with the tenant's secret only.
+    const retried = await eventually(async () => received.get(id), { label: "the retried webhook" });
+    const fresh = await deliverThrough(gateway);
+    for (const d of [retried, fresh.delivery as Delivery]) {
+      expect(verifies(secret, d)).toBe(true);
+      expect(verifies(TEST_WEBHOOK_SECRET, d)).toBe(false);
+    }
   });
 });
