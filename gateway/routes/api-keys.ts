@@ -7,7 +7,7 @@ import { isUuid, storableText } from "../../schemas/storable.ts";
 import { readJsonBody } from "../body.ts";
 import type { AdminDeps } from "../context.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
-import type { AdminEnv } from "./admin.ts";
+import type { AdminEnv } from "../middleware/admin-auth.ts";
 
 /** A tenant id as keys, the API key list and the admin routes take it. */
 export const TenantId = storableText()

@@ -7,7 +7,7 @@ import { storableText } from "../../schemas/storable.ts";
 import { readJsonBody } from "../body.ts";
 import type { AdminDeps } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
-import { operatorOnly, type AdminEnv } from "./admin.ts";
+import { operatorOnly, type AdminEnv } from "../middleware/admin-auth.ts";
 import { TenantId } from "./api-keys.ts";
 
 const RateLimitBody = z.strictObject({
