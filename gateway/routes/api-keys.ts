@@ -8,6 +8,7 @@ import { readJsonBody } from "../body.ts";
 import type { AdminDeps } from "../context.ts";
 import { AppError, invalidBody, invalidQuery } from "../errors.ts";
 import type { AdminEnv } from "../middleware/admin-auth.ts";
+import { auditContext } from "../audit-context.ts";
 
 /** A tenant id as keys, the API key list and the admin routes take it. */
 export const TenantId = storableText()
@@ -63,10 +64,6 @@ function database(admin: AdminDeps): Database {
  */
 export function apiKeyRoutes(admin: AdminDeps): Hono<AdminEnv> {
   const routes = new Hono<AdminEnv>();
-  const who = (c: { var: AdminEnv["Variables"]; req: { raw: Request } }) => ({
-    actor: c.var.actor,
-    clientAddress: c.var.deps.clientAddress?.(c.req.raw) ?? null,
-  });
   const idParam = (id: string) => {
     if (!isUuid(id)) throw new AppError("not_found", { detail: "No such API key" });
     return id;
@@ -92,7 +89,7 @@ export function apiKeyRoutes(admin: AdminDeps): Hono<AdminEnv> {
     const issued = await createApiKey(
       database(admin),
       { tenantId, scopes, ...(name ? { name } : {}), ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}) },
-      who(c),
+      auditContext(c),
     );
     return c.json(issued, 201, NO_STORE);
   });
@@ -130,7 +127,7 @@ export function apiKeyRoutes(admin: AdminDeps): Hono<AdminEnv> {
       database(admin),
       id,
       { graceSeconds: parsed.data.graceSeconds ?? admin.keyRotationGraceS ?? 86_400, ...(confined !== undefined ? { tenantId: confined } : {}) },
-      who(c),
+      auditContext(c),
     );
     if (rotated === undefined) throw new AppError("not_found", { detail: "No such live API key (unknown or revoked)" });
     return c.json({ ...rotated.issued, previous: { id, expiresAt: rotated.oldExpiresAt } }, 201, NO_STORE);
@@ -138,7 +135,7 @@ export function apiKeyRoutes(admin: AdminDeps): Hono<AdminEnv> {
 
   routes.delete("/:id", async (c) => {
     const confined = own(c);
-    const revoked = await revokeApiKey(database(admin), idParam(c.req.param("id")), confined !== undefined ? { tenantId: confined } : {}, who(c));
+    const revoked = await revokeApiKey(database(admin), idParam(c.req.param("id")), confined !== undefined ? { tenantId: confined } : {}, auditContext(c));
     if (revoked === undefined) throw new AppError("not_found", { detail: "No such API key" });
     return c.json(revoked);
   });

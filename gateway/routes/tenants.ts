@@ -8,6 +8,7 @@ import { readJsonBody } from "../body.ts";
 import type { AdminDeps } from "../context.ts";
 import { AppError, invalidBody } from "../errors.ts";
 import { operatorOnly, type AdminEnv } from "../middleware/admin-auth.ts";
+import { auditContext } from "../audit-context.ts";
 import { TenantId } from "./api-keys.ts";
 
 const RateLimitBody = z.strictObject({
@@ -67,7 +68,7 @@ export function tenantRoutes(admin: AdminDeps): Hono<AdminEnv> {
         ...(dailyCaps !== undefined ? { dailyCaps } : {}),
         ...(retentionDays !== undefined ? { retentionDays } : {}),
       },
-      { actor: c.var.actor, clientAddress: c.var.deps.clientAddress?.(c.req.raw) ?? null },
+      auditContext(c),
     );
     return c.json(view);
   });
