@@ -42,7 +42,7 @@ export const OPERATION_SCOPES: ReadonlyArray<readonly [method: string, path: str
   ["PUT", "/categories/{category}", "admin"],
   ["GET", "/webhook-secrets", "admin"],
   ["POST", "/webhook-secrets/rotate", "admin"],
-  ["DELETE", "/webhook-secrets/{id}", "admin"],
+  ["DELETE", "/webhook-secrets/{secretId}", "admin"],
 ];
 
 interface Compiled {
