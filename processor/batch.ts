@@ -146,12 +146,16 @@ async function claimPlanAndActWith(
       waitUntilMs: waitUntil(id),
       ...resolvedDelivery(resolved.get(id), suppressed.get(id)),
     };
-    const p = plan(item.envelope, rows.get(item.envelope.id), nowMs, delivery);
+    const row = rows.get(id);
+    const p = plan(item.envelope, row, nowMs, delivery);
+    if (p.kind === "missing" || row === undefined) {
+      noteLog(ctx, item.envelope).warn("the notification has no row and none could be made; acked without a send");
+      s.ack(item.msg);
+      continue;
+    }
+    // Every later write names the row by its whole key, so it touches one partition.
+    const { createdAt } = row;
     switch (p.kind) {
-      case "missing":
-        noteLog(ctx, item.envelope).warn("the notification has no row and none could be made; acked without a send");
-        s.ack(item.msg);
-        break;
       case "done":
         s.ack(item.msg);
         break;
@@ -162,19 +166,19 @@ async function claimPlanAndActWith(
         settling.push(reportConflict(ctx, item, p.error, s));
         break;
       case "schedule":
-        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "scheduled" } });
+        waiting.push({ item, entry: { id, createdAt, dueAt: p.dueAt, reason: "scheduled" } });
         break;
       case "suppress":
-        stopped.push({ ...item, reason: p.reason, unbegin: p.unbegin });
+        stopped.push({ ...item, createdAt, reason: p.reason, unbegin: p.unbegin });
         break;
       case "unresolvable":
         unresolvable.push({ ...item, error: p.error });
         break;
       case "quiet":
-        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "quiet_hours" } });
+        waiting.push({ item, entry: { id, createdAt, dueAt: p.dueAt, reason: "quiet_hours" } });
         break;
       case "wait":
-        waiting.push({ item, entry: { id, dueAt: p.dueAt, reason: "provider_wait" } });
+        waiting.push({ item, entry: { id, createdAt, dueAt: p.dueAt, reason: "provider_wait" } });
         ctx.metrics.providerWait(item.envelope.channel);
         break;
       case "stalled":
@@ -183,7 +187,7 @@ async function claimPlanAndActWith(
       case "send": {
         const pick = picks.get(id);
         if (pick === undefined || pick.kind === "wait") throw new Error(`planned a send for ${id} without a provider`);
-        due.push({ ...item, attempt: p.attempt, claimed: p.begun, interrupted: p.interrupted, pick });
+        due.push({ ...item, createdAt, attempt: p.attempt, claimed: p.begun, interrupted: p.interrupted, pick });
         break;
       }
       default:

@@ -138,7 +138,7 @@ async function replayPage({ db, publisher, topo, log }: ReplayDeps, ids: string[
     const now = new Date().toISOString();
     await addSchedules(
       tx,
-      rows.map((r) => ({ id: r.id, dueAt: now, reason: "replay" as const })),
+      rows.map((r) => ({ id: r.id, createdAt: r.createdAt, dueAt: now, reason: "replay" as const })),
     );
     return rows;
   });

@@ -5,7 +5,13 @@ import { envelope } from "../test/support/processor-harness.ts";
 
 const now = Date.parse("2030-01-01T00:00:00Z");
 type S = "accepted" | "scheduled" | "processing" | "sent" | "failed" | "retrying" | "cancelled";
-const row = (status: S, attempts = 0, requestHash: string | null = null) => ({ status, attempts, lastError: null, requestHash });
+const row = (status: S, attempts = 0, requestHash: string | null = null) => ({
+  status,
+  attempts,
+  lastError: null,
+  requestHash,
+  createdAt: "2026-12-07T10:00:00.000000Z",
+});
 const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10, waitUntilMs: null, suppressed: null });
 const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10, waitUntilMs: null, suppressed: null };
 

@@ -19,6 +19,8 @@ import { publishInboxItems } from "./inbox-feed.ts";
 
 /** A message that is due now, with the number of the attempt about to be made. */
 export interface DueItem extends Item {
+  /** Its row's `RowState.createdAt`. */
+  createdAt: string;
   attempt: number;
   /** Its row was inserted `processing` with this attempt begun by this batch's claim. */
   claimed: boolean;
@@ -184,7 +186,12 @@ interface Deferred {
  */
 async function deferAll(ctx: LaneContext, deferred: Deferred[], s: Settlement): Promise<void> {
   if (deferred.length === 0) return;
-  const entries = deferred.map((d) => ({ id: d.item.envelope.id, attempt: d.item.attempt, dueAt: new Date(d.untilMs).toISOString() }));
+  const entries = deferred.map((d) => ({
+    id: d.item.envelope.id,
+    createdAt: d.item.createdAt,
+    attempt: d.item.attempt,
+    dueAt: new Date(d.untilMs).toISOString(),
+  }));
   await heldStep(
     ctx,
     "schedule",
@@ -206,7 +213,7 @@ async function deferAll(ctx: LaneContext, deferred: Deferred[], s: Settlement): 
 async function takeForSending(ctx: LaneContext, due: DueItem[], s: Settlement, stamp: string): Promise<DueItem[]> {
   const unclaimed = due.filter((i) => !i.claimed);
   if (unclaimed.length === 0) return due;
-  const starts = unclaimed.map((i) => ({ id: i.envelope.id, attempt: i.attempt }));
+  const starts = unclaimed.map((i) => ({ id: i.envelope.id, createdAt: i.createdAt, attempt: i.attempt }));
   const marked = await heldStep(ctx, "begin_attempts", unclaimed, () => beginAttempts(ctx.sql, starts, stamp));
   const sendable: DueItem[] = [];
   for (const item of due) {
@@ -271,6 +278,7 @@ export function outbound({ envelope: e, payload }: Item): OutboundNotification {
 function toRecord(r: Result): OutcomeRecord {
   return {
     id: r.item.envelope.id,
+    createdAt: r.item.createdAt,
     attempt: r.item.attempt,
     provider: r.provider,
     outcome: attemptOutcome(r.outcome),

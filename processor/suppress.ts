@@ -30,6 +30,8 @@ export async function findSuppressed(ctx: LaneContext, items: Item[]): Promise<M
 
 /** A message not to send, and whether this batch's claim began an attempt for it that must be taken back. */
 export interface SuppressedItem extends Item {
+  /** Its row's `RowState.createdAt`. */
+  createdAt: string;
   reason: string;
   unbegin: boolean;
 }
@@ -41,7 +43,7 @@ export interface SuppressedItem extends Item {
  */
 export async function suppressAll(ctx: LaneContext, items: SuppressedItem[], s: Settlement): Promise<void> {
   if (items.length === 0) return;
-  const sends = items.map((i) => ({ id: i.envelope.id, reason: i.reason, unbegin: i.unbegin }));
+  const sends = items.map((i) => ({ id: i.envelope.id, createdAt: i.createdAt, reason: i.reason, unbegin: i.unbegin }));
   const moved = await heldStep(ctx, "mark_suppressed", items, () => markSuppressed(ctx.sql, sends));
   const done = items.filter((i) => moved.has(i.envelope.id));
   await publishEvents(

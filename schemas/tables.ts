@@ -18,11 +18,17 @@ import type { QuietHours, TemplateContent } from "./recipients.ts";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
-/** The system of record: one row per accepted notification. */
+/**
+ * The system of record: one row per accepted notification. Partitioned by
+ * `created_at` (monthly, lib/db/partitions.ts) so retention drops whole
+ * months; a unique index on a partitioned table must hold the partition key,
+ * so the primary key is (id, created_at) and `notification_ids` keeps the ids
+ * that could come again with another `created_at` unique across partitions.
+ */
 export const notifications = pgTable(
   "notifications",
   {
-    id: uuid("id").primaryKey(),
+    id: uuid("id").notNull(),
     tenantId: text("tenant_id").notNull(),
     userId: text("user_id").notNull(),
     channel: text("channel", { enum: CHANNELS }).notNull(),
@@ -45,7 +51,7 @@ export const notifications = pgTable(
     readAt: tstz("read_at"),
   },
   (t) => [
-    uniqueIndex("notifications_tenant_idempotency_key").on(t.tenantId, t.idempotencyKey),
+    primaryKey({ name: "notifications_id_created_at_pk", columns: [t.id, t.createdAt] }),
     index("notifications_tenant_user_created").on(t.tenantId, t.userId, t.createdAt.desc(), t.id.desc()),
     index("notifications_tenant_status_created").on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
     index("notifications_tenant_created").on(t.tenantId, t.createdAt.desc(), t.id.desc()),
@@ -58,13 +64,36 @@ export const notifications = pgTable(
 export type NotificationRow = typeof notifications.$inferSelect;
 export type NewNotificationRow = typeof notifications.$inferInsert;
 
-/** One row per provider call; (notification_id, attempt) makes a redelivered write a no-op. */
+/**
+ * Keyed notifications' ids (and those of rows made outside a claim: a cancel
+ * before the processor, a failure Postgres refused), unique across the
+ * partitions of `notifications`: an Idempotency-Key retried after the stores
+ * forgot it names the same id with another `created_at`, which the
+ * partitioned primary key alone would take as a second row. Also what keeps
+ * (tenant_id, idempotency_key) unique. Removed with the notification.
+ */
+export const notificationIds = pgTable(
+  "notification_ids",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    createdAt: tstz("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("notification_ids_tenant_key").on(t.tenantId, t.idempotencyKey), index("notification_ids_created").on(t.createdAt)],
+);
+
+/**
+ * One row per provider call; (notification_id, attempt) makes a redelivered
+ * write a no-op. Partitioned like `notifications`, by the notification's
+ * `created_at`, so a month of attempts goes with its month of notifications.
+ */
 export const deliveryAttempts = pgTable(
   "delivery_attempts",
   {
-    notificationId: uuid("notification_id")
-      .notNull()
-      .references(() => notifications.id, { onDelete: "cascade" }),
+    notificationId: uuid("notification_id").notNull(),
+    /** The notification's `created_at`: the partition key, and half of the foreign key. */
+    notificationCreatedAt: tstz("notification_created_at").notNull(),
     attempt: integer("attempt").notNull(),
     provider: text("provider").notNull(),
     outcome: text("outcome", { enum: ATTEMPT_OUTCOMES }).notNull(),
@@ -75,7 +104,12 @@ export const deliveryAttempts = pgTable(
     createdAt: tstz("created_at").notNull().default(sql`now()`),
   },
   (t) => [
-    primaryKey({ columns: [t.notificationId, t.attempt] }),
+    primaryKey({ name: "delivery_attempts_pk", columns: [t.notificationId, t.notificationCreatedAt, t.attempt] }),
+    foreignKey({
+      name: "delivery_attempts_notification_fk",
+      columns: [t.notificationId, t.notificationCreatedAt],
+      foreignColumns: [notifications.id, notifications.createdAt],
+    }).onDelete("cascade"),
     // A provider's delivery callback names its own id: this finds the notification it is about.
     index("delivery_attempts_provider_message").on(t.provider, t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
   ],
@@ -93,14 +127,21 @@ export type NewDeliveryAttemptRow = typeof deliveryAttempts.$inferInsert;
 export const schedules = pgTable(
   "schedules",
   {
-    notificationId: uuid("notification_id")
-      .primaryKey()
-      .references(() => notifications.id, { onDelete: "cascade" }),
+    notificationId: uuid("notification_id").primaryKey(),
+    /** The notification's `created_at`: with the id, its row's key. */
+    notificationCreatedAt: tstz("notification_created_at").notNull(),
     dueAt: tstz("due_at").notNull(),
     reason: text("reason", { enum: SCHEDULE_REASONS }).notNull(),
     createdAt: tstz("created_at").notNull().defaultNow(),
   },
-  (t) => [index("schedules_due").on(t.dueAt)],
+  (t) => [
+    index("schedules_due").on(t.dueAt),
+    foreignKey({
+      name: "schedules_notification_fk",
+      columns: [t.notificationId, t.notificationCreatedAt],
+      foreignColumns: [notifications.id, notifications.createdAt],
+    }).onDelete("cascade"),
+  ],
 );
 export type ScheduleRow = typeof schedules.$inferSelect;
 

@@ -116,6 +116,6 @@ describe("the compiled binary", () => {
     expect(await proc.exited).toBe(0);
     const { tables, state } = JSON.parse(out) as { tables: unknown; state: unknown };
     expect(JSON.stringify(tables)).toContain("delivery_attempts");
-    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null });
+    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null, createdAt: expect.any(String) });
   }, 60_000);
 });

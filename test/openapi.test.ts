@@ -234,8 +234,10 @@ describe("what the routes answer matches the document", () => {
 
     // A row as the processor writes it, with an attempt, so the Postgres path is checked too.
     const id = uuidv7();
+    const createdAt = new Date();
     await f.db.db.insert(notifications).values({
       id,
+      createdAt,
       tenantId: "acme",
       userId: "spec",
       channel: "push",
@@ -249,7 +251,7 @@ describe("what the routes answer matches the document", () => {
     });
     await f.db.db
       .insert(deliveryAttempts)
-      .values({ notificationId: id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 3, providerMessageId: "m-1" });
+      .values({ notificationId: id, notificationCreatedAt: createdAt, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 3, providerMessageId: "m-1" });
     await expectDocumented("get", "/v1/notifications/{id}", await send(app, `/v1/notifications/${id}`));
     const page = (await expectDocumented("get", "/v1/notifications", await send(app, "/v1/notifications?userId=spec&limit=1"))) as { data: unknown[] };
     expect(page.data).toHaveLength(1);

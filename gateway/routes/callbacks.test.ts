@@ -38,8 +38,10 @@ async function sent(opts: { provider: "twilio" | "resend"; status?: Status; tena
   const messageId = opts.provider === "twilio" ? `SM${crypto.randomUUID().replaceAll("-", "")}` : crypto.randomUUID();
   const channel: Channel = opts.provider === "twilio" ? "sms" : "email";
   const payload = channel === "sms" ? { to: opts.to ?? "+14155550100", body: "Hi" } : { to: opts.to ?? "Someone@Example.com", subject: "Hi", body: "Hello" };
+  const createdAt = new Date();
   await f.db.db.insert(notifications).values({
     id,
+    createdAt,
     tenantId: opts.tenantId ?? "acme",
     userId: "user-cb",
     channel,
@@ -50,9 +52,15 @@ async function sent(opts: { provider: "twilio" | "resend"; status?: Status; tena
     attempts: 1,
     sentAt: new Date(),
   });
-  await f.db.db
-    .insert(deliveryAttempts)
-    .values({ notificationId: id, attempt: 1, provider: opts.provider, outcome: "sent", latencyMs: 4, providerMessageId: messageId });
+  await f.db.db.insert(deliveryAttempts).values({
+    notificationId: id,
+    notificationCreatedAt: createdAt,
+    attempt: 1,
+    provider: opts.provider,
+    outcome: "sent",
+    latencyMs: 4,
+    providerMessageId: messageId,
+  });
   return { id, messageId };
 }
 

@@ -119,11 +119,12 @@ describe("GET /v1/notifications", () => {
 
 describe("GET /v1/notifications/:id/attempts", () => {
   test("lists the attempts in order", async () => {
-    const r = row();
+    const r = { ...row(), createdAt: new Date() };
     await f.db.db.insert(notifications).values(r);
     await f.db.db.insert(deliveryAttempts).values([
       {
         notificationId: r.id,
+        notificationCreatedAt: r.createdAt,
         attempt: 2,
         provider: "smtp",
         outcome: "sent",
@@ -133,6 +134,7 @@ describe("GET /v1/notifications/:id/attempts", () => {
       },
       {
         notificationId: r.id,
+        notificationCreatedAt: r.createdAt,
         attempt: 1,
         provider: "smtp",
         outcome: "retryable_error",

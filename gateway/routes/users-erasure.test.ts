@@ -38,6 +38,7 @@ type Person = ReturnType<typeof person>;
 async function history(tenantId: string, p: Person) {
   const row = (channel: Channel, status: Status, payload: Record<string, unknown>, extra: Partial<typeof notifications.$inferInsert> = {}) => ({
     id: uuidv7(),
+    createdAt: new Date(),
     tenantId,
     userId: p.userId,
     channel,
@@ -58,10 +59,28 @@ async function history(tenantId: string, p: Person) {
   ];
   await f.db.db.insert(notifications).values(rows);
   await f.db.db.insert(deliveryAttempts).values([
-    { notificationId: rows[0]!.id, attempt: 1, provider: "smtp", outcome: "sent" as const, latencyMs: 5, error: null },
-    { notificationId: rows[1]!.id, attempt: 1, provider: "twilio", outcome: "permanent_error" as const, latencyMs: 5, error: `rejected ${p.phone}` },
+    {
+      notificationId: rows[0]!.id,
+      notificationCreatedAt: rows[0]!.createdAt,
+      attempt: 1,
+      provider: "smtp",
+      outcome: "sent" as const,
+      latencyMs: 5,
+      error: null,
+    },
+    {
+      notificationId: rows[1]!.id,
+      notificationCreatedAt: rows[1]!.createdAt,
+      attempt: 1,
+      provider: "twilio",
+      outcome: "permanent_error" as const,
+      latencyMs: 5,
+      error: `rejected ${p.phone}`,
+    },
   ]);
-  await addSchedules(f.db.db, [{ id: rows[4]!.id, dueAt: new Date(Date.now() + 3_600_000).toISOString(), reason: "scheduled" }]);
+  await addSchedules(f.db.db, [
+    { id: rows[4]!.id, createdAt: rows[4]!.createdAt.toISOString(), dueAt: new Date(Date.now() + 3_600_000).toISOString(), reason: "scheduled" },
+  ]);
   await recordSuppressions(f.db.sql, [
     { tenantId, channel: "email", address: p.email, reason: `550 no such user ${p.email}`, source: "bounce", notificationId: rows[0]!.id },
     { tenantId, channel: "sms", address: p.phone, reason: "unreachable", source: "bounce", notificationId: rows[1]!.id },

@@ -5,16 +5,20 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { claim, readStates, writeOutcomes } from "./notification-repository.ts";
+import { ensurePartitions } from "./partitions.ts";
 import { envelope } from "../../test/support/processor-harness.ts";
 import { embeddedMigrations } from "./migrations.ts";
 import { SERVICES } from "../../test/support/services.ts";
 import { connectPostgres, openPglite } from "./connect.ts";
 
+/** An ISO time as `RowState.createdAt` writes it, with microseconds. */
+const exactly = (iso: string) => iso.replace("Z", "000Z");
+
 const dir = join(tmpdir(), `herald-pglite-${process.pid}`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // `npm start` without a Postgres runs the same migrations and batch statements on the embedded PGlite.
-test("PGlite migrates and runs the processor's claim and outcomes statements", async () => {
+test("PGlite migrates, runs the processor's claim and outcomes statements, and makes month partitions", async () => {
   const handle = await openPglite(dir);
   try {
     await handle.migrate();
@@ -23,9 +27,18 @@ test("PGlite migrates and runs the processor's claim and outcomes statements", a
     const claimed = await claim(handle.sql, [e], Date.now());
     expect([...claimed.firstSeen]).toEqual([e.id]);
     await writeOutcomes(handle.sql, [
-      { id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: null },
+      { id: e.id, createdAt: e.acceptedAt, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: null },
     ]);
-    expect((await readStates(handle.sql, [e.id])).get(e.id)).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null });
+    expect((await readStates(handle.sql, [e.id])).get(e.id)).toEqual({
+      status: "sent",
+      attempts: 1,
+      lastError: null,
+      requestHash: null,
+      createdAt: exactly(e.acceptedAt),
+    });
+    // Month partitions are made there too: its DO blocks, its advisory locks.
+    const made = await ensurePartitions(handle.sql, new Date(Date.UTC(2020, 0, 1)), 0);
+    expect(made.created).toEqual(["notifications_p202001"]);
   } finally {
     await handle.close();
   }

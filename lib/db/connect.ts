@@ -16,6 +16,11 @@ export interface DatabaseHandle {
   poolMax: number;
   /** Runs the committed migrations; safe to call on every start. */
   migrate(): Promise<void>;
+  /**
+   * Runs `fn` on one connection of its own, closed after it: what holds a
+   * session-level advisory lock (the retention pass). PGlite's one connection.
+   */
+  session<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   listen: Listen;
   close(): Promise<void>;
 }
@@ -29,6 +34,7 @@ export function connectPostgres(url: string, opts: { max?: number } = {}): Datab
     kind: "postgres",
     poolMax: pool.max,
     migrate: () => migratePostgres(url),
+    session: (fn) => onOwnConnection(url, fn),
     listen: pool.listen,
     close: pool.close,
   };
@@ -45,6 +51,17 @@ async function migratePostgres(url: string): Promise<void> {
   const client = postgres(url, { ...CLIENT_OPTIONS, max: 1 });
   try {
     await migrate(drizzlePg(client, { schema }) as unknown as Database);
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+/** A connection of its own for `session`, typed and parsed as the pool's are (drizzle sets postgres.js's jsonb and timestamp handling). */
+async function onOwnConnection<T>(url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  const client = postgres(url, { ...CLIENT_OPTIONS, max: 1 });
+  drizzlePg(client, { schema });
+  try {
+    return await fn({ run: (text, params) => client.unsafe(text, params as postgres.ParameterOrJSON<never>[]) });
   } finally {
     await client.end({ timeout: 5 });
   }
@@ -67,6 +84,7 @@ export async function openPglite(dir: string): Promise<DatabaseHandle> {
     kind: "pglite",
     poolMax: 1,
     migrate: () => migrate(db),
+    session: (fn) => fn(sql),
     // One process, one connection: nothing is missed, so it connects once.
     listen: async (channel, onPayload, onConnect) => {
       const unlisten = await client.listen(channel, onPayload);

@@ -20,8 +20,10 @@ let seq = 0;
 async function sentRow(status: Status, provider = "twilio", lastError: string | null = null): Promise<{ id: string; messageId: string }> {
   const id = crypto.randomUUID();
   const messageId = `SM${++seq}`;
+  const createdAt = new Date();
   await db.db.insert(notifications).values({
     id,
+    createdAt,
     tenantId: "acme",
     userId: "u-1",
     channel: "sms",
@@ -32,7 +34,9 @@ async function sentRow(status: Status, provider = "twilio", lastError: string | 
     attempts: 1,
     lastError,
   });
-  await db.db.insert(deliveryAttempts).values({ notificationId: id, attempt: 1, provider, outcome: "sent", latencyMs: 5, providerMessageId: messageId });
+  await db.db
+    .insert(deliveryAttempts)
+    .values({ notificationId: id, notificationCreatedAt: createdAt, attempt: 1, provider, outcome: "sent", latencyMs: 5, providerMessageId: messageId });
   return { id, messageId };
 }
 

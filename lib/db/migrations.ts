@@ -13,6 +13,7 @@ import acceptedMeansSent from "../../schemas/migrations/0004_accepted_means_sent
 import deliveryCallbacks from "../../schemas/migrations/0005_delivery_callbacks.sql" with { type: "text" };
 import recipientsTemplatesPreferences from "../../schemas/migrations/0006_recipients_templates_preferences.sql" with { type: "text" };
 import tenantsKeysAudit from "../../schemas/migrations/0007_tenants_keys_audit.sql" with { type: "text" };
+import partitionNotifications from "../../schemas/migrations/0008_partition_notifications.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -29,6 +30,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0005_delivery_callbacks": deliveryCallbacks,
   "0006_recipients_templates_preferences": recipientsTemplatesPreferences,
   "0007_tenants_keys_audit": tenantsKeysAudit,
+  "0008_partition_notifications": partitionNotifications,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */

@@ -3,8 +3,12 @@ import { eq } from "drizzle-orm";
 import { deliveryAttempts, notifications } from "../../schemas/tables.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";
 import { isRefusedData } from "./durable.ts";
-import { beginAttempts, claim, markFailed, readStates, writeOutcomes, type OutcomeRecord } from "./notification-repository.ts";
+import { beginAttempts, claim, insertCancelled, markFailed, readStates, writeOutcomes, type OutcomeRecord } from "./notification-repository.ts";
 import { envelope } from "../../test/support/processor-harness.ts";
+import type { Envelope } from "../../schemas/envelope.ts";
+
+/** An ISO time as `RowState.createdAt` writes it, with microseconds. */
+const exactly = (iso: string) => iso.replace("Z", "000Z");
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -14,8 +18,14 @@ afterAll(async () => {
   await db.drop();
 });
 
-const outcome = (id: string, over: Partial<OutcomeRecord> = {}): OutcomeRecord => ({
-  id,
+/** How many rows hold the id, across every partition. */
+async function rowsWithId(id: string): Promise<number> {
+  return (await db.db.select({ id: notifications.id }).from(notifications).where(eq(notifications.id, id))).length;
+}
+
+const outcome = (e: Envelope, over: Partial<OutcomeRecord> = {}): OutcomeRecord => ({
+  id: e.id,
+  createdAt: e.acceptedAt,
   attempt: 1,
   provider: "sink",
   outcome: "sent",
@@ -32,7 +42,7 @@ describe("store", () => {
     const later = envelope({ scheduledFor: new Date(Date.now() + 60_000).toISOString() });
     const first = await claim(db.sql, [a, later], Date.now());
     expect([...first.firstSeen].sort()).toEqual([a.id, later.id].sort());
-    expect(first.rows.get(a.id)).toEqual({ status: "processing", attempts: 1, lastError: null, requestHash: null });
+    expect(first.rows.get(a.id)).toEqual({ status: "processing", attempts: 1, lastError: null, requestHash: null, createdAt: exactly(a.acceptedAt) });
     expect(first.rows.get(later.id)?.attempts).toBe(0);
     expect(first.rows.get(later.id)?.status).toBe("scheduled");
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, a.id));
@@ -64,6 +74,44 @@ describe("store", () => {
     expect((await readStates(db.sql, [other.id])).has(other.id)).toBe(false);
   });
 
+  test("a keyed id claimed again with another acceptedAt, in another month, makes no second row and reads the first", async () => {
+    const first = envelope({ idempotencyKey: "month-k" });
+    await claim(db.sql, [first], Date.now());
+    // The key retried after the idempotency store and the stream's window forgot it: same id, a new acceptedAt.
+    const retry = { ...first, acceptedAt: new Date(Date.now() - 40 * 86_400_000).toISOString() };
+    const again = await claim(db.sql, [retry], Date.now());
+    expect([...again.firstSeen]).toEqual([]);
+    expect(again.rows.get(first.id)).toMatchObject({ status: "processing", createdAt: exactly(first.acceptedAt) });
+    expect(await rowsWithId(first.id)).toBe(1);
+  });
+
+  test("of two claims of one keyed id with different acceptedAt at once, one makes the row and the other reads it", async () => {
+    const firsts = Array.from({ length: 20 }, (_, i) => envelope({ idempotencyKey: `race-${i}` }));
+    const seconds = firsts.map((e) => ({ ...e, acceptedAt: new Date(Date.parse(e.acceptedAt) + 35 * 86_400_000).toISOString() }));
+    const [a, b] = await Promise.all([claim(db.sql, firsts, Date.now()), claim(db.sql, seconds, Date.now())]);
+    for (const e of firsts) {
+      expect(await rowsWithId(e.id)).toBe(1);
+      expect(Number(a.firstSeen.has(e.id)) + Number(b.firstSeen.has(e.id))).toBe(1);
+      expect(a.rows.get(e.id)?.createdAt).toBe(b.rows.get(e.id)?.createdAt ?? "");
+    }
+  });
+
+  test("a notification cancelled before the processor recorded it stays cancelled when its keyed message comes with another acceptedAt", async () => {
+    const e = envelope({ idempotencyKey: "cancel-k" });
+    const created = new Date(Date.parse(e.acceptedAt) - 35 * 86_400_000);
+    const { userId, channel, type, priority, correlationId } = e;
+    const tombstone = await insertCancelled(db.db, { id: e.id, tenantId: e.tenantId, userId, channel, type, priority, correlationId, createdAt: created });
+    expect(tombstone?.status).toBe("cancelled");
+    const claimed = await claim(db.sql, [e], Date.now());
+    expect([...claimed.firstSeen]).toEqual([]);
+    expect(claimed.rows.get(e.id)?.status).toBe("cancelled");
+    expect(await rowsWithId(e.id)).toBe(1);
+    // And the other way round: a second tombstone for a recorded row makes nothing.
+    expect(
+      await insertCancelled(db.db, { id: e.id, tenantId: e.tenantId, userId, channel, type, priority, correlationId, createdAt: new Date() }),
+    ).toBeUndefined();
+  });
+
   test("claim refuses a batch holding text Postgres cannot store, as data Postgres refuses", async () => {
     const poison = envelope({ payload: { title: "t", body: "a\u0000b" } });
     const err = await claim(db.sql, [envelope(), poison], Date.now()).then(
@@ -77,7 +125,7 @@ describe("store", () => {
     const open = envelope();
     const sent = envelope();
     await claim(db.sql, [open, sent], Date.now());
-    await writeOutcomes(db.sql, [outcome(sent.id)]);
+    await writeOutcomes(db.sql, [outcome(sent)]);
     const refused = envelope({ userId: "u\u0000x", payload: { s: "\u0000" }, idempotencyKey: "claim-k" });
     await markFailed(db.sql, [
       { envelope: open, error: "stalled" },
@@ -96,10 +144,10 @@ describe("store", () => {
     const open = envelope();
     const done = envelope();
     await claim(db.sql, [open, done], Date.now());
-    await writeOutcomes(db.sql, [outcome(open.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }), outcome(done.id)]);
+    await writeOutcomes(db.sql, [outcome(open, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }), outcome(done)]);
     const begun = await beginAttempts(db.sql, [
-      { id: open.id, attempt: 2 },
-      { id: done.id, attempt: 2 },
+      { id: open.id, createdAt: open.acceptedAt, attempt: 2 },
+      { id: done.id, createdAt: done.acceptedAt, attempt: 2 },
     ]);
     expect([...begun]).toEqual([open.id]);
     const states = await readStates(db.sql, [open.id, done.id]);
@@ -111,17 +159,17 @@ describe("store", () => {
     const cancelled = envelope();
     const stuck = envelope();
     await claim(db.sql, [cancelled, stuck], Date.now());
-    await writeOutcomes(db.sql, [outcome(cancelled.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" })]);
+    await writeOutcomes(db.sql, [outcome(cancelled, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" })]);
     // Read as retrying by the batch, then cancelled through the API before the batch begins it.
     expect((await readStates(db.sql, [cancelled.id])).get(cancelled.id)?.status).toBe("retrying");
     await db.db.update(notifications).set({ status: "cancelled" }).where(eq(notifications.id, cancelled.id));
     // A stuck processing row (its attempt 1 cut short) is begun again as attempt 2, once.
     const [first, second] = await Promise.all([
       beginAttempts(db.sql, [
-        { id: cancelled.id, attempt: 2 },
-        { id: stuck.id, attempt: 2 },
+        { id: cancelled.id, createdAt: cancelled.acceptedAt, attempt: 2 },
+        { id: stuck.id, createdAt: stuck.acceptedAt, attempt: 2 },
       ]),
-      beginAttempts(db.sql, [{ id: stuck.id, attempt: 2 }]),
+      beginAttempts(db.sql, [{ id: stuck.id, createdAt: stuck.acceptedAt, attempt: 2 }]),
     ]);
     expect(first.size + second.size).toBe(1);
     expect(first.has(cancelled.id)).toBe(false);
@@ -132,7 +180,7 @@ describe("store", () => {
     const e = envelope();
     await claim(db.sql, [e], Date.now());
     await writeOutcomes(db.sql, [
-      outcome(e.id, { attempt: 2, outcome: "retryable_error", status: "retrying", error: "bad \u0000 answer \ud800", interrupted: 1 }),
+      outcome(e, { attempt: 2, outcome: "retryable_error", status: "retrying", error: "bad \u0000 answer \ud800", interrupted: 1 }),
     ]);
     const attempts = await db.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, e.id)).orderBy(deliveryAttempts.attempt);
     expect(attempts.map((a) => [a.attempt, a.outcome, a.error])).toEqual([
@@ -146,10 +194,10 @@ describe("store", () => {
     const bad = envelope();
     await claim(db.sql, [flaky, bad], Date.now());
     await writeOutcomes(db.sql, [
-      outcome(flaky.id, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }),
-      outcome(bad.id, { outcome: "permanent_error", status: "failed", error: "HTTP 400" }),
+      outcome(flaky, { outcome: "retryable_error", status: "retrying", error: "HTTP 503" }),
+      outcome(bad, { outcome: "permanent_error", status: "failed", error: "HTTP 400" }),
     ]);
-    const sent = outcome(flaky.id, { attempt: 2, providerMessageId: "SM0123" });
+    const sent = outcome(flaky, { attempt: 2, providerMessageId: "SM0123" });
     await writeOutcomes(db.sql, [sent]);
     await writeOutcomes(db.sql, [sent]);
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, flaky.id));
@@ -160,6 +208,12 @@ describe("store", () => {
       [1, "retryable_error", "HTTP 503", null],
       [2, "sent", null, "SM0123"],
     ]);
-    expect((await readStates(db.sql, [bad.id])).get(bad.id)).toEqual({ status: "failed", attempts: 1, lastError: "HTTP 400", requestHash: null });
+    expect((await readStates(db.sql, [bad.id])).get(bad.id)).toEqual({
+      status: "failed",
+      attempts: 1,
+      lastError: "HTTP 400",
+      requestHash: null,
+      createdAt: exactly(bad.acceptedAt),
+    });
   });
 });

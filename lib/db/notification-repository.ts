@@ -3,12 +3,18 @@ import type { Database, Sql, SqlRow as Row } from "../../schemas/database.ts";
 import type { DeliveryReport, MovedNotification } from "../../schemas/delivery-reports.ts";
 import { initialStatus, type Envelope } from "../../schemas/envelope.ts";
 import { CANCELLABLE_STATUSES, STATUSES, TERMINAL_STATUSES, type AttemptOutcome, type Status } from "../../schemas/enums.ts";
-import { deliveryAttempts, notifications, type NewNotificationRow } from "../../schemas/tables.ts";
+import { deliveryAttempts, notificationIds, notifications, type NewNotificationRow } from "../../schemas/tables.ts";
 import { toStorableText } from "../../schemas/storable.ts";
 import { inboxColumns, viewColumns } from "./reads.ts";
 
-// The one writer of `notifications` and `delivery_attempts`: every status
-// change is a function here, with its lock rule beside it.
+// The one writer of `notifications`, `delivery_attempts` and `notification_ids`:
+// every status change is a function here, with its lock rule beside it.
+//
+// Both big tables are partitioned by the notification's created_at
+// (lib/db/partitions.ts), so a row's key is (id, created_at). The processor
+// carries each row's created_at from its claim (`RowState.createdAt`, exact to
+// the microsecond) into every later write, so those touch one partition; the
+// API's lookups by id alone probe every partition's primary-key index.
 //
 // The processor's writes, batched:
 // one statement per step, whatever the batch size. Each statement takes the
@@ -25,6 +31,8 @@ export interface RowState {
   lastError: string | null;
   /** The body hash of the keyed request that created the row; null without a key. */
   requestHash: string | null;
+  /** The row's created_at, exact (ISO 8601 with microseconds): the other half of its key, for every later write. */
+  createdAt: string;
 }
 
 function asStatus(value: unknown): Status {
@@ -39,20 +47,35 @@ function toState(r: Row): RowState {
     attempts: Number(r.attempts),
     lastError: r.last_error == null ? null : String(r.last_error),
     requestHash: r.request_hash == null ? null : String(r.request_hash),
+    createdAt: String(r.created_at_exact),
   };
 }
 
+/** A timestamp as exact text, so it names its row again when handed back: drivers turn timestamps into millisecond Dates. */
+const exact = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** What every read of a row's state returns. */
+const STATE_COLUMNS = `id, status, attempts, last_error, request_hash, ${exact("created_at")} as created_at_exact`;
+
 const CLAIM_SQL = `
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(
+      id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text, attempts int,
+      payload jsonb, metadata jsonb, idempotency_key text, request_hash text, correlation_id text,
+      scheduled_for timestamptz, created_at timestamptz)
+  ), registered as (
+    insert into notification_ids (id, tenant_id, idempotency_key, created_at)
+    select id, tenant_id, idempotency_key, created_at from x where idempotency_key is not null
+    on conflict (id) do nothing
+    returning id
+  )
   insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
     idempotency_key, request_hash, correlation_id, attempts, scheduled_for, created_at, updated_at)
   select id, tenant_id, user_id, channel, type, priority, status, payload, metadata,
     idempotency_key, request_hash, correlation_id, attempts, scheduled_for, created_at, $2::timestamptz
-  from jsonb_to_recordset($1::jsonb) as x(
-    id uuid, tenant_id text, user_id text, channel text, type text, priority text, status text, attempts int,
-    payload jsonb, metadata jsonb, idempotency_key text, request_hash text, correlation_id text,
-    scheduled_for timestamptz, created_at timestamptz)
-  on conflict (id) do nothing
-  returning id, status, attempts, last_error, request_hash`;
+  from x where idempotency_key is null or id in (select id from registered)
+  on conflict (id, created_at) do nothing
+  returning ${STATE_COLUMNS}`;
 
 export interface Claimed {
   /** Ids whose row this statement created. */
@@ -67,6 +90,20 @@ export interface Claimed {
  * step and the read step are one statement, one commit. A second id with a
  * taken idempotency key is a unique violation, not a silent skip: the caller
  * isolates it like any row Postgres refuses.
+ *
+ * One row per id, across partitions. The primary key is (id, created_at), so
+ * it stops a second row only when the second message carries the same
+ * created_at. An unkeyed id does: the gateway mints it (UUIDv7) for one
+ * request, and every message and row that carries it carries that request's
+ * acceptedAt (a release or a replay copies the row's, exactly). A keyed id
+ * does not: it is derived from (tenant, key), so a retry that the
+ * idempotency store and the stream's duplicate window both forgot names it
+ * again with a new acceptedAt, perhaps in another month. Keyed rows are
+ * therefore registered in `notification_ids` (primary key id) in the same
+ * statement, and inserted only if this statement registered them. Races: of
+ * two claims of one keyed id at once, the second's registration waits on the
+ * first's uncommitted entry and, once it commits, does nothing, so the second
+ * inserts no row and reads the first's; no advisory lock, no partition probes.
  *
  * A new row that is due goes in as `processing` with its first attempt begun,
  * not `accepted`: the batch that inserts it sends it next, and an `accepted`
@@ -125,7 +162,7 @@ export async function claim(
 }
 
 const CLAIM_READ_SQL = `
-  select id, status, attempts, last_error, request_hash, updated_at = $2::timestamptz as mine from notifications
+  select ${STATE_COLUMNS}, updated_at = $2::timestamptz as mine from notifications
   where id in (select jsonb_array_elements_text($1::jsonb)::uuid)`;
 
 /**
@@ -147,7 +184,7 @@ export async function readStates(db: Sql, ids: string[]): Promise<Map<string, Ro
 }
 
 const READ_STATES_SQL = `
-  select id, status, attempts, last_error, request_hash from notifications
+  select ${STATE_COLUMNS} from notifications
   where id in (select jsonb_array_elements_text($1::jsonb)::uuid)`;
 
 const TERMINAL = JSON.stringify(TERMINAL_STATUSES);
@@ -155,6 +192,8 @@ const TERMINAL = JSON.stringify(TERMINAL_STATUSES);
 /** An attempt about to be made on a row read with `attempt - 1` attempts. */
 export interface AttemptStart {
   id: string;
+  /** The row's `RowState.createdAt`. */
+  createdAt: string;
   attempt: number;
 }
 
@@ -168,21 +207,27 @@ export interface AttemptStart {
  */
 export async function beginAttempts(db: Sql, starts: AttemptStart[], stamp: string = batchStamp(Date.now())): Promise<Set<string>> {
   if (starts.length === 0) return new Set();
-  const rows = await db.run(BEGIN_ATTEMPTS_SQL, [JSON.stringify(starts), TERMINAL, stamp]);
+  const rows = await db.run(BEGIN_ATTEMPTS_SQL, [
+    JSON.stringify(starts.map(({ id, createdAt, attempt }) => ({ id, created_at: createdAt, attempt }))),
+    TERMINAL,
+    stamp,
+  ]);
   return new Set(rows.map((r) => String(r.id)));
 }
 
 // The second branch is this batch's own earlier try, committed with its answer lost.
 const BEGIN_ATTEMPTS_SQL = `
   update notifications n set status = 'processing', attempts = x.attempt, updated_at = $3::timestamptz
-  from jsonb_to_recordset($1::jsonb) as x(id uuid, attempt int)
-  where n.id = x.id
+  from jsonb_to_recordset($1::jsonb) as x(id uuid, created_at timestamptz, attempt int)
+  where n.id = x.id and n.created_at = x.created_at
     and ((n.attempts = x.attempt - 1 and n.status not in (select jsonb_array_elements_text($2::jsonb)))
       or (n.attempts = x.attempt and n.status = 'processing' and n.updated_at = $3::timestamptz))
   returning n.id`;
 
 export interface OutcomeRecord {
   id: string;
+  /** The row's `RowState.createdAt`. */
+  createdAt: string;
   attempt: number;
   provider: string;
   outcome: AttemptOutcome;
@@ -207,6 +252,7 @@ export async function writeOutcomes(db: Sql, records: OutcomeRecord[]): Promise<
   const input = JSON.stringify(
     records.map((r) => ({
       id: r.id,
+      created_at: r.createdAt,
       attempt: r.attempt,
       provider: r.provider,
       outcome: r.outcome,
@@ -225,12 +271,13 @@ export async function writeOutcomes(db: Sql, records: OutcomeRecord[]): Promise<
 const WRITE_OUTCOMES_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as x(
-      id uuid, attempt int, provider text, outcome text, latency_ms int, status text, error text, provider_message_id text, interrupted int, payload jsonb)
+      id uuid, created_at timestamptz, attempt int, provider text, outcome text, latency_ms int, status text, error text,
+      provider_message_id text, interrupted int, payload jsonb)
   ), attempts as (
-    insert into delivery_attempts (notification_id, attempt, provider, outcome, latency_ms, error, provider_message_id)
-    select id, attempt, provider, outcome, latency_ms, error, provider_message_id from input
+    insert into delivery_attempts (notification_id, notification_created_at, attempt, provider, outcome, latency_ms, error, provider_message_id)
+    select id, created_at, attempt, provider, outcome, latency_ms, error, provider_message_id from input
     union all
-    select id, interrupted, provider, 'interrupted', 0, 'the processor stopped before this attempt finished', null from input where interrupted is not null
+    select id, created_at, interrupted, provider, 'interrupted', 0, 'the processor stopped before this attempt finished', null from input where interrupted is not null
     on conflict do nothing
   )
   update notifications n set
@@ -242,7 +289,7 @@ const WRITE_OUTCOMES_SQL = `
     payload = coalesce(input.payload, n.payload),
     updated_at = now()
   from input
-  where n.id = input.id`;
+  where n.id = input.id and n.created_at = input.created_at`;
 
 /** A notification that must end `failed` outside a send: Postgres refused it, or it stopped making progress. */
 export interface Failure {
@@ -251,11 +298,18 @@ export interface Failure {
 }
 
 /**
- * Ends the rows `failed` with their reason, in one statement. A row that does
- * not exist (Postgres refused to store it) is inserted without its payload and
- * with every text made storable, so the id a client was given still answers
- * with what happened; its idempotency key is left out, as it may be what
- * collided. A row already terminal stays as it is.
+ * Ends the rows `failed` with their reason. A row that does not exist
+ * (Postgres refused to store it) is inserted without its payload and with
+ * every text made storable, so the id a client was given still answers with
+ * what happened; its idempotency key is left out, as it may be what collided.
+ * A row already terminal stays as it is.
+ *
+ * The inserted row's created_at may not be what a later message for the id
+ * carries (an acceptedAt Postgres cannot store becomes now), so it is made
+ * the way every row outside a claim is: registered in `notification_ids`
+ * first, and inserted only if this statement registered the id and no row
+ * has it. An id whose row was committed while this statement waited on its
+ * registration is failed by a second update, which sees that row.
  */
 export async function markFailed(db: Sql, failures: Failure[]): Promise<void> {
   if (failures.length === 0) return;
@@ -273,7 +327,9 @@ export async function markFailed(db: Sql, failures: Failure[]): Promise<void> {
       last_error: text(error),
     })),
   );
-  await db.run(MARK_FAILED_SQL, [input, TERMINAL]);
+  const handled = new Set((await db.run(MARK_FAILED_SQL, [input, TERMINAL])).map((r) => String(r.id)));
+  const rest = failures.filter((f) => !handled.has(f.envelope.id)).map((f) => ({ id: f.envelope.id, last_error: text(f.error) }));
+  if (rest.length > 0) await db.run(FAIL_EXISTING_SQL, [JSON.stringify(rest), TERMINAL]);
 }
 
 /** An envelope's timestamp as Postgres takes it, or now when it is out of Postgres's range. */
@@ -283,15 +339,32 @@ function storableTime(iso: string): string {
 }
 
 const MARK_FAILED_SQL = `
-  insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, correlation_id,
-    last_error, created_at, updated_at)
-  select id, tenant_id, user_id, channel, type, priority, 'failed', '{}'::jsonb, correlation_id,
-    last_error, created_at, now()
-  from jsonb_to_recordset($1::jsonb) as x(
-    id uuid, tenant_id text, user_id text, channel text, type text, priority text, correlation_id text,
-    last_error text, created_at timestamptz)
-  on conflict (id) do update set status = 'failed', last_error = excluded.last_error, updated_at = now()
-  where notifications.status not in (select jsonb_array_elements_text($2::jsonb))`;
+  with x as (
+    select * from jsonb_to_recordset($1::jsonb) as x(
+      id uuid, tenant_id text, user_id text, channel text, type text, priority text, correlation_id text,
+      last_error text, created_at timestamptz)
+  ), registered as (
+    insert into notification_ids (id, tenant_id, created_at) select id, tenant_id, created_at from x
+    on conflict (id) do nothing
+    returning id
+  ), failed as (
+    update notifications n set status = 'failed', last_error = x.last_error, updated_at = now()
+    from x where n.id = x.id and n.status not in (select jsonb_array_elements_text($2::jsonb))
+    returning n.id
+  ), inserted as (
+    insert into notifications (id, tenant_id, user_id, channel, type, priority, status, payload, correlation_id,
+      last_error, created_at, updated_at)
+    select id, tenant_id, user_id, channel, type, priority, 'failed', '{}'::jsonb, correlation_id, last_error, created_at, now()
+    from x where id in (select id from registered) and not exists (select 1 from notifications n where n.id = x.id)
+    on conflict (id, created_at) do nothing
+    returning id
+  )
+  select id from failed union all select id from inserted`;
+
+const FAIL_EXISTING_SQL = `
+  update notifications n set status = 'failed', last_error = x.last_error, updated_at = now()
+  from jsonb_to_recordset($1::jsonb) as x(id uuid, last_error text)
+  where n.id = x.id and n.status not in (select jsonb_array_elements_text($2::jsonb))`;
 
 // The writes of the gateway and of the operators' tools, through the query
 // builder: they touch one row or one page at a time.
@@ -323,14 +396,29 @@ export async function cancelRow(db: Executor, tenant: string, id: string) {
  * id, reads `cancelled` and acks without sending. The payload was never kept
  * outside the message, so the row has none. Undefined when the processor
  * recorded the row first.
+ *
+ * Made as `markFailed` makes its rows, in one transaction: the id registered
+ * in `notification_ids`, then the row inserted only if this registered it and
+ * no row has it. A keyed claim of the same id at once registers it too, so one
+ * of the two waits for the other and finds it there.
  */
-export async function insertCancelled(db: Executor, row: Omit<NewNotificationRow, "status" | "payload">) {
-  const [inserted] = await db
-    .insert(notifications)
-    .values({ ...row, status: "cancelled", payload: {} })
-    .onConflictDoNothing()
-    .returning(viewColumns);
-  return inserted;
+export async function insertCancelled(db: Pick<Database, "transaction">, row: Omit<NewNotificationRow, "status" | "payload"> & { createdAt: Date }) {
+  return db.transaction(async (tx) => {
+    const registered = await tx
+      .insert(notificationIds)
+      .values({ id: row.id, tenantId: row.tenantId, createdAt: row.createdAt })
+      .onConflictDoNothing()
+      .returning({ id: notificationIds.id });
+    if (registered.length === 0) return undefined;
+    const [existing] = await tx.select({ id: notifications.id }).from(notifications).where(eq(notifications.id, row.id)).limit(1);
+    if (existing) return undefined;
+    const [inserted] = await tx
+      .insert(notifications)
+      .values({ ...row, status: "cancelled", payload: {} })
+      .onConflictDoNothing()
+      .returning(viewColumns);
+    return inserted;
+  });
 }
 
 /** A user's delivered in-app notifications. */
@@ -370,15 +458,24 @@ export async function takeForReplay(db: Executor, ids: string[]) {
       userId: notifications.userId,
       channel: notifications.channel,
       attempts: notifications.attempts,
+      createdAt: sql<string>`${sql.raw(exact(`"notifications"."created_at"`))}`,
     });
 }
 
+/** A row by its whole key: its id and its exact created_at (`RowState.createdAt`). */
+export interface RowKey {
+  id: string;
+  createdAt: string;
+}
+
 /** Scheduled rows the scheduler released to their lanes: `scheduled` → `accepted`. */
-export async function markReleased(db: Executor, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
+export async function markReleased(db: Executor, rows: RowKey[]): Promise<void> {
+  if (rows.length === 0) return;
+  const keys = JSON.stringify(rows.map((r) => ({ id: r.id, created_at: r.createdAt })));
   await db.execute(sql`
-    update notifications set status = 'accepted', updated_at = now()
-    where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid) and status = 'scheduled'`);
+    update notifications n set status = 'accepted', updated_at = now()
+    from jsonb_to_recordset(${keys}::jsonb) as x(id uuid, created_at timestamptz)
+    where n.id = x.id and n.created_at = x.created_at and n.status = 'scheduled'`);
 }
 
 // Provider delivery callbacks: what happened after a provider accepted a message.
@@ -427,7 +524,7 @@ const APPLY_REPORTS_SQL = `
   with input as (
     select * from jsonb_to_recordset($1::jsonb) as x(provider text, provider_message_id text, status text, reason text, at timestamptz)
   ), matched as (
-    select distinct on (a.notification_id) a.notification_id as id, i.status, i.reason, i.at
+    select distinct on (a.notification_id) a.notification_id as id, a.notification_created_at as created_at, i.status, i.reason, i.at
     from input i
     join delivery_attempts a on a.provider = i.provider and a.provider_message_id = i.provider_message_id
     order by a.notification_id, i.status = 'bounced' desc
@@ -437,13 +534,15 @@ const APPLY_REPORTS_SQL = `
     last_error = case when m.status = 'bounced' then coalesce(m.reason, n.last_error) else n.last_error end,
     updated_at = now()
   from matched m
-  where n.id = m.id
+  where n.id = m.id and n.created_at = m.created_at
     and ((m.status = 'delivered' and n.status = 'sent') or (m.status = 'bounced' and n.status in ('sent', 'delivered')))
   returning n.id, n.tenant_id, n.user_id, n.channel, n.status, n.payload, m.reason, m.at`;
 
 /** A notification the processor will not send: its address is suppressed for its tenant. */
 export interface SuppressedSend {
   id: string;
+  /** The row's `RowState.createdAt`. */
+  createdAt: string;
   reason: string;
   /** The batch's claim began an attempt for it (a new row): take it back, as none is made. */
   unbegin: boolean;
@@ -456,7 +555,7 @@ export interface SuppressedSend {
  */
 export async function markSuppressed(db: Sql, sends: SuppressedSend[]): Promise<Set<string>> {
   if (sends.length === 0) return new Set();
-  const input = JSON.stringify(sends.map((s) => ({ id: s.id, reason: toStorableText(s.reason), unbegin: s.unbegin })));
+  const input = JSON.stringify(sends.map((s) => ({ id: s.id, created_at: s.createdAt, reason: toStorableText(s.reason), unbegin: s.unbegin })));
   const rows = await db.run(MARK_SUPPRESSED_SQL, [input, TERMINAL]);
   return new Set(rows.map((r) => String(r.id)));
 }
@@ -464,8 +563,8 @@ export async function markSuppressed(db: Sql, sends: SuppressedSend[]): Promise<
 const MARK_SUPPRESSED_SQL = `
   update notifications n set status = 'suppressed', last_error = x.reason, updated_at = now(),
     attempts = n.attempts - case when x.unbegin then 1 else 0 end
-  from jsonb_to_recordset($1::jsonb) as x(id uuid, reason text, unbegin boolean)
-  where n.id = x.id and n.status not in (select jsonb_array_elements_text($2::jsonb))
+  from jsonb_to_recordset($1::jsonb) as x(id uuid, created_at timestamptz, reason text, unbegin boolean)
+  where n.id = x.id and n.created_at = x.created_at and n.status not in (select jsonb_array_elements_text($2::jsonb))
   returning n.id`;
 
 /**
@@ -480,8 +579,9 @@ export async function unbeginAttempts(db: Executor, starts: AttemptStart[]): Pro
   const rows = await db.execute(sql`
     update notifications n set attempts = n.attempts - 1,
       status = case when n.attempts = 1 then 'accepted' else 'retrying' end, updated_at = now()
-    from jsonb_to_recordset(${JSON.stringify(starts)}::jsonb) as x(id uuid, attempt int)
-    where n.id = x.id and n.attempts = x.attempt and n.status = 'processing'
+    from jsonb_to_recordset(${JSON.stringify(starts.map((s) => ({ id: s.id, created_at: s.createdAt, attempt: s.attempt })))}::jsonb)
+      as x(id uuid, created_at timestamptz, attempt int)
+    where n.id = x.id and n.created_at = x.created_at and n.attempts = x.attempt and n.status = 'processing'
     returning n.id`);
   const list: unknown = rows;
   return new Set((Array.isArray(list) ? (list as Row[]) : []).map((r) => String(r.id)));

@@ -17,6 +17,8 @@ function nodes(plan: PlanNode): PlanNode[] {
 
 let db: TestDatabase;
 let client: postgres.Sql;
+/** Each partition's index → the partitioned index it belongs to: a plan names the partitions' own. */
+const parentIndex = new Map<string, string>();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -29,7 +31,16 @@ beforeAll(async () => {
       now() - g * interval '1 second', now(), case when g % 7 = 0 then null else now() end
     from generate_series(1, 2000) g`;
   await client`analyze notifications`;
+  const indexes = await client<Array<{ child: string; parent: string }>>`
+    select c.relname as child, p.relname as parent from pg_inherits i
+    join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent where c.relkind = 'i'`;
+  for (const { child, parent } of indexes) parentIndex.set(child, parent);
 });
+
+/** The indexes a plan reads, by the names of the partitioned indexes they belong to. */
+function indexesOf(plan: PlanNode[]): string[] {
+  return [...new Set(plan.flatMap((n) => (n["Index Name"] ? [parentIndex.get(n["Index Name"]) ?? n["Index Name"]] : [])))];
+}
 
 afterAll(async () => {
   await client.end();
@@ -66,7 +77,7 @@ describe("read plans", () => {
     test(`${name}: a page off an index, in its order, no sort`, async () => {
       const plan = await planOf(listQuery(db.db, "acme", query));
       expect(plan.map((n) => n["Node Type"])).not.toContain("Sort");
-      expect(plan.some((n) => n["Index Name"]?.startsWith("notifications_tenant_"))).toBe(true);
+      expect(indexesOf(plan).some((name) => name.startsWith("notifications_tenant_"))).toBe(true);
     });
   }
 
@@ -81,9 +92,9 @@ describe("read plans", () => {
 
   test("the unread count and the unread page read the partial index of unread in-app rows", async () => {
     const count = await planOf(unreadCountQuery(db.db, "acme", "user-1"));
-    expect(count.map((n) => n["Index Name"]).filter(Boolean)).toEqual(["notifications_inbox_unread"]);
+    expect(indexesOf(count)).toEqual(["notifications_inbox_unread"]);
     const unreadPage = await planOf(inboxPageQuery(db.db, "acme", { userId: "user-1", unread: true, limit: 20 }));
-    expect(unreadPage.map((n) => n["Index Name"]).filter(Boolean)).toEqual(["notifications_inbox_unread"]);
+    expect(indexesOf(unreadPage)).toEqual(["notifications_inbox_unread"]);
   });
 
   test("the queries still answer what they answered: newest first, the count of unread delivered in-app rows", async () => {

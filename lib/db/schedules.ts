@@ -9,6 +9,8 @@ import { markReleased, unbeginAttempts, type AttemptStart } from "./notification
 /** A notification to hold until `dueAt`. */
 export interface ScheduleEntry {
   id: string;
+  /** The row's `RowState.createdAt`: with the id, the row the entry belongs to. */
+  createdAt: string;
   dueAt: string;
   reason: ScheduleReason;
 }
@@ -27,10 +29,11 @@ type Executor = Pick<Database, "execute">;
 /** Holds the notifications until their time, in one statement; an entry already held takes the new time and reason. */
 export async function addSchedules(db: Executor, entries: ScheduleEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const input = JSON.stringify(entries.map((e) => ({ notification_id: e.id, due_at: e.dueAt, reason: e.reason })));
+  const input = JSON.stringify(entries.map((e) => ({ notification_id: e.id, notification_created_at: e.createdAt, due_at: e.dueAt, reason: e.reason })));
   await db.execute(sql`
-    insert into schedules (notification_id, due_at, reason)
-    select notification_id, due_at, reason from jsonb_to_recordset(${input}::jsonb) as x(notification_id uuid, due_at timestamptz, reason text)
+    insert into schedules (notification_id, notification_created_at, due_at, reason)
+    select notification_id, notification_created_at, due_at, reason
+    from jsonb_to_recordset(${input}::jsonb) as x(notification_id uuid, notification_created_at timestamptz, due_at timestamptz, reason text)
     on conflict (notification_id) do update set due_at = excluded.due_at, reason = excluded.reason`);
 }
 
@@ -45,11 +48,11 @@ export async function deferAttempts(db: Database, entries: Array<AttemptStart & 
   return db.transaction(async (tx) => {
     const moved = await unbeginAttempts(
       tx,
-      entries.map(({ id, attempt }) => ({ id, attempt })),
+      entries.map(({ id, createdAt, attempt }) => ({ id, createdAt, attempt })),
     );
     await addSchedules(
       tx,
-      entries.filter((e) => moved.has(e.id)).map((e) => ({ id: e.id, dueAt: e.dueAt, reason: "provider_wait" as const })),
+      entries.filter((e) => moved.has(e.id)).map((e) => ({ id: e.id, createdAt: e.createdAt, dueAt: e.dueAt, reason: "provider_wait" as const })),
     );
     return moved;
   });
@@ -98,8 +101,9 @@ export async function releaseDue(db: Database, limit: number, publish: (due: Rel
     const rows = rowsOf(
       await tx.execute(sql`
         select s.notification_id, s.due_at, s.reason, n.status, n.attempts, n.tenant_id, n.user_id, n.channel, n.type, n.priority,
-          n.payload, n.metadata, n.idempotency_key, n.correlation_id, n.scheduled_for, n.created_at
-        from schedules s join notifications n on n.id = s.notification_id
+          n.payload, n.metadata, n.idempotency_key, n.correlation_id, n.scheduled_for,
+          to_char(n.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at
+        from schedules s join notifications n on n.id = s.notification_id and n.created_at = s.notification_created_at
         where s.due_at <= now()
         order by s.due_at
         limit ${limit}
@@ -111,7 +115,7 @@ export async function releaseDue(db: Database, limit: number, publish: (due: Rel
     await tx.execute(sql`delete from schedules where notification_id in (select jsonb_array_elements_text(${ids}::jsonb)::uuid)`);
     await markReleased(
       tx,
-      due.filter((d) => d.reason === "scheduled" || d.reason === "quiet_hours").map((d) => d.envelope.id),
+      due.filter((d) => d.reason === "scheduled" || d.reason === "quiet_hours").map((d) => ({ id: d.envelope.id, createdAt: d.envelope.acceptedAt })),
     );
     // Last: once the stream has them, only the commit is left, and a consumer that reads a row first waits for it.
     await publish(due);
@@ -143,7 +147,8 @@ function toReleased(r: Row): Released {
     idempotencyKey: r.idempotency_key == null ? null : String(r.idempotency_key),
     correlationId: r.correlation_id == null ? null : String(r.correlation_id),
     scheduledFor: r.scheduled_for == null ? null : iso(r.scheduled_for),
-    acceptedAt: iso(r.created_at),
+    // Exact: the message's acceptedAt is its row's created_at, the half of the row's key the claim matches.
+    acceptedAt: String(r.created_at),
     // A replayed notification's retry budget counts from its replay.
     ...(reason === "replay" ? { attemptBase: attempts } : {}),
   };

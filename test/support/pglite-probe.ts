@@ -12,7 +12,7 @@ const tables = await handle.db.execute(sql`select table_name from information_sc
 const e = envelope();
 await claim(handle.sql, [e], Date.now());
 await writeOutcomes(handle.sql, [
-  { id: e.id, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" },
+  { id: e.id, createdAt: e.acceptedAt, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" },
 ]);
 console.log(JSON.stringify({ tables, state: (await readStates(handle.sql, [e.id])).get(e.id) }));
 await handle.close();
