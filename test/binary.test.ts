@@ -107,15 +107,17 @@ describe("the compiled binary", () => {
     herald = undefined;
   }, 30_000);
 
-  test("carries PGlite's files: the embedded Postgres migrates and runs the processor's statements inside a compiled binary", async () => {
+  test("carries PGlite's files: the embedded Postgres migrates, runs the processor's statements and a retention pass inside a compiled binary", async () => {
     // A Postgres always answers here, so a probe compiled the same way opens PGlite through `herald all`'s code.
     const probe = join(dir, "pglite-probe");
     build(probe, join(import.meta.dir, "support", "pglite-probe.ts"));
     const proc = Bun.spawn([probe, join(dir, "pglite")], { cwd: dir, stdout: "pipe", stderr: "pipe" });
     const out = await new Response(proc.stdout).text();
     expect(await proc.exited).toBe(0);
-    const { tables, state } = JSON.parse(out) as { tables: unknown; state: unknown };
+    const { tables, state, retention } = JSON.parse(out) as { tables: unknown; state: unknown; retention: unknown };
     expect(JSON.stringify(tables)).toContain("delivery_attempts");
     expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null, createdAt: expect.any(String) });
+    // The retention pass's partition changes and advisory lock, on PGlite inside the binary.
+    expect(retention).toMatchObject({ busy: false, dropped: [], deleted: { notifications: 0 } });
   }, 60_000);
 });

@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { claim, readStates, writeOutcomes } from "./notification-repository.ts";
 import { ensurePartitions } from "./partitions.ts";
+import { runRetention } from "./retention.ts";
 import { envelope } from "../../test/support/processor-harness.ts";
 import { embeddedMigrations } from "./migrations.ts";
 import { SERVICES } from "../../test/support/services.ts";
@@ -18,7 +19,7 @@ const dir = join(tmpdir(), `herald-pglite-${process.pid}`);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // `npm start` without a Postgres runs the same migrations and batch statements on the embedded PGlite.
-test("PGlite migrates, runs the processor's claim and outcomes statements, and makes month partitions", async () => {
+test("PGlite migrates, runs the processor's claim and outcomes statements, and keeps its partitions and retention", async () => {
   const handle = await openPglite(dir);
   try {
     await handle.migrate();
@@ -36,9 +37,12 @@ test("PGlite migrates, runs the processor's claim and outcomes statements, and m
       requestHash: null,
       createdAt: exactly(e.acceptedAt),
     });
-    // Month partitions are made there too: its DO blocks, its advisory locks.
+    // Partitions and retention run there too: its DO blocks, its advisory locks, its drops.
     const made = await ensurePartitions(handle.sql, new Date(Date.UTC(2020, 0, 1)), 0);
     expect(made.created).toEqual(["notifications_p202001"]);
+    const pass = await handle.session((sql) => runRetention(sql, { defaultDays: 30 }));
+    expect(pass).toMatchObject({ busy: false, dropped: [{ partition: "notifications_p202001", notifications: 0 }] });
+    expect((await readStates(handle.sql, [e.id])).get(e.id)?.status).toBe("sent");
   } finally {
     await handle.close();
   }

@@ -2,6 +2,7 @@
 import { sql } from "drizzle-orm";
 import { openPglite } from "../../lib/db/connect.ts";
 import { claim, readStates, writeOutcomes } from "../../lib/db/notification-repository.ts";
+import { runRetention } from "../../lib/db/retention.ts";
 import { envelope } from "./processor-harness.ts";
 
 const dir = process.argv[2];
@@ -14,5 +15,6 @@ await claim(handle.sql, [e], Date.now());
 await writeOutcomes(handle.sql, [
   { id: e.id, createdAt: e.acceptedAt, attempt: 1, provider: "sink", outcome: "sent", latencyMs: 1, status: "sent", error: null, providerMessageId: "pm-1" },
 ]);
-console.log(JSON.stringify({ tables, state: (await readStates(handle.sql, [e.id])).get(e.id) }));
+const retention = await handle.session((sql) => runRetention(sql, { defaultDays: 90 }));
+console.log(JSON.stringify({ tables, state: (await readStates(handle.sql, [e.id])).get(e.id), retention }));
 await handle.close();
