@@ -1,7 +1,7 @@
 import pkg from "../package.json" with { type: "json" };
 
 /** The commands of `herald`, each a file under bin/commands/. */
-export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay", "keys"] as const;
+export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay", "keys", "retention"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const SUMMARY: Record<Command, string> = {
@@ -11,6 +11,7 @@ const SUMMARY: Record<Command, string> = {
   migrate: "applies the database migrations and creates or updates the streams, then exits",
   replay: "hands failed notifications back to the processor once their cause is fixed",
   keys: "creates, lists, rotates and revokes managed API keys",
+  retention: "removes the notifications and attempts past their tenant's retention, now",
 };
 
 const DETAIL: Record<Command, string> = {
@@ -42,6 +43,13 @@ Prints JSON; a created or rotated key is shown this once (only its hash is kept)
   herald keys list [--tenant <id>]
   herald keys rotate <key id> [--grace-seconds <n>]   (default HERALD_KEY_ROTATION_GRACE_S)
   herald keys revoke <key id>`,
+  retention: `One retention pass, as each processor runs every HERALD_RETENTION_INTERVAL_S:
+month partitions past the longest retention of any tenant are dropped, and the
+expired rows of tenants with a shorter one are deleted in batches. A
+notification still waiting (scheduled, retrying) is never removed. Prints its
+report as one JSON line; when another pass is running it says so and exits.
+
+  --dry-run   count what would be removed; change nothing`,
 };
 
 export function version(): string {
@@ -64,7 +72,7 @@ export function usage(): string {
 
 export function commandHelp(command: Command): string {
   return [
-    `usage: herald ${command}${command === "replay" ? " [options]" : command === "keys" ? " <action> [options]" : ""}`,
+    `usage: herald ${command}${command === "replay" || command === "retention" ? " [options]" : command === "keys" ? " <action> [options]" : ""}`,
     "",
     SUMMARY[command],
     "",

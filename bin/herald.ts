@@ -7,6 +7,7 @@ import { migrate } from "./commands/migrate.ts";
 import { processor } from "./commands/processor.ts";
 import { replay } from "./commands/replay.ts";
 import { keys } from "./commands/keys.ts";
+import { retention } from "./commands/retention.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../schemas/config.ts";
 import { runProcess, type ProcessContext } from "./lifecycle.ts";
 
@@ -32,7 +33,8 @@ try {
 await runProcess(cfg, `herald-${command}`, start, command === "all" || command === "gateway" || command === "processor");
 
 function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => Promise<void> {
-  if (command !== "replay" && command !== "keys" && args.length > 0) throw new ConfigError([], `herald ${command} takes no arguments, got: ${args.join(" ")}`);
+  if (command !== "replay" && command !== "keys" && command !== "retention" && args.length > 0)
+    throw new ConfigError([], `herald ${command} takes no arguments, got: ${args.join(" ")}`);
   switch (command) {
     case "all":
       return all;
@@ -46,6 +48,8 @@ function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => 
       return replay(args);
     case "keys":
       return keys(args);
+    case "retention":
+      return retention(args);
     default:
       return command satisfies never;
   }

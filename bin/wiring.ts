@@ -95,6 +95,7 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
     nc: c.nc,
     db: c.database.db,
     sql: c.database.sql,
+    session: (fn) => c.database.session(fn),
     topology: c.topo,
     senders,
     resolver: createResolver(c.database.sql, {
@@ -114,6 +115,8 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
       retryPolicies: cfg.HERALD_RETRY_POLICIES,
       stallLimit: cfg.HERALD_STALL_LIMIT,
       schedulerPollMs: cfg.HERALD_SCHEDULER_POLL_MS,
+      retentionDays: cfg.HERALD_RETENTION_DAYS,
+      retentionEveryMs: cfg.HERALD_RETENTION_INTERVAL_S * 1000,
       breaker: { failures: cfg.HERALD_BREAKER_FAILURES, halfOpenMs: cfg.HERALD_BREAKER_HALF_OPEN_MS },
     },
   });

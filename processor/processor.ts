@@ -13,6 +13,7 @@ import type { LaneContext } from "./context.ts";
 import { runLane } from "./lane.ts";
 import { retryPolicies, type RetryPolicy } from "./outcome.ts";
 import { createScheduler, type Scheduler } from "./scheduler.ts";
+import { createMaintenance, type Maintenance } from "./maintenance.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 import { createRoutes, type BreakerOptions } from "./failover.ts";
 import type { Resolver } from "./resolver-types.ts";
@@ -45,6 +46,10 @@ export interface ProcessorOptions {
   breaker?: BreakerOptions;
   /** How often the scheduler looks for due notifications. */
   schedulerPollMs: number;
+  /** HERALD_RETENTION_DAYS. */
+  retentionDays?: number;
+  /** How often a retention pass runs; 0 or absent: never (partitions are still kept ahead when `session` is given). */
+  retentionEveryMs?: number;
 }
 
 export interface ProcessorDeps {
@@ -64,6 +69,8 @@ export interface ProcessorDeps {
   tracer?: Tracer;
   /** Recipients, templates and preferences (processor/resolver.ts); none: explicit sends only, no quiet hours. */
   resolver?: Resolver;
+  /** One connection of its own per call (lib/db/connect.ts): the month partitions ahead and the retention passes; none: neither runs here. */
+  session?: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>;
 }
 
 export type LaneStats = Record<Priority, { pending: number; ackPending: number }>;
@@ -122,6 +129,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let loops: Promise<void>[] = [];
   let publisher: AckPublisher | undefined;
   let scheduler: Scheduler | undefined;
+  let maintenance: Maintenance | undefined;
 
   // Wrapped in an object: returning the loop's promise from an async function would await it.
   const startLane = async (priority: Priority, publisher: AckPublisher): Promise<{ loop: Promise<void> }> => {
@@ -167,6 +175,16 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     async start() {
       if (loops.length > 0) return;
       stopping = false;
+      if (deps.session) {
+        // Before the lanes: the months their rows go to exist before the first claim.
+        maintenance = createMaintenance({
+          session: deps.session,
+          log: log.child({ component: "retention" }),
+          metrics,
+          options: { retentionDays: options.retentionDays ?? 90, retentionEveryMs: options.retentionEveryMs ?? 0 },
+        });
+        await maintenance.start();
+      }
       const out = createAckPublisher(nc, { timeoutMs: PUBLISH_ACK_TIMEOUT_MS });
       publisher = out;
       loops = (await Promise.all(PRIORITIES.map((p) => startLane(p, out)))).map((l) => l.loop);
@@ -183,9 +201,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     },
     async stop() {
       stopping = true;
-      await Promise.all([...loops, scheduler?.stop()]);
+      await Promise.all([...loops, scheduler?.stop(), maintenance?.stop()]);
       loops = [];
       scheduler = undefined;
+      maintenance = undefined;
       // Every batch has waited for its events by now; nothing is left to ack.
       publisher?.close();
       publisher = undefined;

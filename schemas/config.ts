@@ -251,6 +251,8 @@ export const ConfigSchema = z.object({
   HERALD_DAILY_CAPS: dailyCapList,
   /** Days notifications and their attempts are kept unless the tenant's own retention says otherwise. */
   HERALD_RETENTION_DAYS: int(90, 1, 36_500),
+  /** How often each processor runs a retention pass; 0: never (run `herald retention` from cron instead). */
+  HERALD_RETENTION_INTERVAL_S: int(3600, 0, 7 * 86_400),
   /** How long a rotated API key keeps working beside its successor unless the rotation names its own grace period. */
   HERALD_KEY_ROTATION_GRACE_S: int(86_400, 0, 30 * 86_400),
   HERALD_PUBLISH_TIMEOUT_MS: int(5000, 100),

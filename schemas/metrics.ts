@@ -269,6 +269,15 @@ export const METRICS = {
     help: "Queries waiting for a free pool connection (queries in flight beyond the pool size).",
     labels: {},
   },
+  retentionRemoved: {
+    name: "herald_retention_removed_total",
+    type: "counter",
+    help: "Rows the retention pass removed (lib/db/retention.ts): with their month partition (dropped) or in batches (deleted).",
+    labels: {
+      table: { help: "the table the rows were in", values: ["notifications", "delivery_attempts"] },
+      how: { help: "dropped with their month, or deleted in batches", values: ["dropped", "deleted"] },
+    },
+  },
   dlqMessages: {
     name: "herald_dlq_messages",
     type: "gauge",

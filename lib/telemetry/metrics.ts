@@ -319,5 +319,8 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     dlqMessages(channel, messages) {
       metric("dlqMessages").set({ channel }, messages);
     },
+    retentionRemoved(table, how, rows) {
+      metric("retentionRemoved").inc({ table, how }, rows);
+    },
   };
 }

@@ -59,6 +59,8 @@ export interface MetricsRecorder {
   dbPoolMax(connections: number): void;
   consumer(lane: Priority, stats: ConsumerStats): void;
   dlqMessages(channel: MetricChannel, messages: number): void;
+  /** Rows a retention pass removed from a table: with their month partition, or in batches. */
+  retentionRemoved(table: "notifications" | "delivery_attempts", how: "dropped" | "deleted", rows: number): void;
 }
 
 const noop = (): void => {};
@@ -85,6 +87,7 @@ export const NOOP_METRICS: MetricsRecorder = {
   dbPoolMax: noop,
   consumer: noop,
   dlqMessages: noop,
+  retentionRemoved: noop,
 };
 
 /** Seconds since a `performance.now()` reading. */
