@@ -110,6 +110,7 @@ describe("runRetention", () => {
       notifications: 8,
       attempts: 8,
     });
+    expect(report.deleted).toMatchObject({ batches: 0 });
     expect(report.dropped.slice(1).map((d) => d.notifications)).toEqual(report.dropped.slice(1).map(() => 0));
     expect(report.kept).toEqual([{ partition: `notifications_${waiting.suffix}`, reason: expect.stringContaining("1 of its 5 notifications") }]);
     expect(report.byTenant).toEqual({ acme: 4, short: 7 });
@@ -146,6 +147,9 @@ describe("runRetention", () => {
     expect(await count(client, "notifications", `id in ${ids(seeded.longRecent ?? [])}`)).toBe(1);
     expect(report.byTenant).toEqual({ acme: 4, short: 7 });
     expect(report.deleted).toMatchObject({ notifications: 11, attempts: 11 });
+    // Batches of 3: the 4 of one tenant and the 7 of the other take two and three, each one short statement.
+    expect(report.deleted.batches).toBe(5);
+    expect(report.dropped[0]?.ms).toBeGreaterThanOrEqual(0);
   });
 
   test("a second pass finds nothing more to do", async () => {

@@ -19,8 +19,9 @@ import { DDL_LOCK_TIMEOUT_MS, ensurePartitions, listPartitions, monthOf, sibling
 // 3. the `notification_ids` entries of what is gone are deleted;
 // 4. each tenant whose retention is shorter than the longest has its expired
 //    rows deleted in batches, one short statement each (attempts and ids in
-//    the same statement); the longest-retained tenants' rows go with their
-//    month in step 2, so they are kept up to a month beyond their retention,
+//    the same statement) followed by a pause twice as long; the
+//    longest-retained tenants' rows go with their month in step 2, so they
+//    are kept up to a month beyond their retention,
 //    and only those a month could not be dropped for (rows of it still
 //    waiting, or changed recently) are deleted here.
 //
@@ -40,7 +41,7 @@ export interface RetentionOptions {
   now?: Date;
   /** Rows per delete statement. */
   batchSize?: number;
-  /** After each delete statement, pause this many times as long as it took, so a pass leaves the database to the processor. */
+  /** After each delete statement, pause this many times as long as it took (default 2), so a pass leaves the database to the processor. */
   pauseFactor?: number;
   /** Told after each step, for logs and metrics. */
   onProgress?: (event: RetentionEvent) => void;
@@ -59,12 +60,12 @@ export interface RetentionReport {
   /** The longest retention of any tenant, in days. */
   longestDays: number;
   partitions: EnsureReport;
-  /** Months dropped (a dry run: would be), with the rows they held. */
-  dropped: Array<{ partition: string; from: string; to: string; notifications: number; attempts: number }>;
+  /** Months dropped (a dry run: would be), with the rows they held, and how long the dropping transaction took (its lock waits included). */
+  dropped: Array<{ partition: string; from: string; to: string; notifications: number; attempts: number; ms?: number }>;
   /** Months past the longest retention that were not dropped, and why. */
   kept: Array<{ partition: string; reason: string }>;
-  /** Rows deleted in batches (a dry run: notifications that would be; attempts not counted). */
-  deleted: { notifications: number; attempts: number; ids: number };
+  /** Rows deleted in batches (a dry run: notifications that would be; attempts not counted), the statements, and the longest one. */
+  deleted: { notifications: number; attempts: number; ids: number; batches: number; longestBatchMs: number };
   /** Notifications deleted in batches per tenant, for the tenants that had any. */
   byTenant: Record<string, number>;
   /** Rows in the default partition of `notifications`; more than none means a month was missing when they came. */
@@ -95,7 +96,7 @@ export async function runRetention(sql: Sql, opts: RetentionOptions): Promise<Re
     partitions: { created: [], skipped: [] },
     dropped: [],
     kept: [],
-    deleted: { notifications: 0, attempts: 0, ids: 0 },
+    deleted: { notifications: 0, attempts: 0, ids: 0, batches: 0, longestBatchMs: 0 },
     byTenant: {},
     defaultRows: 0,
   };
@@ -128,7 +129,7 @@ export async function runRetention(sql: Sql, opts: RetentionOptions): Promise<Re
   }
 }
 
-const DEFAULT_BATCH = 2000;
+const DEFAULT_BATCH = 1000;
 
 /** The tenants whose row sets their own retention. */
 async function retentionDays(sql: Sql): Promise<Map<string, number>> {
@@ -193,9 +194,12 @@ async function dropMonth(sql: Sql, p: Partition, longestCutoff: Date, report: Re
       DROP TABLE ${n};
     END
     $$`;
+  let ms = 0;
   for (let attempt = 1; ; attempt++) {
     try {
+      const started = performance.now();
       await sql.run(drop, []);
+      ms = Math.round(performance.now() - started);
       break;
     } catch (err) {
       const state = sqlState(err);
@@ -215,7 +219,7 @@ async function dropMonth(sql: Sql, p: Partition, longestCutoff: Date, report: Re
       throw err;
     }
   }
-  report.dropped.push(entry);
+  report.dropped.push({ ...entry, ms });
   opts.onProgress?.({ kind: "dropped", partition: p.name, notifications: rows, attempts });
 }
 
@@ -305,6 +309,9 @@ async function deleteExpired(
          (select id from doomed order by created_at desc, id desc limit 1) as last_id`,
       [...params, after.createdAt, after.id, batchSize],
     );
+    const tookMs = performance.now() - started;
+    report.deleted.batches += 1;
+    report.deleted.longestBatchMs = Math.max(report.deleted.longestBatchMs, Math.round(tookMs));
     const notifications = Number(r?.notifications ?? 0);
     const attempts = Number(r?.attempts ?? 0);
     report.deleted.notifications += notifications;
@@ -316,7 +323,7 @@ async function deleteExpired(
     }
     if (Number(r?.seen ?? 0) < batchSize || r?.last_at == null || opts.signal?.aborted) return;
     after = { createdAt: String(r.last_at), id: String(r.last_id) };
-    const pause = (performance.now() - started) * (opts.pauseFactor ?? 1);
+    const pause = tookMs * (opts.pauseFactor ?? 2);
     if (pause > 0) await Bun.sleep(pause);
   }
 }
