@@ -12,6 +12,7 @@ export const PHASES = [
   "scheduler",
   "isolation",
   "parked",
+  "retention",
   "failover",
   "signing",
   "render",
@@ -20,9 +21,9 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 /**
- * What runs without --phases: every phase but `isolation`, `parked`, `failover`, `signing`, `templates` and `render`, so the
- * telemetry overhead and the other runtimes are measured in the same run; the first two queue and park tens of thousands of
- * notifications each, minutes a run can spare only when asked; `failover`, `signing` and `render` measure microseconds in the
+ * What runs without --phases: every phase but `isolation`, `parked`, `retention`, `failover`, `signing`, `templates` and `render`,
+ * so the telemetry overhead and the other runtimes are measured in the same run; the first three queue, park or store tens of
+ * thousands to millions of notifications each, minutes a run can spare only when asked; `failover`, `signing` and `render` measure microseconds in the
  * harness's own process, and `templates` a ratio on the gateway over eight rounds, figures for when the send path, the renderer
  * or the accept path changes.
  */
@@ -62,6 +63,9 @@ export interface BenchPlan {
   /** Parked phase: notifications parked an hour ahead, and rounds per side (none, parked, alternating). */
   parkedCount: number;
   parkedRounds: number;
+  /** Retention phase: notifications stored before its rounds, and rounds per side (empty, stored, alternating). */
+  retentionRows: number;
+  retentionRounds: number;
   /** Runtimes phase: rounds per variant, each a fresh gateway warmed for `warmupS` and measured for `durationS`. */
   runtimeRounds: number;
   soakSeconds: number;
@@ -70,7 +74,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,failover,signing,render,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,retention,failover,signing,render,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
@@ -136,6 +140,8 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     failoverSends: quick ? 50_000 : 200_000,
     signingSends: quick ? 10_000 : 40_000,
     parkedRounds: 2,
+    retentionRows: quick ? 500_000 : 5_000_000,
+    retentionRounds: quick ? 2 : 3,
     // Two rounds, one in each order, even with --quick: one alone would favour whichever runtime runs first.
     runtimeRounds: Math.ceil(positive("runtime-rounds", values["runtime-rounds"], 2)),
     soakSeconds: positive("soak-seconds", values["soak-seconds"], 600),

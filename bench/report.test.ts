@@ -389,6 +389,65 @@ describe("isolation and parked", () => {
     expect(warnings({ ...f, parked: { ...parked, parkedStored: 99_000 } })).toContain("parked: 100000 parked but the schedules table holds 99000");
   });
 
+  test("reports sent/s empty and with millions stored, their ratio, the pass's, and warns when fewer were stored or the pass removed nothing", () => {
+    expect(parseBenchArgs([]).phases).not.toContain("retention");
+    expect(parseBenchArgs([])).toMatchObject({ retentionRows: 5_000_000, retentionRounds: 3 });
+    expect(parseBenchArgs(["--quick"])).toMatchObject({ retentionRows: 500_000 });
+    const retention = {
+      rows: 5_000_000,
+      held: { notifications: 5_000_000, attempts: 5_000_000, bytes: 4 * 2 ** 30 },
+      storeS: 300,
+      empty: [e2eAt(10_000), e2eAt(12_000)],
+      stored: [e2eAt(10_500), e2eAt(11_100)],
+      emptySentPerS: 11_000,
+      storedSentPerS: 10_800,
+      ratio: 0.98,
+      pass: {
+        days: 60,
+        seconds: 70,
+        windows: 4,
+        windowS: 20,
+        done: true,
+        droppedNotifications: 1_300_000,
+        droppedAttempts: 1_300_000,
+        longestDropMs: 40,
+        deletedNotifications: 400_000,
+        deletedAttempts: 400_000,
+        batches: 200,
+        longestBatchMs: 300,
+        round: e2eAt(9_000),
+        onSentPerS: 8_640,
+        offSentPerS: 10_800,
+        ratio: 0.8,
+      },
+    };
+    const f = { ...fixture(), retention };
+    expect(resultLine(f)).toMatchObject({
+      retention_empty_sent_per_s: 11_000,
+      retention_stored_sent_per_s: 10_800,
+      retention_stored_ratio: 0.98,
+      retention_pass_sent_per_s: 8_640,
+      retention_paused_sent_per_s: 10_800,
+      retention_pass_ratio: 0.8,
+      retention_pass_s: 70,
+    });
+    expect(renderText(f)).toContain("11,000 → 10,800 sent/s (0.98×)");
+    expect(resultLine(fixture())).toMatchObject({ retention_stored_ratio: null, retention_pass_ratio: null });
+    const short = {
+      ...retention,
+      held: { ...retention.held, notifications: 4_000_000 },
+      pass: { ...retention.pass, droppedNotifications: 0, deletedNotifications: 0, done: false },
+    };
+    expect(renderText(f)).toContain("10,800 → 8,640 sent/s (0.80×)");
+    expect(warnings({ ...f, retention: short })).toEqual(
+      expect.arrayContaining([
+        "retention: 5000000 to store but the table holds 4000000",
+        "retention: the pass removed nothing",
+        "retention: the round ended before the pass was done",
+      ]),
+    );
+  });
+
   test("reports the breaker's cost a send and the suppression lookup's a message, with each round", () => {
     const failover = {
       sends: 200_000,

@@ -10,6 +10,7 @@ import {
   type HttpRun,
   type IsolationRun,
   type ParkedRun,
+  type RetentionRun,
   type RenderRun,
   RUNTIME_KEYS,
   type RuntimesRun,
@@ -144,6 +145,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   }
   if (r.isolation) rows.push(isolationRow(r.isolation));
   if (r.parked) rows.push(parkedRow(r.parked));
+  if (r.retention) rows.push(...retentionRows(r.retention));
   if (r.templates) rows.push(templatesRow(r.templates));
   if (r.failover) rows.push(failoverRow(r.failover));
   if (r.signing) rows.push(signingRow(r.signing));
@@ -237,6 +239,24 @@ export function parkedRow(p: ParkedRun): Row {
   ];
 }
 
+/** Sent/s with an empty table against millions stored, each round's figure so the spread shows; then during a retention pass. */
+export function retentionRows(t: RetentionRun): Row[] {
+  const rounds = (runs: E2eRun[]) => runs.map((run) => int(run.sentPerS)).join(", ");
+  const p = t.pass;
+  return [
+    [
+      `end to end with ${int(t.held.notifications)} stored (${t.empty.length}+${t.stored.length} alternating rounds)`,
+      `${int(t.emptySentPerS)} → ${int(t.storedSentPerS)} sent/s (${x(t.ratio)})`,
+      `empty: ${rounds(t.empty)} sent/s · stored: ${rounds(t.stored)} sent/s; ${int(t.held.attempts)} attempts beside them, ${(t.held.bytes / 2 ** 30).toFixed(2)} GiB with indexes, stored in ${Math.round(t.storeS)} s`,
+    ],
+    [
+      `end to end during a retention pass (${p.days} days, ${p.windows} windows of ${p.windowS} s, pauses between)`,
+      `${int(p.offSentPerS)} → ${int(p.onSentPerS)} sent/s (${x(p.ratio)})`,
+      `paused → running; the pass ran ${p.seconds.toFixed(0)} s${p.done ? "" : " and was NOT done when the round ended"}: dropped ${int(p.droppedNotifications)} notifications and ${int(p.droppedAttempts)} attempts with their month (longest drop ${int(p.longestDropMs)} ms), deleted ${int(p.deletedNotifications)} and ${int(p.deletedAttempts)} in ${int(p.batches)} statements (longest ${int(p.longestBatchMs)} ms)`,
+    ],
+  ];
+}
+
 /** Off vs on, each round's req/s so the interleaving's spread shows. */
 export function telemetryRow(t: TelemetryRun): Row {
   const rounds = (runs: HttpRun[]) => runs.map((run) => int(run.rps)).join(", ");
@@ -309,6 +329,18 @@ export function warnings(r: BenchResults): string[] {
         if (e.failedBatches > 0) w.push(`parked (${side}): the gateway failed ${e.failedBatches} batches`);
       }
   }
+  if (r.retention) {
+    const t = r.retention;
+    if (t.held.notifications < t.rows) w.push(`retention: ${t.rows} to store but the table holds ${t.held.notifications}`);
+    for (const [side, runs] of [
+      ["empty", t.empty],
+      ["stored", t.stored],
+      ["pass", [t.pass.round]],
+    ] as const)
+      for (const e of runs) if (!e.drained) w.push(`retention (${side}): backlog not drained (pending ${e.final.pending}, ack pending ${e.final.ackPending})`);
+    if (t.pass.droppedNotifications + t.pass.deletedNotifications === 0) w.push("retention: the pass removed nothing");
+    if (!t.pass.done) w.push("retention: the round ended before the pass was done");
+  }
   return w;
 }
 
@@ -351,6 +383,13 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     parked_none_sent_per_s: round(r.parked?.noneSentPerS),
     parked_100k_sent_per_s: round(r.parked?.parkedSentPerS),
     parked_ratio: round(r.parked?.ratio, 2),
+    retention_empty_sent_per_s: round(r.retention?.emptySentPerS),
+    retention_stored_sent_per_s: round(r.retention?.storedSentPerS),
+    retention_stored_ratio: round(r.retention?.ratio, 2),
+    retention_pass_sent_per_s: round(r.retention?.pass.onSentPerS),
+    retention_paused_sent_per_s: round(r.retention?.pass.offSentPerS),
+    retention_pass_ratio: round(r.retention?.pass.ratio, 2),
+    retention_pass_s: round(r.retention?.pass.seconds, 1),
     failover_breaker_us: round(r.failover?.breakerUs, 2),
     failover_lookup_us: round(r.failover?.lookupUsPerMessage, 1),
     signing_tenant_us: round(r.signing?.tenantAddedUs, 2),

@@ -26,6 +26,7 @@ import { peersPhase } from "./phases/peers.ts";
 import { runtimesPhase } from "./phases/runtimes.ts";
 import { isolationPhase } from "./phases/isolation.ts";
 import { parkedPhase } from "./phases/parked.ts";
+import { retentionPhase } from "./phases/retention.ts";
 import { failoverPhase } from "./phases/failover.ts";
 import { schedulerPhase } from "./phases/scheduler.ts";
 import { telemetryPhase } from "./phases/telemetry.ts";
@@ -169,6 +170,27 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     results.parked = await span("parked", () => parkedPhase({ apiKey: TENANT_KEY, nc, receiver, cleanup }, opts, log));
     results.notes.push(
       "Parked phase: two stacks of its own (namespace, database, gateway and processor each), one with nothing scheduled and one with the parked notifications due an hour ahead; the end-to-end feeder runs on each in turn, none first, alternating.",
+    );
+  }
+  if (has("retention")) {
+    const receiver = startWebhookReceiver();
+    cleanup.defer("retention webhook receiver", () => receiver.stop());
+    const opts = {
+      rows: plan.retentionRows,
+      days: 90,
+      rounds: plan.retentionRounds,
+      rampS: plan.e2eRampS,
+      seconds: plan.durationS,
+      passRoundS: plan.quick ? 120 : 900,
+      windowS: plan.quick ? 10 : 20,
+      batchSize: plan.batchSize,
+    };
+    log(
+      `retention: ${opts.rows} stored over ${opts.days} days, then ${opts.rounds} rounds each of ${opts.rampS} s ramp + ${opts.seconds} s, empty and stored, alternating; then a pass`,
+    );
+    results.retention = await span("retention", () => retentionPhase({ apiKey: TENANT_KEY, nc, receiver, cleanup }, opts, log));
+    results.notes.push(
+      "Retention phase: two stacks of their own, one empty and one with the stored notifications (each with an attempt, over 90 days, five tenants, loaded month by month as attached partitions, then vacuumed); the end-to-end feeder runs on each in turn, empty first; then, in one round on the stored stack, a retention pass with a 60-day default alternates with pauses as long until it is done, and Postgres's sent_at gives the sent/s of both.",
     );
   }
   if (has("failover")) {

@@ -142,6 +142,51 @@ export interface ParkedRun {
   ratio: number;
 }
 
+/** End-to-end sent/s with an empty table against millions stored, rounds alternating, and during a retention pass. */
+export interface RetentionRun {
+  /** Notifications asked to be stored. */
+  rows: number;
+  /** What the stored stack then held: rows of each table, and their bytes with indexes. */
+  held: { notifications: number; attempts: number; bytes: number };
+  /** Seconds the storing took (rows, indexes, vacuum). */
+  storeS: number;
+  /** Each side's rounds, in the order run. */
+  empty: E2eRun[];
+  stored: E2eRun[];
+  /** Mean sent/s over each side's rounds. */
+  emptySentPerS: number;
+  storedSentPerS: number;
+  /** storedSentPerS / emptySentPerS. */
+  ratio: number;
+  pass: {
+    /** The default retention the pass ran with. */
+    days: number;
+    /** Seconds the pass ran, over its windows. */
+    seconds: number;
+    /** Windows with the pass running, each followed by a pause as long. */
+    windows: number;
+    windowS: number;
+    /** False: the round ended before the pass had removed everything. */
+    done: boolean;
+    droppedNotifications: number;
+    droppedAttempts: number;
+    /** The longest transaction that dropped a month, its lock waits included. */
+    longestDropMs: number;
+    deletedNotifications: number;
+    deletedAttempts: number;
+    /** Delete statements, and the longest. */
+    batches: number;
+    longestBatchMs: number;
+    /** The round it ran in, whole. */
+    round: E2eRun;
+    /** Sent/s of the windows with the pass running and of the pauses, from Postgres's sent_at. */
+    onSentPerS: number;
+    offSentPerS: number;
+    /** onSentPerS / offSentPerS. */
+    ratio: number;
+  };
+}
+
 /** What failover adds to one send, in the processor's process, and the batch's suppression lookup. */
 export interface FailoverRun {
   sends: number;
@@ -302,6 +347,7 @@ export interface BenchResults {
   scheduler?: SchedulerRun;
   isolation?: IsolationRun;
   parked?: ParkedRun;
+  retention?: RetentionRun;
   failover?: FailoverRun;
   signing?: SigningRun;
   peers: HttpRun[];

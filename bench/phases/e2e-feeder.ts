@@ -17,6 +17,8 @@ export interface FeederOptions {
   backlogCap: number;
   /** Every n-th item is a webhook to `webhookUrl`; the rest are in_app through the inbox provider (no outside call, as the sink made none). */
   webhookEvery: number;
+  /** Aborted: feeding stops before `seconds` are up. */
+  signal?: AbortSignal;
 }
 
 export interface FeederResult {
@@ -79,7 +81,7 @@ export async function feed(opts: FeederOptions, log: (line: string) => void): Pr
   const startedAt = Date.now();
   const end = startedAt + opts.seconds * 1000;
   const worker = async (): Promise<void> => {
-    while (Date.now() < end) {
+    while (Date.now() < end && !opts.signal?.aborted) {
       if (state.backlog >= opts.backlogCap) {
         await Bun.sleep(10);
         state.throttledMs += 10;

@@ -39,6 +39,10 @@ export interface E2eOptions {
   drainTimeoutS?: number;
   /** Called the moment feeding stops, before the drain (the soak reads its "end" RSS there). */
   onFeedEnd?: () => Promise<void>;
+  /** Called the moment feeding starts (the retention phase starts its pass from there). */
+  onFeedStart?: () => void;
+  /** Aborted: feeding stops before its seconds are up, and the window ends there. */
+  signal?: AbortSignal;
 }
 
 /** Median of a non-empty list. */
@@ -54,6 +58,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
     const quiet = await waitForQuiet();
     const [gw0, pr0] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
     const cpu0 = process.cpuUsage();
+    opts.onFeedStart?.();
     const fed = await feed(
       {
         gatewayUrl: deps.gatewayUrl,
@@ -67,6 +72,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
         workers: opts.workers ?? 4,
         backlogCap: opts.backlogCap ?? 30_000,
         webhookEvery: opts.webhookEvery ?? 20,
+        ...(opts.signal ? { signal: opts.signal } : {}),
       },
       log,
     );
@@ -74,6 +80,8 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
     const [gw1, pr1] = await Promise.all([sampleTree(deps.gatewayPid), sampleTree(deps.processorPid)]);
     await opts.onFeedEnd?.();
     const { accepted, startedAt: t0, endedAt: t1 } = fed;
+    // This round's rows only: a stack may hold earlier rounds', or millions stored (the retention phase), which the month partitions prune.
+    const since = new Date(t0 - 1000);
     const feedS = (t1 - t0) / 1000;
     log(`e2e: fed ${accepted} (${fed.webhooks} webhooks) in ${feedS.toFixed(1)} s, ${fed.failedBatches} failed batches; draining…`);
 
@@ -85,7 +93,7 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
     while (Date.now() < deadline) {
       lanes = await laneBacklog(deps.nc, deps.namespace);
       if (lanes.pending === 0 && lanes.ackPending === 0) {
-        const [row] = await pg<{ sent: number }[]>`select count(*)::int as sent from notifications where status = 'sent'`;
+        const [row] = await pg<{ sent: number }[]>`select count(*)::int as sent from notifications where status = 'sent' and created_at >= ${since}`;
         if ((row?.sent ?? 0) >= accepted) {
           drained = true;
           break;
@@ -100,11 +108,13 @@ export async function e2ePhase(deps: E2eDeps, opts: E2eOptions, log: (line: stri
     const we = Math.min(Math.floor(t1 / 1000), ws + opts.seconds);
     const buckets = await pg<{ s: number; n: number }[]>`
       select extract(epoch from date_trunc('second', sent_at))::int as s, count(*)::int as n
-      from notifications where sent_at >= to_timestamp(${ws}) and sent_at < to_timestamp(${we})
+      from notifications where sent_at >= to_timestamp(${ws}) and sent_at < to_timestamp(${we}) and created_at >= ${since}
       group by 1 order by 1`;
     const perSecond = Array.from({ length: Math.max(0, we - ws) }, (_, i) => buckets.find((b) => b.s === ws + i)?.n ?? 0);
     const sentInWindow = perSecond.reduce((a, b) => a + b, 0);
-    const statusRows = await pg<{ status: string; n: number }[]>`select status, count(*)::int as n from notifications group by status`;
+    const statusRows = await pg<
+      { status: string; n: number }[]
+    >`select status, count(*)::int as n from notifications where created_at >= ${since} group by status`;
     const byStatus = Object.fromEntries(statusRows.map((r) => [r.status, r.n]));
 
     return {
