@@ -12,6 +12,7 @@ import { envelope } from "../../test/support/processor-harness.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";
 import { beginAttempts, claim, markSuppressed, writeOutcomes, type RowState } from "./notification-repository.ts";
 import { ensurePartitions, listPartitions, monthAfter } from "./partitions.ts";
+import { runRetention } from "./retention.ts";
 import { viewColumns } from "./reads.ts";
 
 interface PlanNode {
@@ -139,6 +140,23 @@ describe("with a year of month partitions", () => {
       const { read, planned } = partitionsOf(plan);
       expect(read).toEqual([`notifications_${monthAfter(now, -6).suffix}`]);
       expect(planned.length).toBeGreaterThanOrEqual(months);
+    }
+  });
+
+  test("a retention batch takes its tenant's next expired rows off the index, not all of them sorted", async () => {
+    await client`insert into tenants (id, retention_days) values ('acme', 30)`;
+    // The pass as it runs, but its batch statements planned (and rolled back) instead of run.
+    const { sql, plans } = planning();
+    await db.session((session) =>
+      runRetention(
+        { run: (text, params) => (text.includes("delete from notifications n using doomed") ? sql.run(text, params) : session.run(text, params)) },
+        { defaultDays: 400, batchSize: 10 },
+      ),
+    );
+    expect(plans.length).toBeGreaterThan(0);
+    for (const plan of plans) {
+      // A Sort over anything but the batch's own ten rows (the CTE) would be every expired row, sorted for each batch.
+      expect(plan.some((n) => n["Node Type"] === "Sort" && (n.Plans ?? []).some((c) => c["Node Type"] !== "CTE Scan"))).toBe(false);
     }
   });
 

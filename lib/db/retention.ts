@@ -292,7 +292,9 @@ async function deleteExpired(
       `with doomed as (
          select id, created_at from notifications
          where ${expired} and (created_at, id) > ($4::timestamptz, $5::uuid)
-         order by created_at, id
+         -- NULLS FIRST: what the (tenant_id, created_at desc nulls last, …) index gives read backwards, so each
+         -- batch is the next rows off the index (both NOT NULL); the default NULLS LAST sorts every expired row, each batch.
+         order by created_at asc nulls first, id asc nulls first
          limit $6
        ), gone as (
          delete from notifications n using doomed d
