@@ -87,12 +87,16 @@ export const notificationIds = pgTable(
  * One row per provider call; (notification_id, attempt) makes a redelivered
  * write a no-op. Partitioned like `notifications`, by the notification's
  * `created_at`, so a month of attempts goes with its month of notifications.
+ * No foreign key to `notifications`: detaching a month would check it by
+ * joining every attempt (seconds under an ACCESS EXCLUSIVE lock); the one
+ * writer (lib/db/notification-repository.ts) adds attempts only to rows it
+ * holds, and retention removes them with their notifications.
  */
 export const deliveryAttempts = pgTable(
   "delivery_attempts",
   {
     notificationId: uuid("notification_id").notNull(),
-    /** The notification's `created_at`: the partition key, and half of the foreign key. */
+    /** The notification's `created_at`: the partition key, and with the id its notification's key. */
     notificationCreatedAt: tstz("notification_created_at").notNull(),
     attempt: integer("attempt").notNull(),
     provider: text("provider").notNull(),
@@ -105,11 +109,6 @@ export const deliveryAttempts = pgTable(
   },
   (t) => [
     primaryKey({ name: "delivery_attempts_pk", columns: [t.notificationId, t.notificationCreatedAt, t.attempt] }),
-    foreignKey({
-      name: "delivery_attempts_notification_fk",
-      columns: [t.notificationId, t.notificationCreatedAt],
-      foreignColumns: [notifications.id, notifications.createdAt],
-    }).onDelete("cascade"),
     // A provider's delivery callback names its own id: this finds the notification it is about.
     index("delivery_attempts_provider_message").on(t.provider, t.providerMessageId).where(sql`${t.providerMessageId} is not null`),
   ],

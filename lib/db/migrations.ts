@@ -14,6 +14,7 @@ import deliveryCallbacks from "../../schemas/migrations/0005_delivery_callbacks.
 import recipientsTemplatesPreferences from "../../schemas/migrations/0006_recipients_templates_preferences.sql" with { type: "text" };
 import tenantsKeysAudit from "../../schemas/migrations/0007_tenants_keys_audit.sql" with { type: "text" };
 import partitionNotifications from "../../schemas/migrations/0008_partition_notifications.sql" with { type: "text" };
+import attemptsWithoutForeignKey from "../../schemas/migrations/0009_attempts_without_foreign_key.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -31,6 +32,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0006_recipients_templates_preferences": recipientsTemplatesPreferences,
   "0007_tenants_keys_audit": tenantsKeysAudit,
   "0008_partition_notifications": partitionNotifications,
+  "0009_attempts_without_foreign_key": attemptsWithoutForeignKey,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */

@@ -152,6 +152,16 @@ describe("runRetention", () => {
     expect(report.dropped[0]?.ms).toBeGreaterThanOrEqual(0);
   });
 
+  test("leaves no detached table behind, and drops one a pass that stopped between detach and drop left", async () => {
+    const detached = async () =>
+      (await client<Array<{ n: string }>>`select relname as n from pg_class where relname like '%\_expired' and relkind = 'r'`).map((r) => r.n);
+    expect(await detached()).toEqual([]);
+    await client`create table notifications_p199901_expired (like notifications)`;
+    await client`create table delivery_attempts_p199901_expired (like delivery_attempts)`;
+    await pass(false);
+    expect(await detached()).toEqual([]);
+  });
+
   test("a second pass finds nothing more to do", async () => {
     const again = await pass(false);
     expect(again.dropped).toEqual([]);

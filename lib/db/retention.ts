@@ -12,10 +12,11 @@ import { DDL_LOCK_TIMEOUT_MS, ensurePartitions, listPartitions, monthOf, sibling
 // A pass, in this order:
 // 1. the month partitions ahead are made (lib/db/partitions.ts);
 // 2. every month whose whole range is older than the longest retention of any
-//    tenant, and whose rows have all expired by that retention, is dropped:
-//    its attempts partition dropped, its notifications partition detached and
-//    dropped, in one short transaction (DETACH … CONCURRENTLY cannot run in a
-//    transaction, and Postgres refuses it while a default partition exists);
+//    tenant, and whose rows have all expired by that retention, is detached
+//    from both parents in one short transaction (DETACH … CONCURRENTLY cannot
+//    run in a transaction, and Postgres refuses it while a default partition
+//    exists), and its two tables are dropped after it, holding only their own
+//    locks;
 // 3. the `notification_ids` entries of what is gone are deleted;
 // 4. each tenant whose retention is shorter than the longest has its expired
 //    rows deleted in batches, one short statement each (attempts and ids in
@@ -60,7 +61,7 @@ export interface RetentionReport {
   /** The longest retention of any tenant, in days. */
   longestDays: number;
   partitions: EnsureReport;
-  /** Months dropped (a dry run: would be), with the rows they held, and how long the dropping transaction took (its lock waits included). */
+  /** Months dropped (a dry run: would be), with the rows they held, and how long the transaction that detached them from the parents took (its lock waits included). */
   dropped: Array<{ partition: string; from: string; to: string; notifications: number; attempts: number; ms?: number }>;
   /** Months past the longest retention that were not dropped, and why. */
   kept: Array<{ partition: string; reason: string }>;
@@ -103,7 +104,10 @@ export async function runRetention(sql: Sql, opts: RetentionOptions): Promise<Re
   const [lock] = await sql.run("select pg_try_advisory_lock($1) as got", [RETENTION_LOCK.toString()]);
   if (lock?.got !== true) return { ...report, busy: true };
   try {
-    if (!report.dryRun) report.partitions = await ensurePartitions(sql, now);
+    if (!report.dryRun) {
+      await dropDetached(sql);
+      report.partitions = await ensurePartitions(sql, now);
+    }
     const days = await retentionDays(sql);
     report.longestDays = Math.max(opts.defaultDays, ...days.values());
     const longestCutoff = new Date(now.getTime() - report.longestDays * DAY_MS);
@@ -183,22 +187,25 @@ async function dropMonth(sql: Sql, p: Partition, longestCutoff: Date, report: Re
     report.dropped.push(entry);
     return;
   }
-  const drop = `
+  // Detached and renamed under the parents' locks, which that holds for milliseconds; dropped after, under
+  // their own: dropping a month's files takes hundreds of ms the parents need not wait for.
+  const detach = `
     DO $$
     BEGIN
       PERFORM set_config('lock_timeout', '${DDL_LOCK_TIMEOUT_MS}ms', true);
       DELETE FROM schedules s USING ${n} x
         WHERE s.notification_id = x.id AND s.notification_created_at = x.created_at AND x.status IN (${TERMINAL});
-      DROP TABLE ${a};
+      ALTER TABLE delivery_attempts DETACH PARTITION ${a};
+      ALTER TABLE ${a} RENAME TO ${identifier(`${sibling("delivery_attempts", p)}${EXPIRED}`)};
       ALTER TABLE notifications DETACH PARTITION ${n};
-      DROP TABLE ${n};
+      ALTER TABLE ${n} RENAME TO ${identifier(`${p.name}${EXPIRED}`)};
     END
     $$`;
   let ms = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       const started = performance.now();
-      await sql.run(drop, []);
+      await sql.run(detach, []);
       ms = Math.round(performance.now() - started);
       break;
     } catch (err) {
@@ -219,11 +226,26 @@ async function dropMonth(sql: Sql, p: Partition, longestCutoff: Date, report: Re
       throw err;
     }
   }
+  await dropDetached(sql);
   report.dropped.push({ ...entry, ms });
   opts.onProgress?.({ kind: "dropped", partition: p.name, notifications: rows, attempts });
 }
 
 const DROP_TRIES = 5;
+
+/** What a detached month's tables are renamed to until they are dropped. */
+const EXPIRED = "_expired";
+
+/** Drops the months detached by a pass: this one's, and any a pass that stopped between its detach and its drop left. */
+async function dropDetached(sql: Sql): Promise<void> {
+  const left = await sql.run(
+    `select c.relname as name from pg_class c join pg_namespace ns on ns.oid = c.relnamespace
+     where ns.nspname = current_schema() and c.relkind = 'r' and not c.relispartition
+       and c.relname ~ '^(notifications|delivery_attempts)_p[0-9]{6}${EXPIRED}$'`,
+    [],
+  );
+  for (const r of left) await sql.run(`drop table if exists ${identifier(String(r.name))}`, []);
+}
 
 /**
  * Step 3: the `notification_ids` entries older than the oldest month

@@ -1,0 +1,1 @@
+ALTER TABLE "delivery_attempts" DROP CONSTRAINT "delivery_attempts_notification_fk";
