@@ -67,6 +67,7 @@ export async function migrateAll(cfg: HeraldConfig, c: Connected): Promise<void>
     maxAckPending: cfg.HERALD_MAX_ACK_PENDING,
     replicas: cfg.HERALD_STREAM_REPLICAS,
     dlqMaxAgeDays: cfg.HERALD_DLQ_MAX_AGE_DAYS,
+    eventsMaxAgeDays: cfg.HERALD_EVENTS_MAX_AGE_DAYS,
   });
 }
 

@@ -3,13 +3,14 @@ import { holding, isolating, refusalReason } from "../lib/db/durable.ts";
 import { batchStamp, claim, type RowState } from "../lib/db/notification-repository.ts";
 import { addSchedules, type ScheduleEntry } from "../lib/db/schedules.ts";
 import { publishEvents } from "../lib/nats/event-publisher.ts";
+import { EVENT_TYPES } from "../schemas/enums.ts";
 import { initialStatus } from "../schemas/envelope.ts";
 import { lifecycleEvent, type LifecycleEvent } from "../schemas/events.ts";
 import { noteLog, type Item, type LaneContext } from "./context.ts";
 import { decode } from "./decode.ts";
 import { deadLetterInvalid, failAll, redeadLetter, reportConflict, type FailedItem } from "./failures.ts";
 import { unreachable } from "./outcome.ts";
-import { plan } from "./plan.ts";
+import { plan, type Delivery, type Plan } from "./plan.ts";
 import { outbound, sendDue, type DueItem } from "./send.ts";
 import type { Pick } from "./failover.ts";
 import { resolveBatch, type Resolution } from "./resolve.ts";
@@ -119,18 +120,11 @@ async function claimPlanAndActWith(
   const [{ firstSeen, rows, refused }, suppressed] = await Promise.all([claimAll(ctx, items, nowMs, stamp, held), findSuppressed(ctx, items)]);
   const refusedIds = new Set(refused.map((r) => r.envelope.id));
   const claimed = items.filter((i) => !refusedIds.has(i.envelope.id));
-  // The first events wait for their acks while the batch sends; the batch's
-  // later events are published after them, so a subscriber still sees
-  // `accepted` before `sent` (publishEvents never rejects).
-  const firstPublished = publishEvents(
-    ctx.publisher,
-    ctx.topo,
-    claimed.flatMap((i) => (firstSeen.has(i.envelope.id) ? firstEvents(i, nowMs) : [])),
-    ctx.log,
-    ctx.metrics,
-  );
 
   // 3. Plan.
+  const first: LifecycleEvent[] = [];
+  const finished: Item[] = [];
+  const dead: Array<{ item: Item; error: string; attempts: number }> = [];
   const due: DueItem[] = [];
   const waiting: Array<{ item: Item; entry: ScheduleEntry }> = [];
   const stalled: FailedItem[] = [];
@@ -153,14 +147,15 @@ async function claimPlanAndActWith(
       s.ack(item.msg);
       continue;
     }
+    first.push(...firstEvents(item, row, delivery, p.kind, nowMs));
     // Every later write names the row by its whole key, so it touches one partition.
     const { createdAt } = row;
     switch (p.kind) {
       case "done":
-        s.ack(item.msg);
+        finished.push(item);
         break;
       case "dead":
-        settling.push(redeadLetter(ctx, item, p.error, p.attempts, s));
+        dead.push({ item, error: p.error, attempts: p.attempts });
         break;
       case "conflict":
         settling.push(reportConflict(ctx, item, p.error, s));
@@ -195,9 +190,18 @@ async function claimPlanAndActWith(
     }
   }
 
+  // The first events wait for their acks while the batch sends; the batch's
+  // later events are published after them, so a subscriber still sees
+  // `accepted` before `sent` (publishEvents never rejects).
+  const firstPublished = publishEvents(ctx.publisher, ctx.topo, first, ctx.log, ctx.metrics);
+
   // 4 and 5. Act, and send.
   await Promise.all([
-    schedule(ctx, waiting, s),
+    firstPublished.then(() => {
+      for (const item of finished) s.ack(item.msg);
+    }),
+    firstPublished.then(() => schedule(ctx, waiting, s)),
+    firstPublished.then(() => Promise.all(dead.map((d) => redeadLetter(ctx, d.item, d.error, d.attempts, s)))),
     failAll(ctx, refused, "unstorable", s),
     failAll(ctx, stalled, "stalled", s),
     failAll(ctx, unresolvable, "permanent_error", s),
@@ -254,9 +258,30 @@ async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: Sc
   for (const { item } of waiting) s.ack(item.msg);
 }
 
-function firstEvents({ envelope }: Item, nowMs: number): LifecycleEvent[] {
-  const accepted = lifecycleEvent("accepted", envelope);
-  return initialStatus(envelope, nowMs) === "scheduled" ? [accepted, lifecycleEvent("scheduled", envelope)] : [accepted];
+/**
+ * The events a message's plan publishes before anything else of its batch:
+ *
+ * - a new row: `accepted`, and `scheduled` when its time is ahead;
+ * - a message delivered again (its processor may have stopped before its
+ *   events went out): `accepted` again, and for a finished row its status,
+ *   stamped with the row's own times;
+ * - a wait in the scheduler (quiet hours, open breakers): `scheduled`.
+ *
+ * A copy carries the first one's eventId (and `at` where the row keeps it),
+ * so the stream or the subscriber drops it.
+ */
+function firstEvents({ envelope }: Item, row: RowState, delivery: Delivery, kind: Plan["kind"], nowMs: number): LifecycleEvent[] {
+  const out: LifecycleEvent[] = [];
+  if (delivery.firstSeen || delivery.deliveries > 1) out.push(lifecycleEvent("accepted", envelope, { at: envelope.acceptedAt }));
+  if (delivery.firstSeen && initialStatus(envelope, nowMs) === "scheduled") out.push(lifecycleEvent("scheduled", envelope, { at: envelope.acceptedAt }));
+  const attempt = row.attempts > 0 ? { attempt: row.attempts } : {};
+  if (kind === "quiet" || kind === "wait") out.push(lifecycleEvent("scheduled", envelope, attempt));
+  if (kind === "done" || kind === "dead") {
+    const type = EVENT_TYPES.find((t) => t === row.status);
+    const error = row.status === "failed" && row.lastError !== null ? { error: row.lastError } : {};
+    if (type !== undefined) out.push(lifecycleEvent(type, envelope, { ...attempt, ...error, at: row.updatedAt }));
+  }
+  return out;
 }
 
 /** What the resolve step and the suppression list say of one message, as the plan reads it. */

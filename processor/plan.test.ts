@@ -11,6 +11,7 @@ const row = (status: S, attempts = 0, requestHash: string | null = null) => ({
   lastError: null,
   requestHash,
   createdAt: "2026-12-07T10:00:00.000000Z",
+  updatedAt: "2026-12-07T10:00:01.000000Z",
 });
 const again = (deliveries = 2) => ({ firstSeen: false, deliveries, stallLimit: 10, waitUntilMs: null, suppressed: null });
 const fresh = { firstSeen: true, deliveries: 1, stallLimit: 10, waitUntilMs: null, suppressed: null };

@@ -292,9 +292,10 @@ function toRecord(r: Result): OutcomeRecord {
 }
 
 function toEvent(r: Result): LifecycleEvent {
-  const { item, decision } = r;
-  if (decision.action === "ack") return lifecycleEvent("sent", item.envelope, { attempt: item.attempt });
-  return lifecycleEvent(decision.status, item.envelope, { attempt: item.attempt, error: decision.error });
+  const { item, decision, provider, outcome } = r;
+  const by = outcome.kind === "sent" && outcome.providerMessageId !== undefined ? { provider, providerMessageId: outcome.providerMessageId } : { provider };
+  if (decision.action === "ack") return lifecycleEvent("sent", item.envelope, { attempt: item.attempt, ...by });
+  return lifecycleEvent(decision.status, item.envelope, { attempt: item.attempt, error: decision.error, ...by });
 }
 
 /**

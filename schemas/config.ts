@@ -265,6 +265,8 @@ export const ConfigSchema = z.object({
   HERALD_STREAM_REPLICAS: int(1, 1, 5),
   /** How long the dead-letter stream keeps its feed; replay reads Postgres, so nothing is lost when a dead letter ages out. */
   HERALD_DLQ_MAX_AGE_DAYS: int(14, 1, 3650),
+  /** How long the events stream keeps its events: the reach of a new subscriber, `herald events replay` and the drift check. */
+  HERALD_EVENTS_MAX_AGE_DAYS: int(7, 1, 3650),
   HERALD_DATA_DIR: z.string().default(".data"),
   /** Email, SMS and push providers (./senders.ts): one call's deadline. */
   HERALD_PROVIDER_TIMEOUT_MS: int(15_000, 100),

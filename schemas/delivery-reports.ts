@@ -33,6 +33,8 @@ export interface ReportedNotification {
 /** A notification a report moved forward: its new status, the provider's reason and time. */
 export interface MovedNotification extends Omit<ReportedNotification, "status"> {
   status: DeliveryReportStatus;
+  correlationId: string | null;
+  metadata: Record<string, string> | null;
   reason: string | null;
   at: Date;
 }

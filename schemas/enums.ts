@@ -42,7 +42,12 @@ export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 export const SCHEDULE_REASONS = ["scheduled", "replay", "provider_wait", "quiet_hours"] as const;
 export type ScheduleReason = (typeof SCHEDULE_REASONS)[number];
 
-export const EVENT_TYPES = ["accepted", "scheduled", "processing", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;
+/**
+ * What the events stream announces. `processing` is a row's state while a
+ * provider call is in flight and is not announced: it lasts milliseconds, and
+ * announcing it would cost a publish per attempt (docs/events.md).
+ */
+export const EVENT_TYPES = ["accepted", "scheduled", "sent", "retrying", "failed", "cancelled", "delivered", "bounced", "suppressed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** What a provider callback can report about a sent notification. */

@@ -95,7 +95,7 @@ async function settle(c: Context<BaseEnv>, reports: DeliveryReports, reading: Ca
   const found = suppress ? await reports.find(provider, [providerMessageId]) : undefined;
   const suppressed = suppress && found ? await reports.suppress(suppressionsOf(found, suppress.source, suppress.reason)) : 0;
   const moved = reading.kind === "report" ? await reports.apply([reading.report]) : [];
-  await publishMoves(c, moved);
+  await publishMoves(c, moved, { provider, providerMessageId });
   if (moved.length > 0) return answer(`Moved to ${moved[0]?.status}`, moved, suppressed);
   const known = found ?? (await reports.find(provider, [providerMessageId]));
   if (known.length === 0) return answer(`No notification was sent through ${provider} with the id ${providerMessageId.slice(0, 64)}`);
@@ -105,12 +105,12 @@ async function settle(c: Context<BaseEnv>, reports: DeliveryReports, reading: Ca
 }
 
 /** The states are committed; an event that does not go out is logged, as the processor does with its own. */
-async function publishMoves(c: Context<BaseEnv>, moved: MovedNotification[]): Promise<void> {
+async function publishMoves(c: Context<BaseEnv>, moved: MovedNotification[], by: { provider: string; providerMessageId: string }): Promise<void> {
   const { deps, requestId } = c.var;
   for (const m of moved) {
     logInfo(deps.logger, { correlationId: requestId, notificationId: m.id, tenantId: m.tenantId, channel: m.channel }, `notification ${m.status}`);
     if (deps.events === undefined) continue;
-    const event = { ...lifecycleEvent(m.status, m, m.reason === null ? {} : { error: m.reason }), at: m.at.toISOString() };
+    const event = lifecycleEvent(m.status, m, { at: m.at, ...by, ...(m.reason === null ? {} : { error: m.reason }) });
     await deps.events
       .publish(event)
       .catch((err: unknown) => deps.logger.warn({ err, notificationId: m.id, tenantId: m.tenantId }, `${m.status}, but the lifecycle event was not published`));

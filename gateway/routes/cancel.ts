@@ -43,7 +43,7 @@ async function publishCancelled(c: Context<TenantEnv>, view: NotificationView): 
   const { deps, tenant } = c.var;
   if (deps.events === undefined) return;
   try {
-    await deps.events.publish(lifecycleEvent("cancelled", { ...view, tenantId: tenant }));
+    await deps.events.publish(lifecycleEvent("cancelled", { ...view, tenantId: tenant }, { at: view.updatedAt }));
   } catch (err) {
     deps.logger.warn({ err, notificationId: view.id, tenantId: tenant }, "cancelled, but the lifecycle event was not published");
   }

@@ -42,7 +42,7 @@ describe("store", () => {
     const later = envelope({ scheduledFor: new Date(Date.now() + 60_000).toISOString() });
     const first = await claim(db.sql, [a, later], Date.now());
     expect([...first.firstSeen].sort()).toEqual([a.id, later.id].sort());
-    expect(first.rows.get(a.id)).toEqual({ status: "processing", attempts: 1, lastError: null, requestHash: null, createdAt: exactly(a.acceptedAt) });
+    expect(first.rows.get(a.id)).toMatchObject({ status: "processing", attempts: 1, lastError: null, requestHash: null, createdAt: exactly(a.acceptedAt) });
     expect(first.rows.get(later.id)?.attempts).toBe(0);
     expect(first.rows.get(later.id)?.status).toBe("scheduled");
     const [row] = await db.db.select().from(notifications).where(eq(notifications.id, a.id));
@@ -208,7 +208,7 @@ describe("store", () => {
       [1, "retryable_error", "HTTP 503", null],
       [2, "sent", null, "SM0123"],
     ]);
-    expect((await readStates(db.sql, [bad.id])).get(bad.id)).toEqual({
+    expect((await readStates(db.sql, [bad.id])).get(bad.id)).toMatchObject({
       status: "failed",
       attempts: 1,
       lastError: "HTTP 400",

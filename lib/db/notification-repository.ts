@@ -33,6 +33,8 @@ export interface RowState {
   requestHash: string | null;
   /** The row's created_at, exact (ISO 8601 with microseconds): the other half of its key, for every later write. */
   createdAt: string;
+  /** When the row last changed (ISO 8601): the time of its current status, for an event published again. */
+  updatedAt: string;
 }
 
 function asStatus(value: unknown): Status {
@@ -48,6 +50,7 @@ function toState(r: Row): RowState {
     lastError: r.last_error == null ? null : String(r.last_error),
     requestHash: r.request_hash == null ? null : String(r.request_hash),
     createdAt: String(r.created_at_exact),
+    updatedAt: String(r.updated_at_exact),
   };
 }
 
@@ -55,7 +58,7 @@ function toState(r: Row): RowState {
 const exact = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** What every read of a row's state returns. */
-const STATE_COLUMNS = `id, status, attempts, last_error, request_hash, ${exact("created_at")} as created_at_exact`;
+const STATE_COLUMNS = `id, status, attempts, last_error, request_hash, ${exact("created_at")} as created_at_exact, ${exact("updated_at")} as updated_at_exact`;
 
 const CLAIM_SQL = `
   with x as (
@@ -515,6 +518,8 @@ export async function applyDeliveryReports(db: Sql, reports: DeliveryReport[]): 
     channel: r.channel as MovedNotification["channel"],
     status: r.status === "bounced" ? "bounced" : "delivered",
     payload: (r.payload ?? {}) as Record<string, unknown>,
+    correlationId: r.correlation_id == null ? null : String(r.correlation_id),
+    metadata: (r.metadata ?? null) as Record<string, string> | null,
     reason: r.reason == null ? null : String(r.reason),
     at: r.at instanceof Date ? r.at : new Date(String(r.at)),
   }));
@@ -536,7 +541,7 @@ const APPLY_REPORTS_SQL = `
   from matched m
   where n.id = m.id and n.created_at = m.created_at
     and ((m.status = 'delivered' and n.status = 'sent') or (m.status = 'bounced' and n.status in ('sent', 'delivered')))
-  returning n.id, n.tenant_id, n.user_id, n.channel, n.status, n.payload, m.reason, m.at`;
+  returning n.id, n.tenant_id, n.user_id, n.channel, n.status, n.payload, n.correlation_id, n.metadata, m.reason, m.at`;
 
 /** A notification the processor will not send: its address is suppressed for its tenant. */
 export interface SuppressedSend {

@@ -27,6 +27,8 @@ export interface StreamOptions {
   replicas?: number;
   /** How long the dead-letter stream keeps a dead letter. Default 14 days. */
   dlqMaxAgeDays?: number;
+  /** How long the events stream keeps an event: how far back subscribers, replay and the drift check can read. Default 7 days. */
+  eventsMaxAgeDays?: number;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: St
     duplicate_window: nanos(opts.duplicateWindowMs),
     num_replicas: replicas,
   });
-  await upsertStream(jsm, { ...keptStream(topo.streams.events, topo.wildcards.events, 7), num_replicas: replicas });
+  await upsertStream(jsm, { ...keptStream(topo.streams.events, topo.wildcards.events, opts.eventsMaxAgeDays ?? 7), num_replicas: replicas });
   // A feed for subscribers and alerts: replay and the admin list read the `failed` rows, so an aged-out dead letter loses nothing.
   await upsertStream(jsm, { ...keptStream(topo.streams.dlq, topo.wildcards.dlq, opts.dlqMaxAgeDays ?? 14), num_replicas: replicas });
   for (const priority of PRIORITIES) {
