@@ -6,7 +6,7 @@ const graph = buildGraph();
 
 describe("layers", () => {
   test("the graph covers every layer and follows imports out of gateway/app.ts", () => {
-    for (const dir of ["bin", "gateway", "processor", "lib", "schemas"]) {
+    for (const dir of ["bin", "gateway", "processor", "lib", "schemas", "sdk"]) {
       expect(graph.files.some((f) => f.startsWith(`${dir}/`))).toBe(true);
     }
     expect(graph.edges.some((e) => e.from === "gateway/app.ts" && e.kind === "file")).toBe(true);

@@ -363,6 +363,15 @@ function cycleThrough(scc: string[], next: Map<string, string[]>): string[] {
   return scc;
 }
 
+/** Rule 8: an sdk/ package ships to other services, so it imports only schemas/ and its own files (its tests may use test/support/ too). */
+export function sdkEdges(g: Graph): string[] {
+  const pkg = (file: string) => file.split("/").slice(0, 2).join("/");
+  return pathEdges(g)
+    .filter((e) => under(e.from, "sdk") && !under(e.to, "schemas") && pkg(e.to) !== pkg(e.from))
+    .filter((e) => !(isTestFile(e.from) && under(e.to, "test/support")))
+    .map(show);
+}
+
 /** Relative imports that name no file (build outputs aside): the graph would silently miss what they load. */
 export function missingImports(g: Graph): string[] {
   return g.edges.filter((e) => e.kind === "missing").map(show);
@@ -377,6 +386,7 @@ export function checkAll(g: Graph): Check[] {
     { name: "nothing reachable from gateway/app.ts uses bun, node:*, gateway/runtime/ or the Bun global", violations: runtimeNeutralCore(g) },
     { name: "no import cycles among product files", violations: productCycles(g) },
     { name: "every relative import resolves to a file", violations: missingImports(g) },
+    { name: "sdk/ packages import only schemas/ and their own files", violations: sdkEdges(g) },
   ];
 }
 
