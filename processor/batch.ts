@@ -263,8 +263,10 @@ async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: Sc
  *
  * - a new row: `accepted`, and `scheduled` when its time is ahead;
  * - a message delivered again (its processor may have stopped before its
- *   events went out): `accepted` again, and for a finished row its status,
- *   stamped with the row's own times;
+ *   events went out): `accepted` again;
+ * - a finished row (a copy, a redelivery, or one cancelled before any
+ *   processor saw it): `accepted` and its status, stamped with the row's
+ *   own times;
  * - a wait in the scheduler (quiet hours, open breakers): `scheduled`.
  *
  * A copy carries the first one's eventId (and `at` where the row keeps it),
@@ -272,11 +274,12 @@ async function schedule(ctx: LaneContext, waiting: Array<{ item: Item; entry: Sc
  */
 function firstEvents({ envelope }: Item, row: RowState, delivery: Delivery, kind: Plan["kind"], nowMs: number): LifecycleEvent[] {
   const out: LifecycleEvent[] = [];
-  if (delivery.firstSeen || delivery.deliveries > 1) out.push(lifecycleEvent("accepted", envelope, { at: envelope.acceptedAt }));
+  const finished = kind === "done" || kind === "dead";
+  if (delivery.firstSeen || delivery.deliveries > 1 || finished) out.push(lifecycleEvent("accepted", envelope, { at: envelope.acceptedAt }));
   if (delivery.firstSeen && initialStatus(envelope, nowMs) === "scheduled") out.push(lifecycleEvent("scheduled", envelope, { at: envelope.acceptedAt }));
   const attempt = row.attempts > 0 ? { attempt: row.attempts } : {};
   if (kind === "quiet" || kind === "wait") out.push(lifecycleEvent("scheduled", envelope, attempt));
-  if (kind === "done" || kind === "dead") {
+  if (finished) {
     const type = EVENT_TYPES.find((t) => t === row.status);
     const error = row.status === "failed" && row.lastError !== null ? { error: row.lastError } : {};
     if (type !== undefined) out.push(lifecycleEvent(type, envelope, { ...attempt, ...error, at: row.updatedAt }));

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { claim, writeOutcomes } from "../lib/db/notification-repository.ts";
 import { CHANNELS } from "../schemas/enums.ts";
 import { LifecycleEvent } from "../schemas/events.ts";
 import { createSinkRecorder } from "./channels/index.ts";
@@ -57,6 +58,24 @@ describe("processor", () => {
     expect(receiver.hits(e.id)).toBe(1);
     expect((await h.attempts(e.id)).length).toBe(1);
     expect((await h.row(e.id))?.attempts).toBe(1);
+  });
+
+  test("a row finished by a processor that stopped before its events went out: the message's next delivery publishes them", async () => {
+    const e = envelope({ channel: "webhook", payload: { url: receiver.url("/hook"), body: {} }, correlationId: "lost-events", metadata: { k: "v" } });
+    // What the stopped processor committed: the claim and the sent outcome, and no event.
+    const { createdAt } = (await claim(h.db.sql, [e], Date.now())).rows.get(e.id) ?? { createdAt: "" };
+    await writeOutcomes(h.db.sql, [
+      { id: e.id, createdAt, attempt: 1, provider: "webhook", outcome: "sent", latencyMs: 3, status: "sent", error: null, providerMessageId: null },
+    ]);
+    await h.publish(e);
+    const mine = await eventually(async () => {
+      const all = (await h.readStream(h.topo.streams.events)).map((m) => LifecycleEvent.parse(m.data)).filter((ev) => ev.id === e.id);
+      return all.length >= 2 ? all : null;
+    });
+    expect(mine.map((ev) => ev.type)).toEqual(["accepted", "sent"]);
+    expect(mine[1]).toMatchObject({ attempt: 1, eventId: `${e.id}:sent:1`, correlationId: "lost-events", metadata: { k: "v" } });
+    expect(Date.parse(mine[1]?.at ?? "")).toBe((await h.row(e.id))?.updatedAt.getTime() ?? 0);
+    expect(receiver.hits(e.id)).toBe(0);
   });
 
   test("a scheduled notification waits until it is due", async () => {
