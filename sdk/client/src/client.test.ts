@@ -91,7 +91,7 @@ describe("HeraldClient retries", () => {
     const s = scripted(new TypeError("fetch failed"), Response.json({ data: [], nextCursor: null }), new TypeError("fetch failed"));
     const c = client(s.fetch);
     await expect(c.notifications.list()).resolves.toEqual({ data: [], nextCursor: null });
-    await expect(c.templates.create({ name: "t", content: { locales: {} } })).rejects.toBeInstanceOf(HeraldNetworkError);
+    await expect(c.templates.create({ name: "t", category: "news", content: { locales: {} } })).rejects.toBeInstanceOf(HeraldNetworkError);
     expect(s.seen).toHaveLength(3);
   });
 
