@@ -1,7 +1,7 @@
 import pkg from "../package.json" with { type: "json" };
 
 /** The commands of `herald`, each a file under bin/commands/. */
-export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay", "keys", "retention"] as const;
+export const COMMANDS = ["all", "gateway", "processor", "migrate", "replay", "keys", "retention", "events"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const SUMMARY: Record<Command, string> = {
@@ -12,6 +12,7 @@ const SUMMARY: Record<Command, string> = {
   replay: "hands failed notifications back to the processor once their cause is fixed",
   keys: "creates, lists, rotates and revokes managed API keys",
   retention: "removes the notifications and attempts past their tenant's retention, now",
+  events: "replays a window of the lifecycle events, or checks them against Postgres",
 };
 
 const DETAIL: Record<Command, string> = {
@@ -50,6 +51,24 @@ notification still waiting (scheduled, retrying) is never removed. Prints its
 report as one JSON line; when another pass is running it says so and exits.
 
   --dry-run   count what would be removed; change nothing`,
+  events: `Time travel over the events stream, as far back as it keeps them
+(HERALD_EVENTS_MAX_AGE_DAYS): docs/time-travel.md. A time is ISO 8601 with its
+offset (2026-12-07T06:00:00Z) or a time ago (-90s, -15m, -2h, -7d).
+
+  herald events replay --since <time> [--until <time>] [--type <type>]… [--tenant <id>] [--to <target>]
+      the events whose stream time is in [since, until) (until: the stream's end
+      when the replay starts), in stream order; --type repeats or takes a comma list
+      --to stdout            NDJSON, one event per line (the default)
+      --to nats:<subject>    published there, Nats-Msg-Id = eventId (not a subject of Herald's streams)
+      --to http(s)://…       POSTed one by one as JSON, Idempotency-Key = eventId;
+                             stops at the first answer that is not 2xx (--timeout-ms, default 10000)
+      a one-line summary (count, first and last time) goes to stderr
+
+  herald events check --since <time> [--until <time>] [--tenant <id>] [--repair]
+      rebuilds the status of each notification created in [since, until) (until: now)
+      from its events and compares it with Postgres; prints each drift as a JSON line
+      and a summary; exits 1 on drift, 0 when clean
+      --repair   publishes, for each drifting row, the event of its current status`,
 };
 
 export function version(): string {
@@ -72,7 +91,7 @@ export function usage(): string {
 
 export function commandHelp(command: Command): string {
   return [
-    `usage: herald ${command}${command === "replay" || command === "retention" ? " [options]" : command === "keys" ? " <action> [options]" : ""}`,
+    `usage: herald ${command}${command === "replay" || command === "retention" ? " [options]" : command === "keys" || command === "events" ? " <action> [options]" : ""}`,
     "",
     SUMMARY[command],
     "",

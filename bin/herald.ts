@@ -8,6 +8,7 @@ import { processor } from "./commands/processor.ts";
 import { replay } from "./commands/replay.ts";
 import { keys } from "./commands/keys.ts";
 import { retention } from "./commands/retention.ts";
+import { events } from "./commands/events.ts";
 import { ConfigError, parseConfig, type HeraldConfig } from "../schemas/config.ts";
 import { runProcess, type ProcessContext } from "./lifecycle.ts";
 
@@ -23,6 +24,8 @@ let start: (ctx: ProcessContext) => Promise<void>;
 try {
   // Configuration and flags are checked before anything connects: a mistake is one plain line, at once.
   cfg = parseConfig(process.env);
+  // `events` prints its findings on stdout, where log lines go too: only warnings and worse join them there.
+  if (command === "events" && ["info", "debug", "trace"].includes(cfg.LOG_LEVEL)) cfg = { ...cfg, LOG_LEVEL: "warn" };
   start = commandFor(command, args);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -33,7 +36,7 @@ try {
 await runProcess(cfg, `herald-${command}`, start, command === "all" || command === "gateway" || command === "processor");
 
 function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => Promise<void> {
-  if (command !== "replay" && command !== "keys" && command !== "retention" && args.length > 0)
+  if (command !== "replay" && command !== "keys" && command !== "retention" && command !== "events" && args.length > 0)
     throw new ConfigError([], `herald ${command} takes no arguments, got: ${args.join(" ")}`);
   switch (command) {
     case "all":
@@ -50,6 +53,8 @@ function commandFor(command: Command, args: string[]): (ctx: ProcessContext) => 
       return keys(args);
     case "retention":
       return retention(args);
+    case "events":
+      return events(args);
     default:
       return command satisfies never;
   }
