@@ -56,7 +56,9 @@ export async function checkEvents(deps: { nc: NatsConnection; db: Database; topo
   // Rows first, then the stream's end: an event published between the two is read, not reported missing.
   const rows = await rowsCreatedIn(db, { since: action.since, until, ...(action.tenant ? { tenant: action.tenant } : {}) });
   const bounds = await eventStreamBounds(nc, topo);
-  const agedOutBefore = bounds.firstTime !== null && bounds.firstTime > action.since ? bounds.firstTime : null;
+  // Messages were removed only when the first sequence is past 1; a young stream that starts after `since` lost nothing.
+  const oldest = bounds.firstTime ?? new Date();
+  const agedOutBefore = bounds.firstSeq > 1 && oldest > action.since ? oldest : null;
   const latest = new Map<string, Folded>();
   const progress: ReadProgress = { scanned: 0, nextSeq: 0 };
   let notEvents = 0;
