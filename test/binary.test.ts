@@ -116,7 +116,7 @@ describe("the compiled binary", () => {
     expect(await proc.exited).toBe(0);
     const { tables, state, retention } = JSON.parse(out) as { tables: unknown; state: unknown; retention: unknown };
     expect(JSON.stringify(tables)).toContain("delivery_attempts");
-    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null, createdAt: expect.any(String) });
+    expect(state).toEqual({ status: "sent", attempts: 1, lastError: null, requestHash: null, createdAt: expect.any(String), updatedAt: expect.any(String) });
     // The retention pass's partition changes and advisory lock, on PGlite inside the binary.
     expect(retention).toMatchObject({ busy: false, dropped: [], deleted: { notifications: 0 } });
   }, 60_000);
