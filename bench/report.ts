@@ -7,6 +7,7 @@ import {
   type E2eRun,
   type FailoverRun,
   type SigningRun,
+  type SubscriberRun,
   type HttpRun,
   type IsolationRun,
   type ParkedRun,
@@ -149,6 +150,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   if (r.templates) rows.push(templatesRow(r.templates));
   if (r.failover) rows.push(failoverRow(r.failover));
   if (r.signing) rows.push(signingRow(r.signing));
+  if (r.subscriber) rows.push(subscriberRow(r.subscriber));
   if (r.render) rows.push(renderRow(r.render));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
@@ -204,6 +206,18 @@ export function signingRow(g: SigningRun): Row {
     `tenant's secret +${g.tenantAddedUs.toFixed(2)} µs a send (${x(g.tenantRatio)}; the cached lookup ${g.lookupUs.toFixed(3)} µs) · two in a grace +${g.rotatingAddedUs.toFixed(2)} µs · read of ${g.tenants} tenants ${g.readMs.toFixed(2)} ms`,
     `µs a webhook send to a stub: deployment secret ${us(g.deploymentUs)} · tenant's one, cached ${us(g.tenantUs)} · two ${us(g.rotatingUs)}; ` +
       `${g.loadsDuringRounds} reads of the secrets during the rounds; a stale tenant is read at most once per 5 s, with the batch's others`,
+  ];
+}
+
+/** @herald/events' events/s by handler and concurrency, beside a bare consumer's. */
+export function subscriberRow(sr: SubscriberRun): Row {
+  const of = (handler: string, c: number) => sr.variants.find((v) => v.handler === handler && v.concurrency === c);
+  const rate = (handler: string, c: number) => int(of(handler, c)?.eventsPerS ?? 0);
+  return [
+    `@herald/events subscriber (${int(sr.events)} stored events, ${sr.rounds} rounds)`,
+    `no-op handler ${rate("none", 1)} events/s at concurrency 1 · ${rate("none", 64)} at 64`,
+    `1 ms handler ${rate("1 ms", 1)} events/s at concurrency 1 (${int(of("1 ms", 1)?.events ?? 0)} events) · ${rate("1 ms", 64)} at 64; ` +
+      `a bare pull consumer acking unparsed: ${int(sr.bareEventsPerS)} events/s; medians of the rounds`,
   ];
 }
 
@@ -396,6 +410,8 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     signing_tenant_ratio: round(r.signing?.tenantRatio, 3),
     signing_lookup_us: round(r.signing?.lookupUs, 3),
     signing_read_ms: round(r.signing?.readMs, 2),
+    subscriber_noop_c1_events_per_s: round(r.subscriber?.variants.find((v) => v.handler === "none" && v.concurrency === 1)?.eventsPerS),
+    subscriber_noop_c64_events_per_s: round(r.subscriber?.variants.find((v) => v.handler === "none" && v.concurrency === 64)?.eventsPerS),
     template_accept_rps: round(r.templates?.templateRps),
     explicit_accept_rps: round(r.templates?.explicitRps),
     template_accept_ratio: round(r.templates?.ratio, 2),

@@ -33,6 +33,7 @@ import { telemetryPhase } from "./phases/telemetry.ts";
 import { templatesPhase } from "./phases/templates.ts";
 import { renderPhase } from "./phases/render.ts";
 import { signingPhase } from "./phases/signing.ts";
+import { subscriberPhase } from "./phases/subscriber.ts";
 import { renderText, resultLine } from "./report.ts";
 import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
 
@@ -202,6 +203,11 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     const opts = { sends: plan.signingSends, rounds: 7, tenants: 64, reads: 50 };
     log(`signing: ${opts.rounds} rounds of ${opts.sends} webhook sends each way in interleaved blocks, then a read of ${opts.tenants} tenants' secrets`);
     results.signing = await span("signing", () => signingPhase(opts, log));
+  }
+  if (has("subscriber")) {
+    const opts = { events: plan.subscriberEvents, rounds: plan.quick ? 1 : 3, window: plan.jetstreamWindow };
+    log(`subscriber: ${opts.events} events stored, then read by @herald/events, handler none or 1 ms, concurrency 1 or 64, ${opts.rounds} rounds`);
+    results.subscriber = await span("subscriber", () => subscriberPhase(opts, cleanup, log));
   }
   if (has("render")) {
     const opts = { notifications: plan.quick ? 5_000 : 20_000, rounds: 5 };

@@ -328,6 +328,26 @@ export interface TreeMemory {
   samples: Array<{ atS: number; rssMb: number }>;
 }
 
+/** One way of consuming with @herald/events: its handler (returns at once, or awaits 1 ms) and concurrency. */
+export interface SubscriberVariant {
+  handler: "none" | "1 ms";
+  concurrency: number;
+  /** Events read per round. */
+  events: number;
+  /** Median over the rounds. */
+  eventsPerS: number;
+}
+
+/** @herald/events reading stored lifecycle events from the start of the stream. */
+export interface SubscriberRun {
+  events: number;
+  rounds: number;
+  publishS: number;
+  /** A bare pull consumer acking what it gets, nothing parsed: the ceiling. */
+  bareEventsPerS: number;
+  variants: SubscriberVariant[];
+}
+
 export interface MemoryFigures {
   gateway: TreeMemory | null;
   processor: TreeMemory | null;
@@ -350,6 +370,7 @@ export interface BenchResults {
   retention?: RetentionRun;
   failover?: FailoverRun;
   signing?: SigningRun;
+  subscriber?: SubscriberRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;
