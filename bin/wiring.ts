@@ -7,6 +7,7 @@ import type { DatabaseHandle } from "../lib/db/connect.ts";
 import { pendingMigrations } from "../lib/db/migrations.ts";
 import { createAckPublisher } from "../lib/nats/ack-publisher.ts";
 import { ensureStreams, missingTopology } from "../lib/nats/streams.ts";
+import { readEvents } from "../lib/nats/event-reader.ts";
 import type { ReadinessCheck } from "../lib/readiness.ts";
 import { jetStreamGauges } from "../lib/telemetry/jetstream-gauges.ts";
 import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
@@ -197,6 +198,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
       deadLetters: deadLetterAdmin(nc, { db, publisher: out, topo, log }),
       db,
       keyRotationGraceS: cfg.HERALD_KEY_ROTATION_GRACE_S,
+      events: { read: (window, progress) => readEvents(nc, topo, window, progress) },
     },
     hashBody: bunSha256Hex,
     clientAddress: peers.clientAddress,

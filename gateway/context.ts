@@ -20,6 +20,7 @@ import type { TemplateEngine } from "../lib/templates/render.ts";
 import type { InboxFeed } from "../lib/nats/inbox-feed.ts";
 import type { InboxFeedItem } from "../schemas/inbox-feed.ts";
 import type { Database } from "../schemas/database.ts";
+import type { EventRead, EventWindow, ReadProgress } from "../lib/nats/event-reader.ts";
 
 export type { ReadinessCheck };
 
@@ -129,6 +130,15 @@ export interface AdminDeps {
   db?: Database;
   /** HERALD_KEY_ROTATION_GRACE_S: how long a rotated key keeps working when the rotation names no grace period. */
   keyRotationGraceS?: number;
+  /** The events stream, for `/admin/v1/events` and a notification's history; none: those answer 503. */
+  events?: AdminEventsDeps;
+}
+
+/** What the admin event routes read (lib/nats/event-reader.ts `readEvents`). */
+export interface AdminEventsDeps {
+  read(window: EventWindow, progress?: ReadProgress): AsyncIterable<EventRead>;
+  /** How far past its created_at a notification's history reads when the request names no `until`; default 24 h. */
+  historyHorizonMs?: number;
 }
 
 /** What `/v1/callbacks/*` needs: where reports are written, and each provider's signing secret (none: its route answers 503). */

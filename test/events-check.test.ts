@@ -2,13 +2,27 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { inArray, sql } from "drizzle-orm";
-import type { CheckLine } from "../bin/commands/events-check.ts";
 import type { LifecycleEvent } from "../schemas/events.ts";
 import { notifications } from "../schemas/tables.ts";
 import { eventually } from "./support/eventually.ts";
 import { createHarness, envelope, testSenders, type Harness } from "./support/processor-harness.ts";
 
 const CLI = new URL("../bin/herald.ts", import.meta.url).pathname;
+
+/** The lines `herald events check` prints, as far as these tests read them. */
+type CheckLine =
+  | {
+      kind: "drift";
+      id: string;
+      tenantId: string;
+      postgres: string;
+      events: string | null;
+      eventsAt: string | null;
+      repair: { type: string } | { unrepairable: string };
+    }
+  | { kind: "repaired"; id: string; type: string; eventId: string; at: string }
+  | { kind: "unrepaired"; id: string; reason: string }
+  | { kind: "summary"; rows: number; drift: number; repaired: number; unrepaired: number; agedOut: boolean; tenant: string | null };
 
 let h: Harness;
 // Before the envelopes: a row's created_at is its envelope's acceptedAt.

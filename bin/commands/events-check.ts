@@ -3,19 +3,12 @@ import { rowsCreatedIn } from "../../lib/db/event-rows.ts";
 import { findDrift, foldEvent, repairEvent, type Drift, type Folded } from "../../lib/event-drift.ts";
 import type { AckPublisher } from "../../lib/nats/ack-publisher.ts";
 import { publishEvent } from "../../lib/nats/event-publisher.ts";
-import { eventStreamBounds, readEvents, type ReadProgress } from "../../lib/nats/event-reader.ts";
+import { EVENT_CLOCK_SKEW_MS, eventStreamBounds, readEvents, type ReadProgress } from "../../lib/nats/event-reader.ts";
 import type { Database } from "../../schemas/database.ts";
 import type { Topology } from "../../schemas/subjects.ts";
 import type { EventsAction } from "./events-flags.ts";
 
 type Check = Extract<EventsAction, { kind: "check" }>;
-
-/**
- * Events are stamped by the processor's and gateway's clocks, the stream by
- * the server's: the read starts this much before `since`, so an event stored
- * a moment before its row's created_at is not missed.
- */
-export const CLOCK_SKEW_MS = 30_000;
 
 /** One line of the check's output. */
 export type CheckLine =
@@ -64,7 +57,7 @@ export async function checkEvents(deps: { nc: NatsConnection; db: Database; topo
   let notEvents = 0;
   if (rows.length > 0) {
     const ids = new Set(rows.map((r) => r.id));
-    const since = new Date(action.since.getTime() - CLOCK_SKEW_MS);
+    const since = new Date(action.since.getTime() - EVENT_CLOCK_SKEW_MS);
     for await (const read of readEvents(nc, topo, { since, ids, ...(action.tenant ? { tenant: action.tenant } : {}) }, progress)) {
       if (read.kind === "event") foldEvent(latest, read.event);
       else notEvents++;

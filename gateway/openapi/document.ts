@@ -3,6 +3,7 @@ import { CANCELLABLE_STATUSES, STATUSES } from "../../schemas/enums.ts";
 import { MAX_BATCH_ITEMS } from "../../schemas/request.ts";
 import { BATCH_BODY_LIMIT_FACTOR } from "../routes/notifications.ts";
 import { adminPaths } from "./admin-paths.ts";
+import { adminEventPaths, withAdminEventSchemas } from "./admin-events-paths.ts";
 import { tenancyPaths } from "./tenancy-paths.ts";
 import { scopeOf } from "../scopes.ts";
 import { callbackPaths } from "./callback-paths.ts";
@@ -263,9 +264,10 @@ function build(): OpenApiDocument {
       ...callbackPaths(),
       ...operationalPaths(),
       ...adminPaths(),
+      ...adminEventPaths(),
       ...tenancyPaths(),
     },
-    components: buildComponents(),
+    components: withAdminEventSchemas(buildComponents()),
   };
 }
 

@@ -13,6 +13,7 @@ import { apiKeyRoutes } from "./api-keys.ts";
 import { tenantRoutes } from "./tenants.ts";
 import { auditContext } from "../audit-context.ts";
 import { auditRoutes } from "./audit.ts";
+import { adminEventRoutes } from "./admin-events.ts";
 
 /** The answers of the two lists; `nextCursor` goes back as `cursor`, null on the last page. */
 export interface DeadLetterList {
@@ -57,6 +58,7 @@ export function adminRoutes(admin: AdminDeps, tenants: TenantDirectory): Hono<Ad
   routes.route("/api-keys", apiKeyRoutes(admin));
   routes.route("/tenants", tenantRoutes(admin));
   routes.route("/audit", auditRoutes(admin));
+  routes.route("/", adminEventRoutes(admin));
 
   routes.get("/dead-letters", async (c) => {
     const query = Query.safeParse(c.req.query());

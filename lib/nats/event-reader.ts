@@ -50,6 +50,13 @@ export async function eventStreamBounds(nc: NatsConnection, topo: Topology): Pro
   };
 }
 
+/**
+ * Events are stamped by the processor's and gateway's clocks, the stream by
+ * the server's: a read for a notification starts this much before its
+ * created_at, so an event stored a moment "before" its row is not missed.
+ */
+export const EVENT_CLOCK_SKEW_MS = 30_000;
+
 /** Ids up to this many are looked for in the raw text first, so other notifications' events are skipped unparsed. */
 const RAW_ID_CHECK = 16;
 
