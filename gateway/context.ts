@@ -137,7 +137,7 @@ export interface AdminDeps {
 /** What the admin event routes read (lib/nats/event-reader.ts `readEvents`). */
 export interface AdminEventsDeps {
   read(window: EventWindow, progress?: ReadProgress): AsyncIterable<EventRead>;
-  /** How far past its created_at a notification's history reads when the request names no `until`; default 24 h. */
+  /** How far past its created_at a notification's history reads when the request names no `until`; default 1 h. */
   historyHorizonMs?: number;
 }
 

@@ -117,12 +117,12 @@ export function adminEventPaths(): Record<string, PathItem> {
         operationId: "notificationHistory",
         summary: "A notification's status timeline, from its events",
         description:
-          "Finds the notification's created_at in Postgres, then reads the events stream from a little before it to `until` (default created_at + 24 h) or the stream's end, and keeps this notification's events: each once (by eventId), ordered by `at`, then stage. The read costs every event of that span, whoever's it is (`scanned.messages`). Events older than the stream keeps (HERALD_EVENTS_MAX_AGE_DAYS) are gone.",
+          "Finds the notification's created_at in Postgres, then reads the events stream from a little before it to `until` (default created_at + 1 h) or the stream's end, and keeps this notification's events: each once (by eventId), ordered by `at`, then stage. The read costs every event of that span, whoever's it is (`scanned.messages`). Events older than the stream keeps (HERALD_EVENTS_MAX_AGE_DAYS) are gone.",
         tags,
         security: ADMIN,
         parameters: [
           { name: "id", in: "path", required: true, schema: uuid },
-          time("until", false, "Where the read stops, exclusive; default created_at + 24 h"),
+          time("until", false, "Where the read stops, exclusive; default created_at + 1 h"),
         ],
         responses: { "200": ok("The timeline", "NotificationHistory"), ...errors("InvalidQuery", "NotFound", ...common) },
       },

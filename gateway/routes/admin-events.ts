@@ -10,7 +10,7 @@ import { AppError, invalidQuery } from "../errors.ts";
 import { operatorOnly, type AdminEnv } from "../middleware/admin-auth.ts";
 
 /** How far past its created_at a notification's history reads when the request names no `until`. */
-export const DEFAULT_HISTORY_HORIZON_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_HISTORY_HORIZON_MS = 60 * 60 * 1000;
 
 /** One message of `GET /admin/v1/events`: an event with its place and time in the stream. */
 export interface StreamEvent {
