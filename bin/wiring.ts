@@ -121,6 +121,17 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
       retentionEveryMs: cfg.HERALD_RETENTION_INTERVAL_S * 1000,
       breaker: { failures: cfg.HERALD_BREAKER_FAILURES, halfOpenMs: cfg.HERALD_BREAKER_HALF_OPEN_MS },
     },
+    statusWebhooks: {
+      schedule: cfg.HERALD_STATUS_WEBHOOK_RETRY_SCHEDULE_S,
+      disableAfterMs: cfg.HERALD_STATUS_WEBHOOK_DISABLE_AFTER_H * 3_600_000,
+      timeoutMs: cfg.HERALD_STATUS_WEBHOOK_TIMEOUT_MS,
+      concurrency: cfg.HERALD_STATUS_WEBHOOK_CONCURRENCY,
+      pollMs: cfg.HERALD_STATUS_WEBHOOK_POLL_MS,
+      allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE,
+      ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
+      retentionDays: cfg.HERALD_RETENTION_DAYS,
+      pruneEveryMs: cfg.HERALD_RETENTION_INTERVAL_S * 1000,
+    },
   });
   await processor.start();
   closers.push(() => processor.stop());

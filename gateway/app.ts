@@ -19,6 +19,7 @@ import { notificationRoutes } from "./routes/notifications.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { unsubscribeRoutes } from "./routes/unsubscribe.ts";
 import { userRoutes } from "./routes/users.ts";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints.ts";
 import { webhookSecretRoutes } from "./routes/webhook-secrets.ts";
 
 export type { GatewayDeps, GatewayOptions, ReadinessCheck } from "./context.ts";
@@ -68,6 +69,7 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   v1.route("/users", userRoutes());
   v1.route("/categories", categoryRoutes());
   v1.route("/webhook-secrets", webhookSecretRoutes());
+  v1.route("/webhook-endpoints", webhookEndpointRoutes());
   app.route("/v1", v1);
   if (resolved.admin) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
 

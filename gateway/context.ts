@@ -108,6 +108,8 @@ export interface GatewayDeps {
   templates?: TemplateDeps;
   /** Tenants' webhook signing secrets (`/v1/webhook-secrets`); none: those routes answer 503. */
   webhookSecrets?: WebhookSecretDeps;
+  /** Tenants' status-webhook endpoints and their deliveries (`/v1/webhook-endpoints`); none: those routes answer 503. */
+  webhookEndpoints?: WebhookEndpointDeps;
   /** Per-tenant token buckets (HERALD_RATE_LIMIT); none: no limit. */
   rateLimiter?: RateLimiter;
   /** Notifications per tenant, channel and UTC day (HERALD_DAILY_CAPS, a tenant's own); none: no caps. */
@@ -187,6 +189,15 @@ export interface WebhookSecretDeps {
   db: Database;
   /** HERALD_TOKEN_SECRET, from which the sealing key is derived; none: the routes answer 503 naming it. */
   tokenSecret?: string;
+}
+
+/** What `/v1/webhook-endpoints` needs: the database of its writers (lib/db/webhook-endpoints.ts, lib/db/webhook-deliveries.ts), the sealing key's secret, and the SSRF rule. */
+export interface WebhookEndpointDeps {
+  db: Database;
+  /** HERALD_TOKEN_SECRET, from which the sealing key is derived; none: the routes answer 503 naming it. */
+  tokenSecret?: string;
+  /** HERALD_WEBHOOK_ALLOW_PRIVATE: http and private addresses allowed (dev and tests only). */
+  allowPrivate: boolean;
 }
 
 /** Deps with every option filled in, as handlers see them. */

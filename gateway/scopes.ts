@@ -43,6 +43,17 @@ export const OPERATION_SCOPES: ReadonlyArray<readonly [method: string, path: str
   ["GET", "/webhook-secrets", "admin"],
   ["POST", "/webhook-secrets/rotate", "admin"],
   ["DELETE", "/webhook-secrets/{secretId}", "admin"],
+  ["POST", "/webhook-endpoints", "admin"],
+  ["GET", "/webhook-endpoints", "admin"],
+  ["GET", "/webhook-endpoints/{endpointId}", "admin"],
+  ["PATCH", "/webhook-endpoints/{endpointId}", "admin"],
+  ["DELETE", "/webhook-endpoints/{endpointId}", "admin"],
+  ["GET", "/webhook-endpoints/{endpointId}/secret", "admin"],
+  ["POST", "/webhook-endpoints/{endpointId}/secret/rotate", "admin"],
+  ["POST", "/webhook-endpoints/{endpointId}/replay", "admin"],
+  ["GET", "/webhook-endpoints/{endpointId}/deliveries", "read"],
+  ["GET", "/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/attempts", "read"],
+  ["POST", "/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", "admin"],
 ];
 
 interface Compiled {

@@ -17,6 +17,7 @@ import { createMaintenance, type Maintenance } from "./maintenance.ts";
 import { createLimiter, type Limiter } from "./limiter.ts";
 import { createRoutes, type BreakerOptions } from "./failover.ts";
 import type { Resolver } from "./resolver-types.ts";
+import { createStatusWebhooks, type StatusWebhookOptions, type StatusWebhooks } from "./status-webhooks/status-webhooks.ts";
 
 /** How long a batch waits for the streams to ack its events, dead letters and releases (the JetStream client's default). */
 const PUBLISH_ACK_TIMEOUT_MS = 5000;
@@ -71,6 +72,8 @@ export interface ProcessorDeps {
   resolver?: Resolver;
   /** One connection of its own per call (lib/db/connect.ts): the month partitions ahead and the retention passes; none: neither runs here. */
   session?: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>;
+  /** Tenants' status webhooks (processor/status-webhooks/); none: not sent from here. */
+  statusWebhooks?: StatusWebhookOptions;
 }
 
 export type LaneStats = Record<Priority, { pending: number; ackPending: number }>;
@@ -130,6 +133,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let publisher: AckPublisher | undefined;
   let scheduler: Scheduler | undefined;
   let maintenance: Maintenance | undefined;
+  let statusWebhooks: StatusWebhooks | undefined;
 
   // Wrapped in an object: returning the loop's promise from an async function would await it.
   const startLane = async (priority: Priority, publisher: AckPublisher): Promise<{ loop: Promise<void> }> => {
@@ -197,12 +201,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         metrics,
       });
       scheduler.start();
+      if (deps.statusWebhooks) {
+        statusWebhooks = createStatusWebhooks({ nc, db, topo, publisher: out, log: log.child({ component: "status-webhooks" }), options: deps.statusWebhooks });
+        await statusWebhooks.start();
+      }
       log.info({ lanes: PRIORITIES, batchSize: options.batchSize, channelConcurrency: limit }, "lanes started");
     },
     async stop() {
       stopping = true;
-      await Promise.all([...loops, scheduler?.stop(), maintenance?.stop()]);
+      await Promise.all([...loops, scheduler?.stop(), maintenance?.stop(), statusWebhooks?.stop()]);
       loops = [];
+      statusWebhooks = undefined;
       scheduler = undefined;
       maintenance = undefined;
       // Every batch has waited for its events by now; nothing is left to ack.

@@ -3,6 +3,7 @@ import { CHANNELS, type Channel } from "./enums.ts";
 import { DEFAULT_METRICS_PORT } from "./metrics.ts";
 import { DEFAULT_STREAM_OPTIONS } from "./subjects.ts";
 import { SmsPayload } from "./request.ts";
+import { DEFAULT_DISABLE_AFTER_H, DEFAULT_RETRY_SCHEDULE_S } from "./status-webhooks.ts";
 import { NAMESPACE_PATTERN } from "./subjects.ts";
 
 const ratio = z.coerce.number().min(0).max(1);
@@ -309,6 +310,31 @@ export const ConfigSchema = z.object({
   /** A service-account key file's path, or its JSON. */
   HERALD_FCM_SERVICE_ACCOUNT: unlessEmpty(z.string().min(1)),
   HERALD_FCM_API_URL: unlessEmpty(httpsUrl),
+  // Status webhooks (docs/status-webhooks.md): tenants' endpoints for their lifecycle events.
+  /** Seconds before each attempt, comma-separated, the first counted from the event; after the last the delivery is dead. */
+  HERALD_STATUS_WEBHOOK_RETRY_SCHEDULE_S: z
+    .string()
+    .default(DEFAULT_RETRY_SCHEDULE_S.join(","))
+    .transform((raw) => raw.split(",").map((part) => Number(part.trim())))
+    .pipe(
+      z
+        .array(
+          z
+            .number()
+            .min(0)
+            .max(7 * 86_400),
+        )
+        .min(1)
+        .max(20),
+    ),
+  /** Hours an endpoint's deliveries may fail without one success before it is disabled (fractions allowed). */
+  HERALD_STATUS_WEBHOOK_DISABLE_AFTER_H: z.coerce.number().positive().default(DEFAULT_DISABLE_AFTER_H),
+  /** One POST's deadline. */
+  HERALD_STATUS_WEBHOOK_TIMEOUT_MS: int(15_000, 100, 120_000),
+  /** POSTs in flight per processor; one endpoint gets at most a quarter of them. */
+  HERALD_STATUS_WEBHOOK_CONCURRENCY: int(32, 1, 1024),
+  /** How often each processor looks for deliveries that came due. */
+  HERALD_STATUS_WEBHOOK_POLL_MS: int(1000, 10, 60_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   NODE_ENV: z.string().default("development"),
   ...TELEMETRY_CONFIG_SHAPE,

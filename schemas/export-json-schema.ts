@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { Envelope } from "./envelope.ts";
 import { LifecycleEvent } from "./events.ts";
+import { EndpointDisabledEvent } from "./ops-events.ts";
 
 /** The JSON Schema files other services subscribe against; checked in and compared by a test. */
 export function eventContracts(): Record<string, unknown> {
   return {
     "lifecycle-event.v1.schema.json": z.toJSONSchema(LifecycleEvent, { target: "draft-2020-12" }),
     "envelope.v1.schema.json": z.toJSONSchema(Envelope, { target: "draft-2020-12" }),
+    "endpoint-disabled.v1.schema.json": z.toJSONSchema(EndpointDisabledEvent, { target: "draft-2020-12" }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Channel, EventType, Priority } from "./enums.ts";
+import type { OpsEventType } from "./ops-events.ts";
 
 export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -16,7 +17,11 @@ export interface Topology {
   dlqSubject(channel: Channel): string;
   /** Core NATS, not a stream: one user's in-app notifications as they are sent, for the gateways' inbox streams. */
   inboxSubject(tenant: string, userId: string): string;
-  wildcards: { work: string; events: string; dlq: string };
+  /** Operational events (an endpoint disabled), kept in the events stream beside the lifecycle events. */
+  opsSubject(type: OpsEventType): string;
+  /** The durable consumer on the events stream that fans events out to tenants' status webhooks. */
+  statusWebhooksConsumer: string;
+  wildcards: { work: string; events: string; dlq: string; ops: string };
 }
 
 export function topology(namespace: string): Topology {
@@ -32,7 +37,9 @@ export function topology(namespace: string): Topology {
     eventSubject: (type) => `${ns}.v1.events.${type}`,
     dlqSubject: (channel) => `${ns}.v1.dlq.${channel}`,
     inboxSubject: (tenant, userId) => `${ns}.v1.inbox.${subjectToken(tenant)}.${subjectToken(userId)}`,
-    wildcards: { work: `${ns}.v1.send.>`, events: `${ns}.v1.events.>`, dlq: `${ns}.v1.dlq.>` },
+    opsSubject: (type) => `${ns}.v1.ops.${type}`,
+    statusWebhooksConsumer: `${up}_status_webhooks`,
+    wildcards: { work: `${ns}.v1.send.>`, events: `${ns}.v1.events.>`, dlq: `${ns}.v1.dlq.>`, ops: `${ns}.v1.ops.>` },
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type Channel,
 } from "./enums.ts";
 import type { QuietHours, TemplateContent } from "./recipients.ts";
+import { DELIVERY_STATUSES } from "./status-webhooks.ts";
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -383,3 +384,93 @@ export const webhookSecrets = pgTable(
   (t) => [index("webhook_secrets_tenant").on(t.tenantId, t.createdAt.desc())],
 );
 export type WebhookSecretRow = typeof webhookSecrets.$inferSelect;
+
+/**
+ * A tenant's status-webhook endpoints: where its lifecycle events are POSTed
+ * (processor/status-webhooks/). The signing secret is sealed like
+ * `webhook_secrets`; a rotated-out one keeps signing until
+ * `previous_secret_expires_at`. `failing_since` is when the current run of
+ * failed attempts began (null after a success); an endpoint failing long
+ * enough is disabled with `disabled_at` and `disabled_reason`.
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** `["*"]` or a list of event types. */
+    eventTypes: text("event_types").array().notNull(),
+    enabled: boolean("enabled").notNull().default(true),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: tstz("previous_secret_expires_at"),
+    failingSince: tstz("failing_since"),
+    disabledAt: tstz("disabled_at"),
+    disabledReason: text("disabled_reason"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    updatedAt: tstz("updated_at").notNull().defaultNow(),
+  },
+  (t) => [index("webhook_endpoints_tenant").on(t.tenantId, t.createdAt.desc(), t.id.desc())],
+);
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+
+/**
+ * One lifecycle event owed to one endpoint; its id is the `webhook-id` every
+ * attempt carries. Unique (endpoint_id, event_id): copies of an event are one
+ * delivery. `pending` waits for `next_attempt_at` (a claimed one is leased by
+ * moving it ahead); `failed` is the endpoint's dead list.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: uuid("id").primaryKey(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    /** The event's user, so an erasure can find the deliveries that name them. */
+    userId: text("user_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    event: jsonb("event").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
+    /** Every attempt made; an attempt row's number. */
+    attempts: integer("attempts").notNull().default(0),
+    /** Attempts since it was last queued (a replay starts over): its place in the retry schedule. */
+    roundAttempts: integer("round_attempts").notNull().default(0),
+    nextAttemptAt: tstz("next_attempt_at").notNull().defaultNow(),
+    lastAttemptAt: tstz("last_attempt_at"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+    deliveredAt: tstz("delivered_at"),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_due").on(t.endpointId, t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("webhook_deliveries_endpoint_list").on(t.endpointId, t.createdAt.desc(), t.id.desc()),
+    index("webhook_deliveries_created").on(t.createdAt),
+    index("webhook_deliveries_user").on(t.tenantId, t.userId),
+  ],
+);
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/** Each POST of a delivery: the answer's status (null when none came), how long, why it failed, the start of the answer's body. */
+export const webhookDeliveryAttempts = pgTable(
+  "webhook_delivery_attempts",
+  {
+    deliveryId: uuid("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    responseBody: text("response_body"),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);
+export type WebhookDeliveryAttemptRow = typeof webhookDeliveryAttempts.$inferSelect;

@@ -7,6 +7,7 @@ import { createTemplateCache } from "../lib/templates/cache.ts";
 import { createTemplateEngine } from "../lib/templates/render.ts";
 import { OTHER_KEY, TENANT_KEY } from "./support/constants.ts";
 import { createApiKey } from "../lib/db/api-keys.ts";
+import { enqueueDeliveries } from "../lib/db/webhook-deliveries.ts";
 import { openTenantDirectory } from "../lib/tenancy.ts";
 import { API_KEY_SCOPES, type ApiKeyScope } from "../schemas/enums.ts";
 import { createAppFixture, send, type AppFixture } from "./support/gateway-fixture.ts";
@@ -52,6 +53,9 @@ async function acmeView(): Promise<Record<string, unknown>> {
     category: await read(`/v1/categories/${ids.category}`),
     inbox: await read(`/v1/inbox?userId=${ids.userId}`),
     webhookSecrets: await read("/v1/webhook-secrets"),
+    webhookEndpoint: await read(`/v1/webhook-endpoints/${ids.endpointId}`),
+    webhookEndpointSecret: await read(`/v1/webhook-endpoints/${ids.endpointId}/secret`),
+    webhookDeliveries: await read(`/v1/webhook-endpoints/${ids.endpointId}/deliveries`),
   };
 }
 
@@ -63,6 +67,7 @@ beforeAll(async () => {
     templates: { db: f.db.db, engine: createTemplateEngine() },
     templateSends: templateSendDeps(f.db.sql, createTemplateCache(f.db.db)),
     webhookSecrets: { db: f.db.db, tokenSecret: "tenant isolation test token secret, 32+ characters" },
+    webhookEndpoints: { db: f.db.db, tokenSecret: "tenant isolation test token secret, 32+ characters", allowPrivate: false },
   });
   // acme's resources, one of each kind an id names.
   ids.userId = "acme-user";
@@ -80,6 +85,11 @@ beforeAll(async () => {
   // A rotated-out webhook secret: the one acme itself could delete.
   ids.secretId = ((await (await acme("POST", "/v1/webhook-secrets/rotate")).json()) as { id: string }).id;
   expect((await acme("POST", "/v1/webhook-secrets/rotate")).status).toBe(201);
+  // A status-webhook endpoint with one failed delivery, as the processor leaves it.
+  ids.endpointId = ((await (await acme("POST", "/v1/webhook-endpoints", { url: "https://hooks.example.com/acme" })).json()) as { id: string }).id;
+  await enqueueDeliveries(f.db.db, [{ endpointId: ids.endpointId, tenantId: "acme", userId: ids.userId, eventId: "acme-event", eventType: "sent", event: {} }]);
+  ids.deliveryId =
+    ((await (await acme("GET", `/v1/webhook-endpoints/${ids.endpointId}/deliveries`)).json()) as { data: Array<{ id: string }> }).data[0]?.id ?? "";
   const accepted = await acme("POST", "/v1/notifications", { userId: ids.userId, channel: "in_app", payload: { title: "Hi", body: "Hello" } });
   expect(accepted.status).toBe(202);
   ids.id = ((await accepted.json()) as { id: string }).id;

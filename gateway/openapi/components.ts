@@ -24,6 +24,7 @@ import { inboxSchemas } from "./inbox-paths.ts";
 import { unsubscribeSchemas } from "./unsubscribe-paths.ts";
 import { userSchemas } from "./users-paths.ts";
 import { templateSchemas } from "./template-paths.ts";
+import { webhookEndpointSchemas } from "./webhook-endpoint-paths.ts";
 import { webhookSecretSchemas } from "./webhook-secret-paths.ts";
 import { ERRORS, problem } from "./problems.ts";
 import { embeddable, isoTime, nullable, objectOf, schemaRef, str, stringMap, uuid } from "./shapes.ts";
@@ -185,6 +186,7 @@ export function buildComponents(): Components {
       ...unsubscribeSchemas(),
       ...templateSchemas(),
       ...webhookSecretSchemas(),
+      ...webhookEndpointSchemas(),
       ...callbackSchemas(),
       ...adminSchemas(),
       ...tenancySchemas(),

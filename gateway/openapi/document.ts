@@ -12,6 +12,7 @@ import { inboxPaths } from "./inbox-paths.ts";
 import { unsubscribePaths } from "./unsubscribe-paths.ts";
 import { userPaths } from "./users-paths.ts";
 import { templatePaths } from "./template-paths.ts";
+import { statusWebhooks, webhookEndpointPaths } from "./webhook-endpoint-paths.ts";
 import { webhookSecretPaths } from "./webhook-secret-paths.ts";
 import { errors, V1_ERRORS, type ErrorResponse } from "./problems.ts";
 import { json, ok, param, REPLAYABLE, REQUEST_ID, UNAUTHENTICATED } from "./shapes.ts";
@@ -248,6 +249,10 @@ function build(): OpenApiDocument {
       { name: "templates", description: "Versioned, per-locale Liquid templates with a JSON Schema of their variables (API key)" },
       { name: "recipients", description: "Users' profiles, push devices and preferences, and the tenant's categories (API key)" },
       { name: "webhook secrets", description: "The tenant's webhook signing secrets: list, rotate, delete (API key with the `admin` scope)" },
+      {
+        name: "status webhooks",
+        description: "Endpoints that get the tenant's lifecycle events as signed POSTs, their deliveries, dead list and replay (API key)",
+      },
       { name: "unsubscribe", description: "One-click unsubscribe links of marketing email (the signed link, no API key)" },
       { name: "callbacks", description: "Providers' delivery reports (the provider's signature, no API key)" },
       { name: "health", description: "Probes (no API key)" },
@@ -261,12 +266,14 @@ function build(): OpenApiDocument {
       ...unsubscribePaths(),
       ...templatePaths(),
       ...webhookSecretPaths(),
+      ...webhookEndpointPaths(),
       ...callbackPaths(),
       ...operationalPaths(),
       ...adminPaths(),
       ...adminEventPaths(),
       ...tenancyPaths(),
     },
+    webhooks: statusWebhooks(),
     components: withAdminEventSchemas(buildComponents()),
   };
 }

@@ -73,6 +73,12 @@ export const ERRORS = {
     "Webhook secrets are off: HERALD_TOKEN_SECRET, which seals them, is not set on the gateway (the detail names it); nothing changed",
     RETRY_AFTER_HEADER,
   ],
+  EndpointNotFound: ["not_found", "No such webhook endpoint (or delivery of it) for this tenant: unknown, or another tenant's"],
+  EndpointsOff: [
+    "unavailable",
+    "Webhook endpoints are off: HERALD_TOKEN_SECRET, which seals their secrets, is not set on the gateway (the detail names it); nothing changed",
+    RETRY_AFTER_HEADER,
+  ],
   InternalError: ["internal", "An unexpected failure (for example Postgres unreachable); details are only in the gateway's log"],
 } as const satisfies Record<string, readonly [ErrorCode, string, ResponseObject["headers"]?]>;
 export type ErrorResponse = keyof typeof ERRORS;

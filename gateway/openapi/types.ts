@@ -54,5 +54,7 @@ export interface OpenApiDocument {
   security: Record<string, string[]>[];
   tags: { name: string; description: string }[];
   paths: Record<string, PathItem>;
+  /** What Herald calls on the tenant's side (OpenAPI 3.1): the status webhooks. */
+  webhooks?: Record<string, PathItem>;
   components: Components;
 }

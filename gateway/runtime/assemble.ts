@@ -187,6 +187,7 @@ export function sharedDeps(cfg: HeraldConfig, io: GatewayIo) {
       ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}),
     },
     webhookSecrets: { db, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
+    webhookEndpoints: { db, allowPrivate: cfg.HERALD_WEBHOOK_ALLOW_PRIVATE, ...(cfg.HERALD_TOKEN_SECRET ? { tokenSecret: cfg.HERALD_TOKEN_SECRET } : {}) },
     startup: migratedChecks(db, nc, topo),
     ...(rateLimiter ? { rateLimiter } : {}),
     spendCaps: {

@@ -8,10 +8,12 @@ import { deleteUserPreferences, getPreferences, type UserPreferences } from "./p
 import { iso, toView, viewColumns } from "./reads.ts";
 import { deleteSuppressions, suppressionAddress, suppressionsOf } from "./suppressions.ts";
 import { eraseProfile, getUser, type UserView } from "./users.ts";
+import { eraseUserDeliveries } from "./webhook-deliveries.ts";
 
 // A user's erasure and export (GDPR articles 17 and 20). This module writes
 // no table itself: each statement is a function of that table's one writer
-// (users.ts, preferences.ts, suppressions.ts, notification-repository.ts),
+// (users.ts, preferences.ts, suppressions.ts, notification-repository.ts,
+// webhook-deliveries.ts),
 // and this module only runs them in one transaction, so an erasure is
 // all or nothing.
 
@@ -62,6 +64,8 @@ export async function eraseUser(db: Database, tenantId: string, userId: string):
     ]);
     const suppressions = await deleteSuppressions(tx, tenantId, keys);
     const erased = await eraseUserNotifications(tx, tenantId, userId);
+    // Status-webhook deliveries carry the user's events (metadata, errors): they go, uncounted, as the events stream's copies age out.
+    await eraseUserDeliveries(tx, tenantId, userId);
     return { profile: profile.profile, devices: profile.devices, preferences, ...erased, suppressions };
   });
 }

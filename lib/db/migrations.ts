@@ -15,6 +15,7 @@ import recipientsTemplatesPreferences from "../../schemas/migrations/0006_recipi
 import tenantsKeysAudit from "../../schemas/migrations/0007_tenants_keys_audit.sql" with { type: "text" };
 import partitionNotifications from "../../schemas/migrations/0008_partition_notifications.sql" with { type: "text" };
 import attemptsWithoutForeignKey from "../../schemas/migrations/0009_attempts_without_foreign_key.sql" with { type: "text" };
+import statusWebhooks from "../../schemas/migrations/0010_status_webhooks.sql" with { type: "text" };
 
 /**
  * The committed migrations, imported rather than read from the folder at run
@@ -33,6 +34,7 @@ const SQL_BY_TAG: Readonly<Record<string, string>> = {
   "0007_tenants_keys_audit": tenantsKeysAudit,
   "0008_partition_notifications": partitionNotifications,
   "0009_attempts_without_foreign_key": attemptsWithoutForeignKey,
+  "0010_status_webhooks": statusWebhooks,
 };
 
 /** The migrations as drizzle's folder reader makes them: same statements, same hashes, same order. */

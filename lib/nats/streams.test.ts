@@ -25,7 +25,11 @@ test("ensureStreams creates 3 streams and 4 lane consumers, and a second run upd
   expect(work.config.retention).toBe(RetentionPolicy.Workqueue);
   expect(work.config.duplicate_window).toBe(90_000 * 1e6);
   expect(work.config.num_replicas).toBe(1);
-  expect((await jsm.streams.info(topo.streams.events)).config.subjects).toEqual([topo.wildcards.events]);
+  expect((await jsm.streams.info(topo.streams.events)).config.subjects).toEqual([topo.wildcards.events, topo.wildcards.ops]);
+  // The status-webhook fan-out: lifecycle events only, not the ops events beside them.
+  const fanOut = await jsm.consumers.info(topo.streams.events, topo.statusWebhooksConsumer);
+  expect(fanOut.config.filter_subject).toBe(topo.wildcards.events);
+  expect(fanOut.config.max_ack_pending).toBe(200);
   expect((await jsm.streams.info(topo.streams.dlq)).config.max_age).toBe(14 * 24 * 3600 * 1e9);
   for (const p of PRIORITIES) {
     const c = await jsm.consumers.info(topo.streams.work, topo.laneConsumer(p));

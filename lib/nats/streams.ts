@@ -48,9 +48,20 @@ export async function ensureStreams(nc: NatsConnection, topo: Topology, opts: St
     duplicate_window: nanos(opts.duplicateWindowMs),
     num_replicas: replicas,
   });
-  await upsertStream(jsm, { ...keptStream(topo.streams.events, topo.wildcards.events, opts.eventsMaxAgeDays ?? 7), num_replicas: replicas });
+  const events = keptStream(topo.streams.events, topo.wildcards.events, opts.eventsMaxAgeDays ?? 7);
+  await upsertStream(jsm, { ...events, subjects: [topo.wildcards.events, topo.wildcards.ops], num_replicas: replicas });
   // A feed for subscribers and alerts: replay and the admin list read the `failed` rows, so an aged-out dead letter loses nothing.
   await upsertStream(jsm, { ...keptStream(topo.streams.dlq, topo.wildcards.dlq, opts.dlqMaxAgeDays ?? 14), num_replicas: replicas });
+  // One durable shared by every processor; lifecycle events only (a 2.9 server takes one filter subject), from its creation on.
+  await upsertConsumer(jsm, topo.streams.events, {
+    durable_name: topo.statusWebhooksConsumer,
+    filter_subject: topo.wildcards.events,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    ack_wait: nanos(opts.ackWaitMs),
+    max_ack_pending: opts.maxAckPending,
+    max_deliver: -1,
+  });
   for (const priority of PRIORITIES) {
     await upsertConsumer(jsm, topo.streams.work, {
       durable_name: topo.laneConsumer(priority),
@@ -123,5 +134,8 @@ export async function missingTopology(nc: NatsConnection, topo: Topology): Promi
     const name = topo.laneConsumer(p);
     if (!(await exists(() => jsm.consumers.info(topo.streams.work, name)))) missing.push(`consumer ${name}`);
   }
+  const fanOut = topo.statusWebhooksConsumer;
+  if (!missing.includes(`stream ${topo.streams.events}`) && !(await exists(() => jsm.consumers.info(topo.streams.events, fanOut))))
+    missing.push(`consumer ${fanOut}`);
   return missing;
 }

@@ -51,7 +51,7 @@ export function pinnedRoute(target: URL, address: string): WebhookRoute {
  * private targets are allowed, a private literal or a name with any private
  * address is refused (permanently); a failed lookup is retryable (DNS outages pass).
  */
-async function routesOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute[]> {
+export async function routesOf(target: URL, verdicts: AddressVerdicts, allowPrivate: boolean): Promise<WebhookRoute[]> {
   if (!allowPrivate && isPrivateHost(target.hostname)) throw new PermanentError(`refusing to call a private address (${target.hostname})`);
   if (isIpLiteral(target.hostname)) return [{ url: target }];
   let verdict: HostVerdict;
@@ -71,6 +71,42 @@ async function routesOf(target: URL, verdicts: AddressVerdicts, allowPrivate: bo
 function neverConnected(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
+}
+
+/** How one POST goes out: its body and headers, the caller's signal, the timeout, and the fetch and CA (tests inject both). */
+export interface PostOptions {
+  body: string;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+  timeoutMs: number;
+  doFetch: typeof fetch;
+  ca?: string;
+}
+
+/**
+ * POSTs to the first of `routes` that takes the connection, redirects not
+ * followed; a network error or the timeout is retryable.
+ */
+export async function postToRoutes(routes: readonly WebhookRoute[], opts: PostOptions): Promise<Response> {
+  const { body, headers } = opts;
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = AbortSignal.any([opts.signal, timeout]);
+  let res: Response | undefined;
+  for (let i = 0; res === undefined; i++) {
+    const route = routes[i] as WebhookRoute;
+    // After the user's headers, so none of them can name another host.
+    if (route.host !== undefined) headers.host = route.host;
+    const tls = { ...(route.serverName !== undefined ? { serverName: route.serverName } : {}), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
+    try {
+      res = await opts.doFetch(route.url, { method: "POST", body, headers, redirect: "manual", signal, ...(Object.keys(tls).length > 0 ? { tls } : {}) });
+    } catch (err) {
+      // Refused or unreachable: nothing was sent, so the name's next address may answer.
+      if (i + 1 < routes.length && neverConnected(err) && !signal.aborted) continue;
+      const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
+      throw new RetryableError(why, undefined, { cause: err });
+    }
+  }
+  return res;
 }
 
 /**
@@ -103,23 +139,14 @@ export function createWebhookSender(opts: WebhookSenderOptions): Sender {
       const keys = found instanceof Promise ? await found : found;
       const body = JSON.stringify(json);
       const headers = webhookHeaders({ id: n.id, body, keys, nowMs: Date.now(), user });
-      const timeout = AbortSignal.timeout(opts.timeoutMs);
-      const signal = AbortSignal.any([ctx.signal, timeout]);
-      let res: Response | undefined;
-      for (let i = 0; res === undefined; i++) {
-        const route = routes[i] as WebhookRoute;
-        // After the user's headers, so none of them can name another host.
-        if (route.host !== undefined) headers.host = route.host;
-        const tls = { ...(route.serverName !== undefined ? { serverName: route.serverName } : {}), ...(opts.ca !== undefined ? { ca: opts.ca } : {}) };
-        try {
-          res = await doFetch(route.url, { method: "POST", body, headers, redirect: "manual", signal, ...(Object.keys(tls).length > 0 ? { tls } : {}) });
-        } catch (err) {
-          // Refused or unreachable: nothing was sent, so the name's next address may answer.
-          if (i + 1 < routes.length && neverConnected(err) && !signal.aborted) continue;
-          const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `network error: ${err instanceof Error ? err.message : String(err)}`;
-          throw new RetryableError(why, undefined, { cause: err });
-        }
-      }
+      const res = await postToRoutes(routes, {
+        body,
+        headers,
+        signal: ctx.signal,
+        timeoutMs: opts.timeoutMs,
+        doFetch,
+        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      });
       // Release the connection; the answer's body is of no use to us.
       await res.body?.cancel().catch(() => undefined);
       checkHttpStatus(res.status, res.headers.get("retry-after"));
