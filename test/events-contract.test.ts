@@ -95,7 +95,10 @@ async function storedEvents(): Promise<unknown[]> {
     const stream = topology(stack.namespace).streams.events;
     const { state } = await jsm.streams.info(stream);
     const out: unknown[] = [];
-    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) out.push((await jsm.streams.getMessage(stream, { seq })).json());
+    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m !== null) out.push(m.json());
+    }
     return out;
   } finally {
     await nc.close();

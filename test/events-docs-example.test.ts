@@ -83,13 +83,13 @@ describe("docs/events.md", () => {
 
     const expected = await eventually(
       async () => {
-        const rows = await stack.db.sql.run("select id::text as id, status from notifications");
+        const rows = await stack.db.sql.run("select id::text as id, status from notifications", []);
         const final = rows.every((r) => ["sent", "failed", "cancelled"].includes(String(r.status)));
         return final && rows.length === ids.length ? new Map(rows.map((r) => [String(r.id), String(r.status)])) : null;
       },
       { timeoutMs: 20_000, label: "every notification final" },
     );
-    await eventually(() => ([...expected].every(([id, status]) => seen.get(id) === status) ? true : null), {
+    await eventually(async () => ([...expected].every(([id, status]) => seen.get(id) === status) ? true : null), {
       timeoutMs: 15_000,
       label: "the example agrees with Postgres",
     });
