@@ -6,6 +6,7 @@ import { topology } from "../../../schemas/subjects.ts";
 import { consumerPlan, ensureConsumer, type StartAt } from "./consumer-config.ts";
 import { dedupeWindow } from "./dedupe.ts";
 import { keyedQueue } from "./keyed-queue.ts";
+import { settler } from "./settler.ts";
 import { slots } from "./slots.ts";
 
 /** Where an event came from, for logs and for a handler that wants to know it is seeing a redelivery. */
@@ -144,6 +145,7 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
   const queue = keyedQueue();
   const bound = slots(concurrency);
   const held = new Set<JsMsg>();
+  const out = settler();
   let closing = false;
   // Queued and running events alike are kept from the ack timeout while they wait their turn.
   const keepAlive = setInterval(
@@ -165,21 +167,22 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
     try {
       if (window.has(event.eventId) || (opts.isDuplicate !== undefined && (await opts.isDuplicate(event)))) {
         stats.duplicates += 1;
-        m.ack();
+        out.later(() => m.ack());
         return;
       }
       await opts.handler(event, context);
       window.add(event.eventId);
       stats.handled += 1;
-      m.ack();
+      out.later(() => m.ack());
     } catch (err) {
       if (context.deliveryCount >= maxDeliver) {
         stats.dropped += 1;
-        m.term();
+        out.later(() => m.term());
         quietly(() => opts.onDropped?.(event, err, context));
       } else {
         stats.retried += 1;
-        m.nak(retryDelayMs(context.deliveryCount, opts.retry?.baseMs, opts.retry?.maxMs));
+        const delay = retryDelayMs(context.deliveryCount, opts.retry?.baseMs, opts.retry?.maxMs);
+        out.later(() => m.nak(delay));
       }
     } finally {
       settle(m);
@@ -189,7 +192,7 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
   function dispatch(m: JsMsg): void {
     if (plan.clientFilter !== null && !plan.clientFilter.has(m.subject.slice(prefix.length) as EventType)) {
       stats.filtered += 1;
-      m.ack();
+      out.later(() => m.ack());
       settle(m);
       return;
     }
@@ -197,7 +200,7 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
     if ("reason" in parsed) {
       stats.invalid += 1;
       // No reason given: nats-server 2.9 does not take one and would leave the message pending.
-      m.term();
+      out.later(() => m.term());
       quietly(() => opts.onInvalid?.({ subject: m.subject, seq: m.seq, data: m.string(), reason: parsed.reason }));
       settle(m);
       return;
@@ -230,6 +233,7 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
       await loop;
     } finally {
       await queue.idle();
+      out.flush();
       clearInterval(keepAlive);
       if (opts.durable === undefined) await jsm.consumers.delete(topo.streams.events, name).catch(() => false);
       if (ownConnection) await nc.drain();
