@@ -213,11 +213,13 @@ export function signingRow(g: SigningRun): Row {
 export function subscriberRow(sr: SubscriberRun): Row {
   const of = (handler: string, c: number) => sr.variants.find((v) => v.handler === handler && v.concurrency === c);
   const rate = (handler: string, c: number) => int(of(handler, c)?.eventsPerS ?? 0);
+  const cpu = (handler: string, c: number) => (of(handler, c)?.cpuUs ?? 0).toFixed(1);
   return [
     `@herald/events subscriber (${int(sr.events)} stored events, ${sr.rounds} rounds)`,
     `no-op handler ${rate("none", 1)} events/s at concurrency 1 · ${rate("none", 64)} at 64`,
     `1 ms handler ${rate("1 ms", 1)} events/s at concurrency 1 (${int(of("1 ms", 1)?.events ?? 0)} events) · ${rate("1 ms", 64)} at 64; ` +
-      `a bare pull consumer acking unparsed: ${int(sr.bareEventsPerS)} events/s; medians of the rounds`,
+      `CPU µs an event: no-op ${cpu("none", 1)} at 1, ${cpu("none", 64)} at 64; ` +
+      `a bare pull consumer acking unparsed: ${int(sr.bareEventsPerS)} events/s, ${sr.bareCpuUs.toFixed(1)} µs; medians of the rounds`,
   ];
 }
 
@@ -412,6 +414,7 @@ export function resultLine(r: BenchResults): Record<string, number | boolean | s
     signing_read_ms: round(r.signing?.readMs, 2),
     subscriber_noop_c1_events_per_s: round(r.subscriber?.variants.find((v) => v.handler === "none" && v.concurrency === 1)?.eventsPerS),
     subscriber_noop_c64_events_per_s: round(r.subscriber?.variants.find((v) => v.handler === "none" && v.concurrency === 64)?.eventsPerS),
+    subscriber_noop_c64_cpu_us: round(r.subscriber?.variants.find((v) => v.handler === "none" && v.concurrency === 64)?.cpuUs, 1),
     template_accept_rps: round(r.templates?.templateRps),
     explicit_accept_rps: round(r.templates?.explicitRps),
     template_accept_ratio: round(r.templates?.ratio, 2),

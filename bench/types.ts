@@ -334,8 +334,10 @@ export interface SubscriberVariant {
   concurrency: number;
   /** Events read per round. */
   events: number;
-  /** Median over the rounds. */
+  /** Medians over the rounds. */
   eventsPerS: number;
+  /** The consuming process's CPU µs per event. */
+  cpuUs: number;
 }
 
 /** @herald/events reading stored lifecycle events from the start of the stream. */
@@ -345,6 +347,7 @@ export interface SubscriberRun {
   publishS: number;
   /** A bare pull consumer acking what it gets, nothing parsed: the ceiling. */
   bareEventsPerS: number;
+  bareCpuUs: number;
   variants: SubscriberVariant[];
 }
 

@@ -5,7 +5,8 @@
 // 1 ms (a stand-in for a fast write), at concurrency 1 and 64. Variants run
 // in turns for `rounds` rounds, so the box's drift falls on all of them; a
 // bare JetStream consume-and-ack loop over the same events is the ceiling.
-// The 1 ms handler at concurrency 1 reads a tenth of the events: it is bound
+// Each also reports the harness process's CPU time per event, steadier than
+// events/s on a shared box. The 1 ms handler at concurrency 1 reads a tenth of the events: it is bound
 // by its handler at under 1,000 events/s, and the whole stream would take minutes.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -23,7 +24,7 @@ export interface SubscriberOptions {
 
 type Log = (line: string) => void;
 
-const VARIANTS: Array<Omit<SubscriberVariant, "eventsPerS" | "events">> = [
+const VARIANTS: Array<Pick<SubscriberVariant, "handler" | "concurrency">> = [
   { handler: "none", concurrency: 1 },
   { handler: "none", concurrency: 64 },
   { handler: "1 ms", concurrency: 1 },
@@ -47,8 +48,14 @@ async function store(js: JetStreamClient, subject: (type: "accepted" | "sent") =
   await Promise.all(inFlight);
 }
 
-/** Events/s of one subscription reading `events` from the start of the stream. */
-async function consume(base: { connection: NatsConnection; namespace: string }, v: (typeof VARIANTS)[number], events: number): Promise<number> {
+interface Rate {
+  eventsPerS: number;
+  /** This process's CPU time per event: steadier than events/s on a busy box. */
+  cpuUs: number;
+}
+
+/** The rate of one subscription reading `events` from the start of the stream. */
+async function consume(base: { connection: NatsConnection; namespace: string }, v: (typeof VARIANTS)[number], events: number): Promise<Rate> {
   const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
   let handled = 0;
   let done: () => void = () => {};
@@ -60,6 +67,7 @@ async function consume(base: { connection: NatsConnection; namespace: string }, 
     if (handled === events) done();
   };
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const sub = await subscribe({
     connection: base.connection,
     namespace: base.namespace,
@@ -69,16 +77,18 @@ async function consume(base: { connection: NatsConnection; namespace: string }, 
   });
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await sub.close();
-  return events / seconds;
+  return { eventsPerS: events / seconds, cpuUs: (used.user + used.system) / events };
 }
 
 /** The ceiling: a pull consumer's messages acked as they come, nothing parsed. */
-async function bare(s: Awaited<ReturnType<typeof createEventsStream>>, events: number): Promise<number> {
+async function bare(s: Awaited<ReturnType<typeof createEventsStream>>, events: number): Promise<Rate> {
   const jsm = await jetstreamManager(s.nc);
   const info = await jsm.consumers.add(s.topo.streams.events, { ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, inactive_threshold: 60e9 });
   const consumer = await jetstream(s.nc).consumers.get(s.topo.streams.events, info.name);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const messages = await consumer.consume({ max_messages: 256 });
   let n = 0;
   for await (const m of messages) {
@@ -86,8 +96,9 @@ async function bare(s: Awaited<ReturnType<typeof createEventsStream>>, events: n
     if (++n === events) break;
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await jsm.consumers.delete(s.topo.streams.events, info.name).catch(() => false);
-  return events / seconds;
+  return { eventsPerS: events / seconds, cpuUs: (used.user + used.system) / events };
 }
 
 export async function subscriberPhase(opts: SubscriberOptions, cleanup: Cleanup, log: Log): Promise<SubscriberRun> {
@@ -97,8 +108,8 @@ export async function subscriberPhase(opts: SubscriberOptions, cleanup: Cleanup,
   await store(jetstream(s.nc), (type) => s.topo.eventSubject(type), opts.events, opts.window);
   const publishS = (performance.now() - publishStarted) / 1000;
   log(`subscriber: ${opts.events} events stored in ${publishS.toFixed(1)} s`);
-  const runs = new Map<string, number[]>();
-  const bareRuns: number[] = [];
+  const runs = new Map<string, Rate[]>();
+  const bareRuns: Rate[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     bareRuns.push(await bare(s, opts.events));
     const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
@@ -107,19 +118,24 @@ export async function subscriberPhase(opts: SubscriberOptions, cleanup: Cleanup,
       const rate = await consume({ connection: s.nc, namespace: s.namespace }, v, events);
       const key = `${v.handler}/${v.concurrency}`;
       runs.set(key, [...(runs.get(key) ?? []), rate]);
-      log(`subscriber: round ${round + 1}, handler ${v.handler}, concurrency ${v.concurrency}: ${Math.round(rate)} events/s`);
+      log(
+        `subscriber: round ${round + 1}, handler ${v.handler}, concurrency ${v.concurrency}: ${Math.round(rate.eventsPerS)} events/s, ${rate.cpuUs.toFixed(1)} µs CPU an event`,
+      );
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const rates = (key: string) => runs.get(key) ?? [];
   return {
     events: opts.events,
     rounds: opts.rounds,
     publishS,
-    bareEventsPerS: median(bareRuns),
+    bareEventsPerS: median(bareRuns.map((r) => r.eventsPerS)),
+    bareCpuUs: median(bareRuns.map((r) => r.cpuUs)),
     variants: VARIANTS.map((v) => ({
       ...v,
       events: v.handler === "1 ms" && v.concurrency === 1 ? Math.floor(opts.events / 10) : opts.events,
-      eventsPerS: median(runs.get(`${v.handler}/${v.concurrency}`) ?? []),
+      eventsPerS: median(rates(`${v.handler}/${v.concurrency}`).map((r) => r.eventsPerS)),
+      cpuUs: median(rates(`${v.handler}/${v.concurrency}`).map((r) => r.cpuUs)),
     })),
   };
 }
