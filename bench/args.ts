@@ -16,15 +16,16 @@ export const PHASES = [
   "failover",
   "signing",
   "subscriber",
+  "fanout",
   "render",
   "telemetry",
   "runtimes",
 ] as const;
 export type Phase = (typeof PHASES)[number];
 /**
- * What runs without --phases: every phase but `isolation`, `parked`, `retention`, `failover`, `signing`, `subscriber`, `templates` and `render`,
+ * What runs without --phases: every phase but `isolation`, `parked`, `retention`, `failover`, `signing`, `subscriber`, `fanout`, `templates` and `render`,
  * so the telemetry overhead and the other runtimes are measured in the same run; the first three queue, park or store tens of
- * thousands to millions of notifications each, minutes a run can spare only when asked; `failover`, `signing`, `subscriber` and `render` measure in the
+ * thousands to millions of notifications each, minutes a run can spare only when asked; `failover`, `signing`, `subscriber`, `fanout` and `render` measure in the
  * harness's own process, and `templates` a ratio on the gateway over eight rounds, figures for when the send path, the renderer
  * or the accept path changes.
  */
@@ -59,6 +60,9 @@ export interface BenchPlan {
   isolationHoldMs: number;
   /** Subscriber phase: events stored and read by each variant. */
   subscriberEvents: number;
+  /** Fan-out phase: events per variant (no endpoints, `fanoutEndpoints` per tenant). */
+  fanoutEvents: number;
+  fanoutEndpoints: number;
   /** Failover phase: sends per round and way. */
   failoverSends: number;
   /** Signing phase: webhook sends per round and way. */
@@ -77,7 +81,7 @@ export interface BenchPlan {
   outDir: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,retention,failover,signing,subscriber,render,telemetry,runtimes]
+export const USAGE = `usage: npm run bench -- [--quick] [--phases gateway,fixed,batch,templates,peers,limits,e2e,scheduler,isolation,parked,retention,failover,signing,subscriber,fanout,render,telemetry,runtimes]
                      [--duration S] [--warmup S] [--e2e-seconds S] [--schedule-ahead S] [--connections N]
                      [--batch-connections N] [--runtime-rounds N] [--out DIR]
        npm run bench -- --soak [--soak-seconds 600] [--sample-every 5]`;
@@ -141,6 +145,8 @@ export function parseBenchArgs(argv: string[]): BenchPlan {
     isolationHoldMs: 100,
     parkedCount: quick ? 20_000 : 100_000,
     subscriberEvents: quick ? 20_000 : 100_000,
+    fanoutEvents: quick ? 10_000 : 40_000,
+    fanoutEndpoints: 5,
     failoverSends: quick ? 50_000 : 200_000,
     signingSends: quick ? 10_000 : 40_000,
     parkedRounds: 2,

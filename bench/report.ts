@@ -8,6 +8,8 @@ import {
   type FailoverRun,
   type SigningRun,
   type SubscriberRun,
+  type FanoutRun,
+  type FanoutVariant,
   type HttpRun,
   type IsolationRun,
   type ParkedRun,
@@ -151,6 +153,7 @@ function otherRows(r: BenchResults, ratios: Ratios): Row[] {
   if (r.failover) rows.push(failoverRow(r.failover));
   if (r.signing) rows.push(signingRow(r.signing));
   if (r.subscriber) rows.push(subscriberRow(r.subscriber));
+  if (r.fanout) rows.push(fanoutRow(r.fanout));
   if (r.render) rows.push(renderRow(r.render));
   if (r.telemetry) rows.push(telemetryRow(r.telemetry));
   if (r.jetstream) rows.push(["JetStream publish one at a time", `${int(r.jetstream.serialRps)} publishes/s`, "for contrast with the window"]);
@@ -220,6 +223,16 @@ export function subscriberRow(sr: SubscriberRun): Row {
     `1 ms handler ${rate("1 ms", 1)} events/s at concurrency 1 (${int(of("1 ms", 1)?.events ?? 0)} events) · ${rate("1 ms", 64)} at 64; ` +
       `CPU µs an event: no-op ${cpu("none", 1)} at 1, ${cpu("none", 64)} at 64; ` +
       `a bare pull consumer acking unparsed: ${int(sr.bareEventsPerS)} events/s, ${sr.bareCpuUs.toFixed(1)} µs; medians of the rounds`,
+  ];
+}
+
+/** Status webhooks' fan-out: events/s and CPU per event with no endpoints and with some per tenant. */
+export function fanoutRow(f: FanoutRun): Row {
+  const side = (v: FanoutVariant) => `${int(v.eventsPerS)} events/s, ${v.cpuUsPerEvent.toFixed(1)} µs CPU/event (rounds ${v.rounds.map(int).join(", ")})`;
+  return [
+    `status-webhook fan-out (${int(f.events)} events each way, ${f.tenants} tenants)`,
+    `no endpoints ${side(f.none)} · ${f.some.endpointsPerTenant} per tenant ${side(f.some)}`,
+    `${int(f.some.deliveriesPerRound)} delivery rows per B round; ${(f.some.cpuUsPerEvent / Math.max(f.none.cpuUsPerEvent, 1e-9)).toFixed(2)}× the CPU per event; medians`,
   ];
 }
 

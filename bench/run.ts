@@ -34,6 +34,7 @@ import { templatesPhase } from "./phases/templates.ts";
 import { renderPhase } from "./phases/render.ts";
 import { signingPhase } from "./phases/signing.ts";
 import { subscriberPhase } from "./phases/subscriber.ts";
+import { fanoutPhase } from "./phases/fanout.ts";
 import { renderText, resultLine } from "./report.ts";
 import type { BenchResults, MemoryFigures, TreeMemory } from "./types.ts";
 
@@ -208,6 +209,14 @@ async function runSuite(plan: BenchPlan, cleanup: Cleanup, startedAt: string): P
     const opts = { events: plan.subscriberEvents, rounds: plan.quick ? 1 : 3, window: plan.jetstreamWindow };
     log(`subscriber: ${opts.events} events stored, then read by @herald/events, handler none or 1 ms, concurrency 1 or 64, ${opts.rounds} rounds`);
     results.subscriber = await span("subscriber", () => subscriberPhase(opts, cleanup, log));
+  }
+  if (has("fanout")) {
+    const opts = { events: plan.fanoutEvents, tenants: 10, endpoints: plan.fanoutEndpoints, rounds: plan.quick ? 2 : 3, window: plan.jetstreamWindow };
+    log(`fan-out: ${opts.events} events each way, tenants with no status-webhook endpoints vs ${opts.endpoints} each, ${opts.rounds} rounds alternating`);
+    results.fanout = await span("fanout", () => fanoutPhase(nc, opts, cleanup, log));
+    results.notes.push(
+      "Fan-out phase: the processor's status-webhook fan-out loop in the harness's process reads stored lifecycle events from a fresh durable and inserts one delivery row per matching endpoint; A: tenants without endpoints, B: 5 each; rounds alternate (A B, B A, …); CPU is the harness process's, not Postgres's; nothing is POSTed.",
+    );
   }
   if (has("render")) {
     const opts = { notifications: plan.quick ? 5_000 : 20_000, rounds: 5 };

@@ -351,6 +351,26 @@ export interface SubscriberRun {
   variants: SubscriberVariant[];
 }
 
+/** One side of the fan-out phase: events/s and CPU per event of the status-webhook fan-out loop. */
+export interface FanoutVariant {
+  endpointsPerTenant: number;
+  /** Medians over the rounds. */
+  eventsPerS: number;
+  cpuUsPerEvent: number;
+  deliveriesPerRound: number;
+  /** Each round's events/s, to show the spread. */
+  rounds: number[];
+}
+
+/** Status webhooks' fan-out with no endpoints vs some per tenant, rounds alternating. */
+export interface FanoutRun {
+  events: number;
+  tenants: number;
+  publishS: number;
+  none: FanoutVariant;
+  some: FanoutVariant;
+}
+
 export interface MemoryFigures {
   gateway: TreeMemory | null;
   processor: TreeMemory | null;
@@ -374,6 +394,7 @@ export interface BenchResults {
   failover?: FailoverRun;
   signing?: SigningRun;
   subscriber?: SubscriberRun;
+  fanout?: FanoutRun;
   peers: HttpRun[];
   bunServe?: HttpRun;
   jetstream?: JetStreamCeiling;

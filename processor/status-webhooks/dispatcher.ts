@@ -12,6 +12,8 @@ const BATCH = 256;
 const FETCH_EXPIRES_MS = 1000;
 /** Rows per insert statement. */
 const INSERT_CHUNK = 1000;
+/** Batches being inserted at once. */
+const IN_FLIGHT_BATCHES = 4;
 /** A batch Postgres could not take comes back after this. */
 const RETRY_MS = 2000;
 
@@ -33,6 +35,7 @@ export interface DispatcherDeps {
  */
 export async function runDispatcher(deps: DispatcherDeps, stopping: () => boolean): Promise<void> {
   const { log } = deps;
+  const inFlight = new Set<Promise<void>>();
   while (!stopping()) {
     const batch: JsMsg[] = [];
     try {
@@ -43,8 +46,13 @@ export async function runDispatcher(deps: DispatcherDeps, stopping: () => boolea
       await new Promise((resolve) => setTimeout(resolve, FETCH_EXPIRES_MS));
       continue;
     }
-    if (batch.length > 0) await handle(deps, batch);
+    if (batch.length === 0) continue;
+    // The next fetch overlaps this batch's insert: Postgres, not this loop, is what bounds the rate.
+    const task: Promise<void> = handle(deps, batch).finally(() => inFlight.delete(task));
+    inFlight.add(task);
+    if (inFlight.size >= IN_FLIGHT_BATCHES) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
 }
 
 async function handle(deps: DispatcherDeps, batch: JsMsg[]): Promise<void> {
