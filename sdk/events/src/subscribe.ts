@@ -145,7 +145,9 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
   const queue = keyedQueue();
   const bound = slots(concurrency);
   const held = new Set<JsMsg>();
-  const out = settler();
+  const gathered = settler();
+  // One at a time, nothing would share the write, and waiting a turn only delays the next event.
+  const out = { later: concurrency === 1 ? (op: () => void) => op() : gathered.later };
   let closing = false;
   // Queued and running events alike are kept from the ack timeout while they wait their turn.
   const keepAlive = setInterval(
@@ -233,7 +235,7 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
       await loop;
     } finally {
       await queue.idle();
-      out.flush();
+      gathered.flush();
       clearInterval(keepAlive);
       if (opts.durable === undefined) await jsm.consumers.delete(topo.streams.events, name).catch(() => false);
       if (ownConnection) await nc.drain();
