@@ -5,6 +5,7 @@ import { webhookDeliveries, webhookDeliveryAttempts, type WebhookDeliveryRow } f
 import type { Cursor } from "../../schemas/views.ts";
 import { appendAudit, type AuditEntry } from "./audit.ts";
 import { encodeCursor } from "./cursor.ts";
+import { sqlState } from "./durable.ts";
 
 // The one writer of `webhook_deliveries` and `webhook_delivery_attempts`.
 // Lock rule: a `pending` row whose `next_attempt_at` has passed is free; a
@@ -146,6 +147,16 @@ export interface AttemptResult {
  * null when another claim has taken the row since.
  */
 export async function recordAttempt(db: Database, d: ClaimedDelivery, result: AttemptResult, retryInS: number | null): Promise<DeliveryStatus | null> {
+  return recording(db, d, result, retryInS).catch((err: unknown) => {
+    // The endpoint was deleted during the POST, and its deliveries with it: nothing is left to record.
+    if (sqlState(err) === FOREIGN_KEY_VIOLATION) return null;
+    throw err;
+  });
+}
+
+const FOREIGN_KEY_VIOLATION = "23503";
+
+function recording(db: Database, d: ClaimedDelivery, result: AttemptResult, retryInS: number | null): Promise<DeliveryStatus | null> {
   return db.transaction(async (tx) => {
     await tx
       .insert(webhookDeliveryAttempts)
