@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { createTestDatabase, type TestDatabase } from "../../test/support/services.ts";
-import { claimDue, enqueueDeliveries, listDeliveries, recordAttempt, replayFailed, type AttemptResult, type NewDelivery } from "./webhook-deliveries.ts";
+import {
+  claimDue,
+  enqueueDeliveries,
+  listDeliveries,
+  pruneDeliveries,
+  recordAttempt,
+  replayFailed,
+  type AttemptResult,
+  type NewDelivery,
+} from "./webhook-deliveries.ts";
 import { createEndpoint, deleteEndpoint, noteEndpointFailure, updateEndpoint } from "./webhook-endpoints.ts";
 
 const TOKEN_SECRET = "d".repeat(32);
@@ -100,5 +109,26 @@ describe("the webhook deliveries writer", () => {
     expect(notes.map((n) => n?.kind).sort()).toEqual(["disabled", "failing"]);
     const view = await updateEndpoint(db.db, "disable", ep, { enabled: true }, BY);
     expect(view).toMatchObject({ enabled: true, disabledAt: null, disabledReason: null, failingSince: null });
+  });
+
+  test("the prune pass takes ended deliveries past their tenant's retention, and keeps pending ones", async () => {
+    const short = await endpoint("short-retention");
+    const long = await endpoint("long-retention");
+    await db.db.execute(sql`insert into tenants (id, retention_days) values ('short-retention', 1)`);
+    await enqueueDeliveries(db.db, [
+      owed(short, "short-retention", "old-ended"),
+      owed(short, "short-retention", "old-pending"),
+      owed(long, "long-retention", "old-ended"),
+    ]);
+    await db.db.execute(sql`update webhook_deliveries set created_at = now() - interval '3 days' where endpoint_id in (${short}, ${long})`);
+    await db.db.execute(sql`update webhook_deliveries set status = 'delivered' where event_id = 'old-ended'`);
+    expect(await pruneDeliveries(db.db, 90, { batch: 1 })).toBe(1);
+    const left = await db.db.execute(
+      sql`select event_id, tenant_id from webhook_deliveries where endpoint_id in (${short}, ${long}) order by tenant_id, event_id`,
+    );
+    expect(Array.from(left as unknown as Array<{ event_id: string; tenant_id: string }>).map((r) => `${r.tenant_id}:${r.event_id}`)).toEqual([
+      "long-retention:old-ended",
+      "short-retention:old-pending",
+    ]);
   });
 });

@@ -332,15 +332,28 @@ export async function retryDelivery(
   });
 }
 
-/** Deletes deliveries (and their attempts) created before `before`, `batch` rows a statement, until none is left or `signal` aborts. */
-export async function pruneDeliveries(db: Database, before: Date, opts: { batch?: number; signal?: AbortSignal } = {}): Promise<number> {
+/**
+ * Deletes the deliveries (and their attempts) older than their tenant's
+ * retention (`tenants.retention_days`, else `defaultDays`), as notifications
+ * go; a pending one is kept until it ends. `batch` rows a statement, until none
+ * is left or `signal` aborts. Returns how many went.
+ */
+export async function pruneDeliveries(
+  db: Pick<Database, "execute">,
+  defaultDays: number,
+  opts: { batch?: number; signal?: AbortSignal } = {},
+): Promise<number> {
   const batch = opts.batch ?? 1000;
   let total = 0;
   for (;;) {
     if (opts.signal?.aborted) return total;
     const result = await db.execute(sql`
       delete from webhook_deliveries where id in (
-        select id from webhook_deliveries where created_at < ${before.toISOString()}::timestamptz limit ${batch}
+        select d.id from webhook_deliveries d left join tenants t on t.id = d.tenant_id
+        where d.created_at < now() - make_interval(days => (select least(${defaultDays}::int, min(retention_days)) from tenants))
+          and d.created_at < now() - make_interval(days => coalesce(t.retention_days, ${defaultDays}::int))
+          and d.status <> 'pending'
+        limit ${batch}
       ) returning id`);
     const n = rowsOf(result).length;
     total += n;

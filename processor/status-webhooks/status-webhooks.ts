@@ -11,14 +11,12 @@ import { runDispatcher } from "./dispatcher.ts";
 import { postDelivery } from "./post.ts";
 import { createDeliverySender, type SenderOptions } from "./sender.ts";
 
-const DAY_MS = 86_400_000;
-
 export interface StatusWebhookOptions extends Omit<SenderOptions, "perEndpoint"> {
   /** HERALD_WEBHOOK_ALLOW_PRIVATE: dev and tests only. */
   allowPrivate: boolean;
   /** HERALD_TOKEN_SECRET, which seals the endpoints' secrets; none: every attempt fails naming it. */
   tokenSecret?: string;
-  /** Deliveries older than this go in the prune pass; 0: kept. */
+  /** HERALD_RETENTION_DAYS: deliveries of a tenant without a retention of its own go after this; 0: kept. */
   retentionDays: number;
   /** How often the prune pass runs; 0: never. */
   pruneEveryMs: number;
@@ -59,7 +57,7 @@ export function createStatusWebhooks(deps: StatusWebhookDeps): StatusWebhooks {
 
   const prune = () => {
     if (pruning !== undefined || options.retentionDays <= 0) return;
-    pruning = pruneDeliveries(db, new Date(Date.now() - options.retentionDays * DAY_MS), { signal: pruneAbort.signal })
+    pruning = pruneDeliveries(db, options.retentionDays, { signal: pruneAbort.signal })
       .then((n) => {
         if (n > 0) log.info({ deleted: n }, "status webhook deliveries past retention deleted");
       })
