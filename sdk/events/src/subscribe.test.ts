@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createEventsStream, testEvent, type EventsStream } from "../../../test/support/events-stream.ts";
 import { eventually } from "../../../test/support/eventually.ts";
+import { SERVICES } from "../../../test/support/services.ts";
 import type { LifecycleEvent } from "../../../schemas/events.ts";
 import { subscribe, type SubscribeOptions, type Subscription } from "./subscribe.ts";
 
@@ -225,6 +226,17 @@ describe("subscribe", () => {
     const { sub: again, seen } = await sub({ durable: "resumable", startAt: "all" });
     await eventually(async () => again.stats().handled === 1);
     expect(seen.map((e) => e.eventId)).toEqual([second.eventId]);
+  });
+
+  test("with servers given, it connects itself; where there is no events stream it rejects", async () => {
+    await expect(subscribe({ servers: SERVICES.nats, namespace: "tnoeventsstream", handler: () => {} })).rejects.toThrow(/stream not found/i);
+    const [ev] = lifeOf(["sent"]);
+    const own = await subscribe({ servers: SERVICES.nats, namespace: s.namespace, startAt: "new", handler: () => {} });
+    open.push(own);
+    await s.publish(ev as LifecycleEvent);
+    await eventually(async () => own.stats().handled === 1);
+    await own.close();
+    await own.closed;
   });
 
   test("a durable that filters another subject is refused rather than reused", async () => {

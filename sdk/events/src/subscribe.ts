@@ -135,10 +135,17 @@ export async function subscribe(opts: SubscribeOptions): Promise<Subscription> {
   });
   const nc = opts.connection ?? (await connect({ servers: opts.servers }));
   const ownConnection = opts.connection === undefined;
-  const jsm = await jetstreamManager(nc);
-  const name = await ensureConsumer(jsm, topo.streams.events, plan.config);
-  const consumer = await jetstream(nc).consumers.get(topo.streams.events, name);
-  const messages = await consumer.consume({ max_messages: concurrency });
+  const bind = async () => {
+    const jsm = await jetstreamManager(nc);
+    const name = await ensureConsumer(jsm, topo.streams.events, plan.config);
+    const consumer = await jetstream(nc).consumers.get(topo.streams.events, name);
+    return { jsm, name, messages: await consumer.consume({ max_messages: concurrency }) };
+  };
+  // A connection opened here is closed again when the consumer cannot be had (no stream, a durable filtering elsewhere).
+  const { jsm, name, messages } = await bind().catch(async (err: unknown) => {
+    if (ownConnection) await nc.close();
+    throw err;
+  });
 
   const stats: SubscriptionStats = { handled: 0, duplicates: 0, filtered: 0, invalid: 0, retried: 0, dropped: 0, inFlight: 0, maxInFlight: 0 };
   const window = dedupeWindow(opts.dedupeWindow ?? 10_000);
