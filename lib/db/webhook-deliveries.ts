@@ -5,7 +5,6 @@ import { webhookDeliveries, webhookDeliveryAttempts, type WebhookDeliveryRow } f
 import type { Cursor } from "../../schemas/views.ts";
 import { appendAudit, type AuditEntry } from "./audit.ts";
 import { encodeCursor } from "./cursor.ts";
-import { sqlState } from "./durable.ts";
 
 // The one writer of `webhook_deliveries` and `webhook_delivery_attempts`.
 // Lock rule: a `pending` row whose `next_attempt_at` has passed is free; a
@@ -149,12 +148,18 @@ export interface AttemptResult {
 export async function recordAttempt(db: Database, d: ClaimedDelivery, result: AttemptResult, retryInS: number | null): Promise<DeliveryStatus | null> {
   return recording(db, d, result, retryInS).catch((err: unknown) => {
     // The endpoint was deleted during the POST, and its deliveries with it: nothing is left to record.
-    if (sqlState(err) === FOREIGN_KEY_VIOLATION) return null;
+    if (isForeignKeyViolation(err)) return null;
     throw err;
   });
 }
 
-const FOREIGN_KEY_VIOLATION = "23503";
+/** SQLSTATE 23503 on the error or one it wraps (drizzle wraps the driver's); durable.ts's helper is not for the gateway's import graph (it uses Bun). */
+function isForeignKeyViolation(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === "23503") return true;
+  }
+  return false;
+}
 
 function recording(db: Database, d: ClaimedDelivery, result: AttemptResult, retryInS: number | null): Promise<DeliveryStatus | null> {
   return db.transaction(async (tx) => {
