@@ -9,7 +9,7 @@ import { createStack, post, type Stack } from "./support/stack.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
 
 // The done-when of the events subscriber: a service that keeps its own table from the events alone ends up
-// with Postgres's statuses exactly, through retries, permanent failures, schedules, cancels, batches and a killed processor.
+// with Postgres's statuses exactly, through retries, permanent failures, schedules, cancels, batches, a killed processor and its own restart.
 let stack: Stack;
 let gateway: HeraldProcess;
 let processors: HeraldProcess[] = [];
@@ -95,7 +95,7 @@ async function sendAll(items: Item[], width = 24): Promise<string[]> {
 
 const statuses = async (sql: Sql, query: string) => new Map((await sql.unsafe<{ id: string; status: string }[]>(query)).map((r) => [r.id, r.status]));
 
-test("1,000 mixed notifications with a processor killed midway: the status table equals Postgres's notifications", async () => {
+test("1,000 mixed notifications, a processor killed and the service restarted midway: the status table equals Postgres's notifications", async () => {
   table.sub = await startStatusTable({ sql: table.sql, servers: SERVICES.nats, namespace: stack.namespace, durable: "status-table", concurrency: 32 });
   const { singles, batches, toCancel } = mix();
   const half = Math.floor(singles.length / 2);
@@ -112,7 +112,13 @@ test("1,000 mixed notifications with a processor killed midway: the status table
   await eventually(async () => receiver.inFlight() >= 4, { label: "slow webhooks in flight" });
   expect(await killed.signal("SIGKILL")).not.toBe(0);
   const cancels = toCancel.map((_, i) => post(gateway.url, `/v1/notifications/${ids[i]}/cancel`, {}));
-  ids.push(...(await sendAll(singles.slice(half))));
+  const rest = singles.slice(half);
+  const quarter = Math.floor(rest.length / 2);
+  ids.push(...(await sendAll(rest.slice(0, quarter))));
+  // The service restarts too: its durable resumes where it stopped, and what it had pulled comes again.
+  await table.sub.close();
+  table.sub = await startStatusTable({ sql: table.sql, servers: SERVICES.nats, namespace: stack.namespace, durable: "status-table", concurrency: 32 });
+  ids.push(...(await sendAll(rest.slice(quarter))));
   const res = await post(gateway.url, "/v1/notifications/batch", { notifications: batches[2] });
   expect(res.status).toBe(202);
   ids.push(...((await res.json()) as { results: Array<{ id: string }> }).results.map((r) => r.id));
@@ -140,7 +146,7 @@ test("1,000 mixed notifications with a processor killed midway: the status table
   ).catch(() => undefined);
   const differ = [...truth].filter(([id, s]) => seen.get(id) !== s).map(([id, s]) => `${id}: postgres ${s}, table ${seen.get(id) ?? "(none)"}`);
   await herald.end();
-  console.log(`status table: ${JSON.stringify(table.sub.stats())}`);
+  console.log(`status table after its restart: ${JSON.stringify(table.sub.stats())}`);
   expect(differ).toEqual([]);
   expect(seen.size).toBe(truth.size);
 }, 90_000);
