@@ -37,7 +37,9 @@ const union = (parts: string[]) => {
 };
 
 /** A JSON Schema (2020-12, the subset the document uses) as a TypeScript type. */
-export function tsType(s: JsonSchema, indent = ""): string {
+export function tsType(s: JsonSchema | boolean, indent = ""): string {
+  // A boolean schema (JSON Schema 2020-12): `true` takes anything, `false` nothing.
+  if (typeof s === "boolean") return s ? "unknown" : "never";
   if (typeof s.$ref === "string") return refName(s.$ref);
   if (Array.isArray(s.type)) {
     const rest = { ...s, type: undefined };
@@ -61,6 +63,8 @@ export function tsType(s: JsonSchema, indent = ""): string {
     case "null":
       return "null";
     case "array":
+      // A tuple: `prefixItems`, and nothing after them when `items` is false.
+      if (Array.isArray(s.prefixItems) && s.items === false) return `[${(s.prefixItems as JsonSchema[]).map((p) => tsType(p, indent)).join(", ")}]`;
       return s.items === undefined ? "unknown[]" : `Array<${tsType(s.items as JsonSchema, indent)}>`;
     case "object":
       return objectType(s, indent);

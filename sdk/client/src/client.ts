@@ -85,6 +85,30 @@ export class HeraldClient {
     delete: (secretId: string, opts?: CallOptions) => this.request("deleteWebhookSecret", { params: { secretId } }, opts),
   };
 
+  /** Status webhooks: the tenant's endpoints, each signed with its own secret (docs/status-webhooks.md). */
+  readonly webhookEndpoints = {
+    /** Answers the endpoint with its secret, shown here and at `secret()`. */
+    create: (body: Body<"createWebhookEndpoint">, opts?: CallOptions) => this.request("createWebhookEndpoint", { body }, opts),
+    list: (query: Query<"listWebhookEndpoints"> = {}, opts?: CallOptions) => this.request("listWebhookEndpoints", { query }, opts),
+    get: (endpointId: string, opts?: CallOptions) => this.request("getWebhookEndpoint", { params: { endpointId } }, opts),
+    /** `enabled: true` re-enables an endpoint that was disabled for failing. */
+    update: (endpointId: string, body: Body<"updateWebhookEndpoint">, opts?: CallOptions) =>
+      this.request("updateWebhookEndpoint", { params: { endpointId }, body }, opts),
+    delete: (endpointId: string, opts?: CallOptions) => this.request("deleteWebhookEndpoint", { params: { endpointId } }, opts),
+    secret: (endpointId: string, opts?: CallOptions) => this.request("getWebhookEndpointSecret", { params: { endpointId } }, opts),
+    /** The old secret keeps signing beside the new one until the grace ends. */
+    rotateSecret: (endpointId: string, body?: Body<"rotateWebhookEndpointSecret">, opts?: CallOptions) =>
+      this.request("rotateWebhookEndpointSecret", { params: { endpointId }, body }, opts),
+    deliveries: (endpointId: string, query: Query<"listWebhookDeliveries"> = {}, opts?: CallOptions) =>
+      this.request("listWebhookDeliveries", { params: { endpointId }, query }, opts),
+    attempts: (endpointId: string, deliveryId: string, opts?: CallOptions) =>
+      this.request("listWebhookDeliveryAttempts", { params: { endpointId, deliveryId } }, opts),
+    retry: (endpointId: string, deliveryId: string, opts?: CallOptions) => this.request("retryWebhookDelivery", { params: { endpointId, deliveryId } }, opts),
+    /** Sends again every failed delivery of the endpoint since `since`. */
+    replay: (endpointId: string, body: Body<"replayWebhookDeliveries">, opts?: CallOptions) =>
+      this.request("replayWebhookDeliveries", { params: { endpointId }, body }, opts),
+  };
+
   /** `/admin/v1`: with an operator's key (HERALD_ADMIN_KEYS), or a tenant's `admin`-scoped key where the route allows it. */
   readonly admin = {
     apiKeys: {
@@ -100,6 +124,13 @@ export class HeraldClient {
     },
     audit: {
       list: (query: Query<"listAudit"> = {}, opts?: CallOptions) => this.request("listAudit", { query }, opts),
+    },
+    events: {
+      /** A window of the events stream by its own time; `nextCursor` is the next stream sequence. */
+      read: (query: Query<"readEvents">, opts?: CallOptions) => this.request("readEvents", { query }, opts),
+      /** One notification's status timeline, from its events. */
+      history: (id: string, query: Query<"notificationHistory"> = {}, opts?: CallOptions) =>
+        this.request("notificationHistory", { params: { id }, query }, opts),
     },
     deadLetters: {
       list: (query: Query<"listDeadLetters"> = {}, opts?: CallOptions) => this.request("listDeadLetters", { query }, opts),

@@ -525,6 +525,146 @@ export type RotatedWebhookSecret = {
     expiresAt: string;
   } | null;
 };
+export type CreateWebhookEndpoint = {
+  /** Where events are POSTed: https (http only where private addresses are allowed) */
+  url: string;
+  description?: string;
+  /** `["*"]` (every type, the default) or the event types to send */
+  eventTypes?: ["*"] | Array<"accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed">;
+  enabled?: boolean;
+};
+export type UpdateWebhookEndpoint = {
+  /** Where events are POSTed: https (http only where private addresses are allowed) */
+  url?: string;
+  description?: string | null;
+  eventTypes?: ["*"] | Array<"accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed">;
+  enabled?: boolean;
+};
+export type RotateEndpointSecret = {
+  graceSeconds?: number;
+};
+export type ReplayDeliveries = {
+  since: string;
+  until?: string;
+};
+export type WebhookEndpoint = {
+  id: string;
+  url: string;
+  description: string | null;
+  /** `["*"]` or the event types sent */
+  eventTypes: Array<string>;
+  enabled: boolean;
+  /** Set when Herald disabled it after its deliveries kept failing */
+  disabledAt: string | null;
+  disabledReason: string | null;
+  /** When the current run of failed attempts began; null after a success */
+  failingSince: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+export type CreatedWebhookEndpoint = {
+  id: string;
+  url: string;
+  description: string | null;
+  /** `["*"]` or the event types sent */
+  eventTypes: Array<string>;
+  enabled: boolean;
+  /** Set when Herald disabled it after its deliveries kept failing */
+  disabledAt: string | null;
+  disabledReason: string | null;
+  /** When the current run of failed attempts began; null after a success */
+  failingSince: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** `whsec_` and base64: give it to your Standard Webhooks verifier */
+  secret: string;
+};
+export type WebhookEndpointPage = {
+  data: Array<WebhookEndpoint>;
+  /** Pass back as `cursor` for the next page; null on the last */
+  nextCursor: string | null;
+};
+export type EndpointSecrets = {
+  /** The current secret; null when sealed under another HERALD_TOKEN_SECRET (rotate) */
+  secret: string | null;
+  previous: {
+    /** `whsec_` and base64: give it to your Standard Webhooks verifier */
+    secret: string | null;
+    expiresAt: string;
+  } | null;
+};
+export type RotatedEndpointSecret = {
+  /** `whsec_` and base64: give it to your Standard Webhooks verifier */
+  secret: string;
+  /** When the replaced secret stops signing; null: at once */
+  previousExpiresAt: string | null;
+};
+export type WebhookDelivery = {
+  /** The `webhook-id` every attempt carries: dedupe on it */
+  id: string;
+  eventId: string;
+  eventType: string;
+  /** `failed`: the endpoint's dead list */
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastAttemptAt: string | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+};
+export type WebhookDeliveryPage = {
+  data: Array<WebhookDelivery>;
+  /** Pass back as `cursor` for the next page; null on the last */
+  nextCursor: string | null;
+};
+export type WebhookDeliveryAttempts = {
+  data: Array<{
+    attempt: number;
+    /** Null when no answer came (timeout, refused, network) */
+    statusCode: number | null;
+    latencyMs: number;
+    error: string | null;
+    /** The answer's first KiB */
+    responseBody: string | null;
+    at: string;
+  }>;
+};
+export type Replayed = {
+  /** Failed deliveries queued again */
+  queued: number;
+};
+export type RetriedDelivery = {
+  id: string;
+  status: "pending";
+  /** False: it was pending already */
+  queued: boolean;
+};
+export type StatusEvent = {
+  v: 1;
+  type: "accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed";
+  /** `<id>:<type>:<attempt or 0>`, also the message's Nats-Msg-Id: a copy of an event has the same eventId, so subscribers dedupe by it */
+  eventId: string;
+  /** notification id */
+  id: string;
+  tenantId: string;
+  userId: string;
+  channel: "email" | "sms" | "push" | "webhook" | "in_app";
+  /** when the notification entered this state */
+  at: string;
+  attempt?: number;
+  error?: string;
+  correlationId?: string;
+  metadata?: { [key: string]: string };
+  provider?: string;
+  providerMessageId?: string;
+  template?: {
+    name: string;
+    version: number;
+  };
+  category?: string;
+};
 export type CallbackAnswer = {
   /** `ignored`: signed, but it changed nothing (unknown message, a status it does not move, an event type Herald does not use) */
   result: "applied" | "ignored";
@@ -733,6 +873,82 @@ export type Tenant = {
   /** Null: nothing stored for the tenant yet */
   createdAt: string | null;
   updatedAt: string | null;
+};
+export type StreamedLifecycleEvent = {
+  v: 1;
+  type: "accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed";
+  /** `<id>:<type>:<attempt or 0>`, also the message's Nats-Msg-Id: a copy of an event has the same eventId, so subscribers dedupe by it */
+  eventId: string;
+  /** notification id */
+  id: string;
+  tenantId: string;
+  userId: string;
+  channel: "email" | "sms" | "push" | "webhook" | "in_app";
+  /** when the notification entered this state */
+  at: string;
+  attempt?: number;
+  error?: string;
+  correlationId?: string;
+  metadata?: { [key: string]: string };
+  provider?: string;
+  providerMessageId?: string;
+  template?: {
+    name: string;
+    version: number;
+  };
+  category?: string;
+};
+export type StreamEvent = {
+  /** Its sequence in the events stream */
+  seq: number;
+  /** When the events stream stored it (the server's clock) */
+  time: string;
+  event: StreamedLifecycleEvent;
+};
+export type StreamInvalid = {
+  /** Its sequence in the events stream */
+  seq: number;
+  /** When the events stream stored it (the server's clock) */
+  time: string;
+  subject: string;
+  /** Why it is not a v1 lifecycle event */
+  error: string;
+};
+export type EventPage = {
+  data: Array<StreamEvent>;
+  /** Messages of the window that are not events; they count toward `limit` */
+  invalid: Array<StreamInvalid>;
+  /** The stream sequence to go on from: pass as `cursor` with the same query; null: the window is done */
+  nextCursor: string | null;
+};
+export type HistoryStep = {
+  type: "accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed";
+  /** When the notification entered this state (the event's `at`) */
+  at: string;
+  attempt: number | null;
+  error: string | null;
+  provider: string | null;
+  /** Copies of an event share it; the timeline holds each once */
+  eventId: string;
+  /** Its sequence in the events stream */
+  seq: number;
+  /** When the events stream stored it (the server's clock) */
+  streamTime: string;
+};
+export type NotificationHistory = {
+  id: string;
+  tenantId: string;
+  createdAt: string;
+  /** The type of its greatest event (by `at`, then stage); null when the window holds none */
+  status: "accepted" | "scheduled" | "sent" | "retrying" | "failed" | "cancelled" | "delivered" | "bounced" | "suppressed" | null;
+  /** The stream times read, [from, until), and how many messages that was: the cost of the answer */
+  scanned: {
+    from: string;
+    until: string;
+    messages: number;
+  };
+  /** Ordered by `at`, then stage, then stream order */
+  timeline: Array<HistoryStep>;
 };
 
 /** Every problem `type` the gateway answers with, as its last path segment. */
@@ -984,6 +1200,83 @@ export interface Operations {
     body: undefined;
     response: undefined;
   };
+  /** POST /v1/webhook-endpoints: Add an endpoint for the tenant's lifecycle events */
+  createWebhookEndpoint: {
+    params: Record<string, never>;
+    query: undefined;
+    body: CreateWebhookEndpoint;
+    response: CreatedWebhookEndpoint;
+  };
+  /** GET /v1/webhook-endpoints: The tenant's endpoints, newest first */
+  listWebhookEndpoints: {
+    params: Record<string, never>;
+    query: { limit?: number; cursor?: string };
+    body: undefined;
+    response: WebhookEndpointPage;
+  };
+  /** GET /v1/webhook-endpoints/{endpointId}: One endpoint */
+  getWebhookEndpoint: {
+    params: { endpointId: string };
+    query: undefined;
+    body: undefined;
+    response: WebhookEndpoint;
+  };
+  /** PATCH /v1/webhook-endpoints/{endpointId}: Change an endpoint; `enabled: true` re-enables a disabled one */
+  updateWebhookEndpoint: {
+    params: { endpointId: string };
+    query: undefined;
+    body: UpdateWebhookEndpoint;
+    response: WebhookEndpoint;
+  };
+  /** DELETE /v1/webhook-endpoints/{endpointId}: Remove an endpoint and its deliveries */
+  deleteWebhookEndpoint: {
+    params: { endpointId: string };
+    query: undefined;
+    body: undefined;
+    response: undefined;
+  };
+  /** GET /v1/webhook-endpoints/{endpointId}/secret: The endpoint's signing secret, and the previous one while it still signs */
+  getWebhookEndpointSecret: {
+    params: { endpointId: string };
+    query: undefined;
+    body: undefined;
+    response: EndpointSecrets;
+  };
+  /** POST /v1/webhook-endpoints/{endpointId}/secret/rotate: A new secret; the old one keeps signing for its grace */
+  rotateWebhookEndpointSecret: {
+    params: { endpointId: string };
+    query: undefined;
+    body: RotateEndpointSecret | undefined;
+    response: RotatedEndpointSecret;
+  };
+  /** GET /v1/webhook-endpoints/{endpointId}/deliveries: The endpoint's deliveries, newest first; `status=failed` is its dead list */
+  listWebhookDeliveries: {
+    params: { endpointId: string };
+    query: { status?: "pending" | "delivered" | "failed"; since?: string; limit?: number; cursor?: string };
+    body: undefined;
+    response: WebhookDeliveryPage;
+  };
+  /** GET /v1/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/attempts: Each attempt of a delivery: status code, latency, error, the answer's first KiB */
+  listWebhookDeliveryAttempts: {
+    params: { endpointId: string; deliveryId: string };
+    query: undefined;
+    body: undefined;
+    response: WebhookDeliveryAttempts;
+  };
+  /** POST /v1/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry: Send one delivery again, with the whole retry schedule ahead */
+  retryWebhookDelivery: {
+    params: { endpointId: string; deliveryId: string };
+    query: undefined;
+    body: undefined;
+    response: RetriedDelivery;
+  };
+  /** POST /v1/webhook-endpoints/{endpointId}/replay: Recover failed messages since a time: queue every failed delivery created in [since, until) again */
+  replayWebhookDeliveries: {
+    params: { endpointId: string };
+    query: undefined;
+    body: ReplayDeliveries;
+    response: Replayed;
+  };
   /** GET /admin/v1/audit: Read the audit log, newest first */
   listAudit: {
     params: Record<string, never>;
@@ -1011,6 +1304,20 @@ export interface Operations {
     query: undefined;
     body: ReplayRequest;
     response: ReplayReport;
+  };
+  /** GET /admin/v1/events: Read a window of the lifecycle events stream */
+  readEvents: {
+    params: Record<string, never>;
+    query: { since: string; until?: string; type?: string; tenant?: string; limit?: number; cursor?: string };
+    body: undefined;
+    response: EventPage;
+  };
+  /** GET /admin/v1/notifications/{id}/history: A notification's status timeline, from its events */
+  notificationHistory: {
+    params: { id: string };
+    query: { until?: string };
+    body: undefined;
+    response: NotificationHistory;
   };
   /** POST /admin/v1/api-keys: Create an API key */
   createApiKey: {
@@ -1096,10 +1403,23 @@ export const OPERATIONS = {
   listWebhookSecrets: { method: "GET", path: "/v1/webhook-secrets", idempotencyKey: false },
   rotateWebhookSecret: { method: "POST", path: "/v1/webhook-secrets/rotate", idempotencyKey: false },
   deleteWebhookSecret: { method: "DELETE", path: "/v1/webhook-secrets/{secretId}", idempotencyKey: false },
+  createWebhookEndpoint: { method: "POST", path: "/v1/webhook-endpoints", idempotencyKey: false },
+  listWebhookEndpoints: { method: "GET", path: "/v1/webhook-endpoints", idempotencyKey: false },
+  getWebhookEndpoint: { method: "GET", path: "/v1/webhook-endpoints/{endpointId}", idempotencyKey: false },
+  updateWebhookEndpoint: { method: "PATCH", path: "/v1/webhook-endpoints/{endpointId}", idempotencyKey: false },
+  deleteWebhookEndpoint: { method: "DELETE", path: "/v1/webhook-endpoints/{endpointId}", idempotencyKey: false },
+  getWebhookEndpointSecret: { method: "GET", path: "/v1/webhook-endpoints/{endpointId}/secret", idempotencyKey: false },
+  rotateWebhookEndpointSecret: { method: "POST", path: "/v1/webhook-endpoints/{endpointId}/secret/rotate", idempotencyKey: false },
+  listWebhookDeliveries: { method: "GET", path: "/v1/webhook-endpoints/{endpointId}/deliveries", idempotencyKey: false },
+  listWebhookDeliveryAttempts: { method: "GET", path: "/v1/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/attempts", idempotencyKey: false },
+  retryWebhookDelivery: { method: "POST", path: "/v1/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", idempotencyKey: false },
+  replayWebhookDeliveries: { method: "POST", path: "/v1/webhook-endpoints/{endpointId}/replay", idempotencyKey: false },
   listAudit: { method: "GET", path: "/admin/v1/audit", idempotencyKey: false },
   listDeadLetters: { method: "GET", path: "/admin/v1/dead-letters", idempotencyKey: false },
   listInvalidDeadLetters: { method: "GET", path: "/admin/v1/dead-letters/invalid", idempotencyKey: false },
   replayDeadLetters: { method: "POST", path: "/admin/v1/dead-letters/replay", idempotencyKey: false },
+  readEvents: { method: "GET", path: "/admin/v1/events", idempotencyKey: false },
+  notificationHistory: { method: "GET", path: "/admin/v1/notifications/{id}/history", idempotencyKey: false },
   createApiKey: { method: "POST", path: "/admin/v1/api-keys", idempotencyKey: false },
   listApiKeys: { method: "GET", path: "/admin/v1/api-keys", idempotencyKey: false },
   getApiKey: { method: "GET", path: "/admin/v1/api-keys/{id}", idempotencyKey: false },
