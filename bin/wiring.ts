@@ -189,7 +189,11 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
   const { processor } = opts;
   // Aborted before the server stops, so open inbox streams end instead of holding the graceful stop.
   const closing = new AbortController();
-  const tenancy = await openGatewayTenancy(cfg, c.database, { logger: log, sha256: (text) => Bun.SHA256.hash(text, "hex") });
+  // The keys given (`herald all`'s dev key among them) are the bootstrap keys, with every scope.
+  const tenancy = await openGatewayTenancy({ ...cfg, HERALD_API_KEYS: new Map(opts.keys) }, c.database, {
+    logger: log,
+    sha256: (text) => Bun.SHA256.hash(text, "hex"),
+  });
   closers.push(() => tenancy.close());
   const shared = sharedDeps(cfg, { nc, db, sql: c.database.sql, store, out, metrics, logger: log, tenants: tenancy.directory });
   const peers = bunClientAddress();
