@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
 import { createHeraldLogger, wantsPrettyLogs, type PrettyFactory } from "../lib/telemetry/logging.ts";
+import type { ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import { startTracing, TracingShutdownTimeout, type Tracing } from "../lib/telemetry/tracing.ts";
 import { ConfigError, type HeraldConfig } from "../schemas/config.ts";
-import { tracingOptions } from "./config-telemetry.ts";
+import { errorReporter, tracingOptions } from "./config-telemetry.ts";
 
 /** Something started for this process that must be stopped with it. */
 export type Closer = () => Promise<void>;
@@ -15,6 +16,8 @@ export interface ProcessContext {
   cfg: HeraldConfig;
   log: Logger;
   tracing: Tracing;
+  /** Where unexpected errors go (SENTRY_DSN); a no-op when unset. */
+  errors: ErrorReporter;
   /** Run in reverse on shutdown: push a closer right after starting what it stops. */
   closers: Closer[];
 }
@@ -33,8 +36,11 @@ export async function runProcess(cfg: HeraldConfig, service: string, start: (ctx
   void tracing.probe().then((problem) => {
     if (problem !== undefined) log.warn({ problem }, "the OTLP collector did not take an empty export at start; spans will be retried, then dropped");
   });
-  // Closers run in reverse, so tracing shuts down last and exports the spans of the drain too.
+  const errors = errorReporter(cfg, service, log);
+  if (errors.enabled) reportCrashes(errors, log);
+  // Closers run in reverse, so tracing shuts down last and exports the spans of the drain too; error reports go after it.
   const closers: Closer[] = [
+    () => errors.flush(),
     () =>
       tracing.shutdown().catch((err: unknown) => {
         if (!(err instanceof TracingShutdownTimeout)) throw err;
@@ -67,7 +73,7 @@ export async function runProcess(cfg: HeraldConfig, service: string, start: (ctx
   process.on("SIGINT", () => onSignal("SIGINT"));
 
   try {
-    await start({ cfg, log, tracing, closers });
+    await start({ cfg, log, tracing, errors, closers });
   } catch (err) {
     await closeAll();
     if (err instanceof ConfigError) {
@@ -81,6 +87,21 @@ export async function runProcess(cfg: HeraldConfig, service: string, start: (ctx
     await closeAll();
     process.exit(0);
   }
+}
+
+/**
+ * An uncaught exception or unhandled rejection is reported, then the process
+ * exits 1 as it would have without the handler: a bug leaves no process
+ * half-working behind. The wait for the report is bounded.
+ */
+function reportCrashes(errors: ErrorReporter, log: Logger): void {
+  const crash = (kind: string) => (err: unknown) => {
+    log.fatal({ err, kind }, "crashed");
+    errors.report(err, { level: "fatal", tags: { kind } });
+    void errors.flush(2_000).finally(() => process.exit(1));
+  };
+  process.on("uncaughtException", crash("uncaughtException"));
+  process.on("unhandledRejection", crash("unhandledRejection"));
 }
 
 function once<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {

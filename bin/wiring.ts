@@ -107,6 +107,7 @@ export async function startProcessor(ctx: ProcessContext, c: Connected, senders:
     }),
     logger: log,
     metrics: c.metrics,
+    errorReporter: ctx.errors,
     ...(tracing.enabled ? { tracer: tracing.tracer } : {}),
     options: {
       batchSize: cfg.HERALD_BATCH_SIZE,
@@ -206,6 +207,7 @@ export async function startGateway(ctx: ProcessContext, c: Connected, opts: Gate
     logger: log,
     metrics,
     metricsPage: metrics,
+    errorReporter: ctx.errors,
     ...(tracing.enabled ? { tracer: tracing.tracer, traceSampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG } : {}),
     // Always: a tenant's admin-scoped key manages its keys here even where no operator key is configured.
     admin: {

@@ -74,6 +74,6 @@ export function createApp(deps: GatewayDeps): Hono<BaseEnv> {
   if (resolved.admin) app.route("/admin/v1", adminRoutes(resolved.admin, resolved.tenants));
 
   app.notFound((c) => renderProblem(c, new AppError("not_found", { detail: `No route for ${c.req.method} ${c.req.path}` })));
-  app.onError((err, c) => handleError(err, c, resolved.logger));
+  app.onError((err, c) => handleError(err, c, resolved.logger, resolved.errorReporter));
   return app;
 }

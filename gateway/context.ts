@@ -2,6 +2,7 @@ import type { TemplateSendDeps } from "./accept-template.ts";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
+import { NOOP_ERROR_REPORTER, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import { sha256Hex } from "./body.ts";
 import type { Publisher } from "../lib/nats/work.ts";
 import type { DeadLetterAdmin } from "../schemas/dead-letter.ts";
@@ -94,6 +95,8 @@ export interface GatewayDeps {
   tracer?: Tracer;
   /** Share of new traces kept (OTEL_TRACES_SAMPLER_ARG), decided per request before any span; default 1. */
   traceSampleRatio?: number;
+  /** Where unexpected errors (the 500s) are reported (SENTRY_DSN); default: nowhere. */
+  errorReporter?: ErrorReporter;
   /** `/admin/v1` for operators (HERALD_ADMIN_KEYS); none, or no keys: the routes do not exist. */
   admin?: AdminDeps;
   /** Providers' delivery callbacks (`/v1/callbacks/*`), authenticated by their signatures; none: they answer 503. */
@@ -201,8 +204,9 @@ export interface WebhookEndpointDeps {
 }
 
 /** Deps with every option filled in, as handlers see them. */
-export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" | "startup" | "tenants"> & {
+export type ResolvedDeps = Omit<GatewayDeps, "options" | "hashBody" | "metrics" | "startup" | "tenants" | "errorReporter"> & {
   tenants: TenantDirectory;
+  errorReporter: ErrorReporter;
   options: GatewayOptions;
   hashBody: BodyHasher;
   metrics: MetricsRecorder;
@@ -231,6 +235,7 @@ export function resolveDeps(deps: GatewayDeps): ResolvedDeps {
     publisher: instrumentPublisher(deps.publisher, metrics, deps.tracer),
     hashBody: deps.hashBody ?? sha256Hex,
     metrics,
+    errorReporter: deps.errorReporter ?? NOOP_ERROR_REPORTER,
     startup: deps.startup ?? [],
     ...(deps.spendCaps ? { capGate: createCapGate({ caps: deps.spendCaps, store: deps.store, metrics, logger: deps.logger }) } : {}),
     options: { ...DEFAULT_OPTIONS, ...Object.fromEntries(given) },

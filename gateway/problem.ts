@@ -1,7 +1,11 @@
+import { trace } from "@opentelemetry/api";
 import type { Context } from "hono";
 import type { Logger } from "pino";
+import { traceIdFromTraceparent } from "../lib/telemetry/correlation.ts";
+import { NOOP_ERROR_REPORTER, safeHeaders, type ErrorContext, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import type { BaseEnv } from "./context.ts";
 import { AppError, isAppError, retryAfterOf, toProblem } from "./errors.ts";
+import { routeLabel, traceContextOf } from "./middleware/telemetry.ts";
 
 /** Renders an AppError as `application/problem+json` with its Retry-After and the request id. */
 export function renderProblem(c: Context<BaseEnv>, err: AppError): Response {
@@ -16,10 +20,11 @@ export function renderProblem(c: Context<BaseEnv>, err: AppError): Response {
 
 /**
  * The `app.onError` body: anything that is not an AppError is a bug, logged in
- * full and answered as an opaque 500 so internals never reach the client. A
- * client that went away is the client's doing: logged at info, never paged on.
+ * full, reported to error tracking, and answered as an opaque 500 so internals
+ * never reach the client. A client that went away is the client's doing:
+ * logged at info, never paged on.
  */
-export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger): Response {
+export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger, reporter: ErrorReporter = NOOP_ERROR_REPORTER): Response {
   const appError = isAppError(err) ? err : new AppError("internal", { cause: err });
   const where = { correlationId: c.get("requestId"), path: c.req.path };
   if (appError.code === "client_closed_request") {
@@ -27,8 +32,25 @@ export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger): Re
   } else if (appError.status >= 500) {
     const level = appError.code === "internal" ? "error" : "warn";
     logger[level]({ ...where, err: appError.cause ?? appError }, appError.message);
+    if (appError.code === "internal" && reporter.enabled) reporter.report(appError.cause ?? appError, errorContext(c));
   }
   return renderProblem(c, appError);
+}
+
+/**
+ * What a 500's report may say about its request: ids, the trace, the route
+ * pattern (never the path, which can hold a user id) and the safe headers.
+ */
+function errorContext(c: Context<BaseEnv>): ErrorContext {
+  const span = trace.getSpanContext(traceContextOf(c));
+  const traced = span !== undefined && trace.isSpanContextValid(span);
+  return {
+    requestId: c.get("requestId"),
+    traceId: traced ? span.traceId : traceIdFromTraceparent(c.req.header("traceparent")),
+    spanId: traced ? span.spanId : undefined,
+    tags: { service: "gateway", route: routeLabel(c), method: c.req.method },
+    headers: safeHeaders((name) => c.req.header(name)),
+  };
 }
 
 function messageOf(cause: unknown): string | undefined {

@@ -2,6 +2,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { Context, Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import type { MetricsRecorder } from "../lib/telemetry/recorder.ts";
+import type { ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import type { AckPublisher } from "../lib/nats/ack-publisher.ts";
 import type { InboxFeedPublisher } from "../lib/nats/inbox-feed.ts";
 import type { Database, Sql } from "../schemas/database.ts";
@@ -37,6 +38,8 @@ export interface LaneContext {
   metrics: MetricsRecorder;
   /** Spans for consume, persist and provider calls; none when undefined. */
   tracer: Tracer | undefined;
+  /** Where a batch that threw is reported (lib/telemetry/error-reporter.ts). */
+  errors: ErrorReporter;
   /** Passed to senders; aborted only if the processor gives up on in-flight calls. */
   signal: AbortSignal;
   /** Notification ids some batch of this process is working right now. */

@@ -2,6 +2,8 @@ import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { handleBatch } from "./batch.ts";
 import type { LaneContext } from "./context.ts";
 import { createSettlement } from "./settlement.ts";
+import { traceIdFromTraceparent } from "../lib/telemetry/correlation.ts";
+import type { ErrorContext } from "../lib/telemetry/error-reporter.ts";
 
 /** The shortest pull expiry nats.js allows: bounds how long stop() waits for an idle lane. */
 export const FETCH_EXPIRES_MS = 1000;
@@ -73,7 +75,18 @@ async function work(ctx: LaneContext, batch: JsMsg[], ackWaitMs: number): Promis
   } catch (err) {
     const returned = settlement.returnRest(BATCH_RETRY_MS);
     ctx.log.error({ err, lane: ctx.priority, size: batch.length, returned }, "batch failed; returning it to the stream");
+    ctx.errors.report(err, batchErrorContext(ctx, batch));
   } finally {
     settlement.close();
   }
+}
+
+/** A failed batch's report joins the trace of its first traced message; ids only, no payload. */
+function batchErrorContext(ctx: LaneContext, batch: JsMsg[]): ErrorContext {
+  let traceId: string | undefined;
+  for (const m of batch) {
+    traceId = traceIdFromTraceparent(m.headers?.get("traceparent"));
+    if (traceId !== undefined) break;
+  }
+  return { traceId, tags: { service: "processor", lane: ctx.priority, size: batch.length } };
 }

@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import type { Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { NOOP_METRICS, type MetricsRecorder } from "../lib/telemetry/recorder.ts";
+import { NOOP_ERROR_REPORTER, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import type { Database, Sql } from "../schemas/database.ts";
 import { PRIORITIES, type Channel, type Priority } from "../schemas/enums.ts";
 import type { Topology } from "../schemas/subjects.ts";
@@ -68,6 +69,8 @@ export interface ProcessorDeps {
   metrics?: MetricsRecorder;
   /** Spans continuing the gateway's trace from the message headers; none when left out. */
   tracer?: Tracer;
+  /** Where unexpected errors (a batch that threw, a lane loop that crashed) are reported (SENTRY_DSN); default: nowhere. */
+  errorReporter?: ErrorReporter;
   /** Recipients, templates and preferences (processor/resolver.ts); none: explicit sends only, no quiet hours. */
   resolver?: Resolver;
   /** One connection of its own per call (lib/db/connect.ts): the month partitions ahead and the retention passes; none: neither runs here. */
@@ -154,6 +157,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       log,
       metrics,
       tracer: deps.tracer,
+      errors: deps.errorReporter ?? NOOP_ERROR_REPORTER,
       signal: abort.signal,
       busy,
       hold,
@@ -165,7 +169,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       ackWaitMs,
       maxInFlight: LANE_IN_FLIGHT_BATCHES * options.batchSize,
       stopping: () => stopping,
-    }).catch((err: unknown) => log.fatal({ err, lane: priority }, "lane loop crashed"));
+    }).catch((err: unknown) => {
+      log.fatal({ err, lane: priority }, "lane loop crashed");
+      ctx.errors.report(err, { level: "fatal", tags: { service: "processor", lane: priority } });
+    });
     return { loop };
   };
 

@@ -7,6 +7,8 @@ import { DEFAULT_DISABLE_AFTER_H, DEFAULT_RETRY_SCHEDULE_S } from "./status-webh
 import { NAMESPACE_PATTERN } from "./subjects.ts";
 
 const ratio = z.coerce.number().min(0).max(1);
+/** A Sentry DSN with its public key and numeric project id; plain http only to a loopback host (a local relay, tests). */
+const SENTRY_DSN_SHAPE = /^(?:https:\/\/[A-Za-z0-9]+@[^/@:?#\s]+|http:\/\/[A-Za-z0-9]+@(?:localhost|127\.0\.0\.1|\[::1\]))(?::\d{1,5})?(?:\/[^?#\s]*)?\/\d+$/;
 
 export const TELEMETRY_CONFIG_SHAPE = {
   /** `herald processor` serves /metrics and the health probes here (deploy/prometheus/prometheus.yml scrapes 9464). */
@@ -21,6 +23,11 @@ export const TELEMETRY_CONFIG_SHAPE = {
   OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().positive().default(5_000),
   /** Overrides `service.name` (default herald-<mode>). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Sentry's DSN, `https://<publicKey>@host[:port]/<projectId>`: unexpected errors are reported there. Unset: not reported. */
+  SENTRY_DSN: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().regex(SENTRY_DSN_SHAPE, "must be https://<publicKey>@<host>[:port]/<projectId> (http only for localhost), with no secret key").optional(),
+  ),
 };
 
 export const TelemetryConfigSchema = z.object(TELEMETRY_CONFIG_SHAPE);
