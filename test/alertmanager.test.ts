@@ -173,7 +173,7 @@ describe("alertmanager.yml", () => {
 const amtool = Bun.which("amtool");
 if (!amtool) {
   console.warn(
-    "[alertmanager.test] amtool is not on PATH: SKIPPING amtool check-config and routes test. Install Debian's `prometheus-alertmanager` package (.ci/run does).",
+    "[alertmanager.test] amtool is not on PATH: SKIPPING amtool check-config, template render and config routes test. Install Debian's `prometheus-alertmanager` package (.ci/run does).",
   );
 }
 
@@ -193,6 +193,16 @@ describe("amtool", () => {
   test.skipIf(!amtool)("check-config accepts alertmanager.yml", () => {
     const r = run(["check-config", CONFIG]);
     expect(r).toEqual({ code: 0, output: expect.stringContaining("SUCCESS") });
+  });
+
+  test.skipIf(!amtool)("every message template of a receiver renders", () => {
+    const templates = config.receivers.flatMap((r) => JSON.stringify(r).match(/"[^"]*\{\{(?:[^"\\]|\\.)*"/g) ?? []).map((t) => JSON.parse(t) as string);
+    expect(templates.length).toBeGreaterThan(0);
+    // A glob matching no file: only Alertmanager's default templates are loaded, as in the config.
+    const failed = templates
+      .map((text) => ({ text, ...run(["template", "render", "--template.glob=deploy/alertmanager/*.tmpl", `--template.text=${text}`]) }))
+      .filter((r) => r.code !== 0);
+    expect(failed).toEqual([]);
   });
 
   for (const severity of SEVERITIES) {
