@@ -93,6 +93,7 @@ export async function resolveRedisUrl(cfg: HeraldConfig): Promise<string | undef
   return (await answers(LOOPBACK, 6379)) ? `redis://${LOOPBACK}:6379` : undefined;
 }
 
+/** Hides the password of every URL in `url`, which may list several (a NATS cluster's NATS_URL). */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/g, "//$1:***@");
 }
