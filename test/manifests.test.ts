@@ -89,6 +89,48 @@ describe("Kubernetes manifests", () => {
     }
   });
 
+  // The schemas let unknown fields through, as the API server's do; the same package's TypeScript
+  // types do not (excess property checks), so tsc over the objects catches a misspelt key.
+  const typeCheck = (docs: Json[]): { exitCode: number; out: string } => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-types-"));
+    try {
+      const kinds = [...new Set(docs.map((d) => `${d.apiVersion}/${d.kind}`))];
+      const lines = [
+        ...kinds.map((k) => `import type { I${k.split("/").at(-1)} } from "kubernetes-models/${k}";`),
+        ...docs.map((d, i) => `export const o${i}: I${d.kind} = ${JSON.stringify(d)};`),
+      ];
+      writeFileSync(join(dir, "manifests.ts"), `${lines.join("\n")}\n`);
+      const compilerOptions = {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        module: "esnext",
+        moduleResolution: "bundler",
+        target: "es2022",
+        types: [],
+        paths: { "kubernetes-models/*": [join(ROOT, "node_modules", "kubernetes-models", "*")] },
+      };
+      writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["manifests.ts"] }));
+      const r = Bun.spawnSync([join(ROOT, "node_modules", ".bin", "tsc"), "-p", join(dir, "tsconfig.json")], { stdout: "pipe", stderr: "pipe" });
+      return { exitCode: r.exitCode, out: `${r.stdout}${r.stderr}` };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test("every object has only the fields its kind's types name", () => {
+    const r = typeCheck(objects.map(({ doc }) => doc));
+    expect(r.out).toBe("");
+    expect(r.exitCode).toBe(0);
+  }, 60_000);
+
+  test("a misspelt probe field fails the type check, so it has teeth", () => {
+    const broken = structuredClone(find("Deployment", "herald-gateway"));
+    const probe = container(broken).livenessProbe as unknown as Json;
+    probe.httpGet = { pth: "/health/live", port: "http" };
+    expect(typeCheck([broken]).out).toContain("'\"pth\"' does not exist in type 'IHTTPGetAction'");
+  }, 60_000);
+
   test("a deliberately broken Deployment is refused, so the schema check has teeth", () => {
     const broken = structuredClone(find("Deployment", "herald-gateway"));
     (broken.spec as Json).replicas = "two";
