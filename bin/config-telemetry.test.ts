@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
-import { TelemetryConfigSchema } from "../schemas/config.ts";
-import { tracingOptions } from "./config-telemetry.ts";
+import { parseConfig, TelemetryConfigSchema } from "../schemas/config.ts";
+import { silentLogger } from "../test/support/loggers.ts";
+import { errorReporter, tracingOptions } from "./config-telemetry.ts";
 
 test("defaults: metrics on 9464, every log line kept, tracing off, every new trace sampled once on", () => {
   const cfg = TelemetryConfigSchema.parse({});
@@ -31,4 +32,11 @@ test("rejects a ratio outside 0..1 and an endpoint that is not a URL, naming the
   const r = TelemetryConfigSchema.safeParse({ HERALD_LOG_SAMPLE: "2", OTEL_TRACES_SAMPLER_ARG: "-0.5", OTEL_EXPORTER_OTLP_ENDPOINT: "collector" });
   expect(r.success).toBe(false);
   expect(r.error?.issues.map((i) => i.path[0]).sort()).toEqual(["HERALD_LOG_SAMPLE", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER_ARG"]);
+});
+
+test("error tracking is off without SENTRY_DSN (an empty one included) and on with one", () => {
+  expect(errorReporter(parseConfig({}), "herald-gateway", silentLogger).enabled).toBe(false);
+  expect(errorReporter(parseConfig({ SENTRY_DSN: "" }), "herald-gateway", silentLogger).enabled).toBe(false);
+  expect(errorReporter(parseConfig({ SENTRY_DSN: "https://abc123@o1.ingest.sentry.io/42" }), "herald-gateway", silentLogger).enabled).toBe(true);
+  expect(() => parseConfig({ SENTRY_DSN: "https://o1.ingest.sentry.io/42" })).toThrow(/SENTRY_DSN/);
 });

@@ -4,12 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
-import { errorReporter } from "../bin/config-telemetry.ts";
 import { createApp } from "../gateway/app.ts";
 import { createSentryReporter, parseSentryDsn, type ErrorReporter, type SentryDsn } from "../lib/telemetry/error-reporter.ts";
 import type { LaneContext } from "../processor/context.ts";
 import { runLane } from "../processor/lane.ts";
-import { parseConfig } from "../schemas/config.ts";
 import { TENANT_KEY } from "./support/constants.ts";
 import { eventually } from "./support/eventually.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "./support/gateway-fixture.ts";
@@ -156,11 +154,8 @@ describe("the gateway", () => {
   });
 
   test("without SENTRY_DSN nothing is sent", async () => {
-    const reporter = errorReporter(parseConfig({}), "herald-gateway", silentLogger);
-    expect(reporter.enabled).toBe(false);
+    // bin/config-telemetry.test.ts: no SENTRY_DSN gives the no-op reporter, which is the default here.
     const before = sentry.events.length;
-    const app = createApp({ ...f.deps, hashBody: failingHash, errorReporter: reporter });
-    expect((await send(app, "/v1/notifications", { body: VALID.email, headers: { "idempotency-key": "no-dsn" } })).status).toBe(500);
     const defaulted = createApp({ ...f.deps, hashBody: failingHash });
     expect((await send(defaulted, "/v1/notifications", { body: VALID.email, headers: { "idempotency-key": "no-dsn-2" } })).status).toBe(500);
     await Bun.sleep(100);
@@ -227,21 +222,33 @@ describe("the processor", () => {
   });
 });
 
+/** Runs a process through bin/lifecycle.ts whose work throws outside any handler; resolves to its exit code. */
+async function crashingProcess(env: Record<string, string>): Promise<number | "timeout"> {
+  const script = `
+    import { runProcess } from ${JSON.stringify(new URL("../bin/lifecycle.ts", import.meta.url).pathname)};
+    import { parseConfig } from ${JSON.stringify(new URL("../schemas/config.ts", import.meta.url).pathname)};
+    const cfg = parseConfig({ ...${JSON.stringify(env)}, LOG_LEVEL: "silent" });
+    await runProcess(cfg, "herald-processor", async () => {
+      setTimeout(() => { throw new Error("the loop broke for ${EMAIL}"); }, 20);
+    }, true);
+  `;
+  const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "ignore" });
+  const exited = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => "timeout" as const)]);
+  if (exited === "timeout") proc.kill();
+  return exited;
+}
+
 describe("a process", () => {
+  test("without SENTRY_DSN crashes as before and sends nothing", async () => {
+    const before = sentry.events.length;
+    expect(await crashingProcess({})).toBe(1);
+    await Bun.sleep(100);
+    expect(sentry.events.length).toBe(before);
+  });
+
   test("reports an uncaught exception, then exits 1", async () => {
     const before = sentry.events.length;
-    const script = `
-      import { runProcess } from ${JSON.stringify(new URL("../bin/lifecycle.ts", import.meta.url).pathname)};
-      import { parseConfig } from ${JSON.stringify(new URL("../schemas/config.ts", import.meta.url).pathname)};
-      const cfg = parseConfig({ SENTRY_DSN: ${JSON.stringify(sentry.dsn)}, LOG_LEVEL: "silent" });
-      await runProcess(cfg, "herald-processor", async () => {
-        setTimeout(() => { throw new Error("the loop broke for ${EMAIL}"); }, 20);
-      }, true);
-    `;
-    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "ignore", stderr: "pipe" });
-    const exited = await Promise.race([proc.exited, Bun.sleep(10_000).then(() => "timeout" as const)]);
-    if (exited === "timeout") proc.kill();
-    expect(exited).toBe(1);
+    expect(await crashingProcess({ SENTRY_DSN: sentry.dsn })).toBe(1);
     await arrived(before + 1);
     const got = sentry.events[before];
     expect(got?.event).toMatchObject({ level: "fatal", tags: { service: "processor", kind: "uncaughtException" } });
