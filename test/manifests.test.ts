@@ -184,8 +184,12 @@ describe("Kubernetes manifests", () => {
 
   test("each process gets the secrets its command needs", () => {
     const secrets = (kind: string, name: string) => (container(find(kind, name)).env ?? []).map((e) => e.name);
-    expect(secrets("Deployment", "herald-gateway")).toEqual(expect.arrayContaining(["DATABASE_URL", "NATS_URL", "REDIS_URL", "HERALD_API_KEYS", "HERALD_TOKEN_SECRET"]));
-    expect(secrets("Deployment", "herald-processor")).toEqual(expect.arrayContaining(["DATABASE_URL", "NATS_URL", "HERALD_WEBHOOK_SECRET", "HERALD_TOKEN_SECRET"]));
+    expect(secrets("Deployment", "herald-gateway")).toEqual(
+      expect.arrayContaining(["DATABASE_URL", "NATS_URL", "REDIS_URL", "HERALD_API_KEYS", "HERALD_TOKEN_SECRET"]),
+    );
+    expect(secrets("Deployment", "herald-processor")).toEqual(
+      expect.arrayContaining(["DATABASE_URL", "NATS_URL", "HERALD_WEBHOOK_SECRET", "HERALD_TOKEN_SECRET"]),
+    );
     expect(secrets("Job", "herald-migrate")).toEqual(expect.arrayContaining(["DATABASE_URL", "NATS_URL"]));
   });
 
