@@ -1,9 +1,9 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import pkg from "../package.json" with { type: "json" };
-import { createSentryReporter, NOOP_ERROR_REPORTER, parseSentryDsn, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
+import { configuredErrorReporter, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import type { TracingOptions } from "../lib/telemetry/tracing.ts";
-import { ConfigError, type TelemetryConfig } from "../schemas/config.ts";
+import type { TelemetryConfig } from "../schemas/config.ts";
 
 /** Tracing options from parsed config; `service` is `herald-gateway`, `herald-processor` or `herald-all`. */
 export function tracingOptions(cfg: TelemetryConfig, service: string): TracingOptions {
@@ -21,13 +21,8 @@ export function tracingOptions(cfg: TelemetryConfig, service: string): TracingOp
  * cannot send are logged at warn, never reported.
  */
 export function errorReporter(cfg: TelemetryConfig & { NODE_ENV: string }, service: string, log: Logger): ErrorReporter {
-  if (!cfg.SENTRY_DSN) return NOOP_ERROR_REPORTER;
-  const dsn = parseSentryDsn(cfg.SENTRY_DSN);
-  if (typeof dsn === "string") throw new ConfigError(["SENTRY_DSN"], `SENTRY_DSN ${dsn}`);
-  return createSentryReporter({
-    dsn,
+  return configuredErrorReporter(cfg.SENTRY_DSN, {
     version: pkg.version,
-    release: `herald@${pkg.version}`,
     environment: cfg.NODE_ENV,
     serverName: hostname(),
     service: service.replace(/^herald-/, ""),

@@ -20,6 +20,8 @@ import { createTemplateEngine } from "../../lib/templates/render.ts";
 import { createWorkPublisher } from "../../lib/nats/work.ts";
 import type { HeraldMetrics } from "../../lib/telemetry/metrics.ts";
 import { NOOP_METRICS, timeQuery, type MetricsRecorder } from "../../lib/telemetry/recorder.ts";
+import { configuredErrorReporter } from "../../lib/telemetry/error-reporter.ts";
+import pkg from "../../package.json" with { type: "json" };
 import { ConfigError, parseConfig, type HeraldConfig } from "../../schemas/config.ts";
 import type { Database, Sql } from "../../schemas/database.ts";
 import type { Channel } from "../../schemas/enums.ts";
@@ -230,6 +232,12 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
   const out = createAckPublisher(nc, { timeoutMs: cfg.HERALD_PUBLISH_TIMEOUT_MS });
   const { db } = database;
   const tenancy = await openGatewayTenancy(cfg, database, { logger });
+  const errorReporter = configuredErrorReporter(cfg.SENTRY_DSN, {
+    version: pkg.version,
+    environment: cfg.NODE_ENV,
+    service: "gateway",
+    onDropped: (reason) => logger.warn({ reason }, "an error report was not sent to Sentry"),
+  });
   const app = createApp({
     ...sharedDeps(cfg, { nc, db, sql: database.sql, store, out, metrics: recorder, logger, tenants: tenancy.directory }),
     readiness: [
@@ -238,6 +246,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
       { name: "idempotency", check: () => store.ping() },
     ],
     logger,
+    errorReporter,
     ...(metrics ? { metrics, metricsPage: metrics } : {}),
     ...(platform.hashBody ? { hashBody: platform.hashBody } : {}),
     ...(platform.clientAddress ? { clientAddress: platform.clientAddress } : {}),
@@ -248,6 +257,7 @@ export async function assembleGateway(env: Record<string, string | undefined>, p
     await nc.drain().catch(() => nc.close());
     await tenancy.close().catch(() => {});
     await Promise.allSettled([store.close(), database.close()]);
+    await errorReporter.flush();
   };
   return {
     app,

@@ -9,6 +9,7 @@
  * requests. Scrubbed: messages and stack frames lose email addresses, phone
  * numbers and bearer credentials; callers pass ids and a route, never a body.
  */
+import { ConfigError } from "../../schemas/config.ts";
 
 /** Where a report came from and what it joins with: the trace and the request's correlation id. */
 export interface ErrorContext {
@@ -241,4 +242,21 @@ export function createSentryReporter(opts: SentryReporterOptions): ErrorReporter
       clearTimeout(timer);
     },
   };
+}
+
+/** What a process knows to report as: its version, NODE_ENV, host and service. */
+export interface ReporterIdentity {
+  version: string;
+  environment: string;
+  serverName?: string;
+  service: string;
+  onDropped?: (reason: string) => void;
+}
+
+/** SENTRY_DSN's reporter, or `NOOP_ERROR_REPORTER` when it is unset; throws `ConfigError` naming the key when it is not a DSN. */
+export function configuredErrorReporter(dsnText: string | undefined, who: ReporterIdentity): ErrorReporter {
+  if (!dsnText) return NOOP_ERROR_REPORTER;
+  const dsn = parseSentryDsn(dsnText);
+  if (typeof dsn === "string") throw new ConfigError(["SENTRY_DSN"], `SENTRY_DSN ${dsn}`);
+  return createSentryReporter({ ...who, dsn, release: `herald@${who.version}` });
 }
