@@ -4,8 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { createApp } from "../gateway/app.ts";
 import { createSentryReporter, parseSentryDsn, type ErrorReporter, type SentryDsn } from "../lib/telemetry/error-reporter.ts";
+import { startTracing } from "../lib/telemetry/tracing.ts";
 import type { LaneContext } from "../processor/context.ts";
 import { runLane } from "../processor/lane.ts";
 import { TENANT_KEY } from "./support/constants.ts";
@@ -120,6 +122,25 @@ describe("the gateway", () => {
     expect(got.raw).not.toContain(TENANT_KEY);
     expect(got.raw).not.toContain("session=abc");
     expect(got.raw.toLowerCase()).not.toContain('authorization":');
+  });
+
+  test("with tracing on, a 500 started without a traceparent reports its server span's trace and span ids", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ serviceName: "herald-gateway", exporter, global: false });
+    try {
+      const before = sentry.events.length;
+      const app = createApp({ ...f.deps, hashBody: failingHash, tracer: tracing.tracer, errorReporter: reporterFor(sentry.parsed, "gateway") });
+      expect((await send(app, "/v1/notifications", { body: VALID.email, headers: { "idempotency-key": "traced-1" } })).status).toBe(500);
+      await tracing.flush();
+      const server = exporter.getFinishedSpans().find((s) => s.name === "POST /v1/notifications");
+      if (!server) throw new Error("no server span");
+      await arrived(before + 1);
+      expect(sentry.events[before]?.event).toMatchObject({
+        contexts: { trace: { trace_id: server.spanContext().traceId, span_id: server.spanContext().spanId } },
+      });
+    } finally {
+      await tracing.shutdown();
+    }
   });
 
   test("reports no 4xx", async () => {
