@@ -26,7 +26,11 @@ export const TELEMETRY_CONFIG_SHAPE = {
   /** Sentry's DSN, `https://<publicKey>@host[:port]/<projectId>`: unexpected errors are reported there. Unset: not reported. */
   SENTRY_DSN: z.preprocess(
     (v) => (v === "" ? undefined : v),
-    z.string().regex(SENTRY_DSN_SHAPE, "must be https://<publicKey>@<host>[:port]/<projectId> (http only for localhost), with no secret key").optional(),
+    z
+      .string()
+      .regex(SENTRY_DSN_SHAPE, "must be https://<publicKey>@<host>[:port]/<projectId> (http only for localhost), with no secret key")
+      .refine((v) => URL.canParse(v), "must be a URL")
+      .optional(),
   ),
 };
 

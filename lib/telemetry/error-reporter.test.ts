@@ -35,6 +35,7 @@ describe("parseSentryDsn", () => {
       "https://abc@h/x",
       "https://abc:secret@h/1",
       "https://abc@h/1?x=1",
+      "https://abc@h:99999/1",
     ];
     for (const dsn of good) {
       expect(typeof parseSentryDsn(dsn)).toBe("object");
