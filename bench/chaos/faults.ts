@@ -1,0 +1,85 @@
+// The faults, in the order they run: each injects, waits out its outage and
+// undoes it (restarts what it killed); the round then waits for readiness.
+import type { ChaosStack } from "./herald-cluster.ts";
+
+export interface Fault {
+  name: string;
+  /** Every `unkeyedEvery`-th request of the round carries no Idempotency-Key (0: all keyed). */
+  unkeyedEvery: number;
+  inject(stack: ChaosStack, outageMs: number): Promise<string>;
+}
+
+export const FAULTS: readonly Fault[] = [
+  {
+    name: "processor SIGKILL",
+    unkeyedEvery: 0,
+    async inject(stack) {
+      // Under steady load a processor always holds a pulled batch, so the kill lands mid-batch.
+      await stack.restartProcessor(0);
+      return "processor 0 killed and restarted";
+    },
+  },
+  {
+    name: "gateway SIGKILL",
+    unkeyedEvery: 0,
+    async inject(stack) {
+      await stack.restartGateway(0);
+      return "gateway 0 killed and restarted";
+    },
+  },
+  {
+    name: "NATS node SIGKILL",
+    unkeyedEvery: 0,
+    async inject(stack, outageMs) {
+      const leader = await stack.cluster.leaderOf(stack.work);
+      const node = (leader + 1) % stack.cluster.nodes.length;
+      await stack.cluster.kill(node, "SIGKILL");
+      await Bun.sleep(outageMs);
+      await stack.cluster.restart(node);
+      await stack.cluster.waitForMetaLeader();
+      return `${stack.cluster.nodes[node]?.name} (a follower) killed for ${outageMs} ms`;
+    },
+  },
+  {
+    name: "work stream leader SIGKILL",
+    unkeyedEvery: 0,
+    async inject(stack, outageMs) {
+      const leader = await stack.cluster.leaderOf(stack.work);
+      await stack.cluster.kill(leader, "SIGKILL");
+      await Bun.sleep(outageMs);
+      await stack.cluster.restart(leader);
+      await stack.cluster.waitForMetaLeader();
+      return `${stack.cluster.nodes[leader]?.name} (work leader) killed for ${outageMs} ms`;
+    },
+  },
+  {
+    name: "Redis SIGKILL",
+    unkeyedEvery: 4,
+    async inject(stack, outageMs) {
+      await stack.redis.stop();
+      await Bun.sleep(outageMs);
+      await stack.redis.start();
+      return `Redis down for ${outageMs} ms (a quarter of requests without Idempotency-Key)`;
+    },
+  },
+  {
+    name: "provider 503",
+    unkeyedEvery: 0,
+    async inject(stack, outageMs) {
+      stack.answer.current = { status: 503 };
+      await Bun.sleep(outageMs);
+      stack.answer.current = { status: 200 };
+      return `receiver answered 503 for ${outageMs} ms`;
+    },
+  },
+  {
+    name: "provider slow (5 s)",
+    unkeyedEvery: 0,
+    async inject(stack, outageMs) {
+      stack.answer.current = { status: 200, holdMs: 5000 };
+      await Bun.sleep(outageMs);
+      stack.answer.current = { status: 200 };
+      return `receiver held each call 5 s for ${outageMs} ms`;
+    },
+  },
+];

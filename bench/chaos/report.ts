@@ -1,0 +1,44 @@
+// The chaos run's table and result files: bench/results/chaos-<stamp>.json
+// for every run, and latest.chaos.json / .md for a clean one.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChaosPlan, RoundResult } from "./round.ts";
+
+export interface ChaosResults {
+  startedAt: string;
+  elapsedS: number;
+  plan: ChaosPlan;
+  rounds: RoundResult[];
+  /** True when no round lost or duplicated a notification. */
+  clean: boolean;
+  notes: string[];
+}
+
+const HEADER = ["fault", "accepted", "5xx", "received unique", "received twice", "lost", "statuses", "recovery s"];
+
+function row(r: RoundResult): string[] {
+  const statuses = Object.entries(r.statuses)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(", ");
+  return [r.fault, String(r.accepted), String(r.fiveXx), String(r.receivedUnique), String(r.receivedTwice), String(r.lost), statuses, r.recoveryS.toFixed(1)];
+}
+
+/** A Markdown table, readable as printed text too. */
+export function renderTable(rounds: readonly RoundResult[]): string {
+  const lines = [HEADER, HEADER.map(() => "---"), ...rounds.map(row)];
+  return lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+}
+
+export function writeChaosResults(r: ChaosResults, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const stamp = r.startedAt.replace(/\.\d+Z$/, "Z").replaceAll(":", "-");
+  const files = [join(dir, `chaos-${stamp}.json`)];
+  writeFileSync(files[0] ?? "", `${JSON.stringify(r, null, 2)}\n`);
+  if (r.clean) {
+    const md = `# Chaos run ${r.startedAt}${r.plan.quick ? " (--quick)" : ""}\n\n${renderTable(r.rounds)}\n`;
+    writeFileSync(join(dir, "latest.chaos.json"), `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(join(dir, "latest.chaos.md"), md);
+    files.push(join(dir, "latest.chaos.json"), join(dir, "latest.chaos.md"));
+  }
+  return files;
+}
