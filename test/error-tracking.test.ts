@@ -2,7 +2,7 @@
 // envelope protocol, a gateway whose dependency fails, a processor lane whose
 // batch throws, and a process that crashes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import { jetstream, type Consumer, type JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { createApp } from "../gateway/app.ts";
@@ -10,11 +10,13 @@ import { createSentryReporter, parseSentryDsn, type ErrorReporter, type SentryDs
 import { startTracing } from "../lib/telemetry/tracing.ts";
 import type { LaneContext } from "../processor/context.ts";
 import { runLane } from "../processor/lane.ts";
+import { createProcessor } from "../processor/processor.ts";
+import type { Resolver } from "../processor/resolver-types.ts";
 import { TENANT_KEY } from "./support/constants.ts";
 import { eventually } from "./support/eventually.ts";
 import { createAppFixture, send, VALID, type AppFixture } from "./support/gateway-fixture.ts";
 import { silentLogger } from "./support/loggers.ts";
-import { envelope } from "./support/processor-harness.ts";
+import { createHarness, DEFAULT_OPTIONS, envelope, testSenders } from "./support/processor-harness.ts";
 
 const PUBLIC_KEY = "f00dcafe1234";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -204,6 +206,45 @@ function message(data: unknown, settled: string[]): JsMsg {
 }
 
 describe("the processor", () => {
+  test("a running processor reports a batch its resolver broke, with the trace id the message carried", async () => {
+    const h = await createHarness();
+    // A resolver bug: it answers null where a map of recipients is due, so the batch throws a TypeError.
+    const resolver = { recipients: async () => null, optedIn: async () => new Map(), render: async () => ({}) } as unknown as Resolver;
+    const processor = createProcessor({
+      nc: h.nc,
+      db: h.db.db,
+      sql: h.db.sql,
+      topology: h.topo,
+      senders: testSenders(),
+      logger: silentLogger,
+      options: DEFAULT_OPTIONS,
+      resolver,
+      errorReporter: reporterFor(sentry.parsed, "all"),
+    });
+    try {
+      const before = sentry.events.length;
+      await processor.start();
+      const e = envelope({ channel: "email", payload: { to: EMAIL, subject: "Hi", body: "Hello" } });
+      const hdrs = natsHeaders();
+      hdrs.set("traceparent", TRACEPARENT);
+      await jetstream(h.nc).publish(h.topo.sendSubject(e.priority, e.channel), JSON.stringify(e), { msgID: e.id, headers: hdrs });
+      await arrived(before + 1);
+      const got = sentry.events[before];
+      if (!got) throw new Error("no event");
+      expect(got.event).toMatchObject({
+        level: "error",
+        tags: { service: "processor", lane: "normal", trace_id: TRACE_ID },
+        contexts: { trace: { trace_id: TRACE_ID } },
+      });
+      expect((got.event.exception as { values: { type: string }[] }).values[0]?.type).toBe("TypeError");
+      expect(got.raw).not.toContain(EMAIL);
+      expect(got.raw).not.toContain("Hello");
+    } finally {
+      await processor.stop();
+      await h.cleanup();
+    }
+  });
+
   test("reports a batch that threw with the message's trace id and none of its payload", async () => {
     const before = sentry.events.length;
     const settled: string[] = [];
