@@ -81,12 +81,22 @@ async function work(ctx: LaneContext, batch: JsMsg[], ackWaitMs: number): Promis
   }
 }
 
-/** A failed batch's report joins the trace of its first traced message; ids only, no payload. */
+/** A failed batch's report joins the trace and the request of its first message that has them; ids only, no payload. */
 function batchErrorContext(ctx: LaneContext, batch: JsMsg[]): ErrorContext {
   let traceId: string | undefined;
   for (const m of batch) {
     traceId = traceIdFromTraceparent(m.headers?.get("traceparent"));
     if (traceId !== undefined) break;
   }
-  return { traceId, tags: { service: "processor", lane: ctx.priority, size: batch.length } };
+  return { traceId, requestId: correlationOf(batch[0]), tags: { service: "processor", lane: ctx.priority, size: batch.length } };
+}
+
+/** The envelope's correlation id (the gateway's request id), when the message is an envelope at all. */
+function correlationOf(m: JsMsg | undefined): string | undefined {
+  try {
+    const id = (m?.json() as { correlationId?: unknown } | undefined)?.correlationId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

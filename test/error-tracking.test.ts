@@ -233,7 +233,7 @@ describe("the processor", () => {
       if (!got) throw new Error("no event");
       expect(got.event).toMatchObject({
         level: "error",
-        tags: { service: "processor", lane: "normal", trace_id: TRACE_ID },
+        tags: { service: "processor", lane: "normal", trace_id: TRACE_ID, request_id: "corr-1" },
         contexts: { trace: { trace_id: TRACE_ID } },
       });
       expect((got.event.exception as { values: { type: string }[] }).values[0]?.type).toBe("TypeError");
@@ -275,7 +275,7 @@ describe("the processor", () => {
     if (!got) throw new Error("no event");
     expect(got.event).toMatchObject({
       level: "error",
-      tags: { service: "processor", lane: "normal", size: "1", trace_id: TRACE_ID },
+      tags: { service: "processor", lane: "normal", size: "1", trace_id: TRACE_ID, request_id: "corr-1" },
       contexts: { trace: { trace_id: TRACE_ID } },
     });
     expect((got.event.exception as { values: { type: string }[] }).values[0]?.type).toBe("TypeError");
