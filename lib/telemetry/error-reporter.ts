@@ -214,8 +214,19 @@ export function createSentryReporter(opts: SentryReporterOptions): ErrorReporter
     }
   }
 
+  /** Reports refused by a full queue since the last word about it: told once per send, not once per report, in an outage's flood of 500s. */
+  let refused = 0;
+  const tellRefused = () => {
+    if (refused === 0) return;
+    dropped(`${refused} reports dropped: the report queue was full`);
+    refused = 0;
+  };
+
   async function drain(): Promise<void> {
-    for (let body = queue.shift(); body !== undefined; body = queue.shift()) await post(body);
+    for (let body = queue.shift(); body !== undefined; body = queue.shift()) {
+      await post(body);
+      tellRefused();
+    }
     draining = null;
   }
 
@@ -223,7 +234,10 @@ export function createSentryReporter(opts: SentryReporterOptions): ErrorReporter
     enabled: true,
     report(err, ctx = {}) {
       try {
-        if (queue.length >= maxQueue) return dropped("the report queue is full");
+        if (queue.length >= maxQueue) {
+          refused++;
+          return;
+        }
         const now = new Date();
         const event = sentryEvent(err, ctx, opts, crypto.randomUUID().replaceAll("-", ""), now);
         queue.push(sentryEnvelope(event, opts.dsn.dsn, now));
