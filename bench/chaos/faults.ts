@@ -14,9 +14,14 @@ export const FAULTS: readonly Fault[] = [
     name: "processor SIGKILL",
     unkeyedEvery: 0,
     async inject(stack) {
-      // Under steady load a processor always holds a pulled batch, so the kill lands mid-batch.
+      // The receiver holds each call briefly so the kill lands while sends are in flight.
+      stack.answer.current = { status: 200, holdMs: 300 };
+      const deadline = Date.now() + 5000;
+      while (stack.receiver.inFlight() === 0 && Date.now() < deadline) await Bun.sleep(10);
+      const holding = stack.receiver.inFlight();
       await stack.restartProcessor(0);
-      return "processor 0 killed and restarted";
+      stack.answer.current = { status: 200 };
+      return `processor 0 killed with ${holding} sends held by the receiver, and restarted`;
     },
   },
   {

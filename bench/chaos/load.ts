@@ -24,6 +24,10 @@ export interface LoadResult {
   fiveXx: number;
   /** Attempts whose connection failed (each retried). */
   dropped: number;
+  /** Of those, answers to requests without an Idempotency-Key. */
+  fiveXxUnkeyed: number;
+  /** Requests without an Idempotency-Key answered 202. */
+  acceptedUnkeyed: number;
   /** Requests the client gave up on after its retries: never accepted, so not lost. */
   gaveUp: number;
   /** Idempotency-Keys answered with more than one distinct id (a keyed retry accepted twice). */
@@ -41,7 +45,7 @@ const MAX_ATTEMPTS = 30;
 export function startLoad(opts: LoadOptions): Load {
   const idsByKey = new Map<string, Set<string>>();
   const unkeyedKeys = new Set<string>();
-  const result: LoadResult = { ids: [], fiveXx: 0, dropped: 0, gaveUp: 0, splitKeys: 0, rejected: {} };
+  const result: LoadResult = { ids: [], fiveXx: 0, fiveXxUnkeyed: 0, acceptedUnkeyed: 0, dropped: 0, gaveUp: 0, splitKeys: 0, rejected: {} };
   const pending = new Set<Promise<void>>();
   const state = { stopped: false, next: 0, turn: 0 };
 
@@ -59,6 +63,7 @@ export function startLoad(opts: LoadOptions): Load {
         const seen = idsByKey.get(key) ?? new Set<string>();
         seen.add(id);
         idsByKey.set(key, seen);
+        if (!keyed) result.acceptedUnkeyed += 1;
         return;
       }
       await res?.body?.cancel();
@@ -66,8 +71,11 @@ export function startLoad(opts: LoadOptions): Load {
         result.rejected[res.status] = (result.rejected[res.status] ?? 0) + 1;
         return;
       }
-      if (res) result.fiveXx += 1;
-      else result.dropped += 1;
+      if (!res) result.dropped += 1;
+      else {
+        result.fiveXx += 1;
+        if (!keyed) result.fiveXxUnkeyed += 1;
+      }
       await Bun.sleep(Math.min(2000, 100 * 2 ** attempt));
     }
     result.gaveUp += 1;

@@ -14,13 +14,23 @@ export interface ChaosResults {
   notes: string[];
 }
 
-const HEADER = ["fault", "accepted", "5xx", "received unique", "received twice", "lost", "statuses", "recovery s"];
+const HEADER = ["fault", "accepted", "5xx", "dropped", "received unique", "received twice", "lost", "statuses", "recovery s"];
 
 function row(r: RoundResult): string[] {
   const statuses = Object.entries(r.statuses)
     .map(([s, n]) => `${s} ${n}`)
     .join(", ");
-  return [r.fault, String(r.accepted), String(r.fiveXx), String(r.receivedUnique), String(r.receivedTwice), String(r.lost), statuses, r.recoveryS.toFixed(1)];
+  return [
+    r.fault,
+    String(r.accepted),
+    String(r.fiveXx),
+    String(r.dropped),
+    String(r.receivedUnique),
+    String(r.receivedTwice),
+    String(r.lost),
+    statuses,
+    r.recoveryS.toFixed(1),
+  ];
 }
 
 /** A Markdown table, readable as printed text too. */

@@ -23,6 +23,8 @@ export interface RoundResult {
   detail: string;
   accepted: number;
   fiveXx: number;
+  fiveXxUnkeyed: number;
+  acceptedUnkeyed: number;
   dropped: number;
   gaveUp: number;
   splitKeys: number;
@@ -68,6 +70,8 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
     detail,
     accepted: sent.ids.length,
     fiveXx: sent.fiveXx,
+    fiveXxUnkeyed: sent.fiveXxUnkeyed,
+    acceptedUnkeyed: sent.acceptedUnkeyed,
     dropped: sent.dropped,
     gaveUp: sent.gaveUp,
     splitKeys: sent.splitKeys,

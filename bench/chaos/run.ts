@@ -17,6 +17,7 @@ const log = (line: string) => console.error(`[chaos ${new Date().toISOString().s
 const NOTES = [
   "Postgres is not stopped: that needs a Postgres cluster of the run's own, not the machine's.",
   "recovery s: fault injected → every gateway's /health/ready and every processor's metrics-port /health/ready answer 200; for outages it includes the outage.",
+  "dropped: attempts whose connection failed (a gateway killed under them); like 5xx answers, each was retried with the same Idempotency-Key on the next gateway.",
   "lost: accepted (202) but not delivered successfully or not 'sent' once every accepted notification was final (or after 120 s).",
 ];
 
@@ -40,7 +41,9 @@ try {
   for (const fault of faults) {
     const r = await runRound(stack, fault, plan, log);
     rounds.push(r);
-    log(`${r.fault}: accepted ${r.accepted}, lost ${r.lost}, twice ${r.receivedTwice}, drained ${r.drainS.toFixed(1)} s after the fault`);
+    log(
+      `${r.fault}: accepted ${r.accepted} (${r.acceptedUnkeyed} without a key; 5xx ${r.fiveXx}, ${r.fiveXxUnkeyed} of them without), lost ${r.lost}, twice ${r.receivedTwice}, drained ${r.drainS.toFixed(1)} s after the fault`,
+    );
   }
 } catch (err) {
   log(`run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
