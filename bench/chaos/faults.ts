@@ -21,7 +21,7 @@ export const FAULTS: readonly Fault[] = [
       const holding = stack.receiver.inFlight();
       await stack.restartProcessor(0);
       stack.answer.current = { status: 200 };
-      return `processor 0 killed with ${holding} sends held by the receiver, and restarted`;
+      return `processor 0 killed with ${holding} sends (of either processor) held by the receiver, and restarted`;
     },
   },
   {
