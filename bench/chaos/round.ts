@@ -57,14 +57,8 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
   log(`${fault.name}: ${detail}; every process ready after ${recoveryS.toFixed(1)} s`);
   await Bun.sleep(plan.steadyS * 1000);
   const sent = await load.stop();
-  const statuses = await waitFinal(stack, sent.ids);
-  const drainS = (Date.now() - injectedAt) / 1000;
-  // A late duplicate would arrive after the last first delivery: give it a moment.
-  await Bun.sleep(1000);
-  const successes = stack.receiver.successes();
-  const receivedUnique = sent.ids.filter((id) => (successes.get(id) ?? 0) >= 1).length;
-  const receivedTwice = sent.ids.filter((id) => (successes.get(id) ?? 0) > 1).length;
-  const lost = sent.ids.filter((id) => !successes.get(id) || statuses.byId.get(id) !== "sent").length;
+  const settled = await settle(stack, sent.ids);
+  const drainS = (settled.finalAt - injectedAt) / 1000;
   return {
     fault: fault.name,
     detail,
@@ -75,12 +69,37 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
     dropped: sent.dropped,
     gaveUp: sent.gaveUp,
     splitKeys: sent.splitKeys,
-    receivedUnique,
-    receivedTwice,
-    lost,
-    statuses: statuses.counts,
+    receivedUnique: settled.receivedUnique,
+    receivedTwice: settled.receivedTwice,
+    lost: settled.lost,
+    statuses: settled.statuses,
     recoveryS,
     drainS,
+  };
+}
+
+export interface Settled {
+  /** When every id was final (or the wait gave up). */
+  finalAt: number;
+  statuses: Record<string, number>;
+  receivedUnique: number;
+  receivedTwice: number;
+  lost: number;
+}
+
+/** Waits until each accepted id is final, then counts what the receiver saw of them. */
+export async function settle(stack: ChaosStack, ids: string[]): Promise<Settled> {
+  const statuses = await waitFinal(stack, ids);
+  const finalAt = Date.now();
+  // A late duplicate would arrive after the last first delivery: give it a moment.
+  await Bun.sleep(1000);
+  const successes = stack.receiver.successes();
+  return {
+    finalAt,
+    statuses: statuses.counts,
+    receivedUnique: ids.filter((id) => (successes.get(id) ?? 0) >= 1).length,
+    receivedTwice: ids.filter((id) => (successes.get(id) ?? 0) > 1).length,
+    lost: ids.filter((id) => !successes.get(id) || statuses.byId.get(id) !== "sent").length,
   };
 }
 
