@@ -6,6 +6,8 @@ export interface Fault {
   name: string;
   /** Every `unkeyedEvery`-th request of the round carries no Idempotency-Key (0: all keyed). */
   unkeyedEvery: number;
+  /** Runs only when named with --faults: it needs the run's own Postgres cluster. */
+  needsPrivatePostgres?: boolean;
   inject(stack: ChaosStack, outageMs: number): Promise<string>;
 }
 
@@ -85,6 +87,18 @@ export const FAULTS: readonly Fault[] = [
       await Bun.sleep(outageMs);
       stack.answer.current = { status: 200 };
       return `receiver held each call 5 s for ${outageMs} ms`;
+    },
+  },
+  {
+    name: "Postgres stopped (20 s)",
+    unkeyedEvery: 0,
+    needsPrivatePostgres: true,
+    async inject(stack) {
+      if (!stack.postgres) throw new Error("the Postgres fault needs the run's own Postgres cluster");
+      await stack.postgres.stop();
+      await Bun.sleep(20_000);
+      await stack.postgres.start();
+      return "the run's Postgres stopped (immediate) for 20 s";
     },
   },
 ];

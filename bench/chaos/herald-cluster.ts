@@ -14,6 +14,7 @@ import { startPrivateRedis, type PrivateRedis } from "../../test/support/redis-s
 import { createTestDatabase, deleteNamespaceStreams, testNamespace, topology, type TestDatabase } from "../../test/support/services.ts";
 import { startWebhookReceiver, type Answer, type WebhookReceiver } from "../../test/support/webhook-receiver.ts";
 import type { Cleanup } from "../lib/cleanup.ts";
+import { startPrivatePostgres, type PrivatePostgres } from "./private-postgres.ts";
 
 const ACK_WAIT_MS = 8000;
 
@@ -24,6 +25,8 @@ export interface ChaosStack {
   cluster: NatsCluster;
   redis: PrivateRedis;
   db: TestDatabase;
+  /** The run's own Postgres cluster, when a fault stops Postgres; otherwise the database is on the machine's. */
+  postgres: PrivatePostgres | null;
   receiver: WebhookReceiver;
   /** What the receiver answers every verified request; a fault swaps it. */
   answer: { current: Answer };
@@ -37,7 +40,7 @@ export interface ChaosStack {
   waitReady(timeoutMs: number): Promise<void>;
 }
 
-export async function startChaosStack(cleanup: Cleanup, log: (line: string) => void): Promise<ChaosStack> {
+export async function startChaosStack(cleanup: Cleanup, log: (line: string) => void, opts: { privatePostgres?: boolean } = {}): Promise<ChaosStack> {
   const namespace = testNamespace();
   const cluster = await startNatsCluster();
   cleanup.defer("NATS cluster", () => cluster.stop());
@@ -54,7 +57,9 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
   });
   const redis = await startPrivateRedis();
   cleanup.defer("Redis", () => redis.remove());
-  const db = await createTestDatabase();
+  const pg = opts.privatePostgres ? await startPrivatePostgres() : null;
+  if (pg) cleanup.defer("Postgres cluster", () => pg.remove());
+  const db = await createTestDatabase(pg?.adminUrl);
   cleanup.defer("database", () => db.drop());
   const answer = { current: { status: 200 } as Answer };
   const receiver = startWebhookReceiver({ "/hook": () => answer.current });
@@ -97,6 +102,7 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
     cluster,
     redis,
     db,
+    postgres: pg,
     receiver,
     answer,
     gateways,

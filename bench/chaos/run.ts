@@ -19,7 +19,7 @@ import { runSoak, type SoakPlan, type SoakResult } from "./soak.ts";
 const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const NOTES = [
-  "Postgres is not stopped: that needs a Postgres cluster of the run's own, not the machine's.",
+  "The Postgres fault runs only when named (--faults postgres): it stops a Postgres cluster of the run's own, never the machine's.",
   "recovery s: fault injected → every gateway's /health/ready and every processor's metrics-port /health/ready answer 200; for outages it includes the outage.",
   "dropped: attempts whose connection failed (a gateway killed under them); like 5xx answers, each was retried with the same Idempotency-Key on the next gateway.",
   "lost: accepted (202) but not delivered successfully or not 'sent' once every accepted notification was final (or after 120 s).",
@@ -38,7 +38,7 @@ const out = values.out ?? "bench/results";
 const quick = values.quick ?? false;
 const plan: ChaosPlan = quick ? { quick, steadyS: 3, outageMs: 3000, rate: 40, inFlight: 32 } : { quick, steadyS: 10, outageMs: 8000, rate: 80, inFlight: 64 };
 const wanted = values.faults?.split(",").map((f) => f.trim().toLowerCase());
-const faults = wanted ? FAULTS.filter((f) => wanted.some((w) => f.name.toLowerCase().includes(w))) : FAULTS;
+const faults = wanted ? FAULTS.filter((f) => wanted.some((w) => f.name.toLowerCase().includes(w))) : FAULTS.filter((f) => !f.needsPrivatePostgres);
 
 const cleanup = createCleanup();
 cleanupOnSignals(cleanup);
@@ -48,7 +48,7 @@ const t0 = performance.now();
 const rounds: RoundResult[] = [];
 let code = 0;
 try {
-  const stack = await startChaosStack(cleanup, log);
+  const stack = await startChaosStack(cleanup, log, { privatePostgres: faults.some((f) => f.needsPrivatePostgres) });
   await stack.waitReady(30_000);
   for (const fault of faults) {
     const r = await runRound(stack, fault, plan, log);

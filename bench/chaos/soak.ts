@@ -44,11 +44,12 @@ export async function runSoak(stack: ChaosStack, plan: SoakPlan, log: (line: str
   );
   const burst = toRow("max burst (no pacing)", `${plan.inFlight} in flight for ${plan.burstS} s`, burstSent, burstSettled, 0, burstStart);
 
+  const faults = FAULTS.filter((f) => !f.needsPrivatePostgres);
   const watch = watchRss(stack, plan.rssEveryMs);
   const accounted: Array<Promise<RoundResult>> = [];
   try {
     for (let m = 0; m < plan.minutes; m++) {
-      const fault = m === 0 ? null : FAULTS[(m - 1) % FAULTS.length];
+      const fault = m === 0 ? null : faults[(m - 1) % faults.length];
       const start = Date.now();
       const load = startLoad({ gateways, target, rate, inFlight: plan.inFlight, prefix: `soak-${m}-${start}`, unkeyedEvery: fault?.unkeyedEvery });
       let detail = "warm-up, no fault";

@@ -27,13 +27,13 @@ export interface TestDatabase extends DatabaseHandle {
   drop(): Promise<void>;
 }
 
-/** Creates a fresh migrated database of its own on the real Postgres. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** Creates a fresh migrated database of its own on the real Postgres (or the cluster `adminUrl` points at). */
+export async function createTestDatabase(adminUrl: string = SERVICES.postgresAdmin): Promise<TestDatabase> {
   const name = `herald_t_${suffix()}`;
-  const admin = postgres(SERVICES.postgresAdmin, { max: 1, onnotice: () => {} });
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database "${name}"`);
   await admin.end();
-  const url = SERVICES.postgresAdmin.replace(/\/[^/]*$/, `/${name}`);
+  const url = adminUrl.replace(/\/[^/]*$/, `/${name}`);
   const handle = connectPostgres(url, { max: 5 });
   await handle.migrate();
   return {
@@ -42,7 +42,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     async drop() {
       await handle.close();
-      const a = postgres(SERVICES.postgresAdmin, { max: 1, onnotice: () => {} });
+      const a = postgres(adminUrl, { max: 1, onnotice: () => {} });
       await a.unsafe(`drop database if exists "${name}" with (force)`);
       await a.end();
     },
