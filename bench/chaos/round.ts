@@ -5,7 +5,7 @@ import { isTerminal, type Status } from "../../schemas/enums.ts";
 import { notifications } from "../../schemas/tables.ts";
 import type { Fault } from "./faults.ts";
 import type { ChaosStack } from "./herald-cluster.ts";
-import { startLoad } from "./load.ts";
+import { startLoad, type LoadResult } from "./load.ts";
 
 export interface ChaosPlan {
   quick: boolean;
@@ -57,10 +57,13 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
   log(`${fault.name}: ${detail}; every process ready after ${recoveryS.toFixed(1)} s`);
   await Bun.sleep(plan.steadyS * 1000);
   const sent = await load.stop();
-  const settled = await settle(stack, sent.ids);
-  const drainS = (settled.finalAt - injectedAt) / 1000;
+  return toRow(fault.name, detail, sent, await settle(stack, sent.ids), recoveryS, injectedAt);
+}
+
+/** One row of the table: what the load sent, what the receiver and Postgres show, and the times from `from` (the fault, or the load's start). */
+export function toRow(fault: string, detail: string, sent: LoadResult, settled: Settled, recoveryS: number, from: number): RoundResult {
   return {
-    fault: fault.name,
+    fault,
     detail,
     accepted: sent.ids.length,
     fiveXx: sent.fiveXx,
@@ -74,7 +77,7 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
     lost: settled.lost,
     statuses: settled.statuses,
     recoveryS,
-    drainS,
+    drainS: (settled.finalAt - from) / 1000,
   };
 }
 

@@ -4,8 +4,8 @@
 // accounted in the background while the next minute's load runs.
 import { FAULTS } from "./faults.ts";
 import type { ChaosStack } from "./herald-cluster.ts";
-import { startLoad, type LoadResult } from "./load.ts";
-import { settle, type RoundResult, type Settled } from "./round.ts";
+import { startLoad } from "./load.ts";
+import { settle, toRow, type RoundResult } from "./round.ts";
 import { summarizeRss, watchRss, type RssSample, type RssSummary } from "./rss.ts";
 
 export interface SoakPlan {
@@ -80,24 +80,4 @@ export async function runSoak(stack: ChaosStack, plan: SoakPlan, log: (line: str
     watch.stop();
     await Promise.allSettled(accounted);
   }
-}
-
-function toRow(fault: string, detail: string, sent: LoadResult, settled: Settled, recoveryS: number, from: number): RoundResult {
-  return {
-    fault,
-    detail,
-    accepted: sent.ids.length,
-    fiveXx: sent.fiveXx,
-    fiveXxUnkeyed: sent.fiveXxUnkeyed,
-    acceptedUnkeyed: sent.acceptedUnkeyed,
-    dropped: sent.dropped,
-    gaveUp: sent.gaveUp,
-    splitKeys: sent.splitKeys,
-    receivedUnique: settled.receivedUnique,
-    receivedTwice: settled.receivedTwice,
-    lost: settled.lost,
-    statuses: settled.statuses,
-    recoveryS,
-    drainS: (settled.finalAt - from) / 1000,
-  };
 }
