@@ -4,12 +4,11 @@ import { and, count, eq, inArray } from "drizzle-orm";
 import { ensureStreams } from "../lib/nats/streams.ts";
 import { DEFAULT_STREAM_OPTIONS } from "../schemas/subjects.ts";
 import { notifications } from "../schemas/tables.ts";
-import { ADMIN_KEY, TENANT_KEY, TEST_WEBHOOK_SECRET } from "./support/constants.ts";
 import { eventually } from "./support/eventually.ts";
 import { startHerald, type HeraldProcess } from "./support/herald-process.ts";
 import { startNatsCluster, type NatsCluster } from "./support/nats-cluster.ts";
-import { createTestDatabase, deleteRedisPrefix, SERVICES, testNamespace, topology, type TestDatabase } from "./support/services.ts";
-import { post } from "./support/stack.ts";
+import { createTestDatabase, deleteRedisPrefix, testNamespace, topology, type TestDatabase } from "./support/services.ts";
+import { heraldTestEnv, post } from "./support/stack.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/webhook-receiver.ts";
 
 // The stream leader dies mid-load: every 202 is still sent exactly once, and a
@@ -36,21 +35,12 @@ beforeAll(async () => {
     await nc.close();
   }
   receiver = startWebhookReceiver();
-  const env = {
-    HERALD_API_KEYS: `acme:${TENANT_KEY}`,
-    HERALD_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
-    HERALD_NAMESPACE: namespace,
-    HERALD_WEBHOOK_ALLOW_PRIVATE: "1",
-    HERALD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-    HERALD_RETRY_BASE_MS: "50",
+  const env = heraldTestEnv(namespace, db.url, {
     HERALD_ACK_WAIT_MS: String(ACK_WAIT_MS),
     HERALD_PUBLISH_TIMEOUT_MS: "2000",
     HERALD_STREAM_REPLICAS: "3",
-    HERALD_DATA_DIR: `/tmp/herald-test-${namespace}`,
-    DATABASE_URL: db.url,
-    REDIS_URL: SERVICES.redis,
     NATS_URL: cluster.servers,
-  };
+  });
   [gateway, processor] = await Promise.all([startHerald("gateway", env), startHerald("processor", env)]);
 }, 60_000);
 

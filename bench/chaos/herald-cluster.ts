@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { ensureStreams } from "../../lib/nats/streams.ts";
 import { freePort } from "../../lib/probe.ts";
 import { DEFAULT_STREAM_OPTIONS } from "../../schemas/subjects.ts";
-import { ADMIN_KEY, TENANT_KEY, TEST_WEBHOOK_SECRET } from "../../test/support/constants.ts";
+import { heraldTestEnv } from "../../test/support/stack.ts";
 import { startHerald, type HeraldProcess } from "../../test/support/herald-process.ts";
 import { startNatsCluster, type NatsCluster } from "../../test/support/nats-cluster.ts";
 import { startPrivateRedis, type PrivateRedis } from "../../test/support/redis-server.ts";
@@ -66,12 +66,7 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
   cleanup.defer("webhook receiver", () => receiver.stop());
   log(`namespace ${namespace}, database ${db.name}, NATS ${cluster.servers}, Redis ${redis.url}`);
 
-  const env = {
-    HERALD_API_KEYS: `acme:${TENANT_KEY}`,
-    HERALD_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
-    HERALD_NAMESPACE: namespace,
-    HERALD_WEBHOOK_ALLOW_PRIVATE: "1",
-    HERALD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+  const env = heraldTestEnv(namespace, db.url, {
     // Enough attempts to outlast the provider's outage: a round must not lose to the retry budget.
     HERALD_RETRY_BASE_MS: "100",
     HERALD_RETRY_MAX_MS: "2000",
@@ -80,11 +75,10 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
     HERALD_PUBLISH_TIMEOUT_MS: "2000",
     HERALD_STREAM_REPLICAS: "3",
     HERALD_DATA_DIR: `/tmp/herald-chaos-${namespace}`,
-    DATABASE_URL: db.url,
     REDIS_URL: redis.url,
     NATS_URL: cluster.servers,
-  };
-  cleanup.defer("data directory", () => rmSync(env.HERALD_DATA_DIR, { recursive: true, force: true }));
+  });
+  cleanup.defer("data directory", () => rmSync(env.HERALD_DATA_DIR ?? "", { recursive: true, force: true }));
   const gatewayPorts = [freePort(), freePort()];
   const gateways: HeraldProcess[] = [];
   const processors: HeraldProcess[] = [];

@@ -23,6 +23,23 @@ export interface Stack {
   cleanup(): Promise<void>;
 }
 
+/** The environment a test's Herald processes run with: the test keys, its namespace and database, the machine's services unless `extra` says otherwise. */
+export function heraldTestEnv(namespace: string, databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HERALD_API_KEYS: `acme:${TENANT_KEY},beta:${OTHER_KEY}`,
+    HERALD_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
+    HERALD_NAMESPACE: namespace,
+    HERALD_WEBHOOK_ALLOW_PRIVATE: "1",
+    HERALD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: SERVICES.redis,
+    NATS_URL: SERVICES.nats,
+    HERALD_RETRY_BASE_MS: "50",
+    HERALD_DATA_DIR: `/tmp/herald-test-${namespace}`,
+    ...extra,
+  };
+}
+
 /** What `herald migrate` leaves, without which no gateway or processor starts; `extra` may set env and stream options. */
 export async function createStack(extra: Record<string, string> = {}): Promise<Stack> {
   const namespace = testNamespace();
@@ -37,19 +54,7 @@ export async function createStack(extra: Record<string, string> = {}): Promise<S
   } finally {
     await nc.close();
   }
-  const env: Record<string, string> = {
-    HERALD_API_KEYS: `acme:${TENANT_KEY},beta:${OTHER_KEY}`,
-    HERALD_ADMIN_KEYS: `ops:${ADMIN_KEY}`,
-    HERALD_NAMESPACE: namespace,
-    HERALD_WEBHOOK_ALLOW_PRIVATE: "1",
-    HERALD_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-    DATABASE_URL: db.url,
-    REDIS_URL: SERVICES.redis,
-    NATS_URL: SERVICES.nats,
-    HERALD_RETRY_BASE_MS: "50",
-    HERALD_DATA_DIR: `/tmp/herald-test-${namespace}`,
-    ...extra,
-  };
+  const env = heraldTestEnv(namespace, db.url, extra);
   return {
     namespace,
     db,
