@@ -12,6 +12,7 @@ import type { ReadinessCheck } from "../lib/readiness.ts";
 import { jetStreamGauges } from "../lib/telemetry/jetstream-gauges.ts";
 import { serveMetrics } from "../lib/telemetry/metrics-server.ts";
 import { createMetrics, type HeraldMetrics } from "../lib/telemetry/metrics.ts";
+import { watchNatsConnection } from "../lib/telemetry/nats-connection.ts";
 import { timeQuery } from "../lib/telemetry/recorder.ts";
 import { closeSenders } from "../processor/channels/index.ts";
 import type { ProviderChains } from "../processor/channels/types.ts";
@@ -45,6 +46,7 @@ export async function connect(ctx: ProcessContext, opts: { embedded: boolean }):
   const metrics = createMetrics({ onCollectError: (err) => log.warn({ err }, "a metrics collector failed; the scrape answered without it") });
   metrics.dbPoolMax(database.value.poolMax);
   const nc = nats.value;
+  watchNatsConnection(nc, metrics).catch((err) => log.warn({ err }, "stopped following the NATS connection's status"));
   const db = database.value.db;
   log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "connected");
   return {

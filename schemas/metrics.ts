@@ -70,6 +70,9 @@ export const FAILURE_REASONS = ["permanent_error", "attempts_exhausted", "invali
 export const BREAKER_STATES = ["closed", "open", "half_open"] as const;
 export const BREAKER_STATE_VALUES = { closed: 0, open: 1, half_open: 2 } as const satisfies Record<(typeof BREAKER_STATES)[number], number>;
 
+/** What `herald_jetstream_stream_replicas` counts: the copies a stream should have, and those current with its leader. */
+export const STREAM_REPLICA_STATES = ["configured", "current"] as const;
+
 /** Label specs shared by several metrics, so one label means the same thing everywhere. */
 const L = {
   route: {
@@ -283,6 +286,21 @@ export const METRICS = {
     type: "gauge",
     help: "Dead letters held in the DLQ stream, per channel subject (kept HERALD_DLQ_MAX_AGE_DAYS days).",
     labels: { channel: L.channel },
+  },
+  streamReplicas: {
+    name: "herald_jetstream_stream_replicas",
+    type: "gauge",
+    help: "A stream's copies as its stream info reports them: configured (num_replicas), and current (the leader plus the followers it reports current; 0 while the stream has no leader). Dropped while stream info cannot be read.",
+    labels: {
+      stream: L.stream,
+      state: { help: "configured, or current with the leader", values: STREAM_REPLICA_STATES },
+    },
+  },
+  natsConnected: {
+    name: "herald_nats_connected",
+    type: "gauge",
+    help: "Whether this process's NATS connection is up: 1, or 0 from a disconnect until the client reconnects.",
+    labels: {},
   },
 } as const satisfies Record<string, MetricDefinition>;
 

@@ -9,7 +9,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Channel } from "../../schemas/enums.ts";
-import { BREAKER_STATE_VALUES, labelNames, METRICS, type LabelName, type LabelSpec, type MetricKey } from "../../schemas/metrics.ts";
+import { BREAKER_STATE_VALUES, labelNames, METRICS, STREAM_REPLICA_STATES, type LabelName, type LabelSpec, type MetricKey } from "../../schemas/metrics.ts";
 import { withDeadline } from "../deadline.ts";
 import type { ConsumerStats, MetricsRecorder } from "./recorder.ts";
 
@@ -318,6 +318,17 @@ export function createMetrics(opts: MetricsOptions = {}): HeraldMetrics {
     },
     dlqMessages(channel, messages) {
       metric("dlqMessages").set({ channel }, messages);
+    },
+    streamReplicas(stream, replicas) {
+      const gauge = metric("streamReplicas");
+      // Unknown is absent, not the last value read: a frozen count would hide a lost replica or leader.
+      for (const state of STREAM_REPLICA_STATES) {
+        if (replicas === undefined) gauge.remove({ stream, state });
+        else gauge.set({ stream, state }, replicas[state]);
+      }
+    },
+    natsConnected(up) {
+      metric("natsConnected").set(up ? 1 : 0);
     },
     retentionRemoved(table, how, rows) {
       metric("retentionRemoved").inc({ table, how }, rows);

@@ -9,7 +9,7 @@
  * schemas/metrics.ts), so a misspelt lane or operation fails to compile.
  */
 import type { AttemptOutcome, Channel, Priority } from "../../schemas/enums.ts";
-import type { BREAKER_STATES, DB_OPERATIONS, FAILURE_REASONS } from "../../schemas/metrics.ts";
+import type { BREAKER_STATES, DB_OPERATIONS, FAILURE_REASONS, STREAM_REPLICA_STATES } from "../../schemas/metrics.ts";
 
 export type DbOperation = (typeof DB_OPERATIONS)[number];
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -18,6 +18,8 @@ export type BreakerState = (typeof BREAKER_STATES)[number];
 export type MetricChannel = Channel | "invalid";
 export type StreamKind = "work" | "events" | "dlq";
 export type CallOutcome = "ok" | "error";
+
+export type StreamReplicaState = (typeof STREAM_REPLICA_STATES)[number];
 
 /** One lane consumer's counters as JetStream reports them (consumer info). */
 export interface ConsumerStats {
@@ -59,6 +61,10 @@ export interface MetricsRecorder {
   dbPoolMax(connections: number): void;
   consumer(lane: Priority, stats: ConsumerStats): void;
   dlqMessages(channel: MetricChannel, messages: number): void;
+  /** A stream's copies, configured and current with its leader; `undefined` when its stream info could not be read. */
+  streamReplicas(stream: StreamKind, replicas: Record<StreamReplicaState, number> | undefined): void;
+  /** This process's NATS connection went up or down. */
+  natsConnected(up: boolean): void;
   /** Rows a retention pass removed from a table: with their month partition, or in batches. */
   retentionRemoved(table: "notifications" | "delivery_attempts", how: "dropped" | "deleted", rows: number): void;
 }
@@ -87,6 +93,8 @@ export const NOOP_METRICS: MetricsRecorder = {
   dbPoolMax: noop,
   consumer: noop,
   dlqMessages: noop,
+  streamReplicas: noop,
+  natsConnected: noop,
   retentionRemoved: noop,
 };
 
