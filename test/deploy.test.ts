@@ -192,6 +192,10 @@ const EXPECTED_ALERTS: Record<string, AlertRule["labels"]["severity"]> = {
   HeraldTrafficAboveWeeklyNorm: "P3",
   HeraldPublishErrors: "P3",
   HeraldDbErrors: "P3",
+  HeraldNatsUnreachable: "P0",
+  HeraldNatsStreamLeaderless: "P0",
+  HeraldNatsConnectionLost: "P1",
+  HeraldNatsStreamReplicasLagging: "P1",
 };
 
 describe("PromQL lexing used by these checks", () => {
