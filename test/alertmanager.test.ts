@@ -1,9 +1,11 @@
 // The Alertmanager config against the alerts it routes: every alert of alerts.yml reaches its severity's
 // receiver (amtool, when installed), no secret is inline, and every inhibition names alerts and labels that exist.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { freePort, waitForPort } from "../lib/probe.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const CONFIG = "deploy/alertmanager/alertmanager.yml";
@@ -222,6 +224,23 @@ describe("amtool", () => {
     expect(wrong).toEqual([]);
   });
 
+  test.skipIf(!amtool)("NATS lost everywhere or a stream without a leader pages now; one process or a lagging replica pages in working hours", () => {
+    const cases: { receiver: string; labels: Record<string, string> }[] = [
+      { receiver: RECEIVER_OF.P0, labels: { alertname: "HeraldNatsUnreachable", severity: "P0", job: "herald-gateway" } },
+      { receiver: RECEIVER_OF.P0, labels: { alertname: "HeraldNatsStreamLeaderless", severity: "P0", job: "herald-processor", stream: "work" } },
+      { receiver: RECEIVER_OF.P1, labels: { alertname: "HeraldNatsConnectionLost", severity: "P1", job: "herald-processor", instance: "p1:9464" } },
+      { receiver: RECEIVER_OF.P1, labels: { alertname: "HeraldNatsStreamReplicasLagging", severity: "P1", job: "herald-processor", stream: "events" } },
+    ];
+    for (const { receiver, labels } of cases) {
+      expect(ALERTS.find((a) => a.name === labels.alertname)?.severity).toBe(labels.severity as Severity);
+      expect({ alert: labels.alertname, ...routesTo(receiver, { namespace: "herald-prod", ...labels }) }).toEqual({
+        alert: labels.alertname,
+        code: 0,
+        output: receiver,
+      });
+    }
+  });
+
   test.skipIf(!amtool)("the alerts each inhibit rule pairs, with the labels it matches on, route by severity all the same", () => {
     const wrong = config.inhibit_rules.flatMap((rule, i) => {
       const source = rule.source_matchers.map(parseMatcher);
@@ -234,4 +253,93 @@ describe("amtool", () => {
     });
     expect(wrong).toEqual([]);
   });
+});
+
+// ---- Alertmanager itself: which alerts the inhibit rules mute ----
+
+const alertmanagerBin = Bun.which("prometheus-alertmanager") ?? Bun.which("alertmanager");
+if (!alertmanagerBin) {
+  console.warn("[alertmanager.test] Alertmanager is not on PATH: SKIPPING the inhibition run. Install Debian's `prometheus-alertmanager` package.");
+}
+
+/** One alert as Prometheus would send it: the rule's own labels, the labels its expression keeps, and a namespace. */
+function firing(name: string, labels: Record<string, string> = {}): Record<string, string> {
+  const rule = ALERTS.find((a) => a.name === name);
+  if (!rule) throw new Error(`${name} is not in alerts.yml`);
+  return { namespace: "herald-prod", ...rule.labels, ...labels };
+}
+
+/** An incident: all processors and one gateway without NATS, the dlq stream leaderless, work lagging, and their symptoms. */
+const INCIDENT = {
+  processorsUnreachable: firing("HeraldNatsUnreachable", { job: "herald-processor" }),
+  processorLost: firing("HeraldNatsConnectionLost", { job: "herald-processor", instance: "p1:9464" }),
+  gatewayLost: firing("HeraldNatsConnectionLost", { job: "herald-gateway", instance: "g1:8080" }),
+  gatewayPublishErrors: firing("HeraldPublishErrors", { job: "herald-gateway", stream: "work" }),
+  processorPublishErrors: firing("HeraldPublishErrors", { job: "herald-processor", stream: "events" }),
+  backlog: firing("HeraldConsumerBacklogGrowing", { job: "herald-processor", lane: "low" }),
+  dlqLeaderless: firing("HeraldNatsStreamLeaderless", { job: "herald-processor", stream: "dlq" }),
+  dlqLagging: firing("HeraldNatsStreamReplicasLagging", { job: "herald-processor", stream: "dlq" }),
+  workLagging: firing("HeraldNatsStreamReplicasLagging", { job: "herald-processor", stream: "work" }),
+  acceptLatency: firing("HeraldAcceptLatencyHigh"),
+  stagingDlqLagging: firing("HeraldNatsStreamReplicasLagging", { namespace: "herald-staging", job: "herald-processor", stream: "dlq" }),
+};
+const MUTED: (keyof typeof INCIDENT)[] = ["processorLost", "gatewayPublishErrors", "processorPublishErrors", "backlog", "dlqLagging"];
+
+describe("Alertmanager", () => {
+  test.skipIf(!alertmanagerBin)(
+    "mutes the symptoms of a NATS incident and leaves its causes, the P0s and other namespaces notifying",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "herald-alertmanager-"));
+      // The committed routes and inhibit rules; receivers without integrations, so nothing is sent anywhere.
+      const raw = yaml(CONFIG) as Record<string, unknown>;
+      const { global: _global, ...rest } = raw;
+      const file = join(dir, "alertmanager.yml");
+      writeFileSync(file, JSON.stringify({ ...rest, receivers: config.receivers.map((r) => ({ name: r.name })) }));
+      const port = freePort();
+      const am = Bun.spawn(
+        [
+          alertmanagerBin ?? "",
+          `--config.file=${file}`,
+          `--storage.path=${join(dir, "data")}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          "--cluster.listen-address=",
+        ],
+        { stdout: "ignore", stderr: "ignore" },
+      );
+      const api = `http://127.0.0.1:${port}/api/v2`;
+      try {
+        expect(await waitForPort("127.0.0.1", port, 10_000)).toBe(true);
+        const endsAt = new Date(Date.now() + 10 * 60_000).toISOString();
+        const posted = await fetch(`${api}/alerts`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(Object.values(INCIDENT).map((labels) => ({ labels, endsAt }))),
+        });
+        expect(posted.status).toBe(200);
+        const key = (labels: Record<string, string>) => JSON.stringify(Object.entries(labels).sort());
+        const names = new Map(Object.entries(INCIDENT).map(([name, labels]) => [key(labels), name]));
+        const muted = async () => {
+          const alerts = (await (await fetch(`${api}/alerts`)).json()) as { labels: Record<string, string>; status: { inhibitedBy: string[] } }[];
+          return alerts
+            .filter((a) => a.status.inhibitedBy.length > 0)
+            .map((a) => names.get(key(a.labels)) ?? key(a.labels))
+            .sort();
+        };
+        // The inhibitor learns of the sources asynchronously: wait until what it mutes is settled.
+        const want = [...MUTED].sort();
+        const deadline = Date.now() + 10_000;
+        let got = await muted();
+        while (!Bun.deepEquals(got, want) && Date.now() < deadline) {
+          await Bun.sleep(100);
+          got = await muted();
+        }
+        expect(got).toEqual(want);
+      } finally {
+        am.kill();
+        await am.exited;
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30_000,
+  );
 });
