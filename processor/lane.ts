@@ -13,7 +13,7 @@ export const BATCH_RETRY_MS = 2000;
 export interface LaneOptions {
   batchSize: number;
   ackWaitMs: number;
-  /** Soft cap on messages this lane holds unsettled in this process (exceeded by at most one pull). */
+  /** Cap on messages this lane holds unsettled in this process: it pulls only what fits under it. */
   maxInFlight: number;
   stopping: () => boolean;
 }
@@ -22,14 +22,17 @@ export interface LaneOptions {
  * One lane's loop: pull up to `batchSize`, hand what has arrived to a batch as
  * soon as the client queue runs dry (a lone urgent message is not held for the
  * pull to fill), and keep pulling while batches work — one slow send must not
- * hold back the messages behind it. Resolves after stop, once every batch is
- * settled. Never throws.
+ * hold back the messages behind it. A pull asks only for what fits under
+ * `maxInFlight`, so every message pulled goes straight to a batch, whose
+ * keep-alive holds its AckWait: a message left waiting for room would have
+ * none, and JetStream would deliver it again, maybe to another processor,
+ * while this one still means to send it. Resolves after stop, once every
+ * batch is settled. Never throws.
  */
 export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOptions): Promise<void> {
   const working = new Set<Promise<void>>();
   let unsettled = 0;
-  const dispatch = async (batch: JsMsg[]): Promise<void> => {
-    while (unsettled >= opts.maxInFlight && working.size > 0) await Promise.race(working);
+  const dispatch = (batch: JsMsg[]): void => {
     unsettled += batch.length;
     const job: Promise<void> = work(ctx, batch, opts.ackWaitMs).finally(() => {
       working.delete(job);
@@ -38,9 +41,12 @@ export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOp
     working.add(job);
   };
   while (!opts.stopping()) {
+    while (unsettled >= opts.maxInFlight && working.size > 0) await Promise.race(working);
+    if (opts.stopping()) break;
+    const room = Math.max(1, Math.min(opts.batchSize, opts.maxInFlight - unsettled));
     let messages: ConsumerMessages;
     try {
-      messages = await consumer.fetch({ max_messages: opts.batchSize, expires: FETCH_EXPIRES_MS });
+      messages = await consumer.fetch({ max_messages: room, expires: FETCH_EXPIRES_MS });
     } catch (err) {
       ctx.log.error({ err, lane: ctx.priority }, "could not pull; retrying in 1 s");
       await Bun.sleep(1000);
@@ -51,7 +57,7 @@ export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOp
       for await (const m of messages) {
         batch.push(m);
         if (messages.getPending() === 0 || batch.length >= opts.batchSize) {
-          await dispatch(batch);
+          dispatch(batch);
           batch = [];
         }
       }
@@ -59,7 +65,7 @@ export async function runLane(ctx: LaneContext, consumer: Consumer, opts: LaneOp
       ctx.log.warn({ err, lane: ctx.priority }, "pull ended with an error");
       await Bun.sleep(250);
     }
-    if (batch.length > 0) await dispatch(batch);
+    if (batch.length > 0) dispatch(batch);
   }
   await Promise.all(working);
 }
