@@ -25,4 +25,4 @@ test("every fault of the quick chaos run leaves each accepted notification sent 
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-}, 240_000);
+}, 420_000);

@@ -1,13 +1,23 @@
 // The faults, in the order they run: each injects, waits out its outage and
 // undoes it (restarts what it killed); the round then waits for readiness.
-import type { ChaosStack } from "./herald-cluster.ts";
+import { WEBHOOK_TIMEOUT_MS, type ChaosStack } from "./herald-cluster.ts";
+
+/** How long each kind of outage lasts; a plan sets them. */
+export interface Outages {
+  /** A NATS node, the work stream's leader or Redis down; the receiver slow. */
+  node: number;
+  /** The provider answering 503 or timing out. */
+  provider: number;
+  /** The run's Postgres stopped. */
+  postgres: number;
+}
 
 export interface Fault {
   name: string;
   /** Every `unkeyedEvery`-th request of the round carries no Idempotency-Key (0: all keyed). */
   unkeyedEvery: number;
-  /** Runs only when named with --faults: it needs the run's own Postgres cluster. */
-  needsPrivatePostgres?: boolean;
+  /** Which of the plan's outages this fault lasts (default: node). */
+  outage?: keyof Outages;
   inject(stack: ChaosStack, outageMs: number): Promise<string>;
 }
 
@@ -60,6 +70,17 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
+    name: "Postgres stopped",
+    unkeyedEvery: 0,
+    outage: "postgres",
+    async inject(stack, outageMs) {
+      await stack.postgres.stop();
+      await Bun.sleep(outageMs);
+      await stack.postgres.start();
+      return `the run's Postgres stopped (pg_ctl stop -m immediate) for ${outageMs} ms`;
+    },
+  },
+  {
     name: "Redis SIGKILL",
     unkeyedEvery: 4,
     async inject(stack, outageMs) {
@@ -72,6 +93,7 @@ export const FAULTS: readonly Fault[] = [
   {
     name: "provider 503",
     unkeyedEvery: 0,
+    outage: "provider",
     async inject(stack, outageMs) {
       stack.answer.current = { status: 503 };
       await Bun.sleep(outageMs);
@@ -80,25 +102,26 @@ export const FAULTS: readonly Fault[] = [
     },
   },
   {
-    name: "provider slow (5 s)",
+    name: "provider timeout",
+    unkeyedEvery: 0,
+    outage: "provider",
+    async inject(stack, outageMs) {
+      // The receiver takes each call and does its work, but answers after Herald has given up on it.
+      const holdMs = WEBHOOK_TIMEOUT_MS + 2000;
+      stack.answer.current = { status: 200, holdMs };
+      await Bun.sleep(outageMs);
+      stack.answer.current = { status: 200 };
+      return `receiver answered each call after ${holdMs} ms (Herald gives up at ${WEBHOOK_TIMEOUT_MS} ms) for ${outageMs} ms`;
+    },
+  },
+  {
+    name: "receiver slow (5 s)",
     unkeyedEvery: 0,
     async inject(stack, outageMs) {
       stack.answer.current = { status: 200, holdMs: 5000 };
       await Bun.sleep(outageMs);
       stack.answer.current = { status: 200 };
-      return `receiver held each call 5 s for ${outageMs} ms`;
-    },
-  },
-  {
-    name: "Postgres stopped (20 s)",
-    unkeyedEvery: 0,
-    needsPrivatePostgres: true,
-    async inject(stack) {
-      if (!stack.postgres) throw new Error("the Postgres fault needs the run's own Postgres cluster");
-      await stack.postgres.stop();
-      await Bun.sleep(20_000);
-      await stack.postgres.start();
-      return "the run's Postgres stopped (immediate) for 20 s";
+      return `receiver held each call 5 s (under Herald's ${WEBHOOK_TIMEOUT_MS} ms timeout) for ${outageMs} ms`;
     },
   },
 ];

@@ -1,5 +1,5 @@
 // What the chaos run breaks: a three-node NATS cluster with R3 streams, a
-// Redis of its own, a database of its own on the machine's Postgres, two
+// Redis and a Postgres cluster of its own (never the machine's), two
 // gateways and two processors as child processes, and a signature-checking
 // receiver whose answer the faults can change. Everything is registered with
 // the cleanup as it is created.
@@ -17,6 +17,8 @@ import type { Cleanup } from "../lib/cleanup.ts";
 import { startPrivatePostgres, type PrivatePostgres } from "./private-postgres.ts";
 
 const ACK_WAIT_MS = 8000;
+/** How long a processor waits for the webhook receiver's answer (HERALD_WEBHOOK_TIMEOUT_MS); the timeout fault answers later. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface ChaosStack {
   namespace: string;
@@ -25,8 +27,8 @@ export interface ChaosStack {
   cluster: NatsCluster;
   redis: PrivateRedis;
   db: TestDatabase;
-  /** The run's own Postgres cluster, when a fault stops Postgres; otherwise the database is on the machine's. */
-  postgres: PrivatePostgres | null;
+  /** The run's own Postgres cluster, which holds its database and which a fault stops. */
+  postgres: PrivatePostgres;
   receiver: WebhookReceiver;
   /** What the receiver answers every verified request; a fault swaps it. */
   answer: { current: Answer };
@@ -40,7 +42,7 @@ export interface ChaosStack {
   waitReady(timeoutMs: number): Promise<void>;
 }
 
-export async function startChaosStack(cleanup: Cleanup, log: (line: string) => void, opts: { privatePostgres?: boolean } = {}): Promise<ChaosStack> {
+export async function startChaosStack(cleanup: Cleanup, log: (line: string) => void): Promise<ChaosStack> {
   const namespace = testNamespace();
   const cluster = await startNatsCluster();
   cleanup.defer("NATS cluster", () => cluster.stop());
@@ -57,14 +59,14 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
   });
   const redis = await startPrivateRedis();
   cleanup.defer("Redis", () => redis.remove());
-  const pg = opts.privatePostgres ? await startPrivatePostgres() : null;
-  if (pg) cleanup.defer("Postgres cluster", () => pg.remove());
-  const db = await createTestDatabase(pg?.adminUrl);
+  const pg = await startPrivatePostgres();
+  cleanup.defer("Postgres cluster", () => pg.remove());
+  const db = await createTestDatabase(pg.adminUrl);
   cleanup.defer("database", () => db.drop());
   const answer = { current: { status: 200 } as Answer };
   const receiver = startWebhookReceiver({ "/hook": () => answer.current });
   cleanup.defer("webhook receiver", () => receiver.stop());
-  log(`namespace ${namespace}, database ${db.name}, NATS ${cluster.servers}, Redis ${redis.url}`);
+  log(`namespace ${namespace}, database ${db.name} on ${pg.adminUrl}, NATS ${cluster.servers}, Redis ${redis.url}`);
 
   const env = heraldTestEnv(namespace, db.url, {
     // Enough attempts to outlast the provider's outage: a round must not lose to the retry budget.
@@ -73,6 +75,7 @@ export async function startChaosStack(cleanup: Cleanup, log: (line: string) => v
     HERALD_MAX_ATTEMPTS: "40",
     HERALD_ACK_WAIT_MS: String(ACK_WAIT_MS),
     HERALD_PUBLISH_TIMEOUT_MS: "2000",
+    HERALD_WEBHOOK_TIMEOUT_MS: String(WEBHOOK_TIMEOUT_MS),
     HERALD_STREAM_REPLICAS: "3",
     HERALD_DATA_DIR: `/tmp/herald-chaos-${namespace}`,
     REDIS_URL: redis.url,

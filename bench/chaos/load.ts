@@ -7,7 +7,7 @@ export interface LoadOptions {
   gateways: () => readonly string[];
   /** Where the notifications are delivered. */
   target: string;
-  /** Requests started per second. */
+  /** Requests started per second, on a fixed schedule. */
   rate: number;
   /** At most this many requests (retries included) in flight. */
   inFlight: number;
@@ -32,6 +32,8 @@ export interface LoadResult {
   gaveUp: number;
   /** Idempotency-Keys answered with more than one distinct id (a keyed retry accepted twice). */
   splitKeys: number;
+  /** Schedule slots skipped because `inFlight` requests were already open. */
+  shed: number;
   /** Other answers (4xx), which a careful client does not retry. */
   rejected: Record<string, number>;
 }
@@ -45,7 +47,7 @@ const MAX_ATTEMPTS = 30;
 export function startLoad(opts: LoadOptions): Load {
   const idsByKey = new Map<string, Set<string>>();
   const unkeyedKeys = new Set<string>();
-  const result: LoadResult = { ids: [], fiveXx: 0, fiveXxUnkeyed: 0, acceptedUnkeyed: 0, dropped: 0, gaveUp: 0, splitKeys: 0, rejected: {} };
+  const result: LoadResult = { ids: [], fiveXx: 0, fiveXxUnkeyed: 0, acceptedUnkeyed: 0, dropped: 0, gaveUp: 0, splitKeys: 0, shed: 0, rejected: {} };
   const pending = new Set<Promise<void>>();
   const state = { stopped: false, next: 0, turn: 0 };
 
@@ -81,13 +83,22 @@ export function startLoad(opts: LoadOptions): Load {
     result.gaveUp += 1;
   }
 
+  // A fixed schedule: slot n is due n / rate seconds after the start. A slot that falls due while
+  // `inFlight` requests are open is skipped, not made up later: a careful client sheds, it does not burst.
   const pacer = (async () => {
+    const start = performance.now();
+    let slot = 0;
     while (!state.stopped) {
-      if (pending.size < opts.inFlight) {
+      const due = Math.floor(((performance.now() - start) / 1000) * opts.rate);
+      for (; slot < due; slot++) {
+        if (pending.size >= opts.inFlight) {
+          result.shed += 1;
+          continue;
+        }
         const p = send(state.next++).finally(() => pending.delete(p));
         pending.add(p);
       }
-      await Bun.sleep(1000 / opts.rate);
+      await Bun.sleep(Math.max(1, start + ((slot + 1) / opts.rate) * 1000 - performance.now()));
     }
   })();
 

@@ -16,7 +16,7 @@ export interface ChaosResults {
   notes: string[];
 }
 
-const HEADER = ["fault", "accepted", "5xx", "dropped", "received unique", "received twice", "lost", "statuses", "recovery s"];
+const HEADER = ["fault", "accepted", "5xx", "dropped", "received unique", "received twice", "twice after cut-off", "lost", "statuses", "recovery s"];
 
 function row(r: RoundResult): string[] {
   const statuses = Object.entries(r.statuses)
@@ -29,6 +29,7 @@ function row(r: RoundResult): string[] {
     String(r.dropped),
     String(r.receivedUnique),
     String(r.receivedTwice),
+    String(r.twiceAfterCutOff),
     String(r.lost),
     statuses,
     r.recoveryS.toFixed(1),

@@ -1,9 +1,9 @@
 // One fault's round: steady load, the fault, readiness, steady load again,
 // then the accounting once every accepted notification is final.
-import { inArray } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { isTerminal, type Status } from "../../schemas/enums.ts";
-import { notifications } from "../../schemas/tables.ts";
-import type { Fault } from "./faults.ts";
+import { deliveryAttempts, notifications } from "../../schemas/tables.ts";
+import type { Fault, Outages } from "./faults.ts";
 import type { ChaosStack } from "./herald-cluster.ts";
 import { startLoad, type LoadResult } from "./load.ts";
 
@@ -11,8 +11,8 @@ export interface ChaosPlan {
   quick: boolean;
   /** Seconds of load before the fault and after recovery. */
   steadyS: number;
-  /** How long an outage (node down, Redis down, provider failing) lasts. */
-  outageMs: number;
+  /** How long each kind of outage lasts. */
+  outages: Outages;
   /** Requests started per second. */
   rate: number;
   inFlight: number;
@@ -30,7 +30,11 @@ export interface RoundResult {
   splitKeys: number;
   receivedUnique: number;
   receivedTwice: number;
+  /** Delivered again after the receiver did its work on a call whose sender was gone (Herald timed out, or the processor was killed): counted apart from receivedTwice. */
+  twiceAfterCutOff: number;
   lost: number;
+  /** For a few ids received twice or lost: what the receiver saw and the attempts Postgres recorded, to tell why. */
+  samples: Sample[];
   statuses: Record<string, number>;
   recoveryS: number;
   /** Fault injected → every accepted notification final. */
@@ -51,7 +55,7 @@ export async function runRound(stack: ChaosStack, fault: Fault, plan: ChaosPlan,
   await Bun.sleep(plan.steadyS * 1000);
   const injectedAt = Date.now();
   log(`${fault.name}: injecting`);
-  const detail = await fault.inject(stack, plan.outageMs);
+  const detail = await fault.inject(stack, plan.outages[fault.outage ?? "node"]);
   await stack.waitReady(60_000);
   const recoveryS = (Date.now() - injectedAt) / 1000;
   log(`${fault.name}: ${detail}; every process ready after ${recoveryS.toFixed(1)} s`);
@@ -74,7 +78,9 @@ export function toRow(fault: string, detail: string, sent: LoadResult, settled: 
     splitKeys: sent.splitKeys,
     receivedUnique: settled.receivedUnique,
     receivedTwice: settled.receivedTwice,
+    twiceAfterCutOff: settled.twiceAfterCutOff,
     lost: settled.lost,
+    samples: settled.samples,
     statuses: settled.statuses,
     recoveryS,
     drainS: (settled.finalAt - from) / 1000,
@@ -87,22 +93,77 @@ export interface Settled {
   statuses: Record<string, number>;
   receivedUnique: number;
   receivedTwice: number;
+  twiceAfterCutOff: number;
   lost: number;
+  samples: Sample[];
 }
+
+export interface Sample {
+  id: string;
+  why: "received twice" | "lost";
+  status: string;
+  /** The receiver's calls for it: ms since the first, its answer, whether the sender was still there for it. */
+  calls: Array<{ arrivedMs: number; answeredMs: number; status: number; succeeded: boolean }>;
+  attempts: Array<{ attempt: number; outcome: string; latencyMs: number; error: string | null; atMs: number }>;
+  /** The running processors' log lines that name it (a restarted processor's earlier lines are gone). */
+  logs: Array<Record<string, unknown>>;
+}
+
+const SAMPLES = 5;
 
 /** Waits until each accepted id is final, then counts what the receiver saw of them. */
 export async function settle(stack: ChaosStack, ids: string[]): Promise<Settled> {
   const statuses = await waitFinal(stack, ids);
   const finalAt = Date.now();
-  // A late duplicate would arrive after the last first delivery: give it a moment.
+  // A late duplicate would arrive after the last first delivery: give it a moment, and let
+  // the calls the receiver still holds from before now (a timed-out call it is still working on) end.
+  const heldDeadline = finalAt + 30_000;
+  for (;;) {
+    const oldest = stack.receiver.oldestHeldAt();
+    if (oldest === null || oldest > finalAt || Date.now() > heldDeadline) break;
+    await Bun.sleep(100);
+  }
   await Bun.sleep(1000);
   const successes = stack.receiver.successes();
+  const workedAfterCutOff = new Set(stack.receiver.received.filter((r) => r.status < 300 && !r.succeeded).map((r) => r.id));
+  const twice = ids.filter((id) => (successes.get(id) ?? 0) > 1);
+  const lost = ids.filter((id) => !successes.get(id) || statuses.byId.get(id) !== "sent");
+  const picked = [
+    ...twice.slice(0, SAMPLES).map((id) => ({ id, why: "received twice" as const })),
+    ...lost.slice(0, SAMPLES).map((id) => ({ id, why: "lost" as const })),
+  ];
   return {
     finalAt,
+    samples: await Promise.all(picked.map(({ id, why }) => sampleOf(stack, id, why, statuses.byId.get(id) ?? "missing"))),
     statuses: statuses.counts,
     receivedUnique: ids.filter((id) => (successes.get(id) ?? 0) >= 1).length,
-    receivedTwice: ids.filter((id) => (successes.get(id) ?? 0) > 1).length,
-    lost: ids.filter((id) => !successes.get(id) || statuses.byId.get(id) !== "sent").length,
+    receivedTwice: twice.length,
+    twiceAfterCutOff: ids.filter((id) => workedAfterCutOff.has(id) && (successes.get(id) ?? 0) >= 1).length,
+    lost: lost.length,
+  };
+}
+
+async function sampleOf(stack: ChaosStack, id: string, why: Sample["why"], status: string): Promise<Sample> {
+  const calls = stack.receiver.received.filter((r) => r.id === id);
+  const attempts = await stack.db.db
+    .select({
+      attempt: deliveryAttempts.attempt,
+      outcome: deliveryAttempts.outcome,
+      latencyMs: deliveryAttempts.latencyMs,
+      error: deliveryAttempts.error,
+      at: deliveryAttempts.createdAt,
+    })
+    .from(deliveryAttempts)
+    .where(eq(deliveryAttempts.notificationId, id))
+    .orderBy(deliveryAttempts.attempt);
+  const t0 = Math.min(...calls.map((c) => c.arrivedAt), ...attempts.map((a) => a.at.getTime()));
+  return {
+    id,
+    why,
+    status,
+    calls: calls.map((c) => ({ arrivedMs: c.arrivedAt - t0, answeredMs: c.answeredAt - t0, status: c.status, succeeded: c.succeeded })),
+    attempts: attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome, latencyMs: a.latencyMs, error: a.error, atMs: a.at.getTime() - t0 })),
+    logs: stack.processors.flatMap((p, i) => p.logs.filter((l) => JSON.stringify(l).includes(id)).map((l) => ({ processor: i, ...l }))),
   };
 }
 

@@ -19,7 +19,8 @@ import { runSoak, type SoakPlan, type SoakResult } from "./soak.ts";
 const log = (line: string) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 const NOTES = [
-  "The Postgres fault runs only when named (--faults postgres): it stops a Postgres cluster of the run's own, never the machine's.",
+  "The run's database is on a Postgres cluster of its own (initdb on a free loopback port), which the Postgres fault stops; never the machine's.",
+  "twice after cut-off: the receiver did its work on a call whose sender was gone by the time it answered (Herald timed out at HERALD_WEBHOOK_TIMEOUT_MS, or the processor was killed), and Herald's retry, with the same webhook-id, was delivered again; a receiver that dedupes on webhook-id acts once. Counted apart from received twice (2xx answered twice while Herald waited for the answer), which is Herald's to prevent.",
   "recovery s: fault injected → every gateway's /health/ready and every processor's metrics-port /health/ready answer 200; for outages it includes the outage.",
   "dropped: attempts whose connection failed (a gateway killed under them); like 5xx answers, each was retried with the same Idempotency-Key on the next gateway.",
   "lost: accepted (202) but not delivered successfully or not 'sent' once every accepted notification was final (or after 120 s).",
@@ -36,9 +37,11 @@ const { values } = parseArgs({
 });
 const out = values.out ?? "bench/results";
 const quick = values.quick ?? false;
-const plan: ChaosPlan = quick ? { quick, steadyS: 3, outageMs: 3000, rate: 40, inFlight: 32 } : { quick, steadyS: 10, outageMs: 8000, rate: 80, inFlight: 64 };
+const plan: ChaosPlan = quick
+  ? { quick, steadyS: 3, outages: { node: 3000, provider: 3000, postgres: 5000 }, rate: 40, inFlight: 32 }
+  : { quick, steadyS: 10, outages: { node: 8000, provider: 60_000, postgres: 20_000 }, rate: 80, inFlight: 64 };
 const wanted = values.faults?.split(",").map((f) => f.trim().toLowerCase());
-const faults = wanted ? FAULTS.filter((f) => wanted.some((w) => f.name.toLowerCase().includes(w))) : FAULTS.filter((f) => !f.needsPrivatePostgres);
+const faults = wanted ? FAULTS.filter((f) => wanted.some((w) => f.name.toLowerCase().includes(w))) : FAULTS;
 
 const cleanup = createCleanup();
 cleanupOnSignals(cleanup);
@@ -48,13 +51,13 @@ const t0 = performance.now();
 const rounds: RoundResult[] = [];
 let code = 0;
 try {
-  const stack = await startChaosStack(cleanup, log, { privatePostgres: faults.some((f) => f.needsPrivatePostgres) });
+  const stack = await startChaosStack(cleanup, log);
   await stack.waitReady(30_000);
   for (const fault of faults) {
     const r = await runRound(stack, fault, plan, log);
     rounds.push(r);
     log(
-      `${r.fault}: accepted ${r.accepted} (${r.acceptedUnkeyed} without a key; 5xx ${r.fiveXx}, ${r.fiveXxUnkeyed} of them without), lost ${r.lost}, twice ${r.receivedTwice}, drained ${r.drainS.toFixed(1)} s after the fault`,
+      `${r.fault}: accepted ${r.accepted} (${r.acceptedUnkeyed} without a key; 5xx ${r.fiveXx}, ${r.fiveXxUnkeyed} of them without), lost ${r.lost}, twice ${r.receivedTwice} (${r.twiceAfterCutOff} after a cut-off call), drained ${r.drainS.toFixed(1)} s after the fault`,
     );
   }
 } catch (err) {
@@ -72,7 +75,15 @@ console.log(`\nwrote ${files.join(", ")} (${Math.round(results.elapsedS)} s)${cl
 process.exit(code);
 
 async function soak(): Promise<number> {
-  const soakPlan: SoakPlan = { minutes: Number(values.minutes), burstS: 10, inFlight: 64, outageMs: 8000, faultAtS: 15, warmUpS: 60, rssEveryMs: 5000 };
+  const soakPlan: SoakPlan = {
+    minutes: Number(values.minutes),
+    burstS: 10,
+    inFlight: 64,
+    outages: { node: 8000, provider: 20_000, postgres: 20_000 },
+    faultAtS: 15,
+    warmUpS: 60,
+    rssEveryMs: 5000,
+  };
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   let result: SoakResult | null = null;

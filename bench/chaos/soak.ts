@@ -2,7 +2,7 @@
 // then loads at half of it for the given minutes, one fault a minute in turn,
 // while every process's RSS is sampled. Each minute's load is its own segment,
 // accounted in the background while the next minute's load runs.
-import { FAULTS } from "./faults.ts";
+import { FAULTS, type Outages } from "./faults.ts";
 import type { ChaosStack } from "./herald-cluster.ts";
 import { startLoad } from "./load.ts";
 import { settle, toRow, type RoundResult } from "./round.ts";
@@ -12,7 +12,7 @@ export interface SoakPlan {
   minutes: number;
   burstS: number;
   inFlight: number;
-  outageMs: number;
+  outages: Outages;
   /** Seconds into each minute at which its fault is injected. */
   faultAtS: number;
   warmUpS: number;
@@ -44,12 +44,11 @@ export async function runSoak(stack: ChaosStack, plan: SoakPlan, log: (line: str
   );
   const burst = toRow("max burst (no pacing)", `${plan.inFlight} in flight for ${plan.burstS} s`, burstSent, burstSettled, 0, burstStart);
 
-  const faults = FAULTS.filter((f) => !f.needsPrivatePostgres);
   const watch = watchRss(stack, plan.rssEveryMs);
   const accounted: Array<Promise<RoundResult>> = [];
   try {
     for (let m = 0; m < plan.minutes; m++) {
-      const fault = m === 0 ? null : faults[(m - 1) % faults.length];
+      const fault = m === 0 ? null : FAULTS[(m - 1) % FAULTS.length];
       const start = Date.now();
       const load = startLoad({ gateways, target, rate, inFlight: plan.inFlight, prefix: `soak-${m}-${start}`, unkeyedEvery: fault?.unkeyedEvery });
       let detail = "warm-up, no fault";
@@ -58,7 +57,7 @@ export async function runSoak(stack: ChaosStack, plan: SoakPlan, log: (line: str
       if (fault) {
         await Bun.sleep(plan.faultAtS * 1000);
         injectedAt = Date.now();
-        detail = await fault.inject(stack, plan.outageMs);
+        detail = await fault.inject(stack, plan.outages[fault.outage ?? "node"]);
         await stack.waitReady(60_000);
         recoveryS = (Date.now() - injectedAt) / 1000;
         log(`minute ${m + 1}: ${detail}; every process ready after ${recoveryS.toFixed(1)} s`);

@@ -21,6 +21,9 @@ export interface ReceivedWebhook {
   status: number;
   /** True when the 2xx answer was written while the sender was still connected. */
   succeeded: boolean;
+  /** Date.now() when it arrived and when it was answered. */
+  arrivedAt: number;
+  answeredAt: number;
 }
 
 export interface WebhookReceiver {
@@ -38,6 +41,8 @@ export interface WebhookReceiver {
   rejected(): number;
   /** Verified requests being held right now (received, not yet answered). */
   inFlight(): number;
+  /** When the longest-held request still unanswered arrived (Date.now()), or null when none is held. */
+  oldestHeldAt(): number | null;
   stop(): Promise<void>;
 }
 
@@ -46,7 +51,8 @@ export function startWebhookReceiver(paths: Record<string, Behaviour> = {}): Web
   const verifier = new Webhook(TEST_WEBHOOK_SECRET);
   const received: ReceivedWebhook[] = [];
   const hits = new Map<string, number>();
-  const state = { rejected: 0, inFlight: 0 };
+  const state = { rejected: 0 };
+  const held = new Set<{ at: number }>();
   const server = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -66,11 +72,12 @@ export function startWebhookReceiver(paths: Record<string, Behaviour> = {}): Web
       hits.set(id, nth);
       const path = new URL(req.url).pathname;
       const answer = (paths[path] ?? ANSWER_200)(nth);
-      state.inFlight += 1;
+      const hold = { at: Date.now() };
+      held.add(hold);
       if (answer.holdMs) await Bun.sleep(answer.holdMs);
-      state.inFlight -= 1;
+      held.delete(hold);
       const succeeded = answer.status < 300 && !req.signal.aborted;
-      received.push({ id, path, headers, body: JSON.parse(raw) as unknown, status: answer.status, succeeded });
+      received.push({ id, path, headers, body: JSON.parse(raw) as unknown, status: answer.status, succeeded, arrivedAt: hold.at, answeredAt: Date.now() });
       return new Response(null, { status: answer.status, headers: answer.headers });
     },
   });
@@ -85,7 +92,12 @@ export function startWebhookReceiver(paths: Record<string, Behaviour> = {}): Web
     },
     lastHeaders: (id) => received.findLast((r) => r.id === id)?.headers,
     rejected: () => state.rejected,
-    inFlight: () => state.inFlight,
+    inFlight: () => held.size,
+    oldestHeldAt() {
+      let oldest: number | null = null;
+      for (const h of held) if (oldest === null || h.at < oldest) oldest = h.at;
+      return oldest;
+    },
     stop: () => server.stop(true),
   };
 }
