@@ -20,12 +20,23 @@ export interface Pool {
  */
 export type Listen = (channel: string, onPayload: (payload: string) => void, onConnect: () => void) => Promise<() => Promise<void>>;
 
+/** The longest a lost connection waits before it connects again, in seconds. */
+const MAX_RECONNECT_DELAY_S = 2;
+
 /**
  * postgres.js's options for every pool: a connection whose start-up Postgres
  * cut off (a restart, a terminated backend) is retried after a few seconds,
- * not the default 30, which held a query that long.
+ * not the default 30, which held a query that long. Reconnects back off as
+ * postgres.js's do (×3 per failure, jittered) but to 2 s, not its 20: the
+ * failures count for the whole pool until one connection starts, so a burst of
+ * them (a restart, backends terminated) left queries waiting 10–20 s on a
+ * Postgres that was long back.
  */
-export const CLIENT_OPTIONS = { onnotice: () => {}, connect_timeout: 5 } as const;
+export const CLIENT_OPTIONS = {
+  onnotice: () => {},
+  connect_timeout: 5,
+  backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, MAX_RECONNECT_DELAY_S),
+} as const;
 
 /** Opens lazily: the first query connects. */
 export function openPool(url: string, opts: { max?: number } = {}): Pool {
