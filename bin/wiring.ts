@@ -46,7 +46,7 @@ export async function connect(ctx: ProcessContext, opts: { embedded: boolean }):
   const metrics = createMetrics({ onCollectError: (err) => log.warn({ err }, "a metrics collector failed; the scrape answered without it") });
   metrics.dbPoolMax(database.value.poolMax);
   const nc = nats.value;
-  watchNatsConnection(nc, metrics).catch((err) => log.warn({ err }, "stopped following the NATS connection's status"));
+  watchNatsConnection(nc, metrics, log).catch((err) => log.warn({ err }, "stopped following the NATS connection's status"));
   const db = database.value.db;
   log.info({ nats: nats.description, database: database.description, namespace: cfg.HERALD_NAMESPACE }, "connected");
   return {

@@ -33,13 +33,21 @@ test("drops to 0 while the real nats-server is gone, comes back to 1 when it is 
   const nc = await connectNats(server.url, connect, { reconnectTimeWait: 100 });
   const m = createMetrics({ processMetrics: false });
   expect(await connected(m)).toBe(0);
-  const watching = watchNatsConnection(nc, m);
+  const lines: Array<{ level: string; msg: string; fields: { downMs?: number } }> = [];
+  const log = {
+    warn: (fields: object, msg: string) => void lines.push({ level: "warn", msg, fields }),
+    info: (fields: object, msg: string) => void lines.push({ level: "info", msg, fields }),
+  };
+  const watching = watchNatsConnection(nc, m, log);
   expect(await connected(m)).toBe(1);
 
   await server.stop();
   await eventually(async () => (await connected(m)) === 0, { label: "herald_nats_connected 0 after the server was killed" });
   await server.start();
   await eventually(async () => (await connected(m)) === 1, { label: "herald_nats_connected 1 after the server restarted" });
+  // One line when it dropped, one when it was back, with how long it was down.
+  expect(lines.map((l) => `${l.level} ${l.msg}`)).toEqual(["warn NATS connection lost; reconnecting", "info NATS connection back"]);
+  expect(lines[1]?.fields.downMs).toBeGreaterThan(0);
 
   await nc.close();
   await watching;

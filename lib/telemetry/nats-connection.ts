@@ -1,17 +1,35 @@
 import type { NatsConnection, Status } from "@nats-io/nats-core";
 import type { MetricsRecorder } from "./recorder.ts";
 
+/** Where the drop and the return are written: the process's logger. */
+export interface ConnectionLog {
+  warn(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+}
+
 /**
  * Keeps `herald_nats_connected` in step with the client's status events: 1
  * from the call (the connection is open), 0 on a disconnect, 1 again on a
- * reconnect, 0 once the connection closes. Resolves when it closes.
+ * reconnect, 0 once the connection closes. Writes a line when the connection
+ * drops and when it is back (with how long it was down), so the logs say what
+ * the gauge says. Resolves when it closes.
  */
-export async function watchNatsConnection(nc: NatsConnection, metrics: MetricsRecorder): Promise<void> {
+export async function watchNatsConnection(nc: NatsConnection, metrics: MetricsRecorder, log?: ConnectionLog): Promise<void> {
   metrics.natsConnected(!nc.isClosed());
+  let downSince: number | null = null;
   try {
     for await (const status of nc.status()) {
       const up = connectedAfter(status);
-      if (up !== undefined) metrics.natsConnected(up);
+      if (up === undefined) continue;
+      metrics.natsConnected(up);
+      const server = "server" in status ? status.server : undefined;
+      if (!up && status.type === "disconnect" && downSince === null) {
+        downSince = Date.now();
+        log?.warn({ server }, "NATS connection lost; reconnecting");
+      } else if (up && downSince !== null) {
+        log?.info({ server, downMs: Date.now() - downSince }, "NATS connection back");
+        downSince = null;
+      }
     }
   } finally {
     metrics.natsConnected(false);
