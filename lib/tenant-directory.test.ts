@@ -110,6 +110,60 @@ describe("the tenant directory's cache", () => {
     expect(calls.tenants).toBe(2);
   });
 
+  test("while the source fails, what it last answered serves up to staleIfErrorMs past expiry, asked again at most every second; then 503s", async () => {
+    let now = 0;
+    const key = generateApiKey();
+    const hash = await hashApiKey(key);
+    const { source } = countingSource(new Map([[hash, { id: "k5", tenantId: "acme", scopes: ["send"], expiresAt: null, revokedAt: null }]]));
+    let down = false;
+    let tries = 0;
+    const failing: TenancySource = {
+      keyByHash: (h) => {
+        tries++;
+        return down ? Promise.reject(new Error("connection refused")) : source.keyByHash(h);
+      },
+      tenant: (id) => (down ? Promise.reject(new Error("connection refused")) : source.tenant(id)),
+      touch: source.touch,
+    };
+    const errors: unknown[] = [];
+    const dir = createTenantDirectory({
+      bootstrap: new Map(),
+      source: failing,
+      defaults,
+      sha256: hashApiKey,
+      ttlMs: 60_000,
+      staleIfErrorMs: 30_000,
+      onError: (err) => errors.push(err),
+      now: () => now,
+    });
+    expect((await dir.authenticate(key))?.keyId).toBe("k5");
+    await dir.settings("acme");
+    down = true;
+    now = 61_000; // expired 1 s ago, the source failing
+    expect((await dir.authenticate(key))?.keyId).toBe("k5");
+    expect((await dir.settings("acme")).dailyCaps).toEqual({ sms: 3 });
+    expect(errors).toHaveLength(2);
+    // Within the next second the stale answers serve without asking the failing source again.
+    const asked = tries;
+    now += 500;
+    expect((await dir.authenticate(key))?.keyId).toBe("k5");
+    expect(tries).toBe(asked);
+    now = 60_000 + 29_000;
+    expect((await dir.authenticate(key))?.keyId).toBe("k5");
+    expect(errors).toHaveLength(2); // told once per outage, not per request
+    // More than staleIfErrorMs past expiry: the failure is the answer (the request 503s).
+    now = 60_000 + 31_000;
+    await expect(Promise.resolve(dir.authenticate(key))).rejects.toThrow("connection refused");
+    await expect(Promise.resolve(dir.settings("acme"))).rejects.toThrow("connection refused");
+    // An announced change leaves nothing to stand in: a revocation heard is never served stale.
+    down = false;
+    expect((await dir.authenticate(key))?.keyId).toBe("k5");
+    dir.changed({ kind: "key", hash });
+    down = true;
+    now += 61_000;
+    await expect(Promise.resolve(dir.authenticate(key))).rejects.toThrow("connection refused");
+  });
+
   test("without a source: the configured settings, a rate limit of 0 meaning none", async () => {
     const dir = createTenantDirectory({
       bootstrap: new Map(),

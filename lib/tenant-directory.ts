@@ -50,6 +50,13 @@ export interface DirectoryOptions {
    * Read at each caching, so the owner can shorten it while not listening.
    */
   ttlMs?: number | (() => number);
+  /**
+   * How long past its expiry a cached answer still serves while the source
+   * fails (Postgres unreachable); default 60 s. No writer can commit a
+   * revocation to a Postgres that is down, so this bounds only what a gateway
+   * cut off from a Postgres the others still reach may miss.
+   */
+  staleIfErrorMs?: number;
   /** How long an unknown (well-formed) key is remembered as unknown. */
   unknownTtlMs?: number;
   /** Most entries per cache; the oldest go first. */
@@ -72,7 +79,12 @@ export interface CachingTenantDirectory extends TenantDirectory {
 interface Cached<T> {
   value: T;
   until: number;
+  /** Set while it serves past its expiry because the source failed: when it expired. */
+  staleSince?: number;
 }
+
+/** While the source fails, a stale answer is served without asking it again for this long. */
+const STALE_RETRY_MS = 1000;
 
 const ALL_SCOPES: ReadonlySet<ApiKeyScope> = new Set(API_KEY_SCOPES);
 
@@ -83,13 +95,16 @@ const ALL_SCOPES: ReadonlySet<ApiKeyScope> = new Set(API_KEY_SCOPES);
  * A key that is not well formed is refused without a lookup. Writers
  * announce every change when it commits; the owner passes announcements to
  * `changed`, and `forgetAll` after a reconnect, so a revocation takes effect
- * as soon as it is heard, and within `ttlMs` if it never is.
+ * as soon as it is heard, and within `ttlMs` if it never is. While the source
+ * fails, an answer expired less than `staleIfErrorMs` ago still serves, so a
+ * Postgres restart does not turn every request into a 503.
  */
 export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDirectory {
   const now = opts.now ?? Date.now;
   const ttl = opts.ttlMs ?? 60_000;
   const ttlMs = () => (typeof ttl === "number" ? ttl : ttl());
   const unknownTtlMs = opts.unknownTtlMs ?? 5_000;
+  const staleIfErrorMs = opts.staleIfErrorMs ?? 60_000;
   const maxEntries = opts.maxEntries ?? 10_000;
   const bootstrap = new Map<string, Principal>(
     [...opts.bootstrap].map(([key, tenant]) => [key, { tenant, keyId: null, scopes: ALL_SCOPES, actor: `tenant:${tenant}` }]),
@@ -106,6 +121,22 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
     map.delete(key);
     map.set(key, { value, until: now() + forMs });
     if (map.size > maxEntries) map.delete(map.keys().next().value as string);
+  };
+
+  /**
+   * The entry for `key` that may stand in for a failed load: one expired no
+   * longer than `staleIfErrorMs` ago, kept (and not asked for again) for
+   * STALE_RETRY_MS more. An announced change deletes an entry, so none stands in for it.
+   */
+  const standIn = <T>(map: Map<string, Cached<T>>, key: string, err: unknown): Cached<T> | undefined => {
+    const stale = map.get(key);
+    if (stale === undefined) return undefined;
+    const since = stale.staleSince ?? stale.until;
+    if (now() - since > staleIfErrorMs) return undefined;
+    if (stale.staleSince === undefined) opts.onError?.(err);
+    const kept = { value: stale.value, until: now() + STALE_RETRY_MS, staleSince: since };
+    map.set(key, kept);
+    return kept;
   };
 
   const settingsOf = (tenant: string, stored: StoredTenant | undefined): TenantSettings => {
@@ -126,7 +157,14 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
 
   const loadKey = async (source: TenancySource, hash: string): Promise<Principal | undefined> => {
     const started = generation;
-    const row = await source.keyByHash(hash);
+    let row: StoredKey | undefined;
+    try {
+      row = await source.keyByHash(hash);
+    } catch (err) {
+      const stale = generation === started ? standIn(keys, hash, err) : undefined;
+      if (stale === undefined) throw err;
+      return stale.value === null ? undefined : live(stale.value);
+    }
     const entry =
       row === undefined ? null : { ...row, principal: { tenant: row.tenantId, keyId: row.id, scopes: new Set(row.scopes), actor: `key:${row.id}` } };
     if (generation === started) remember(keys, hash, entry, entry === null ? Math.min(unknownTtlMs, ttlMs()) : ttlMs());
@@ -148,7 +186,15 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
 
   const loadTenant = async (source: TenancySource, tenant: string): Promise<TenantSettings> => {
     const started = generation;
-    const settings = settingsOf(tenant, await source.tenant(tenant));
+    let stored: StoredTenant | undefined;
+    try {
+      stored = await source.tenant(tenant);
+    } catch (err) {
+      const stale = generation === started ? standIn(tenants, tenant, err) : undefined;
+      if (stale === undefined) throw err;
+      return stale.value;
+    }
+    const settings = settingsOf(tenant, stored);
     if (generation === started) remember(tenants, tenant, settings, ttlMs());
     return settings;
   };
