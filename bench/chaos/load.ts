@@ -22,6 +22,8 @@ export interface LoadResult {
   ids: string[];
   /** 5xx answers seen (each retried). */
   fiveXx: number;
+  /** The 5xx answers by status and problem title, e.g. "503 Idempotency store unavailable". */
+  fiveXxBy: Record<string, number>;
   /** Attempts whose connection failed (each retried). */
   dropped: number;
   /** Of those, answers to requests without an Idempotency-Key. */
@@ -47,7 +49,18 @@ const MAX_ATTEMPTS = 30;
 export function startLoad(opts: LoadOptions): Load {
   const idsByKey = new Map<string, Set<string>>();
   const unkeyedKeys = new Set<string>();
-  const result: LoadResult = { ids: [], fiveXx: 0, fiveXxUnkeyed: 0, acceptedUnkeyed: 0, dropped: 0, gaveUp: 0, splitKeys: 0, shed: 0, rejected: {} };
+  const result: LoadResult = {
+    ids: [],
+    fiveXx: 0,
+    fiveXxBy: {},
+    fiveXxUnkeyed: 0,
+    acceptedUnkeyed: 0,
+    dropped: 0,
+    gaveUp: 0,
+    splitKeys: 0,
+    shed: 0,
+    rejected: {},
+  };
   const pending = new Set<Promise<void>>();
   const state = { stopped: false, next: 0, turn: 0 };
 
@@ -68,7 +81,10 @@ export function startLoad(opts: LoadOptions): Load {
         if (!keyed) result.acceptedUnkeyed += 1;
         return;
       }
-      await res?.body?.cancel();
+      if (res && res.status >= 500) {
+        const why = `${res.status} ${await problemTitle(res)}`;
+        result.fiveXxBy[why] = (result.fiveXxBy[why] ?? 0) + 1;
+      } else await res?.body?.cancel();
       if (res && res.status < 500) {
         result.rejected[res.status] = (result.rejected[res.status] ?? 0) + 1;
         return;
@@ -114,4 +130,15 @@ export function startLoad(opts: LoadOptions): Load {
       return result;
     },
   };
+}
+
+/** A problem+json answer's title (the gateway's one error shape), or what else it was. */
+async function problemTitle(res: Response): Promise<string> {
+  const text = await res.text().catch(() => "");
+  try {
+    const title = (JSON.parse(text) as { title?: unknown }).title;
+    return typeof title === "string" ? title : "(no title)";
+  } catch {
+    return text.slice(0, 60) || "(empty)";
+  }
 }

@@ -23,6 +23,8 @@ export interface RoundResult {
   detail: string;
   accepted: number;
   fiveXx: number;
+  /** The 5xx answers by status and problem title. */
+  fiveXxBy: Record<string, number>;
   fiveXxUnkeyed: number;
   acceptedUnkeyed: number;
   dropped: number;
@@ -71,6 +73,7 @@ export function toRow(fault: string, detail: string, sent: LoadResult, settled: 
     detail,
     accepted: sent.ids.length,
     fiveXx: sent.fiveXx,
+    fiveXxBy: sent.fiveXxBy,
     fiveXxUnkeyed: sent.fiveXxUnkeyed,
     acceptedUnkeyed: sent.acceptedUnkeyed,
     dropped: sent.dropped,

@@ -57,7 +57,7 @@ try {
     const r = await runRound(stack, fault, plan, log);
     rounds.push(r);
     log(
-      `${r.fault}: accepted ${r.accepted} (${r.acceptedUnkeyed} without a key; 5xx ${r.fiveXx}, ${r.fiveXxUnkeyed} of them without), lost ${r.lost}, twice ${r.receivedTwice} (${r.twiceAfterCutOff} after a cut-off call), drained ${r.drainS.toFixed(1)} s after the fault`,
+      `${r.fault}: accepted ${r.accepted} (${r.acceptedUnkeyed} without a key; 5xx ${r.fiveXx}, ${r.fiveXxUnkeyed} of them without${r.fiveXx > 0 ? `: ${JSON.stringify(r.fiveXxBy)}` : ""}), lost ${r.lost}, twice ${r.receivedTwice} (${r.twiceAfterCutOff} after a cut-off call), drained ${r.drainS.toFixed(1)} s after the fault`,
     );
   }
 } catch (err) {
