@@ -29,6 +29,8 @@ export interface RoundResult {
   acceptedUnkeyed: number;
   dropped: number;
   gaveUp: number;
+  /** Schedule slots the client skipped because its in-flight bound was reached. */
+  shed: number;
   splitKeys: number;
   receivedUnique: number;
   receivedTwice: number;
@@ -78,6 +80,7 @@ export function toRow(fault: string, detail: string, sent: LoadResult, settled: 
     acceptedUnkeyed: sent.acceptedUnkeyed,
     dropped: sent.dropped,
     gaveUp: sent.gaveUp,
+    shed: sent.shed,
     splitKeys: sent.splitKeys,
     receivedUnique: settled.receivedUnique,
     receivedTwice: settled.receivedTwice,
