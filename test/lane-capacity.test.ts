@@ -32,7 +32,9 @@ afterAll(async () => {
 
 test("sends slower than AckWait with both processors' lanes full: every notification is sent once, with one attempt", async () => {
   const res = await Promise.all(
-    Array.from({ length: 48 }, (_, i) => post(gateway.url, "/v1/notifications", { userId: "full-lane", channel: "webhook", payload: { url: receiver.url(), body: { i } } })),
+    Array.from({ length: 48 }, (_, i) =>
+      post(gateway.url, "/v1/notifications", { userId: "full-lane", channel: "webhook", payload: { url: receiver.url(), body: { i } } }),
+    ),
   );
   expect(res.map((r) => r.status)).toEqual(Array(48).fill(202));
   const ids = await Promise.all(res.map(async (r) => ((await r.json()) as { id: string }).id));
