@@ -1,6 +1,7 @@
 import { trace } from "@opentelemetry/api";
 import type { Context } from "hono";
 import type { Logger } from "pino";
+import { isUnreachable } from "../lib/db/unreachable.ts";
 import { traceIdFromTraceparent } from "../lib/telemetry/correlation.ts";
 import { NOOP_ERROR_REPORTER, safeHeaders, type ErrorContext, type ErrorReporter } from "../lib/telemetry/error-reporter.ts";
 import type { BaseEnv } from "./context.ts";
@@ -18,14 +19,18 @@ export function renderProblem(c: Context<BaseEnv>, err: AppError): Response {
   return c.body(JSON.stringify(toProblem(err, requestId)), err.status, headers);
 }
 
+/** Seconds a client is asked to wait when Postgres did not answer: about a reconnect's backoff (lib/db/pool.ts). */
+const UNREACHABLE_RETRY_AFTER_S = 2;
+
 /**
- * The `app.onError` body: anything that is not an AppError is a bug, logged in
- * full, reported to error tracking, and answered as an opaque 500 so internals
- * never reach the client. A client that went away is the client's doing:
- * logged at info, never paged on.
+ * The `app.onError` body: Postgres unreachable is an outage, answered 503
+ * with Retry-After and logged at warn; anything else that is not an AppError
+ * is a bug, logged in full, reported to error tracking, and answered as an
+ * opaque 500 so internals never reach the client. A client that went away is
+ * the client's doing: logged at info, never paged on.
  */
 export function handleError(err: Error, c: Context<BaseEnv>, logger: Logger, reporter: ErrorReporter = NOOP_ERROR_REPORTER): Response {
-  const appError = isAppError(err) ? err : new AppError("internal", { cause: err });
+  const appError = isAppError(err) ? err : fromUnexpected(err);
   const where = { correlationId: c.get("requestId"), path: c.req.path };
   if (appError.code === "client_closed_request") {
     logger.info({ ...where, reason: messageOf(appError.cause) }, "client closed request");
@@ -51,6 +56,15 @@ function errorContext(c: Context<BaseEnv>): ErrorContext {
     tags: { service: "gateway", route: routeLabel(c), method: c.req.method },
     headers: safeHeaders((name) => c.req.header(name)),
   };
+}
+
+function fromUnexpected(err: Error): AppError {
+  if (!isUnreachable(err)) return new AppError("internal", { cause: err });
+  return new AppError("unavailable", {
+    detail: "Herald's database did not answer; retry after Retry-After",
+    retryAfter: UNREACHABLE_RETRY_AFTER_S,
+    cause: err,
+  });
 }
 
 function messageOf(cause: unknown): string | undefined {
