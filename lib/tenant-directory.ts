@@ -124,19 +124,28 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
   };
 
   /**
-   * The entry for `key` that may stand in for a failed load: one expired no
-   * longer than `staleIfErrorMs` ago, kept (and not asked for again) for
-   * STALE_RETRY_MS more. An announced change deletes an entry, so none stands in for it.
+   * The source's answer, or, when it fails, the value of the entry for `key`
+   * that may stand in: one expired no longer than `staleIfErrorMs` ago, kept
+   * (and not asked for again) for STALE_RETRY_MS more. An announced change
+   * deletes an entry, and one heard during the read (`started` passed) leaves
+   * nothing to stand in: the failure is then thrown again.
    */
-  const standIn = <T>(map: Map<string, Cached<T>>, key: string, err: unknown): Cached<T> | undefined => {
-    const stale = map.get(key);
-    if (stale === undefined) return undefined;
-    const since = stale.staleSince ?? stale.until;
-    if (now() - since > staleIfErrorMs) return undefined;
-    if (stale.staleSince === undefined) opts.onError?.(err);
-    const kept = { value: stale.value, until: now() + STALE_RETRY_MS, staleSince: since };
-    map.set(key, kept);
-    return kept;
+  const readOrStandIn = async <R, T>(
+    map: Map<string, Cached<T>>,
+    key: string,
+    started: number,
+    read: () => Promise<R>,
+  ): Promise<{ fresh: R } | { stale: T }> => {
+    try {
+      return { fresh: await read() };
+    } catch (err) {
+      const stale = generation === started ? map.get(key) : undefined;
+      const since = stale?.staleSince ?? stale?.until;
+      if (stale === undefined || since === undefined || now() - since > staleIfErrorMs) throw err;
+      if (stale.staleSince === undefined) opts.onError?.(err);
+      map.set(key, { value: stale.value, until: now() + STALE_RETRY_MS, staleSince: since });
+      return { stale: stale.value };
+    }
   };
 
   const settingsOf = (tenant: string, stored: StoredTenant | undefined): TenantSettings => {
@@ -157,14 +166,9 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
 
   const loadKey = async (source: TenancySource, hash: string): Promise<Principal | undefined> => {
     const started = generation;
-    let row: StoredKey | undefined;
-    try {
-      row = await source.keyByHash(hash);
-    } catch (err) {
-      const stale = generation === started ? standIn(keys, hash, err) : undefined;
-      if (stale === undefined) throw err;
-      return stale.value === null ? undefined : live(stale.value);
-    }
+    const read = await readOrStandIn(keys, hash, started, () => source.keyByHash(hash));
+    if ("stale" in read) return read.stale === null ? undefined : live(read.stale);
+    const row = read.fresh;
     const entry =
       row === undefined ? null : { ...row, principal: { tenant: row.tenantId, keyId: row.id, scopes: new Set(row.scopes), actor: `key:${row.id}` } };
     if (generation === started) remember(keys, hash, entry, entry === null ? Math.min(unknownTtlMs, ttlMs()) : ttlMs());
@@ -186,15 +190,9 @@ export function createTenantDirectory(opts: DirectoryOptions): CachingTenantDire
 
   const loadTenant = async (source: TenancySource, tenant: string): Promise<TenantSettings> => {
     const started = generation;
-    let stored: StoredTenant | undefined;
-    try {
-      stored = await source.tenant(tenant);
-    } catch (err) {
-      const stale = generation === started ? standIn(tenants, tenant, err) : undefined;
-      if (stale === undefined) throw err;
-      return stale.value;
-    }
-    const settings = settingsOf(tenant, stored);
+    const read = await readOrStandIn(tenants, tenant, started, () => source.tenant(tenant));
+    if ("stale" in read) return read.stale;
+    const settings = settingsOf(tenant, read.fresh);
     if (generation === started) remember(tenants, tenant, settings, ttlMs());
     return settings;
   };

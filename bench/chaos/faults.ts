@@ -21,6 +21,15 @@ export interface Fault {
   inject(stack: ChaosStack, outageMs: number): Promise<string>;
 }
 
+/** SIGKILLs NATS node `node`, restarts it after the outage, and waits for the cluster's meta leader. */
+async function killNode(stack: ChaosStack, node: number, role: string, outageMs: number): Promise<string> {
+  await stack.cluster.kill(node, "SIGKILL");
+  await Bun.sleep(outageMs);
+  await stack.cluster.restart(node);
+  await stack.cluster.waitForMetaLeader();
+  return `${stack.cluster.nodes[node]?.name} (${role}) killed for ${outageMs} ms`;
+}
+
 export const FAULTS: readonly Fault[] = [
   {
     name: "processor SIGKILL",
@@ -49,24 +58,14 @@ export const FAULTS: readonly Fault[] = [
     unkeyedEvery: 0,
     async inject(stack, outageMs) {
       const leader = await stack.cluster.leaderOf(stack.work);
-      const node = (leader + 1) % stack.cluster.nodes.length;
-      await stack.cluster.kill(node, "SIGKILL");
-      await Bun.sleep(outageMs);
-      await stack.cluster.restart(node);
-      await stack.cluster.waitForMetaLeader();
-      return `${stack.cluster.nodes[node]?.name} (a follower) killed for ${outageMs} ms`;
+      return killNode(stack, (leader + 1) % stack.cluster.nodes.length, "a follower", outageMs);
     },
   },
   {
     name: "work stream leader SIGKILL",
     unkeyedEvery: 0,
     async inject(stack, outageMs) {
-      const leader = await stack.cluster.leaderOf(stack.work);
-      await stack.cluster.kill(leader, "SIGKILL");
-      await Bun.sleep(outageMs);
-      await stack.cluster.restart(leader);
-      await stack.cluster.waitForMetaLeader();
-      return `${stack.cluster.nodes[leader]?.name} (work leader) killed for ${outageMs} ms`;
+      return killNode(stack, await stack.cluster.leaderOf(stack.work), "work leader", outageMs);
     },
   },
   {

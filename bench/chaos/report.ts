@@ -42,18 +42,23 @@ export function renderTable(rounds: readonly RoundResult[]): string {
   return lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }
 
-export function writeChaosResults(r: ChaosResults, dir: string): string[] {
+/** Writes `<kind>-<stamp>.json` for every run, and `latest.<kind>.json` / `.md` for a clean one; the files written. */
+function writeResults(kind: "chaos" | "soak", r: { startedAt: string; clean: boolean }, md: () => string, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const stamp = r.startedAt.replace(/\.\d+Z$/, "Z").replaceAll(":", "-");
-  const files = [join(dir, `chaos-${stamp}.json`)];
-  writeFileSync(files[0] ?? "", `${JSON.stringify(r, null, 2)}\n`);
+  const json = `${JSON.stringify(r, null, 2)}\n`;
+  const files = [join(dir, `${kind}-${stamp}.json`)];
+  writeFileSync(files[0] ?? "", json);
   if (r.clean) {
-    const md = `# Chaos run ${r.startedAt}${r.plan.quick ? " (--quick)" : ""}\n\n${renderTable(r.rounds)}\n`;
-    writeFileSync(join(dir, "latest.chaos.json"), `${JSON.stringify(r, null, 2)}\n`);
-    writeFileSync(join(dir, "latest.chaos.md"), md);
-    files.push(join(dir, "latest.chaos.json"), join(dir, "latest.chaos.md"));
+    writeFileSync(join(dir, `latest.${kind}.json`), json);
+    writeFileSync(join(dir, `latest.${kind}.md`), md());
+    files.push(join(dir, `latest.${kind}.json`), join(dir, `latest.${kind}.md`));
   }
   return files;
+}
+
+export function writeChaosResults(r: ChaosResults, dir: string): string[] {
+  return writeResults("chaos", r, () => `# Chaos run ${r.startedAt}${r.plan.quick ? " (--quick)" : ""}\n\n${renderTable(r.rounds)}\n`, dir);
 }
 
 export interface SoakResults extends SoakResult {
@@ -72,14 +77,5 @@ export function renderSoak(r: Pick<SoakResults, "burst" | "minutes" | "rss" | "m
 }
 
 export function writeSoakResults(r: SoakResults, dir: string): string[] {
-  mkdirSync(dir, { recursive: true });
-  const stamp = r.startedAt.replace(/\.\d+Z$/, "Z").replaceAll(":", "-");
-  const files = [join(dir, `soak-${stamp}.json`)];
-  writeFileSync(files[0] ?? "", `${JSON.stringify(r, null, 2)}\n`);
-  if (r.clean) {
-    writeFileSync(join(dir, "latest.soak.json"), `${JSON.stringify(r, null, 2)}\n`);
-    writeFileSync(join(dir, "latest.soak.md"), `# Soak ${r.startedAt} (${r.plan.minutes} min)\n\n${renderSoak(r)}\n`);
-    files.push(join(dir, "latest.soak.json"), join(dir, "latest.soak.md"));
-  }
-  return files;
+  return writeResults("soak", r, () => `# Soak ${r.startedAt} (${r.plan.minutes} min)\n\n${renderSoak(r)}\n`, dir);
 }
